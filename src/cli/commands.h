@@ -1,0 +1,17 @@
+// The subcommands of the `irene` program. Each registers its options on the app and
+// returns a Status when run; main() turns that Status into a message and exit code.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+#include "common/status.h"
+
+namespace irene::cli {
+
+using Runner = std::function<Status()>;
+
+Runner add_models_command(CLI::App& app);
+Runner add_tree_command(CLI::App& app);
+
+}  // namespace irene::cli

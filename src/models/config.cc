@@ -1,0 +1,145 @@
+#include "models/config.h"
+
+#include <fstream>
+#include <sstream>
+
+namespace irene::models {
+
+namespace {
+
+// Reads an integer field; `keys` are the spellings tried in order. Missing -> fallback.
+Result<int64_t> int_field(const nlohmann::json& doc, std::initializer_list<const char*> keys, int64_t fallback,
+                          bool required) {
+  for (const char* key : keys) {
+    if (!doc.contains(key) || doc[key].is_null()) continue;
+    const auto& v = doc[key];
+    if (!v.is_number_integer() || v.get<int64_t>() <= 0)
+      return Status::invalid_argument(std::string("config field '") + key + "' must be a positive integer, got " +
+                                      v.dump());
+    return v.get<int64_t>();
+  }
+  if (required) return Status::invalid_argument(std::string("config is missing the field '") + *keys.begin() + "'");
+  return fallback;
+}
+
+Result<double> float_field(const nlohmann::json& doc, const char* key, double fallback) {
+  if (!doc.contains(key) || doc[key].is_null()) return fallback;
+  if (!doc[key].is_number() || doc[key].get<double>() <= 0)
+    return Status::invalid_argument(std::string("config field '") + key + "' must be a positive number, got " +
+                                    doc[key].dump());
+  return doc[key].get<double>();
+}
+
+Result<std::string> activation_field(const nlohmann::json& doc, const char* key, const char* fallback) {
+  std::string act = fallback;
+  if (doc.contains(key) && !doc[key].is_null()) {
+    if (!doc[key].is_string())
+      return Status::invalid_argument(std::string("config field '") + key + "' must be a string");
+    act = doc[key].get<std::string>();
+  }
+  if (act != "gelu" && act != "gelu_new" && act != "relu")
+    return Status::unsupported(std::string("config field '") + key + "' is '" + act +
+                               "'; supported activations: gelu, gelu_new, relu");
+  return act;
+}
+
+}  // namespace
+
+const std::vector<std::string>& supported_model_types() {
+  static const std::vector<std::string> types = {"bert", "roberta", "distilbert", "gpt2", "openai-gpt"};
+  return types;
+}
+
+std::string ModelConfig::family() const {
+  if (model_type == "bert") return "BERT";
+  if (model_type == "roberta") return "RoBERTa";
+  if (model_type == "distilbert") return "DistilBERT";
+  if (model_type == "gpt2") return "GPT-2";
+  if (model_type == "openai-gpt") return "OpenAI-GPT";
+  return model_type;
+}
+
+int64_t ModelConfig::max_seq_len() const {
+  // RoBERTa numbers positions from padding_idx + 1, so two slots are never inputs.
+  if (model_type == "roberta") return max_positions - pad_token_id - 1;
+  if (model_type == "gpt2" || model_type == "openai-gpt") return std::min(max_positions, n_ctx);
+  return max_positions;
+}
+
+Result<ModelConfig> parse_config(const nlohmann::json& doc, std::string name) {
+  if (!doc.is_object()) return Status::invalid_argument("config.json must hold a JSON object");
+  ModelConfig c;
+  c.name = std::move(name);
+  c.raw = doc;
+  if (!doc.contains("model_type") || !doc["model_type"].is_string())
+    return Status::invalid_argument("config is missing the string field 'model_type'");
+  c.model_type = doc["model_type"].get<std::string>();
+
+  if (c.model_type == "bert" || c.model_type == "roberta") {
+    IRENE_ASSIGN_OR_RETURN(c.vocab_size, int_field(doc, {"vocab_size"}, 0, true));
+    IRENE_ASSIGN_OR_RETURN(c.hidden_size, int_field(doc, {"hidden_size"}, 768, false));
+    IRENE_ASSIGN_OR_RETURN(c.num_layers, int_field(doc, {"num_hidden_layers"}, 12, false));
+    IRENE_ASSIGN_OR_RETURN(c.num_heads, int_field(doc, {"num_attention_heads"}, 12, false));
+    IRENE_ASSIGN_OR_RETURN(c.intermediate_size, int_field(doc, {"intermediate_size"}, 3072, false));
+    IRENE_ASSIGN_OR_RETURN(c.max_positions, int_field(doc, {"max_position_embeddings"}, 512, false));
+    IRENE_ASSIGN_OR_RETURN(c.type_vocab_size, int_field(doc, {"type_vocab_size"}, 2, false));
+    IRENE_ASSIGN_OR_RETURN(c.layer_norm_eps, float_field(doc, "layer_norm_eps", 1e-12));
+    IRENE_ASSIGN_OR_RETURN(c.activation, activation_field(doc, "hidden_act", "gelu"));
+    c.pad_token_id = doc.value("pad_token_id", c.model_type == "roberta" ? 1 : 0);
+    if (doc.contains("position_embedding_type") && doc["position_embedding_type"] != "absolute")
+      return Status::unsupported("config field 'position_embedding_type' is " +
+                                 doc["position_embedding_type"].dump() + "; supported: \"absolute\"");
+  } else if (c.model_type == "distilbert") {
+    IRENE_ASSIGN_OR_RETURN(c.vocab_size, int_field(doc, {"vocab_size"}, 0, true));
+    IRENE_ASSIGN_OR_RETURN(c.hidden_size, int_field(doc, {"dim"}, 768, false));
+    IRENE_ASSIGN_OR_RETURN(c.num_layers, int_field(doc, {"n_layers"}, 6, false));
+    IRENE_ASSIGN_OR_RETURN(c.num_heads, int_field(doc, {"n_heads"}, 12, false));
+    IRENE_ASSIGN_OR_RETURN(c.intermediate_size, int_field(doc, {"hidden_dim"}, 3072, false));
+    IRENE_ASSIGN_OR_RETURN(c.max_positions, int_field(doc, {"max_position_embeddings"}, 512, false));
+    IRENE_ASSIGN_OR_RETURN(c.activation, activation_field(doc, "activation", "gelu"));
+    if (doc.value("sinusoidal_pos_embds", false))
+      return Status::unsupported("config field 'sinusoidal_pos_embds' is true; supported: false");
+  } else if (c.model_type == "gpt2" || c.model_type == "openai-gpt") {
+    IRENE_ASSIGN_OR_RETURN(c.vocab_size, int_field(doc, {"vocab_size"}, 0, true));
+    IRENE_ASSIGN_OR_RETURN(c.hidden_size, int_field(doc, {"n_embd"}, 768, false));
+    IRENE_ASSIGN_OR_RETURN(c.num_layers, int_field(doc, {"n_layer"}, 12, false));
+    IRENE_ASSIGN_OR_RETURN(c.num_heads, int_field(doc, {"n_head"}, 12, false));
+    IRENE_ASSIGN_OR_RETURN(c.intermediate_size, int_field(doc, {"n_inner"}, 4 * c.hidden_size, false));
+    const int64_t default_positions = c.model_type == "gpt2" ? 1024 : 512;
+    IRENE_ASSIGN_OR_RETURN(c.max_positions, int_field(doc, {"n_positions"}, default_positions, false));
+    IRENE_ASSIGN_OR_RETURN(c.n_ctx, int_field(doc, {"n_ctx"}, c.max_positions, false));
+    IRENE_ASSIGN_OR_RETURN(c.layer_norm_eps, float_field(doc, "layer_norm_epsilon", 1e-5));
+    if (c.model_type == "gpt2") {
+      IRENE_ASSIGN_OR_RETURN(c.activation, activation_field(doc, "activation_function", "gelu_new"));
+    } else {
+      // OpenAI-GPT's "gelu" is the tanh approximation (gelu_new) in transformers v4.2.2.
+      IRENE_ASSIGN_OR_RETURN(c.activation, activation_field(doc, "afn", "gelu"));
+      if (c.activation == "gelu") c.activation = "gelu_new";
+    }
+  } else {
+    std::string allowed;
+    for (const auto& t : supported_model_types()) allowed += (allowed.empty() ? "" : ", ") + t;
+    return Status::unsupported("config field 'model_type' is '" + c.model_type +
+                               "'; the zoo builds: " + allowed);
+  }
+  if (c.hidden_size % c.num_heads != 0)
+    return Status::invalid_argument("config: hidden size " + std::to_string(c.hidden_size) +
+                                    " is not a multiple of the number of attention heads " +
+                                    std::to_string(c.num_heads));
+  if (c.max_seq_len() <= 0) return Status::invalid_argument("config: no room for any input positions");
+  return c;
+}
+
+Result<ModelConfig> load_config_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::not_found("cannot read config file '" + path + "'");
+  std::stringstream text;
+  text << in.rdbuf();
+  nlohmann::json doc = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) return Status::corrupt("config file '" + path + "' is not valid JSON");
+  auto c = parse_config(doc, path);
+  if (!c.is_ok()) return Status(c.status().code(), path + ": " + c.status().message());
+  return c;
+}
+
+}  // namespace irene::models

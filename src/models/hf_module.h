@@ -1,0 +1,49 @@
+// HfModule: a torch::nn::Module that knows its Hugging Face class name, its path in
+// the model (as named_modules() prints it) and its tree kind, so its forward can open
+// a tree node with one line: `auto node = scope();`. Internal; includes libtorch.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+
+#include "trace/ops.h"
+#include "tree/tree.h"
+
+namespace irene::models {
+
+// How parameters are filled: random as Hugging Face initialises them, or shapes only.
+struct Init {
+  at::TensorOptions options;  // device kMeta for shapes-only models
+  bool meta() const { return options.device().is_meta(); }
+};
+
+class HfModule : public torch::nn::Module {
+ public:
+  HfModule(const std::string& hf_class, tree::NodeKind kind) : torch::nn::Module(hf_class), kind_(kind) {}
+
+  const std::string& path() const { return path_; }
+  int64_t num_parameters() const { return num_parameters_; }
+  trace::ModuleScope scope() const { return trace::ModuleScope(path_, name(), kind_, num_parameters_); }
+
+  // Called once the whole model is built (see assign_paths).
+  void set_identity(std::string path, int64_t num_parameters) {
+    path_ = std::move(path);
+    num_parameters_ = num_parameters;
+  }
+
+ protected:
+  // Registers a parameter under its Hugging Face name. std: normal(0, std) as
+  // Hugging Face's _init_weights; std 0 means zeros, std < 0 means ones.
+  at::Tensor add_param(const std::string& name, at::IntArrayRef shape, double std, const Init& init);
+
+ private:
+  tree::NodeKind kind_;
+  std::string path_;
+  int64_t num_parameters_ = 0;
+};
+
+// Gives every HfModule below `root` (and root itself) its path and parameter count.
+void assign_paths(torch::nn::Module& root);
+
+}  // namespace irene::models

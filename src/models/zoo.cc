@@ -1,0 +1,149 @@
+#include "models/zoo.h"
+
+#include <algorithm>
+
+#include "models/bundled_configs.h"
+#include "models/transformer_model.h"
+#include "models/weights.h"
+#include "trace/recorder.h"
+
+namespace irene::models {
+
+namespace {
+
+std::string known_names() {
+  std::string s;
+  for (const auto& n : bundled_model_names()) s += (s.empty() ? "" : ", ") + n;
+  return s;
+}
+
+std::shared_ptr<TransformerModel> build(const ModelConfig& c, const Init& init) {
+  if (c.model_type == "bert" || c.model_type == "roberta") return make_bert(c, init);
+  if (c.model_type == "distilbert") return make_distilbert(c, init);
+  if (c.model_type == "gpt2") return make_gpt2(c, init);
+  if (c.model_type == "openai-gpt") return make_openai_gpt(c, init);
+  return nullptr;  // parse_config admits only the types above
+}
+
+}  // namespace
+
+std::vector<std::string> bundled_model_names() {
+  std::vector<std::string> names;
+  for (const auto& b : bundled_configs()) names.emplace_back(b.name);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+Result<ModelConfig> bundled_config(std::string_view name) {
+  for (const auto& b : bundled_configs()) {
+    if (b.name != name) continue;
+    return parse_config(nlohmann::json::parse(b.json), std::string(name));
+  }
+  return Status::not_found("unknown model '" + std::string(name) + "'; bundled models: " + known_names() +
+                           " (or give --config PATH to a config.json)");
+}
+
+Result<ModelConfig> resolve_config(const std::string& name_or_path) {
+  auto bundled = bundled_config(name_or_path);
+  if (bundled.is_ok() || name_or_path.find('/') == std::string::npos || name_or_path.find(".json") == std::string::npos)
+    return bundled;
+  return load_config_file(name_or_path);
+}
+
+Result<ModelSummary> summarize(const ModelConfig& c) {
+  auto model = build(c, Init{at::TensorOptions().device(at::kMeta)});
+  if (!model) return Status::unsupported("no architecture for model_type '" + c.model_type + "'");
+  ModelSummary s{c.name, c.family(), c.model_type, c.num_layers, c.hidden_size, c.num_heads, 0, c.max_seq_len()};
+  for (const auto& p : model->parameters()) s.parameters += p.numel();
+  return s;
+}
+
+Status validate_run(const ModelConfig& c, const RunOptions& o) {
+  if (o.batch_size <= 0)
+    return Status::invalid_argument("batch size must be a positive integer, got " + std::to_string(o.batch_size));
+  if (o.seq_len <= 0)
+    return Status::invalid_argument("sequence length must be a positive integer, got " + std::to_string(o.seq_len));
+  if (o.seq_len > c.max_seq_len())
+    return Status::invalid_argument("sequence length " + std::to_string(o.seq_len) + " exceeds " + c.name +
+                                    "'s maximum of " + std::to_string(c.max_seq_len()) + " positions");
+  if (o.shapes_only && !o.weights_path.empty())
+    return Status::invalid_argument("weights cannot be loaded in a shapes-only run");
+  return Status::ok();
+}
+
+struct ModelRunner::Impl {
+  ModelConfig config;
+  RunOptions options;
+  std::shared_ptr<TransformerModel> model;
+  at::Tensor input_ids;
+};
+
+ModelRunner::ModelRunner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ModelRunner::~ModelRunner() = default;
+const ModelConfig& ModelRunner::config() const { return impl_->config; }
+const RunOptions& ModelRunner::options() const { return impl_->options; }
+
+Result<std::unique_ptr<ModelRunner>> ModelRunner::create(const ModelConfig& config, const RunOptions& options) {
+  IRENE_RETURN_IF_ERROR(validate_run(config, options));
+  auto impl = std::make_unique<Impl>();
+  impl->config = config;
+  impl->options = options;
+  at::TensorOptions device = at::TensorOptions().device(options.shapes_only ? at::kMeta : at::kCPU);
+  try {
+    torch::manual_seed(options.seed);
+    torch::NoGradGuard no_grad;
+    impl->model = build(config, Init{device});
+    if (!impl->model) return Status::unsupported("no architecture for model_type '" + config.model_type + "'");
+    assign_paths(*impl->model);
+    impl->model->eval();
+    if (!options.weights_path.empty()) {
+      IRENE_ASSIGN_OR_RETURN(LoadReport report, load_safetensors(*impl->model, options.weights_path));
+      (void)report;
+    }
+    // Dummy input ids below 1000, as IrEne's profiler draws them.
+    const auto ids_opts = device.dtype(at::kLong);
+    impl->input_ids = options.shapes_only
+                          ? at::empty({options.batch_size, options.seq_len}, ids_opts)
+                          : at::randint(std::min<int64_t>(1000, config.vocab_size),
+                                        {options.batch_size, options.seq_len}, ids_opts);
+  } catch (const c10::Error& e) {
+    return Status::internal(std::string("building ") + config.name + ": " + e.what_without_backtrace());
+  } catch (const std::bad_alloc&) {
+    return Status::invalid_argument("not enough memory to build " + config.name + " with real weights; try --shapes-only");
+  }
+  return std::unique_ptr<ModelRunner>(new ModelRunner(std::move(impl)));
+}
+
+Result<tree::Tree> ModelRunner::trace() {
+  trace::Recorder recorder(impl_->config.name, impl_->options.batch_size, impl_->options.seq_len,
+                           /*timed=*/!impl_->options.shapes_only);
+  try {
+    c10::InferenceMode inference;
+    trace::ActiveRecorder active(&recorder);
+    impl_->model->forward(impl_->input_ids);
+  } catch (const c10::Error& e) {
+    return Status::internal(std::string("forward pass of ") + impl_->config.name + ": " + e.what_without_backtrace());
+  } catch (const std::bad_alloc&) {
+    return Status::invalid_argument("not enough memory for " + impl_->config.name + " at batch size " +
+                                    std::to_string(impl_->options.batch_size) + ", sequence length " +
+                                    std::to_string(impl_->options.seq_len) + "; try --shapes-only");
+  }
+  return recorder.finish();
+}
+
+Status ModelRunner::run_untraced() {
+  try {
+    c10::InferenceMode inference;
+    impl_->model->forward(impl_->input_ids);
+  } catch (const c10::Error& e) {
+    return Status::internal(std::string("forward pass: ") + e.what_without_backtrace());
+  }
+  return Status::ok();
+}
+
+Result<tree::Tree> trace_model(const ModelConfig& config, const RunOptions& options) {
+  IRENE_ASSIGN_OR_RETURN(auto runner, ModelRunner::create(config, options));
+  return runner->trace();
+}
+
+}  // namespace irene::models

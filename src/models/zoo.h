@@ -1,0 +1,65 @@
+// The model zoo: bundled Hugging Face configs, and the runner that builds a model from
+// a config with the libtorch C++ frontend and traces its forward pass into a tree.
+// This is the models component's public header; it keeps libtorch out.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "models/config.h"
+#include "tree/tree.h"
+
+namespace irene::models {
+
+// Names of the bundled models ("bert-base-uncased", "gpt2", ...), sorted.
+std::vector<std::string> bundled_model_names();
+// The bundled config of `name`; NotFound names the models that exist.
+Result<ModelConfig> bundled_config(std::string_view name);
+// A bundled name, or else a path to a config.json.
+Result<ModelConfig> resolve_config(const std::string& name_or_path);
+
+struct ModelSummary {
+  std::string name, family, model_type;
+  int64_t layers = 0, hidden_size = 0, heads = 0, parameters = 0, max_seq_len = 0;
+};
+// Counts parameters from shapes alone (no weights allocated).
+Result<ModelSummary> summarize(const ModelConfig& config);
+
+struct RunOptions {
+  int64_t batch_size = 1;
+  int64_t seq_len = 128;
+  bool shapes_only = false;   // meta tensors: no weights or activations, no latency
+  std::string weights_path;   // optional model.safetensors with real weights
+  uint64_t seed = 0;          // random weights and input ids
+};
+
+// Checks sizes against what the config allows; errors say what is allowed.
+Status validate_run(const ModelConfig& config, const RunOptions& options);
+
+// A built model, ready to run. Not thread-safe: one forward pass at a time.
+class ModelRunner {
+ public:
+  static Result<std::unique_ptr<ModelRunner>> create(const ModelConfig& config, const RunOptions& options);
+  ~ModelRunner();
+
+  // One forward pass with the tracer on; returns the tree with every feature.
+  Result<tree::Tree> trace();
+  // The same forward pass with the tracer off (for measuring the tracer's overhead).
+  Status run_untraced();
+
+  const ModelConfig& config() const;
+  const RunOptions& options() const;
+
+ private:
+  struct Impl;
+  explicit ModelRunner(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// create() then trace().
+Result<tree::Tree> trace_model(const ModelConfig& config, const RunOptions& options);
+
+}  // namespace irene::models

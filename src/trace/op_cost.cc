@@ -1,0 +1,91 @@
+#include "trace/op_cost.h"
+
+#include <functional>
+#include <numeric>
+#include <unordered_map>
+
+namespace irene::trace {
+
+int64_t TensorMeta::numel() const {
+  return std::accumulate(shape.begin(), shape.end(), int64_t{1}, std::multiplies<>());
+}
+
+namespace {
+
+struct PerElement {
+  bool of_output;  // binary ops count the (broadcast) output, unary ops the first input
+  int flops;
+  int elements_moved;
+};
+
+const std::unordered_map<std::string_view, PerElement>& elementwise_table() {
+  static const std::unordered_map<std::string_view, PerElement> table = {
+      {"aten::abs", {false, 1, 1}},        {"aten::relu", {false, 1, 2}},
+      {"aten::gelu", {false, 6, 2}},       {"aten::layer_norm", {false, 8, 4}},
+      {"aten::rsqrt", {false, 2, 1}},      {"aten::softmax", {false, 5, 3}},
+      {"aten::tanh", {false, 4, 1}},       {"aten::max", {false, 1, 1}},
+      {"aten::mean", {false, 1, 1}},       {"aten::min", {false, 1, 1}},
+      {"aten::sum", {false, 1, 1}},        {"aten::add", {true, 1, 2}},
+      {"aten::add_", {true, 1, 2}},        {"aten::div", {true, 1, 2}},
+      {"aten::pow", {true, 1, 2}},         {"aten::sub", {true, 1, 2}},
+      {"aten::mul", {true, 1, 3}},         {"aten::mul_", {true, 1, 3}},
+      {"aten::rsub", {true, 1, 3}},
+  };
+  return table;
+}
+
+// A batched [m,n] x [n,p] product: 2mnp flops, reads both operands, writes the result.
+OpCost batched_gemm(int64_t batch, int64_t m, int64_t n, int64_t p, int element_bytes) {
+  return {2 * batch * m * n * p, batch * (m * n + n * p + m * p) * element_bytes};
+}
+
+OpCost matmul_cost(const std::vector<TensorMeta>& in) {
+  if (in.size() < 2) return {};
+  const auto& a = in[0].shape;
+  const auto& b = in[1].shape;
+  const int eb = in[1].element_bytes;
+  if (a.size() == 2 && b.size() == 2) return batched_gemm(1, a[0], a[1], b[1], eb);
+  if (a.size() == 3 && b.size() == 2) return batched_gemm(a[0], a[1], a[2], b[1], eb);
+  if (a.size() == 4 && b.size() == 4) return batched_gemm(a[0] * a[1], a[2], a[3], b[3], eb);
+  if (a.size() == 3 && b.size() == 3) return batched_gemm(a[0], a[1], a[2], b[2], eb);
+  return {};
+}
+
+}  // namespace
+
+OpCost irene_op_cost(std::string_view op, const std::vector<TensorMeta>& in, const TensorMeta& out) {
+  const auto& table = elementwise_table();
+  if (auto it = table.find(op); it != table.end()) {
+    const PerElement& pe = it->second;
+    const TensorMeta& counted = (pe.of_output || in.empty()) ? out : in[0];
+    const int64_t n = counted.numel();
+    return {n * pe.flops, n * pe.elements_moved * counted.element_bytes};
+  }
+  if (op == "aten::addmm" && in.size() >= 3) {
+    // addmm(bias, x[n,m], w[m,p]): the bias is not counted.
+    const auto& x = in[1].shape;
+    return batched_gemm(1, x[0], x[1], out.shape.back(), in[1].element_bytes);
+  }
+  if (op == "aten::bmm" && in.size() >= 2)
+    return batched_gemm(in[0].shape[0], in[0].shape[1], in[0].shape[2], in[1].shape[2], in[1].element_bytes);
+  if (op == "aten::matmul") return matmul_cost(in);
+  if (op == "aten::embedding" && in.size() >= 2)  // embedding(weight, indices)
+    return {0, in[1].numel() * in[1].element_bytes + out.numel() * out.element_bytes};
+  if (op == "aten::clone" && !in.empty()) return {0, 2 * in[0].numel() * in[0].element_bytes};
+  if (op == "aten::copy_" && !in.empty())
+    return {0, (in[0].numel() + out.numel()) * in[0].element_bytes};
+  return {};
+}
+
+std::string format_shapes(const std::vector<TensorMeta>& inputs, const TensorMeta& output) {
+  auto one = [](const TensorMeta& t) {
+    std::string s = "[";
+    for (size_t i = 0; i < t.shape.size(); ++i) s += (i ? "," : "") + std::to_string(t.shape[i]);
+    return s + "]";
+  };
+  std::string s;
+  for (size_t i = 0; i < inputs.size(); ++i) s += (i ? " x " : "") + one(inputs[i]);
+  return s + " -> " + one(output);
+}
+
+}  // namespace irene::trace

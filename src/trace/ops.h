@@ -1,0 +1,88 @@
+// Traced tensor ops: the only way the model zoo computes. Each op runs the libtorch
+// kernel and, when a Recorder is active on this thread, reports itself as a math node
+// named after the aten op that Hugging Face's Python code runs (torch 1.7 era, as in
+// the IrEne dataset), with its shapes, cost and wall time.
+//
+// On the meta device (shapes-only runs) every op yields a correctly shaped meta
+// tensor, including the three whose kernels libtorch 1.13 lacks there (embedding's
+// index_select, layer_norm, where).
+//
+// Internal to the trace and models components: includes libtorch.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+#include <string_view>
+
+#include "tree/tree.h"
+
+namespace irene::trace {
+
+// Opens a tree node for the lifetime of a module's forward (RAII). Does nothing when
+// no recorder is active.
+class ModuleScope {
+ public:
+  ModuleScope(const std::string& path, const std::string& cls, tree::NodeKind kind, int64_t num_parameters);
+  ~ModuleScope();
+  ModuleScope(const ModuleScope&) = delete;
+  ModuleScope& operator=(const ModuleScope&) = delete;
+
+ private:
+  bool open_;
+};
+
+namespace ops {
+
+using at::Tensor;
+
+// --- ML building blocks, as Hugging Face v4.2.2 computes them ---
+// nn.Linear: addmm for 2-D input, else matmul then in-place bias add (torch 1.7's F.linear).
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);
+// transformers' Conv1D: addmm over the rows of x flattened to 2-D; weight is [in, out].
+Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias);
+Tensor embedding(const Tensor& weight, const Tensor& ids);
+Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps);
+
+// Non-parametric ML leaves: open a MatMul / Softmax node under the calling module.
+Tensor ml_matmul(const Tensor& a, const Tensor& b);
+Tensor ml_softmax(const Tensor& x, int64_t dim);
+
+// --- math ops ---
+Tensor matmul(const Tensor& a, const Tensor& b);
+Tensor add(const Tensor& a, const Tensor& b);
+Tensor add(const Tensor& a, const at::Scalar& b);
+Tensor add_(Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, const at::Scalar& b);
+Tensor div(const Tensor& a, const at::Scalar& b);
+Tensor rsub(const Tensor& a, const at::Scalar& b);  // b - a
+Tensor pow(const Tensor& a, const at::Scalar& exponent);
+Tensor tanh(const Tensor& x);
+Tensor gelu(const Tensor& x);
+Tensor relu(const Tensor& x);
+Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b);
+Tensor ne(const Tensor& a, int64_t b);
+Tensor eq(const Tensor& a, int64_t b);
+Tensor cumsum(const Tensor& a, int64_t dim);
+Tensor masked_fill_(Tensor& x, const Tensor& mask, double value);
+Tensor to(const Tensor& x, at::ScalarType dtype);
+Tensor dropout(const Tensor& x);  // inference: identity, recorded as the model calls it
+
+// --- shape ops (zero cost, recorded so the tree shows every op) ---
+Tensor view(const Tensor& x, at::IntArrayRef shape);
+Tensor permute(const Tensor& x, at::IntArrayRef dims);
+Tensor transpose(const Tensor& x, int64_t d0, int64_t d1);
+Tensor contiguous(const Tensor& x);
+Tensor select(const Tensor& x, int64_t dim, int64_t index);
+Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end);
+Tensor unsqueeze(const Tensor& x, int64_t dim);
+Tensor expand_as(const Tensor& x, const Tensor& other);
+std::vector<Tensor> split(const Tensor& x, int64_t size, int64_t dim);
+Tensor stack(const std::vector<Tensor>& xs);
+Tensor arange(int64_t end, const at::TensorOptions& options);
+Tensor ones(at::IntArrayRef shape, const at::TensorOptions& options);
+Tensor zeros(at::IntArrayRef shape, const at::TensorOptions& options);
+
+}  // namespace ops
+}  // namespace irene::trace

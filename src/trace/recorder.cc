@@ -1,0 +1,100 @@
+#include "trace/recorder.h"
+
+namespace irene::trace {
+
+namespace {
+thread_local Recorder* g_active = nullptr;
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+}  // namespace
+
+Recorder* active_recorder() { return g_active; }
+
+ActiveRecorder::ActiveRecorder(Recorder* recorder) : previous_(g_active) { g_active = recorder; }
+ActiveRecorder::~ActiveRecorder() { g_active = previous_; }
+
+Recorder::Recorder(std::string model_name, int64_t batch_size, int64_t seq_len, bool timed)
+    : timed_(timed) {
+  tree_.model = std::move(model_name);
+  tree_.batch_size = batch_size;
+  tree_.seq_len = seq_len;
+  tree_.shapes_only = !timed;
+  tree_.nodes.reserve(4096);
+}
+
+int Recorder::add_node(std::string path, std::string cls, tree::NodeKind kind) {
+  tree::Node n;
+  n.path = std::move(path);
+  n.cls = std::move(cls);
+  n.kind = kind;
+  const int index = static_cast<int>(tree_.nodes.size());
+  if (!stack_.empty()) {
+    n.parent = stack_.back().index;
+    n.depth = tree_.nodes[n.parent].depth + 1;
+    tree_.nodes[n.parent].children.push_back(index);
+  }
+  tree_.nodes.push_back(std::move(n));
+  return index;
+}
+
+std::string Recorder::child_path(std::string_view base_name) {
+  std::string name(base_name);
+  if (!stack_.empty()) {
+    // The first "matmul" keeps its name, the next is "matmul_1", as torch.fx names them.
+    int& uses = stack_.back().name_uses[name];
+    if (uses > 0) name += "_" + std::to_string(uses);
+    ++uses;
+    const std::string& parent = tree_.nodes[stack_.back().index].path;
+    if (!parent.empty()) name = parent + "." + name;
+  }
+  return name;
+}
+
+void Recorder::open_module(std::string path, std::string cls, tree::NodeKind kind, int64_t num_parameters) {
+  const int index = add_node(std::move(path), std::move(cls), kind);
+  tree_.nodes[index].num_parameters = num_parameters;
+  stack_.push_back({index, timed_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{}, {}});
+}
+
+void Recorder::open_functional(std::string_view base_name, std::string cls) {
+  std::string path = child_path(base_name);
+  open_module(std::move(path), std::move(cls), tree::NodeKind::kMlNp, 0);
+}
+
+void Recorder::close() {
+  if (stack_.empty()) return;
+  if (timed_) tree_.nodes[stack_.back().index].latency_s = seconds_since(stack_.back().start);
+  stack_.pop_back();
+}
+
+void Recorder::add_op(std::string_view op, std::vector<TensorMeta> inputs, TensorMeta output,
+                      std::optional<double> latency_s) {
+  // "aten::add_" -> child name "add_"
+  std::string_view short_name = op.substr(op.find("::") == std::string_view::npos ? 0 : op.find("::") + 2);
+  const int index = add_node(child_path(short_name), std::string(op), tree::NodeKind::kMath);
+  tree::Node& n = tree_.nodes[index];
+  const OpCost cost = irene_op_cost(op, inputs, output);
+  n.flops = cost.flops;
+  n.mem_bytes = cost.mem_bytes;
+  n.latency_s = latency_s;
+  n.shapes = format_shapes(inputs, output);
+  n.dtype = output.dtype;
+}
+
+Result<tree::Tree> Recorder::finish() {
+  if (!stack_.empty())
+    return Status::internal("trace finished with node '" + tree_.nodes[stack_.back().index].path + "' still open");
+  if (tree_.nodes.empty()) return Status::internal("trace recorded no nodes");
+  // Pre-order storage: walking backwards visits every child before its parent.
+  for (size_t i = tree_.nodes.size(); i-- > 1;) {
+    const tree::Node& n = tree_.nodes[i];
+    tree::Node& p = tree_.nodes[n.parent];
+    p.flops += n.flops;
+    p.mem_bytes += n.mem_bytes;
+  }
+  return std::move(tree_);
+}
+
+}  // namespace irene::trace

@@ -1,0 +1,70 @@
+// Recorder: turns the events of one forward pass (a module starts, an aten op runs,
+// a module ends) into a tree::Tree. The model code reports to the recorder that is
+// active on its thread; with none active the same code runs untraced. No libtorch here.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "trace/op_cost.h"
+#include "tree/tree.h"
+
+namespace irene::trace {
+
+class Recorder {
+ public:
+  // `timed`: measure wall time per node (false for shapes-only runs).
+  Recorder(std::string model_name, int64_t batch_size, int64_t seq_len, bool timed);
+
+  // Opens a node below the current one. `path` is the module's full Hugging Face path.
+  void open_module(std::string path, std::string cls, tree::NodeKind kind, int64_t num_parameters);
+  // Opens a functional ML leaf (MatMul, Softmax): its path is the calling module's path
+  // plus a name of its own ("matmul", "matmul_1", ...).
+  void open_functional(std::string_view base_name, std::string cls);
+  // Closes the innermost open node.
+  void close();
+
+  // Records one aten op as a math node under the innermost open node.
+  void add_op(std::string_view op, std::vector<TensorMeta> inputs, TensorMeta output,
+              std::optional<double> latency_s);
+
+  bool timed() const { return timed_; }
+
+  // Sums flops and bytes up the tree and hands it over. All nodes must be closed.
+  Result<tree::Tree> finish();
+
+ private:
+  struct Open {
+    int index;
+    std::chrono::steady_clock::time_point start;
+    std::map<std::string, int, std::less<>> name_uses;  // for unique child names
+  };
+  int add_node(std::string path, std::string cls, tree::NodeKind kind);
+  std::string child_path(std::string_view base_name);
+
+  tree::Tree tree_;
+  std::vector<Open> stack_;
+  bool timed_;
+};
+
+// The recorder of the forward pass running on this thread, or nullptr.
+Recorder* active_recorder();
+
+// Makes `recorder` the active one for its lifetime (RAII; nests).
+class ActiveRecorder {
+ public:
+  explicit ActiveRecorder(Recorder* recorder);
+  ~ActiveRecorder();
+  ActiveRecorder(const ActiveRecorder&) = delete;
+  ActiveRecorder& operator=(const ActiveRecorder&) = delete;
+
+ private:
+  Recorder* previous_;
+};
+
+}  // namespace irene::trace

@@ -1,0 +1,38 @@
+#include "tree/tree.h"
+
+#include <algorithm>
+
+namespace irene::tree {
+
+namespace {
+constexpr std::pair<NodeKind, const char*> kKindNames[] = {
+    {NodeKind::kModel, "model"}, {NodeKind::kModule, "module"}, {NodeKind::kMl, "ml"},
+    {NodeKind::kMlNp, "ml-np"},  {NodeKind::kMath, "math"},
+};
+}  // namespace
+
+const char* kind_name(NodeKind kind) {
+  for (auto [k, name] : kKindNames)
+    if (k == kind) return name;
+  return "?";
+}
+
+Result<NodeKind> kind_from_name(std::string_view name) {
+  for (auto [k, n] : kKindNames)
+    if (name == n) return k;
+  return Status::invalid_argument("unknown node kind '" + std::string(name) +
+                                  "' (allowed: model, module, ml, ml-np, math)");
+}
+
+int Tree::find(std::string_view path, std::string_view cls) const {
+  for (size_t i = 0; i < nodes.size(); ++i)
+    if (nodes[i].path == path && nodes[i].cls == cls) return static_cast<int>(i);
+  return -1;
+}
+
+int Tree::count(NodeKind kind) const {
+  return static_cast<int>(
+      std::count_if(nodes.begin(), nodes.end(), [kind](const Node& n) { return n.kind == kind; }));
+}
+
+}  // namespace irene::tree

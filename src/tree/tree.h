@@ -1,0 +1,63 @@
+// The model tree: model -> modules -> ML ops -> math ops, each node with its features.
+// Stored flat in pre-order (a parent always before its children) so that building,
+// walking and serialising thousands of nodes stays cheap. No libtorch here.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace irene::tree {
+
+enum class NodeKind {
+  kModel,   // the root: the Hugging Face base model (BertModel, GPT2Model, ...)
+  kModule,  // a model-specific module (BertLayer, BertSelfAttention, Block, ...)
+  kMl,      // a parametric ML leaf (Linear, LayerNorm, Embedding, Conv1D, Tanh)
+  kMlNp,    // a non-parametric ML leaf (MatMul, Softmax) under the module calling it
+  kMath,    // one aten op of the forward pass (aten::addmm, aten::add, ...)
+};
+
+// "model", "module", "ml", "ml-np", "math": the names used in CSV, JSON and the API.
+const char* kind_name(NodeKind kind);
+Result<NodeKind> kind_from_name(std::string_view name);
+
+struct Node {
+  std::string path;   // Hugging Face module path; "" for the root
+  std::string cls;    // class name ("BertLayer") or aten op ("aten::addmm")
+  NodeKind kind = NodeKind::kModule;
+  int depth = 0;
+  int parent = -1;    // index into Tree::nodes, -1 for the root
+  std::vector<int> children;
+
+  // Features. A parent's figures cover its whole subtree.
+  int64_t num_parameters = 0;
+  int64_t flops = 0;      // floating point operations (a count, not millions)
+  int64_t mem_bytes = 0;  // bytes read and written (bytes, not MiB)
+  std::optional<double> latency_s;  // wall time of this node in the traced run
+
+  // Math nodes only: "[8,32,768] x [768,768] -> [8,32,768]" and the element type.
+  std::string shapes;
+  std::string dtype;
+};
+
+struct Tree {
+  std::string model;  // model name, e.g. "bert-base-uncased"
+  int64_t batch_size = 0;
+  int64_t seq_len = 0;
+  bool shapes_only = false;
+  std::vector<Node> nodes;  // nodes[0] is the root
+
+  const Node& root() const { return nodes.front(); }
+  bool empty() const { return nodes.empty(); }
+
+  // Index of the node with this path and class, or -1.
+  int find(std::string_view path, std::string_view cls) const;
+  // Counts per kind, for summaries.
+  int count(NodeKind kind) const;
+};
+
+}  // namespace irene::tree

@@ -1,0 +1,170 @@
+#include "tree/tree_format.h"
+
+#include <cmath>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+namespace irene::tree {
+
+const char* const kCsvHeader = "path,class,kind,depth,num_parameters,flops,mem_bytes,latency_s";
+
+namespace {
+
+bool visible(const Node& n, const FormatOptions& o) { return o.max_depth < 0 || n.depth <= o.max_depth; }
+
+// 1234567 -> "1.23M"; keeps text output readable across twelve orders of magnitude.
+std::string human(double v, const char* unit) {
+  static constexpr const char* kPrefixes[] = {"", "K", "M", "G", "T", "P"};
+  int i = 0;
+  while (std::fabs(v) >= 1000.0 && i < 5) {
+    v /= 1000.0;
+    ++i;
+  }
+  char buf[48];
+  std::snprintf(buf, sizeof buf, i == 0 ? "%.0f %s%s" : "%.2f %s%s", v, kPrefixes[i], unit);
+  return buf;
+}
+
+std::string human_bytes(double v) {
+  static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int i = 0;
+  while (v >= 1024.0 && i < 4) {
+    v /= 1024.0;
+    ++i;
+  }
+  char buf[48];
+  std::snprintf(buf, sizeof buf, i == 0 ? "%.0f %s" : "%.2f %s", v, kUnits[i]);
+  return buf;
+}
+
+// CSV fields are quoted only when they must be (paths and classes never hold commas,
+// but shapes and user-supplied names might).
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += (c == '"') ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+nlohmann::json node_json(const Tree& tree, int index, const FormatOptions& o) {
+  const Node& n = tree.nodes[index];
+  nlohmann::json j = {
+      {"path", n.path},
+      {"class", n.cls},
+      {"kind", kind_name(n.kind)},
+      {"depth", n.depth},
+      {"num_parameters", n.num_parameters},
+      {"flops", n.flops},
+      {"mem_bytes", n.mem_bytes},
+      {"latency_s", n.latency_s ? nlohmann::json(*n.latency_s) : nlohmann::json(nullptr)},
+  };
+  if (n.kind == NodeKind::kMath) {
+    j["shapes"] = n.shapes;
+    j["dtype"] = n.dtype;
+  }
+  nlohmann::json children = nlohmann::json::array();
+  for (int c : n.children)
+    if (visible(tree.nodes[c], o)) children.push_back(node_json(tree, c, o));
+  j["children"] = std::move(children);
+  return j;
+}
+
+Status node_from_json(const nlohmann::json& j, int parent, Tree& tree) {
+  if (!j.is_object()) return Status::corrupt("tree node is not a JSON object");
+  Node n;
+  try {
+    n.path = j.at("path").get<std::string>();
+    n.cls = j.at("class").get<std::string>();
+    IRENE_ASSIGN_OR_RETURN(n.kind, kind_from_name(j.at("kind").get<std::string>()));
+    n.depth = j.at("depth").get<int>();
+    n.num_parameters = j.at("num_parameters").get<int64_t>();
+    n.flops = j.at("flops").get<int64_t>();
+    n.mem_bytes = j.at("mem_bytes").get<int64_t>();
+    if (j.contains("latency_s") && !j["latency_s"].is_null()) n.latency_s = j["latency_s"].get<double>();
+    n.shapes = j.value("shapes", "");
+    n.dtype = j.value("dtype", "");
+  } catch (const nlohmann::json::exception& e) {
+    return Status::corrupt(std::string("tree node: ") + e.what());
+  }
+  n.parent = parent;
+  const int index = static_cast<int>(tree.nodes.size());
+  if (parent >= 0) tree.nodes[parent].children.push_back(index);
+  tree.nodes.push_back(std::move(n));
+  if (j.contains("children"))
+    for (const auto& c : j["children"]) IRENE_RETURN_IF_ERROR(node_from_json(c, index, tree));
+  return Status::ok();
+}
+
+}  // namespace
+
+std::string to_text(const Tree& tree, const FormatOptions& o) {
+  std::string out;
+  out += tree.model + "  batch_size=" + std::to_string(tree.batch_size) +
+         " seq_len=" + std::to_string(tree.seq_len) + (tree.shapes_only ? "  (shapes only)" : "") + "\n";
+  for (const Node& n : tree.nodes) {
+    if (!visible(n, o)) continue;
+    std::string line(2 * n.depth, ' ');
+    line += n.path.empty() ? n.cls : n.path + " : " + n.cls;
+    line += "  [" + std::string(kind_name(n.kind)) + "]";
+    if (!n.shapes.empty()) line += "  " + n.shapes;
+    line += "  flops=" + human(static_cast<double>(n.flops), "") +
+            " mem=" + human_bytes(static_cast<double>(n.mem_bytes));
+    if (n.num_parameters) line += " params=" + human(static_cast<double>(n.num_parameters), "");
+    if (n.latency_s) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, " latency=%.3f ms", *n.latency_s * 1e3);
+      line += buf;
+    }
+    out += line + "\n";
+  }
+  return out;
+}
+
+std::string to_csv(const Tree& tree, const FormatOptions& o) {
+  std::string out = std::string(kCsvHeader) + "\n";
+  out.reserve(tree.nodes.size() * 96);
+  char num[160];
+  for (const Node& n : tree.nodes) {
+    if (!visible(n, o)) continue;
+    out += csv_field(n.path) + "," + csv_field(n.cls) + "," + kind_name(n.kind) + ",";
+    std::snprintf(num, sizeof num, "%d,%lld,%lld,%lld,", n.depth, static_cast<long long>(n.num_parameters),
+                  static_cast<long long>(n.flops), static_cast<long long>(n.mem_bytes));
+    out += num;
+    if (n.latency_s) {
+      std::snprintf(num, sizeof num, "%.9g", *n.latency_s);
+      out += num;
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+nlohmann::json to_json(const Tree& tree, const FormatOptions& o) {
+  return {
+      {"schema", "irene.tree/1"},
+      {"model", tree.model},
+      {"batch_size", tree.batch_size},
+      {"seq_len", tree.seq_len},
+      {"shapes_only", tree.shapes_only},
+      {"node_count", tree.nodes.size()},
+      {"root", tree.empty() ? nlohmann::json(nullptr) : node_json(tree, 0, o)},
+  };
+}
+
+Result<Tree> from_json(const nlohmann::json& doc) {
+  Tree tree;
+  try {
+    if (doc.value("schema", "") != "irene.tree/1")
+      return Status::corrupt("not an irene tree document (expected schema \"irene.tree/1\")");
+    tree.model = doc.at("model").get<std::string>();
+    tree.batch_size = doc.at("batch_size").get<int64_t>();
+    tree.seq_len = doc.at("seq_len").get<int64_t>();
+    tree.shapes_only = doc.value("shapes_only", false);
+    IRENE_RETURN_IF_ERROR(node_from_json(doc.at("root"), -1, tree));
+  } catch (const nlohmann::json::exception& e) {
+    return Status::corrupt(std::string("tree document: ") + e.what());
+  }
+  return tree;
+}
+
+}  // namespace irene::tree

@@ -1,0 +1,26 @@
+// Writers for the model tree: indented text for people, CSV for spreadsheets, and the
+// nested JSON that the API serves (schema in docs/tree-json.md).
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+
+#include "tree/tree.h"
+
+namespace irene::tree {
+
+struct FormatOptions {
+  int max_depth = -1;  // drop nodes deeper than this; -1 keeps all
+};
+
+// The CSV header row, without a newline.
+extern const char* const kCsvHeader;
+
+std::string to_text(const Tree& tree, const FormatOptions& options = {});
+std::string to_csv(const Tree& tree, const FormatOptions& options = {});
+nlohmann::json to_json(const Tree& tree, const FormatOptions& options = {});
+
+// Reads back what to_json wrote.
+Result<Tree> from_json(const nlohmann::json& doc);
+
+}  // namespace irene::tree
