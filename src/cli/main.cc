@@ -21,6 +21,18 @@ int main(int argc, char** argv) {
   add(irene::cli::add_models_command);
   add(irene::cli::add_tree_command);
 
+  // CLI11 would only say "a subcommand is required"; name the word it did not know.
+  std::string known;
+  bool is_command = false;
+  for (const CLI::App* sub : app.get_subcommands({})) {
+    known += (known.empty() ? "" : ", ") + sub->get_name();
+    is_command = is_command || (argc > 1 && sub->get_name() == argv[1]);
+  }
+  if (argc > 1 && argv[1][0] != '-' && !is_command) {
+    std::cerr << "irene: unknown command '" << argv[1] << "' (commands: " << known << ")\n";
+    return 2;
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,97 @@
+// Runs the real `irene` binary and checks what a user sees: output, messages, exit codes.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <sys/wait.h>
+
+namespace {
+
+struct CliRun {
+  int exit_code;
+  std::string out;  // stdout and stderr together
+};
+
+CliRun irene(const std::string& args) {
+  const std::string cmd = std::string(IRENE_BINARY_DIR) + "/irene " + args + " 2>&1";
+  CliRun r{-1, {}};
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (!pipe) return r;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
+  const int status = pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+TEST(CliTest, ModelsListsTheZoo) {
+  CliRun r = irene("models");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("bert-base-uncased"), std::string::npos);
+  EXPECT_NE(r.out.find("109482240"), std::string::npos);
+  CliRun j = irene("models --format json");
+  ASSERT_EQ(j.exit_code, 0);
+  auto rows = nlohmann::json::parse(j.out);
+  EXPECT_GE(rows.size(), 9u);
+  EXPECT_EQ(rows[0].count("max_seq_len"), 1u);
+}
+
+TEST(CliTest, TreeCsvHasTheDocumentedColumns) {
+  CliRun r = irene("tree --model distilgpt2 -b 2 -s 8 --format csv");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out.substr(0, r.out.find('\n')), "path,class,kind,depth,num_parameters,flops,mem_bytes,latency_s");
+  EXPECT_NE(r.out.find("\nh.0.attn.c_attn,Conv1D,ml,3,"), std::string::npos);
+}
+
+TEST(CliTest, TreeJsonIsTheNestedTree) {
+  CliRun r = irene("tree --model gpt2 -b 1 -s 4 --shapes-only --format json");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto doc = nlohmann::json::parse(r.out);
+  EXPECT_EQ(doc["root"]["class"], "GPT2Model");
+  EXPECT_EQ(doc["root"]["num_parameters"], 124439808);
+  EXPECT_TRUE(doc["root"]["latency_s"].is_null());
+}
+
+TEST(CliTest, BadInputExitsTwoWithAClearMessage) {
+  struct Case {
+    const char* args;
+    const char* says;
+  };
+  const Case cases[] = {
+      {"tree --model bert-huge -b 1 -s 8", "bundled models: "},
+      {"tree --model bert-base-uncased -b 0 -s 8", "batch size must be a positive integer"},
+      {"tree --model bert-base-uncased -b abc -s 8", "batch-size"},
+      {"tree --model bert-base-uncased -b 1 -s 600", "maximum of 512"},
+      {"tree --model gpt2 -b 1 -s 8 --format xml", "format"},
+      {"tree --config /nonexistent/config.json -b 1 -s 8", "cannot read config file"},
+      {"tree -b 1 -s 8", "--model NAME or --config PATH"},
+      {"frobnicate", "frobnicate"},
+  };
+  for (const Case& c : cases) {
+    CliRun r = irene(c.args);
+    EXPECT_EQ(r.exit_code, 2) << c.args << "\n" << r.out;
+    EXPECT_NE(r.out.find(c.says), std::string::npos) << c.args << "\n" << r.out;
+  }
+}
+
+TEST(CliTest, MalformedConfigNamesTheField) {
+  const std::string path = std::string(IRENE_BINARY_DIR) + "/cli_test_config.json";
+  FILE* f = fopen(path.c_str(), "w");
+  fputs(R"({"model_type": "gpt2", "vocab_size": 100, "n_embd": "wide"})", f);
+  fclose(f);
+  CliRun r = irene("tree --config " + path + " -b 1 -s 4");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("'n_embd'"), std::string::npos) << r.out;
+
+  f = fopen(path.c_str(), "w");
+  fputs(R"({"model_type": "t5", "vocab_size": 100})", f);
+  fclose(f);
+  r = irene("tree --config " + path + " -b 1 -s 4");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("the zoo builds: bert, roberta, distilbert, gpt2, openai-gpt"), std::string::npos) << r.out;
+}
+
+}  // namespace

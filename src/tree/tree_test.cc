@@ -1,0 +1,104 @@
+#include "tree/tree.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tree/tree_format.h"
+
+namespace irene::tree {
+namespace {
+
+// model -> layer -> {linear -> addmm, add}
+Tree small_tree() {
+  Tree t;
+  t.model = "toy";
+  t.batch_size = 2;
+  t.seq_len = 3;
+  auto add = [&](std::string path, std::string cls, NodeKind kind, int parent, int64_t flops) {
+    Node n;
+    n.path = std::move(path);
+    n.cls = std::move(cls);
+    n.kind = kind;
+    n.parent = parent;
+    n.depth = parent < 0 ? 0 : t.nodes[parent].depth + 1;
+    n.flops = flops;
+    n.mem_bytes = 10 * flops;
+    n.latency_s = 0.001 * (flops + 1);
+    if (parent >= 0) t.nodes[parent].children.push_back(static_cast<int>(t.nodes.size()));
+    t.nodes.push_back(std::move(n));
+  };
+  add("", "ToyModel", NodeKind::kModel, -1, 30);
+  add("layer", "ToyLayer", NodeKind::kModule, 0, 30);
+  add("layer.dense", "Linear", NodeKind::kMl, 1, 20);
+  add("layer.dense.addmm", "aten::addmm", NodeKind::kMath, 2, 20);
+  add("layer.add", "aten::add", NodeKind::kMath, 1, 10);
+  t.nodes[3].shapes = "[2,4] x [4,4] -> [2,4]";
+  t.nodes[3].dtype = "float32";
+  return t;
+}
+
+TEST(TreeTest, KindNamesRoundTripAndRejectUnknown) {
+  for (NodeKind k : {NodeKind::kModel, NodeKind::kModule, NodeKind::kMl, NodeKind::kMlNp, NodeKind::kMath})
+    EXPECT_EQ(kind_from_name(kind_name(k)).value(), k);
+  auto bad = kind_from_name("leaf");
+  ASSERT_FALSE(bad.is_ok());
+  EXPECT_NE(bad.status().message().find("ml-np"), std::string::npos);
+}
+
+TEST(TreeTest, FindAndCount) {
+  Tree t = small_tree();
+  EXPECT_EQ(t.find("layer.dense", "Linear"), 2);
+  EXPECT_EQ(t.find("layer.dense", "Conv1D"), -1);
+  EXPECT_EQ(t.count(NodeKind::kMath), 2);
+}
+
+TEST(TreeFormatTest, CsvHasTheDocumentedHeaderAndOneRowPerNode) {
+  std::string csv = to_csv(small_tree());
+  EXPECT_EQ(csv.substr(0, csv.find('\n')), "path,class,kind,depth,num_parameters,flops,mem_bytes,latency_s");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 6);
+  EXPECT_NE(csv.find("\nlayer.dense.addmm,aten::addmm,math,3,0,20,200,0.021\n"), std::string::npos);
+  EXPECT_NE(csv.find("\n,ToyModel,model,0,0,30,300,0.031\n"), std::string::npos);
+}
+
+TEST(TreeFormatTest, MaxDepthDropsDeeperNodes) {
+  FormatOptions o;
+  o.max_depth = 1;
+  std::string csv = to_csv(small_tree(), o);
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 3);
+  EXPECT_EQ(to_json(small_tree(), o)["root"]["children"][0]["children"].size(), 0u);
+}
+
+TEST(TreeFormatTest, JsonRoundTripsEveryField) {
+  Tree t = small_tree();
+  nlohmann::json j = to_json(t);
+  EXPECT_EQ(j["schema"], "irene.tree/1");
+  EXPECT_EQ(j["node_count"], 5);
+  EXPECT_EQ(j["root"]["children"][0]["children"][0]["children"][0]["shapes"], "[2,4] x [4,4] -> [2,4]");
+  auto back = from_json(nlohmann::json::parse(j.dump()));
+  ASSERT_TRUE(back.is_ok()) << back.status().to_string();
+  ASSERT_EQ(back->nodes.size(), t.nodes.size());
+  for (size_t i = 0; i < t.nodes.size(); ++i) {
+    EXPECT_EQ(back->nodes[i].path, t.nodes[i].path);
+    EXPECT_EQ(back->nodes[i].kind, t.nodes[i].kind);
+    EXPECT_EQ(back->nodes[i].parent, t.nodes[i].parent);
+    EXPECT_EQ(back->nodes[i].flops, t.nodes[i].flops);
+    EXPECT_DOUBLE_EQ(*back->nodes[i].latency_s, *t.nodes[i].latency_s);
+  }
+}
+
+TEST(TreeFormatTest, FromJsonRejectsOtherDocuments) {
+  EXPECT_EQ(from_json(nlohmann::json{{"schema", "x"}}).status().code(), StatusCode::kCorrupt);
+  nlohmann::json j = to_json(small_tree());
+  j["root"]["children"][0]["kind"] = "leaf";
+  EXPECT_FALSE(from_json(j).is_ok());
+}
+
+TEST(TreeFormatTest, TextShowsPathsClassesAndUnits) {
+  std::string text = to_text(small_tree());
+  EXPECT_NE(text.find("layer.dense : Linear  [ml]"), std::string::npos);
+  EXPECT_NE(text.find("mem=300 B"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace irene::tree
