@@ -13,5 +13,8 @@ using Runner = std::function<Status()>;
 
 Runner add_models_command(CLI::App& app);
 Runner add_tree_command(CLI::App& app);
+Runner add_crossval_command(CLI::App& app);
+Runner add_train_command(CLI::App& app);
+Runner add_predict_command(CLI::App& app);
 
 }  // namespace irene::cli

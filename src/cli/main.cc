@@ -20,6 +20,9 @@ int main(int argc, char** argv) {
   };
   add(irene::cli::add_models_command);
   add(irene::cli::add_tree_command);
+  add(irene::cli::add_crossval_command);
+  add(irene::cli::add_train_command);
+  add(irene::cli::add_predict_command);
 
   // CLI11 would only say "a subcommand is required"; name the word it did not know.
   std::string known;

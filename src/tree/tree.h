@@ -25,6 +25,19 @@ enum class NodeKind {
 const char* kind_name(NodeKind kind);
 Result<NodeKind> kind_from_name(std::string_view name);
 
+// Resource features measured for a node (IrEne dataset columns, or irene's profiler).
+struct Measurement {
+  double cpu_pct = 0;          // CPU utilisation, %
+  double mem_pct = 0;          // host memory in use, %
+  double gpu_pct = 0;          // GPU utilisation, %
+  double gpu_mem_pct = 0;      // GPU memory in use, %
+  double gpu_clk_mhz = 0;      // GPU core clock
+  double gpu_mem_clk_mhz = 0;  // GPU memory clock
+  double times_mean_s = 0;     // latency of one forward pass of the node
+  double gpu_energy_j = 0;     // GPU driver's energy for one forward pass
+  std::optional<double> energy_j;  // measured whole-machine energy of one forward pass
+};
+
 struct Node {
   std::string path;   // Hugging Face module path; "" for the root
   std::string cls;    // class name ("BertLayer") or aten op ("aten::addmm")
@@ -42,6 +55,10 @@ struct Node {
   // Math nodes only: "[8,32,768] x [768,768] -> [8,32,768]" and the element type.
   std::string shapes;
   std::string dtype;
+
+  std::optional<Measurement> measured;       // when this node was measured
+  std::optional<double> energy_j;            // predicted energy of one forward pass
+  std::optional<double> energy_remainder_j;  // the part of energy_j no child covers
 };
 
 struct Tree {

@@ -1,5 +1,6 @@
 #include "tree/tree_format.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -7,6 +8,7 @@
 namespace irene::tree {
 
 const char* const kCsvHeader = "path,class,kind,depth,num_parameters,flops,mem_bytes,latency_s";
+const char* const kCsvEnergyColumns = "energy_j,energy_remainder_j,measured_energy_j";
 
 namespace {
 
@@ -46,6 +48,32 @@ std::string csv_field(const std::string& s) {
   return out + "\"";
 }
 
+nlohmann::json measurement_json(const Measurement& m) {
+  return {{"cpu_pct", m.cpu_pct},
+          {"mem_pct", m.mem_pct},
+          {"gpu_pct", m.gpu_pct},
+          {"gpu_mem_pct", m.gpu_mem_pct},
+          {"gpu_clk_mhz", m.gpu_clk_mhz},
+          {"gpu_mem_clk_mhz", m.gpu_mem_clk_mhz},
+          {"times_mean_s", m.times_mean_s},
+          {"gpu_energy_j", m.gpu_energy_j},
+          {"energy_j", m.energy_j ? nlohmann::json(*m.energy_j) : nlohmann::json(nullptr)}};
+}
+
+Measurement measurement_from_json(const nlohmann::json& j) {
+  Measurement m;
+  m.cpu_pct = j.at("cpu_pct").get<double>();
+  m.mem_pct = j.at("mem_pct").get<double>();
+  m.gpu_pct = j.at("gpu_pct").get<double>();
+  m.gpu_mem_pct = j.at("gpu_mem_pct").get<double>();
+  m.gpu_clk_mhz = j.at("gpu_clk_mhz").get<double>();
+  m.gpu_mem_clk_mhz = j.at("gpu_mem_clk_mhz").get<double>();
+  m.times_mean_s = j.at("times_mean_s").get<double>();
+  m.gpu_energy_j = j.at("gpu_energy_j").get<double>();
+  if (!j.at("energy_j").is_null()) m.energy_j = j["energy_j"].get<double>();
+  return m;
+}
+
 nlohmann::json node_json(const Tree& tree, int index, const FormatOptions& o) {
   const Node& n = tree.nodes[index];
   nlohmann::json j = {
@@ -62,6 +90,9 @@ nlohmann::json node_json(const Tree& tree, int index, const FormatOptions& o) {
     j["shapes"] = n.shapes;
     j["dtype"] = n.dtype;
   }
+  if (n.energy_j) j["energy_j"] = *n.energy_j;
+  if (n.energy_remainder_j) j["energy_remainder_j"] = *n.energy_remainder_j;
+  if (n.measured) j["measured"] = measurement_json(*n.measured);
   nlohmann::json children = nlohmann::json::array();
   for (int c : n.children)
     if (visible(tree.nodes[c], o)) children.push_back(node_json(tree, c, o));
@@ -83,6 +114,9 @@ Status node_from_json(const nlohmann::json& j, int parent, Tree& tree) {
     if (j.contains("latency_s") && !j["latency_s"].is_null()) n.latency_s = j["latency_s"].get<double>();
     n.shapes = j.value("shapes", "");
     n.dtype = j.value("dtype", "");
+    if (j.contains("energy_j")) n.energy_j = j["energy_j"].get<double>();
+    if (j.contains("energy_remainder_j")) n.energy_remainder_j = j["energy_remainder_j"].get<double>();
+    if (j.contains("measured") && !j["measured"].is_null()) n.measured = measurement_from_json(j["measured"]);
   } catch (const nlohmann::json::exception& e) {
     return Status::corrupt(std::string("tree node: ") + e.what());
   }
@@ -110,6 +144,16 @@ std::string to_text(const Tree& tree, const FormatOptions& o) {
     line += "  flops=" + human(static_cast<double>(n.flops), "") +
             " mem=" + human_bytes(static_cast<double>(n.mem_bytes));
     if (n.num_parameters) line += " params=" + human(static_cast<double>(n.num_parameters), "");
+    if (n.energy_j) {
+      char buf[48];
+      std::snprintf(buf, sizeof buf, " energy=%.4g J", *n.energy_j);
+      line += buf;
+    }
+    if (n.measured && n.measured->energy_j) {
+      char buf[48];
+      std::snprintf(buf, sizeof buf, " measured=%.4g J", *n.measured->energy_j);
+      line += buf;
+    }
     if (n.latency_s) {
       char buf[32];
       std::snprintf(buf, sizeof buf, " latency=%.3f ms", *n.latency_s * 1e3);
@@ -121,7 +165,9 @@ std::string to_text(const Tree& tree, const FormatOptions& o) {
 }
 
 std::string to_csv(const Tree& tree, const FormatOptions& o) {
-  std::string out = std::string(kCsvHeader) + "\n";
+  const bool energies = std::any_of(tree.nodes.begin(), tree.nodes.end(),
+                                    [](const Node& n) { return n.energy_j || n.measured; });
+  std::string out = std::string(kCsvHeader) + (energies ? std::string(",") + kCsvEnergyColumns : "") + "\n";
   out.reserve(tree.nodes.size() * 96);
   char num[160];
   for (const Node& n : tree.nodes) {
@@ -133,6 +179,18 @@ std::string to_csv(const Tree& tree, const FormatOptions& o) {
     if (n.latency_s) {
       std::snprintf(num, sizeof num, "%.9g", *n.latency_s);
       out += num;
+    }
+    if (energies) {
+      auto opt = [&](std::optional<double> v) {
+        out += ",";
+        if (v) {
+          std::snprintf(num, sizeof num, "%.9g", *v);
+          out += num;
+        }
+      };
+      opt(n.energy_j);
+      opt(n.energy_remainder_j);
+      opt(n.measured ? n.measured->energy_j : std::nullopt);
     }
     out += "\n";
   }

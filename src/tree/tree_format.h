@@ -13,8 +13,9 @@ struct FormatOptions {
   int max_depth = -1;  // drop nodes deeper than this; -1 keeps all
 };
 
-// The CSV header row, without a newline.
+// The CSV header row, without a newline; trees with energies add kCsvEnergyColumns.
 extern const char* const kCsvHeader;
+extern const char* const kCsvEnergyColumns;
 
 std::string to_text(const Tree& tree, const FormatOptions& options = {});
 std::string to_csv(const Tree& tree, const FormatOptions& options = {});
