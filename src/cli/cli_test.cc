@@ -95,3 +95,48 @@ TEST(CliTest, MalformedConfigNamesTheField) {
 }
 
 }  // namespace
+
+namespace {
+
+const std::string kData = std::string(IRENE_DATA_DIR) + "/device_1";
+const std::string kPredictors = std::string(IRENE_SOURCE_DIR) + "/predictors";
+
+TEST(CliPredictTest, ModelPredictorGivesEveryNodeAnEnergy) {
+  CliRun r = irene("predict -p " + kPredictors + "/pc1-model.json --model distilgpt2 -b 4 -s 64 --format json");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto doc = nlohmann::json::parse(r.out);
+  EXPECT_GT(doc["root"]["energy_j"].get<double>(), 0);
+  EXPECT_TRUE(doc["root"].contains("energy_remainder_j"));
+  CliRun csv = irene("predict -p " + kPredictors + "/pc1-model.json --model gpt2 -b 1 -s 8 --format csv");
+  EXPECT_NE(csv.out.find("latency_s,energy_j,energy_remainder_j,measured_energy_j\n"), std::string::npos);
+}
+
+TEST(CliPredictTest, FullPredictorNeedsMeasurements) {
+  CliRun r = irene("predict -p " + kPredictors + "/pc1-full.json --model gpt2 -b 8 -s 32");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("measured resource features"), std::string::npos) << r.out;
+}
+
+TEST(CliPredictTest, BadPredictorAndMethodArguments) {
+  EXPECT_EQ(irene("predict -p /nonexistent.json --model gpt2 -b 1 -s 8").exit_code, 2);
+  CliRun m = irene("crossval --data " + kData + " --method magic");
+  EXPECT_EQ(m.exit_code, 2);
+  EXPECT_NE(m.out.find("allowed: additive, irene, predicted-sum, stepwise, unstructured"), std::string::npos);
+  CliRun f = irene("train --data " + kData + " --features some -o /tmp/x.json");
+  EXPECT_EQ(f.exit_code, 2);
+  EXPECT_NE(f.out.find("allowed: full, model"), std::string::npos);
+}
+
+TEST(CliPredictTest, CrossvalJsonHasTheDocumentedKeys) {
+  CliRun r = irene("crossval --data " + kData + " --features model --seeds 1 --format json");
+  if (r.out.find("cannot read dataset") != std::string::npos) GTEST_SKIP() << "no dataset";
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto j = nlohmann::json::parse(r.out.substr(r.out.find('{')));
+  for (const char* level : {"ml", "module", "model"}) {
+    EXPECT_EQ(j[level]["per_model"].size(), 6u) << level;
+    EXPECT_TRUE(j[level].contains("average"));
+    EXPECT_TRUE(j[level].contains("mean_over_models"));
+  }
+}
+
+}  // namespace

@@ -5,9 +5,15 @@
 #include <iostream>
 #include <map>
 
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include "cli/commands.h"
 
 int main(int argc, char** argv) {
+  // Logs go to stderr so that stdout carries only the requested output.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("irene"));
+
   CLI::App app{"irene: interpretable energy prediction for Transformer models"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "irene 0.1.0");
