@@ -1,0 +1,345 @@
+// The dashboard's wiring: loads models and machines, turns a selection into an
+// /api/energy request, and hands the answer to every view. The views themselves live in
+// js/; this file only decides who is told what, and keeps the URL in step.
+
+import { fetchEnergy, fetchMachines, fetchModels } from './js/api.js';
+import { drawClassChart } from './js/class-chart.js';
+import { ComparePanel } from './js/compare.js';
+import { CostPanel } from './js/cost-panel.js';
+import { drawLegend } from './js/energy-color.js';
+import { baseName, downloadText, nodesCsv, treeJson } from './js/export.js';
+import {
+  escapeHtml, formatBytes, formatCount, formatEnergy, formatPercent, formatSignedPercent,
+} from './js/format.js';
+import { IcicleView } from './js/icicle-view.js';
+import { NodeList } from './js/node-list.js';
+import { BATCH_SIZES, SelectionForm, buildSelectControls } from './js/selection-form.js';
+import { clearStatus, showError, showLoading } from './js/status.js';
+import { SweepPanel } from './js/sweep-chart.js';
+import { Tooltip } from './js/tooltip.js';
+import { buildModel, fullName } from './js/tree-model.js';
+import { TreeView } from './js/tree-view.js';
+import { readSelection, writeSelection } from './js/url-state.js';
+
+const $ = (id) => document.getElementById(id);
+const SELECT_HINT = 'Click a node to open it; hover or focus it for details.';
+
+const state = {
+  models: [],
+  machines: [],
+  model: null, // the buildModel() of the answer on screen
+  selection: null,
+  tab: 'tree',
+  staleTabs: new Set(), // tabs drawn lazily, when first shown after a new answer
+  loadToken: 0,
+};
+
+const tooltip = new Tooltip(document.body);
+const treeView = new TreeView($('tree-container'), {
+  tooltip,
+  onSelect: (node) => selectNode(node, 'tree'),
+  onRender: (shown, total) => {
+    $('tree-count').textContent = `${shown.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} nodes shown`;
+  },
+});
+const icicle = new IcicleView($('icicle-container'), { tooltip, onSelect: (node) => selectNode(node, 'icicle') });
+const nodeList = new NodeList(
+  { table: $('node-table'), search: $('list-search'), kind: $('list-kind'), count: $('list-count') },
+  { onActivate: (node) => selectNode(node, 'list') },
+);
+const costPanel = new CostPanel({
+  requests: $('cost-requests'), price: $('cost-price'), intensity: $('cost-intensity'), result: $('cost-result'), reset: $('cost-reset'),
+});
+let mainForm = null;
+let comparePanel = null;
+let sweepPanel = null;
+
+// ---- selection of one node, from any view ----
+
+function selectNode(node, from) {
+  describeSelected(node);
+  if (from === 'list') {
+    if (node.kind === 'math') $('show-math').checked = true; // reveal() shows math ops again
+    if (state.tab === 'icicle') icicle.showNode(node);
+    else {
+      showTab('tree');
+      treeView.reveal(node);
+    }
+    treeView.highlight(node);
+    $('list-note').replaceChildren();
+    return;
+  }
+  if (from === 'icicle') treeView.highlight(node);
+  const listed = nodeList.highlight(node);
+  const note = $('list-note');
+  if (listed) {
+    note.replaceChildren();
+  } else {
+    note.innerHTML = 'The selected node is hidden by the list\'s filters. <button type="button" class="btn btn-link btn-sm p-0 align-baseline">Clear filters</button>';
+    note.querySelector('button').addEventListener('click', () => {
+      nodeList.clearFilters();
+      nodeList.highlight(node);
+      note.replaceChildren();
+    });
+  }
+}
+
+function describeSelected(node) {
+  const energy = node.energy != null
+    ? `${formatEnergy(node.energy)}, ${formatPercent(node.shareOfModel)} of the model`
+    : 'no energy of its own (inside its parent\'s remainder)';
+  const measured = node.measuredEnergy != null
+    ? `; measured ${formatEnergy(node.measuredEnergy)} (error ${formatSignedPercent(node.errorPct)})` : '';
+  $('selected-node').innerHTML = `<span class="text-body-secondary">Selected:</span> <strong>${escapeHtml(fullName(node))}</strong> · ${energy}${escapeHtml(measured)}`;
+}
+
+// ---- tabs ----
+
+const TABS = ['tree', 'icicle', 'classes', 'compare', 'sweep'];
+
+function showTab(name) {
+  state.tab = name;
+  for (const tab of TABS) {
+    const active = tab === name;
+    const button = $(`tab-${tab}`);
+    button.classList.toggle('active', active);
+    button.setAttribute('aria-selected', String(active));
+    button.tabIndex = active ? 0 : -1;
+    $(`panel-${tab}`).hidden = !active;
+  }
+  tooltip.hide();
+  drawIfStale(name);
+}
+
+// The icicle and the bar chart need their panel's width, so they are drawn when shown.
+function drawIfStale(name) {
+  if (!state.model || !state.staleTabs.has(name)) return;
+  state.staleTabs.delete(name);
+  if (name === 'icicle') icicle.setModel(state.model);
+  if (name === 'classes') drawClassChart($('class-chart'), state.model, $('class-level').value);
+}
+
+function wireTabs() {
+  for (const tab of TABS) $(`tab-${tab}`).addEventListener('click', () => showTab(tab));
+  $('view-tabs').addEventListener('keydown', (event) => {
+    const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
+    if (!step) return;
+    event.preventDefault();
+    const next = TABS[(TABS.indexOf(state.tab) + step + TABS.length) % TABS.length];
+    showTab(next);
+    $(`tab-${next}`).focus();
+  });
+}
+
+// ---- loading a configuration ----
+
+function setBusy(busy) {
+  const button = $('visualize-button');
+  button.disabled = busy || !mainForm;
+  button.innerHTML = busy
+    ? '<span class="spinner-border spinner-border-sm" aria-hidden="true"></span> Loading…'
+    : 'Visualize';
+}
+
+async function visualize(selection, { history }) {
+  const token = ++state.loadToken;
+  if (history) writeSelection(selection);
+  setBusy(true);
+  showLoading($('status'), `Predicting the energy of every node of ${selection.model} (batch ${selection.batch_size}, sequence ${selection.seq_len}) on ${selection.machine || 'the default machine'}…`);
+  try {
+    const answer = await fetchEnergy(selection);
+    if (token !== state.loadToken) return; // a newer request won
+    show(buildModel(answer), selection);
+    clearStatus($('status'));
+  } catch (error) {
+    if (token !== state.loadToken) return;
+    state.model = null;
+    $('dashboard').hidden = true;
+    $('intro').hidden = true;
+    showError($('status'), error, { title: 'The server could not answer', retry: () => visualize(selection, { history: false }) });
+  } finally {
+    if (token === state.loadToken) setBusy(false);
+  }
+}
+
+function show(model, selection) {
+  state.model = model;
+  state.selection = { ...selection, machine: model.selection.machine || selection.machine };
+  $('intro').hidden = true;
+  $('dashboard').hidden = false;
+  $('selected-node').textContent = SELECT_HINT;
+  $('list-note').replaceChildren();
+  renderSummary(model);
+  costPanel.setEnergy(model.totalEnergy, state.selection);
+  nodeList.setModel(model);
+  treeView.setModel(model);
+  state.staleTabs = new Set(['icicle', 'classes']);
+  drawIfStale(state.tab);
+  const modelInfo = mainForm.modelInfo(selection.model);
+  comparePanel.formA.value = state.selection;
+  comparePanel.formB.value = { ...state.selection, batch_size: String(otherBatchSize(Number(selection.batch_size))) };
+  sweepPanel.setSelection(state.selection, modelInfo || { max_seq_len: Number(selection.seq_len) });
+  document.title = `irene · ${selection.model} b${selection.batch_size} s${selection.seq_len}`;
+}
+
+// Compare opens on the same configuration at double (or half) the batch size.
+function otherBatchSize(batch) {
+  return batch * 2 <= 64 ? batch * 2 : Math.max(1, batch / 2);
+}
+
+function renderSummary(model) {
+  const sel = model.selection;
+  const raw = model.root.data;
+  $('summary-config').textContent = `${sel.model} · batch ${sel.batch_size} · seq ${sel.seq_len}${sel.machine ? ` · ${sel.machine}` : ''} · one forward pass`;
+  $('summary-total').textContent = formatEnergy(model.totalEnergy);
+  $('summary-measured').innerHTML = model.measuredTotal != null
+    ? `<span class="fs-5 fw-semibold" id="summary-measured-total">${formatEnergy(model.measuredTotal)}</span> <span class="small">measured,
+       error <strong>${formatSignedPercent(model.root.errorPct)}</strong></span>`
+    : '<span class="small text-body-secondary">no measurement for this configuration</span>';
+  const measuredNodes = model.nodes.filter((n) => n.measuredEnergy != null).length;
+  $('summary-facts').textContent = `${formatCount(raw.num_parameters)} parameters · ${formatCount(raw.flops)} FLOPs · `
+    + `${formatBytes(raw.mem_bytes)} moved · ${model.nodes.length.toLocaleString('en-US')} nodes`
+    + `${measuredNodes ? ` (${measuredNodes} measured in the IrEne dataset)` : ''}`;
+}
+
+// ---- start ----
+
+async function start() {
+  showLoading($('status'), 'Loading the models and machines…');
+  try {
+    [state.models, state.machines] = await Promise.all([fetchModels(), fetchMachines()]);
+  } catch (error) {
+    showError($('status'), error, { title: 'Cannot load the models and machines', retry: start });
+    return;
+  }
+  clearStatus($('status'));
+  const selects = { model: $('model-select'), batch_size: $('batch-select'), seq_len: $('seq-select'), machine: $('machine-select') };
+  mainForm = new SelectionForm(selects, state);
+  if (state.models.some((m) => m.name === 'bert-base-uncased')) {
+    mainForm.value = { model: 'bert-base-uncased', batch_size: '8', seq_len: '128' };
+  }
+  for (const select of Object.values(selects)) select.disabled = false;
+  selects.machine.addEventListener('change', describeMachine);
+  describeMachine();
+  setBusy(false);
+
+  comparePanel = new ComparePanel(
+    { run: $('compare-run'), totals: $('compare-totals'), table: $('compare-table'), search: $('compare-search'), count: $('compare-count') },
+    {
+      formA: new SelectionForm(buildSelectControls($('compare-a'), 'compare-a'), state),
+      formB: new SelectionForm(buildSelectControls($('compare-b'), 'compare-b'), state),
+      onStatus: (error) => (error ? showError($('compare-status'), error, { title: 'Compare failed' }) : clearStatus($('compare-status'))),
+    },
+  );
+  buildSweepBatches();
+  sweepPanel = new SweepPanel(
+    { run: $('sweep-run'), cancel: $('sweep-cancel'), step: $('sweep-step'), batches: $('sweep-batches'), chart: $('sweep-chart'), progress: $('sweep-progress'), plan: $('sweep-plan') },
+    { onStatus: (error) => (error ? showError($('sweep-progress'), error, { title: 'Some sweep points failed' }) : null) },
+  );
+
+  $('selection-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    visualize(mainForm.value, { history: true });
+  });
+  window.addEventListener('popstate', openFromUrl);
+  openFromUrl();
+}
+
+// A link with ?model=... renders that view directly; without one, the input screen waits.
+function openFromUrl() {
+  const fromUrl = readSelection();
+  if (!fromUrl) {
+    state.loadToken += 1;
+    state.model = null;
+    $('dashboard').hidden = true;
+    $('intro').hidden = false;
+    clearStatus($('status'));
+    return;
+  }
+  mainForm.value = fromUrl;
+  describeMachine();
+  // Replace, not push: the URL already says this; a machine left out gets the default's id.
+  visualize(mainForm.value, { history: false });
+  writeSelectionQuietly(mainForm.value);
+}
+
+function writeSelectionQuietly(selection) {
+  const params = new URLSearchParams(window.location.search);
+  if (!params.get('machine') && selection.machine) {
+    params.set('machine', selection.machine);
+    window.history.replaceState({ selection }, '', `${window.location.pathname}?${params}`);
+  }
+}
+
+function describeMachine() {
+  const machine = state.machines.find((m) => m.id === $('machine-select').value);
+  if (!machine) {
+    $('machine-info').textContent = '';
+    return;
+  }
+  const errors = machine.crossval_error_pct || {};
+  const cv = ['model', 'module', 'ml'].filter((k) => errors[k] != null).map((k) => `${k} ${errors[k].toFixed(2)} %`).join(', ');
+  $('machine-info').textContent = `${machine.name || machine.id}: ${machine.description || ''}`
+    + `${machine.method ? ` · predictor: ${machine.method}, ${machine.feature_set} features` : ''}`
+    + `${cv ? ` · cross-validated error: ${cv}` : ''}`;
+}
+
+function buildSweepBatches() {
+  const container = $('sweep-batches');
+  for (const batch of BATCH_SIZES) {
+    const label = document.createElement('label');
+    label.className = 'form-check-label d-flex align-items-center gap-1';
+    const box = document.createElement('input');
+    box.type = 'checkbox';
+    box.className = 'form-check-input m-0';
+    box.value = String(batch);
+    box.checked = [1, 8, 32].includes(batch);
+    label.append(box, String(batch));
+    container.appendChild(label);
+  }
+}
+
+function wireToolbar() {
+  $('expand-all').addEventListener('click', () => treeView.expandAll());
+  $('reset-tree').addEventListener('click', () => {
+    treeView.reset();
+    $('selected-node').textContent = SELECT_HINT;
+  });
+  $('fit-tree').addEventListener('click', () => treeView.fit());
+  $('show-math').addEventListener('change', (event) => treeView.setShowMath(event.target.checked));
+  $('class-level').addEventListener('change', () => {
+    if (state.model) drawClassChart($('class-chart'), state.model, $('class-level').value);
+  });
+  $('export-json').addEventListener('click', () => {
+    if (state.model) downloadText(`${baseName(state.selection)}.json`, 'application/json', treeJson(state.model));
+  });
+  $('export-csv').addEventListener('click', () => {
+    if (state.model) downloadText(`${baseName(state.selection)}-nodes.csv`, 'text/csv', nodesCsv(nodeList.visible));
+  });
+  $('copy-link').addEventListener('click', async () => {
+    const button = $('copy-link');
+    try {
+      await navigator.clipboard.writeText(window.location.href);
+      button.textContent = 'Link copied';
+    } catch {
+      button.textContent = 'Copy the address bar';
+    }
+    setTimeout(() => { button.textContent = 'Copy link'; }, 2000);
+  });
+  // Charts sized to their panel are redrawn when the window changes width.
+  let timer = null;
+  window.addEventListener('resize', () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      if (!state.model) return;
+      state.staleTabs.add('icicle');
+      state.staleTabs.add('classes');
+      drawIfStale(state.tab);
+    }, 200);
+  });
+}
+
+drawLegend($('legend'), 200);
+wireTabs();
+wireToolbar();
+start();

@@ -1,0 +1,68 @@
+// Client of the irene HTTP API (docs/api.md). Every failure becomes an ApiError whose
+// message is the server's own `error.message`, so the UI can show it verbatim.
+
+export class ApiError extends Error {
+  constructor(message, { status = 0, type = 'network' } = {}) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.type = type;
+  }
+}
+
+async function getJson(path, params) {
+  const query = params ? `?${new URLSearchParams(params)}` : '';
+  let response;
+  try {
+    response = await fetch(`${path}${query}`, { headers: { Accept: 'application/json' } });
+  } catch (cause) {
+    throw new ApiError(`Cannot reach the irene server (${cause.message}).`);
+  }
+  let body = null;
+  try {
+    body = await response.json();
+  } catch {
+    // Fall through: a non-JSON answer is reported below with its status.
+  }
+  if (!response.ok) {
+    const error = body && body.error;
+    if (error && error.message) {
+      throw new ApiError(error.message, { status: error.code || response.status, type: error.type || 'error' });
+    }
+    throw new ApiError(`The server answered ${response.status} ${response.statusText} for ${path}.`,
+      { status: response.status, type: 'http' });
+  }
+  if (body == null) throw new ApiError(`The server's answer to ${path} is not JSON.`, { status: response.status, type: 'format' });
+  return body;
+}
+
+export async function fetchModels() {
+  const body = await getJson('/api/models');
+  return body.models || [];
+}
+
+export async function fetchMachines() {
+  const body = await getJson('/api/machines');
+  return body.machines || [];
+}
+
+// Energy answers are immutable for a given request, so they are kept for the page's life:
+// switching back to a configuration, comparing or sweeping never asks twice.
+const energyCache = new Map();
+
+export function energyKey({ model, batch_size, seq_len, machine }) {
+  return JSON.stringify([model, String(batch_size), String(seq_len), machine || '']);
+}
+
+export function fetchEnergy(selection) {
+  const key = energyKey(selection);
+  if (!energyCache.has(key)) {
+    const params = { model: selection.model, batch_size: selection.batch_size, seq_len: selection.seq_len };
+    if (selection.machine) params.machine = selection.machine;
+    const pending = getJson('/api/energy', params);
+    // A failed request is forgotten so that trying again asks the server again.
+    pending.catch(() => energyCache.delete(key));
+    energyCache.set(key, pending);
+  }
+  return energyCache.get(key);
+}

@@ -1,0 +1,93 @@
+// The node tooltip shared by the tree and the icicle: everything the API says about a node.
+
+import {
+  escapeHtml, formatBytes, formatCount, formatMillijoules, formatPercent, formatSeconds,
+  formatSignedPercent,
+} from './format.js';
+import { fullName } from './tree-model.js';
+
+const KIND_NAMES = {
+  model: 'model (root)',
+  module: 'module',
+  ml: 'ML op',
+  'ml-np': 'ML op (no parameters)',
+  math: 'math op',
+};
+
+export function tooltipHtml(node) {
+  const raw = node.data;
+  const rows = [];
+  const row = (label, value) => rows.push(`<tr><th scope="row">${escapeHtml(label)}</th><td>${value}</td></tr>`);
+
+  row('Predicted energy', node.energy != null
+    ? formatMillijoules(node.energy)
+    : '<span class="text-body-secondary">none of its own: counted in its parent\'s remainder</span>');
+  if (node.measuredEnergy != null) {
+    row('Measured energy', `${formatMillijoules(node.measuredEnergy)} <span class="text-body-secondary">(error ${formatSignedPercent(node.errorPct)})</span>`);
+  }
+  row('Kind', escapeHtml(KIND_NAMES[node.kind] || node.kind));
+  row('% of model energy', formatPercent(node.shareOfModel, 2));
+  if (node.parent) row('% of parent energy', formatPercent(node.shareOfParent, 2));
+  if (raw.energy_remainder_j != null) row('Remainder', formatMillijoules(raw.energy_remainder_j));
+  row('Memory (mem_bytes)', formatBytes(raw.mem_bytes));
+  row('FLOPs', formatCount(raw.flops));
+  row('Parameters', formatCount(raw.num_parameters));
+  row('Latency', raw.latency_s == null ? '<span class="text-body-secondary">not traced</span>' : formatSeconds(raw.latency_s));
+  if (raw.shapes) row('Shapes', `<code>${escapeHtml(raw.shapes)}</code>`);
+  if (raw.dtype) row('dtype', escapeHtml(raw.dtype));
+  row('Depth (level)', String(node.depth));
+  appendMeasured(raw.measured, row);
+
+  return `<div class="tt-title">${escapeHtml(fullName(node))}</div><table class="tt-table">${rows.join('')}</table>`;
+}
+
+// The measured block of the IrEne dataset: CPU/GPU utilisation, GPU energy, wall time.
+function appendMeasured(measured, row) {
+  if (!measured) return;
+  if (measured.times_mean_s != null) row('Measured time', formatSeconds(measured.times_mean_s));
+  if (measured.cpu_pct != null) row('CPU use', `${measured.cpu_pct.toFixed(1)}&nbsp;%`);
+  if (measured.mem_pct != null) row('Memory use', `${measured.mem_pct.toFixed(1)}&nbsp;%`);
+  if (measured.gpu_pct != null) row('GPU use', `${measured.gpu_pct.toFixed(1)}&nbsp;%`);
+  if (measured.gpu_mem_pct != null) row('GPU memory use', `${measured.gpu_mem_pct.toFixed(1)}&nbsp;%`);
+  if (measured.gpu_energy_j != null) row('GPU energy', formatMillijoules(measured.gpu_energy_j));
+  if (measured.gpu_clk_mhz != null) row('GPU clock', `${measured.gpu_clk_mhz}&nbsp;MHz`);
+}
+
+// A floating box that follows the pointer, or sits beside an element on keyboard focus.
+export class Tooltip {
+  constructor(container) {
+    this.element = document.createElement('div');
+    this.element.className = 'node-tooltip';
+    this.element.setAttribute('role', 'tooltip');
+    this.element.id = `tooltip-${Math.random().toString(36).slice(2, 8)}`;
+    this.element.hidden = true;
+    container.appendChild(this.element);
+  }
+
+  show(node, clientX, clientY) {
+    this.element.innerHTML = tooltipHtml(node);
+    this.element.hidden = false;
+    this.moveTo(clientX, clientY);
+  }
+
+  showBeside(node, element) {
+    const box = element.getBoundingClientRect();
+    this.show(node, box.right, box.top);
+  }
+
+  // Keeps the box inside the window: it flips to the left or above when near an edge.
+  moveTo(clientX, clientY) {
+    const box = this.element.getBoundingClientRect();
+    const margin = 14;
+    let left = clientX + margin;
+    let top = clientY + margin;
+    if (left + box.width > window.innerWidth - 4) left = Math.max(4, clientX - box.width - margin);
+    if (top + box.height > window.innerHeight - 4) top = Math.max(4, window.innerHeight - box.height - 4);
+    this.element.style.left = `${left}px`;
+    this.element.style.top = `${top}px`;
+  }
+
+  hide() {
+    this.element.hidden = true;
+  }
+}

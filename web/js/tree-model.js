@@ -1,0 +1,135 @@
+// Turns an /api/energy answer into the node objects every view shares: each node knows
+// its parent, a stable id, and its shares of parent and model energy (computed here when
+// the server left them out, so the UI copes with plain tree documents too).
+
+export const KIND_GROUPS = {
+  model: 'module',
+  module: 'module',
+  ml: 'ml',
+  'ml-np': 'ml',
+  math: 'math',
+};
+
+export function kindGroup(kind) {
+  return KIND_GROUPS[kind] || 'module';
+}
+
+// Accepts either the /api/energy envelope or a bare tree document.
+export function buildModel(answer) {
+  const tree = answer.tree || answer;
+  if (!tree || !tree.root) throw new Error('The answer holds no tree (no "root" node).');
+  const nodes = [];
+  const root = wrap(tree.root, null, nodes);
+  const rootEnergy = root.energy;
+  for (const node of nodes) {
+    const raw = node.data;
+    node.shareOfModel = pickShare(raw.share_of_model, node.energy, rootEnergy);
+    node.shareOfParent = node.parent
+      ? pickShare(raw.share_of_parent, node.energy, node.parent.energy)
+      : (node.energy != null ? 1 : null);
+  }
+  const totalEnergy = Number.isFinite(answer.total_energy_j) ? answer.total_energy_j : rootEnergy;
+  const measuredTotal = root.measuredEnergy;
+  return {
+    answer,
+    tree,
+    root,
+    nodes,
+    byId: new Map(nodes.map((node) => [node.id, node])),
+    totalEnergy,
+    measuredTotal,
+    hasMeasured: nodes.some((node) => node.measuredEnergy != null),
+    selection: {
+      model: answer.model ?? tree.model,
+      batch_size: answer.batch_size ?? tree.batch_size,
+      seq_len: answer.seq_len ?? tree.seq_len,
+      machine: answer.machine ?? null,
+    },
+  };
+}
+
+function wrap(raw, parent, nodes) {
+  const node = {
+    id: nodes.length,
+    data: raw,
+    parent,
+    depth: raw.depth ?? (parent ? parent.depth + 1 : 0),
+    kind: raw.kind,
+    group: kindGroup(raw.kind),
+    path: raw.path ?? '',
+    className: raw.class ?? '',
+    energy: finiteOrNull(raw.energy_j),
+    measuredEnergy: raw.measured ? finiteOrNull(raw.measured.energy_j) : null,
+    children: [],
+  };
+  node.key = joinKey(node.path, node.className);
+  node.label = nodeLabel(node);
+  node.errorPct = node.energy != null && node.measuredEnergy
+    ? ((node.energy - node.measuredEnergy) / node.measuredEnergy) * 100
+    : null;
+  nodes.push(node);
+  for (const child of raw.children || []) node.children.push(wrap(child, node, nodes));
+  return node;
+}
+
+function finiteOrNull(value) {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}
+
+function pickShare(given, energy, reference) {
+  if (typeof given === 'number' && Number.isFinite(given)) return given;
+  if (energy == null || !reference) return null;
+  return energy / reference;
+}
+
+// Nodes of two trees are the same node when path and class agree (docs: the join key).
+export function joinKey(path, className) {
+  return `${path}\u0000${className}`;
+}
+
+// The short name drawn in the tree: the last path segment, or the model's name at the root.
+export function nodeLabel(node) {
+  if (!node.path) return node.className || 'model';
+  const last = node.path.split('.').pop();
+  return last;
+}
+
+// "encoder.layer.0.attention (BertAttention)": the full name tooltips and tables use.
+export function fullName(node) {
+  return node.path ? `${node.path} (${node.className})` : `(root) ${node.className}`;
+}
+
+export function ancestors(node) {
+  const chain = [];
+  for (let up = node.parent; up; up = up.parent) chain.push(up);
+  return chain;
+}
+
+// Energy per operation type. ML and MatMul/Softmax nodes never nest, so their energies
+// plus every parent's remainder add up to the model's total without double counting.
+export function aggregateByClass(model, level = 'ml') {
+  const groups = new Map();
+  let remainder = 0;
+  for (const node of model.nodes) {
+    if (level === 'ml' && node.group === 'ml' && node.energy != null) add(groups, node);
+    if (level === 'module' && node.kind === 'module' && node.energy != null) add(groups, node);
+    if (node.data.energy_remainder_j > 0) remainder += node.data.energy_remainder_j;
+  }
+  const rows = [...groups.values()].sort((a, b) => b.energy - a.energy);
+  if (level === 'ml' && remainder > 0) {
+    rows.push({ className: 'other ops (remainders)', energy: remainder, count: null, remainder: true });
+  }
+  for (const row of rows) row.share = model.totalEnergy ? row.energy / model.totalEnergy : null;
+  return rows;
+}
+
+function add(groups, node) {
+  const row = groups.get(node.className) || { className: node.className, energy: 0, count: 0, measured: 0, measuredCount: 0 };
+  row.energy += node.energy;
+  row.count += 1;
+  if (node.measuredEnergy != null) {
+    row.measured += node.measuredEnergy;
+    row.measuredCount += 1;
+  }
+  groups.set(node.className, row);
+}

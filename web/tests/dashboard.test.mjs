@@ -1,0 +1,352 @@
+// Browser tests of the dashboard against the real `irene serve` (see docs/dashboard.md).
+// One server and one chromium for the file; every test opens its own page and asserts
+// what that page shows. Screenshots of the main views go to build/screenshots/.
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { launchBrowser, openPage, screenshot } from './support/browser.mjs';
+import { startIreneServer } from './support/irene-server.mjs';
+
+// distilbert-base-uncased at batch 8, sequence 32 is in the IrEne dataset, so the server
+// returns measured energies beside the predictions.
+const MEASURED = { model: 'distilbert-base-uncased', batch_size: '8', seq_len: '32', machine: 'pc1' };
+const TEST_TIMEOUT = 180_000;
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startIreneServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (server) await server.stop();
+});
+
+async function newPage() {
+  return openPage(browser, server.baseUrl);
+}
+
+async function closePage(page) {
+  assert.deepEqual(page.scriptErrors, [], 'the page threw no script error');
+  await page.context().close();
+}
+
+async function openSelection(page, selection) {
+  await page.goto(`/?${new URLSearchParams(selection)}`);
+  await page.locator('g.tree-node[data-path=""]').waitFor();
+}
+
+async function visibleTreeNodes(page) {
+  return Number(await page.locator('svg.tree-svg').getAttribute('data-visible-nodes'));
+}
+
+async function totalNodes(page) {
+  const text = await page.locator('#list-count').textContent();
+  return Number(text.match(/of ([\d,]+) nodes/)[1].replace(/,/g, ''));
+}
+
+async function listPaths(page) {
+  return page.locator('#node-table .vt-row .node-path').evaluateAll((cells) => cells.map((c) => c.getAttribute('title')));
+}
+
+async function readDownload(page, buttonSelector) {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click(buttonSelector)]);
+  const file = await download.path();
+  return { name: download.suggestedFilename(), text: fs.readFileSync(file, 'utf8') };
+}
+
+describe('irene dashboard', { timeout: TEST_TIMEOUT }, () => {
+  test('input screen: choose a model and sizes, visualize, see the collapsed tree and totals', async () => {
+    const page = await newPage();
+    await page.goto('/');
+    await page.locator('#intro').waitFor();
+    await page.locator('#model-select:enabled').waitFor();
+    await page.selectOption('#model-select', MEASURED.model);
+    await page.selectOption('#batch-select', MEASURED.batch_size);
+    await page.selectOption('#seq-select', MEASURED.seq_len);
+    await page.selectOption('#machine-select', MEASURED.machine);
+    await page.click('#visualize-button');
+    await page.locator('g.tree-node[data-path=""]').waitFor();
+
+    const url = new URL(page.url());
+    assert.equal(url.searchParams.get('model'), MEASURED.model);
+    assert.equal(url.searchParams.get('batch_size'), '8');
+    assert.equal(url.searchParams.get('seq_len'), '32');
+    assert.equal(url.searchParams.get('machine'), 'pc1');
+
+    assert.equal(await page.locator('g.tree-node[data-path=""]').getAttribute('data-class'), 'DistilBertModel');
+    assert.equal(await visibleTreeNodes(page), 1, 'the tree starts collapsed at the root');
+    assert.match(await page.locator('#summary-total').textContent(), /^[\d.,]+\s(µJ|mJ|J|kJ)$/);
+    assert.match(await page.locator('#summary-measured-total').textContent(), /J$/, 'measured total shown');
+    assert.match(await page.locator('#summary-config').textContent(), /distilbert-base-uncased · batch 8 · seq 32 · pc1/);
+    assert.ok(await totalNodes(page) > 100);
+    const firstRow = page.locator('#node-table .vt-row').first();
+    assert.equal(await firstRow.locator('.node-path').textContent(), '(root)', 'top consumer first');
+    await screenshot(page, '01-input-and-collapsed-tree');
+
+    await page.click('g.tree-node[data-path=""] circle');
+    await page.locator('g.tree-node[data-path="transformer"]').waitFor();
+    assert.ok(await visibleTreeNodes(page) > 1, 'clicking the root opened its children');
+    await closePage(page);
+  });
+
+  test('expand all draws every node, reset collapses; hovering a node shows its tooltip', async () => {
+    const page = await newPage();
+    await openSelection(page, MEASURED);
+    const total = await totalNodes(page);
+    await page.click('#expand-all');
+    await page.waitForFunction((n) => Number(document.querySelector('svg.tree-svg').dataset.visibleNodes) === n, total);
+    assert.equal(await page.locator('g.tree-node').count(), total);
+    await screenshot(page, '02-expand-all');
+
+    await page.click('#reset-tree');
+    await page.waitForFunction(() => document.querySelector('svg.tree-svg').dataset.visibleNodes === '1');
+
+    // Reveal a Linear through the list, then hover it in the tree.
+    await page.fill('#list-search', 'layer.0.attention.q_lin');
+    await page.selectOption('#list-kind', 'ml');
+    await page.locator('#node-table .vt-row').first().click();
+    const node = page.locator('g.tree-node[data-path="transformer.layer.0.attention.q_lin"]');
+    await node.waitFor();
+    await node.locator('circle').hover();
+    const tooltip = page.locator('.node-tooltip');
+    await tooltip.waitFor({ state: 'visible' });
+    const text = await tooltip.textContent();
+    for (const expected of ['transformer.layer.0.attention.q_lin (Linear)', 'Predicted energy', 'mJ', 'Kind', 'ML op',
+      'Memory (mem_bytes)', 'FLOPs', 'Parameters', 'Latency', 'Depth (level)', '4', '% of model energy',
+      'Measured energy', 'error']) {
+      assert.ok(text.includes(expected), `tooltip shows "${expected}": ${text}`);
+    }
+    await screenshot(page, '03-tooltip');
+    await page.mouse.move(5, 5);
+    await tooltip.waitFor({ state: 'hidden' });
+    await closePage(page);
+  });
+
+  test('node list sorts by energy, name and FLOPs, and filters by kind and text', async () => {
+    const page = await newPage();
+    await openSelection(page, MEASURED);
+    const energyHeader = page.locator('#node-table [role=columnheader]').filter({ hasText: 'Energy' });
+    assert.equal(await energyHeader.getAttribute('aria-sort'), 'descending');
+
+    await page.click('#node-table button.vt-sort[data-sort="name"]');
+    const paths = (await listPaths(page)).map((p) => (p === '(root)' ? '' : p));
+    assert.ok(paths.length > 10);
+    for (let i = 1; i < paths.length; i += 1) assert.ok(paths[i - 1] <= paths[i], `name order: ${paths[i - 1]} <= ${paths[i]}`);
+
+    await page.click('#node-table button.vt-sort[data-sort="flops"]');
+    assert.equal((await listPaths(page))[0], '(root)', 'the root has the most FLOPs');
+    await page.click('#node-table button.vt-sort[data-sort="flops"]');
+    const flopsHeader = page.locator('#node-table [role=columnheader]').filter({ hasText: 'FLOPs' });
+    assert.equal(await flopsHeader.getAttribute('aria-sort'), 'ascending');
+    const smallest = await page.locator('#node-table .vt-row').first().locator('[role=gridcell]').nth(4).textContent();
+    assert.equal(smallest, '0', 'ascending FLOPs start at zero-cost ops');
+
+    await page.selectOption('#list-kind', 'math');
+    const kinds = await page.locator('#node-table .vt-row .kind-badge').allTextContents();
+    assert.ok(kinds.length > 0 && kinds.every((k) => k === 'math'));
+
+    await page.selectOption('#list-kind', 'ml');
+    await page.fill('#list-search', 'ffn.lin1');
+    assert.match(await page.locator('#list-count').textContent(), /^6 of /, 'six layers, one lin1 each');
+    assert.ok((await listPaths(page)).every((p) => p.includes('ffn.lin1')));
+    await screenshot(page, '04-node-list-filtered');
+    await closePage(page);
+  });
+
+  test('clicking a row reveals and highlights the node; clicking a tree node highlights its row', async () => {
+    const page = await newPage();
+    await openSelection(page, MEASURED);
+    await page.selectOption('#list-kind', 'ml');
+    await page.fill('#list-search', 'ffn.lin2');
+    const row = page.locator('#node-table .vt-row').nth(2);
+    const path = await row.locator('.node-path').getAttribute('title');
+    await row.click();
+    const selected = page.locator('g.tree-node.selected');
+    await selected.waitFor();
+    assert.equal(await selected.getAttribute('data-path'), path);
+    assert.equal(await selected.getAttribute('aria-selected'), 'true');
+    assert.equal(await page.locator('#node-table .vt-row.selected .node-path').getAttribute('title'), path);
+    assert.match(await page.locator('#selected-node').textContent(), new RegExp(`${path.replace(/\./g, '\\.')} \\(Linear\\)`));
+
+    // The root is filtered out of the list: the page says so and offers to clear the filters.
+    await page.click('#reset-tree');
+    await page.click('g.tree-node[data-path=""] circle');
+    await page.locator('#list-note').filter({ hasText: 'hidden by the list' }).waitFor();
+    await page.click('#list-note button');
+    await page.locator('#node-table .vt-row.selected').waitFor();
+    assert.equal(await page.locator('#node-table .vt-row.selected .node-path').textContent(), '(root)');
+    await closePage(page);
+  });
+
+  test('keyboard: Enter opens a tree node, arrows and Enter select a list row', async () => {
+    const page = await newPage();
+    await openSelection(page, MEASURED);
+    await page.focus('g.tree-node[data-path=""]');
+    await page.keyboard.press('Enter');
+    await page.locator('g.tree-node[data-path="transformer"]').waitFor();
+    assert.equal(await page.locator('g.tree-node[data-path=""]').getAttribute('aria-expanded'), 'true');
+
+    await page.locator('#node-table .vt-row').first().focus();
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    const rowPath = await page.locator('#node-table .vt-row.selected .node-path').getAttribute('title');
+    assert.equal(rowPath, 'transformer', 'second-largest consumer');
+    assert.equal(await page.locator('g.tree-node.selected').getAttribute('data-path'), 'transformer');
+    await closePage(page);
+  });
+
+  test('icicle tab sizes nodes by energy and zooms on click', async () => {
+    const page = await newPage();
+    await openSelection(page, MEASURED);
+    await page.click('#tab-icicle');
+    await page.locator('#panel-icicle:not([hidden]) .icicle-cell').first().waitFor();
+    assert.ok(await page.locator('.icicle-cell').count() > 10);
+    assert.match(await page.locator('.icicle-cell[data-path=""]').textContent(), /DistilBertModel/);
+    const rootWidth = Number(await page.locator('.icicle-cell[data-path=""] rect').getAttribute('width'));
+    const transformerWidth = Number(await page.locator('.icicle-cell[data-path="transformer"] rect').getAttribute('width'));
+    assert.ok(transformerWidth > rootWidth * 0.9, 'the transformer holds nearly all the energy');
+    await screenshot(page, '05-icicle');
+
+    await page.click('.icicle-cell[data-path="transformer.layer.0"]');
+    await page.locator('.icicle-cell[data-path="embeddings"]').waitFor({ state: 'detached' });
+    const layerWidth = Number(await page.locator('.icicle-cell[data-path="transformer.layer.0"] rect').getAttribute('width'));
+    assert.ok(layerWidth > rootWidth * 0.9, 'zoomed into layer 0');
+    assert.equal(await page.locator('#node-table .vt-row.selected .node-path').getAttribute('title'), 'transformer.layer.0');
+    await closePage(page);
+  });
+
+  test('energy by operation type is a bar chart that adds up to the total', async () => {
+    const page = await newPage();
+    await openSelection(page, MEASURED);
+    await page.click('#tab-classes');
+    const linear = page.locator('.class-bar[data-class="Linear"]');
+    await linear.waitFor();
+    assert.match(await linear.textContent(), /Linear ×36/);
+    assert.ok(await page.locator('.class-bar[data-class="LayerNorm"]').count() === 1);
+    assert.ok(await page.locator('.class-bar .bar-measured').count() > 0, 'measured bars beside predicted');
+    await screenshot(page, '06-operation-types');
+    await closePage(page);
+  });
+
+  test('compare two configurations: totals side by side and a per-node difference table', async () => {
+    const page = await newPage();
+    await openSelection(page, MEASURED);
+    await page.click('#tab-compare');
+    assert.equal(await page.inputValue('#compare-a-batch_size'), '8');
+    await page.selectOption('#compare-b-batch_size', '16');
+    await page.selectOption('#compare-b-seq_len', '32');
+    await page.click('#compare-run');
+    const totalB = page.locator('.compare-side[data-side="B"] .compare-total');
+    await totalB.waitFor();
+    const totalA = await page.locator('.compare-side[data-side="A"] .compare-total').textContent();
+    assert.equal(totalA, await page.locator('#summary-total').textContent());
+    assert.notEqual(await totalB.textContent(), totalA);
+    assert.match(await page.locator('.compare-diff').textContent(), /^\+/, 'batch 16 costs more than batch 8');
+    assert.match(await page.locator('#compare-totals').textContent(), /nodes matched by path and class/);
+    const rows = page.locator('#compare-table .vt-row');
+    assert.ok(await rows.count() > 10);
+    const firstDiff = await rows.first().locator('[role=gridcell]').nth(3).textContent();
+    assert.match(firstDiff, /^\+/);
+    await screenshot(page, '07-compare');
+    await closePage(page);
+  });
+
+  test('export downloads the tree as JSON and the node list as CSV', async () => {
+    const page = await newPage();
+    await openSelection(page, MEASURED);
+    const json = await readDownload(page, '#export-json');
+    assert.equal(json.name, 'irene-distilbert-base-uncased-b8-s32-pc1.json');
+    const answer = JSON.parse(json.text);
+    assert.equal(answer.model, 'distilbert-base-uncased');
+    assert.equal(answer.tree.schema, 'irene.tree/1');
+    assert.equal(answer.tree.root.class, 'DistilBertModel');
+    assert.ok(answer.tree.root.share_of_model === 1);
+
+    await page.selectOption('#list-kind', 'ml');
+    const csv = await readDownload(page, '#export-csv');
+    assert.equal(csv.name, 'irene-distilbert-base-uncased-b8-s32-pc1-nodes.csv');
+    const lines = csv.text.trim().split('\n');
+    assert.equal(lines[0], 'path,class,kind,depth,energy_j,share_of_parent,share_of_model,measured_energy_j,error_pct,flops,mem_bytes,num_parameters,latency_s');
+    const shown = Number((await page.locator('#list-count').textContent()).match(/^(\d+)/)[1]);
+    assert.equal(lines.length - 1, shown, 'one line per listed node');
+    assert.ok(lines.slice(1).every((line) => /,(ml|ml-np),/.test(line)));
+    await closePage(page);
+  });
+
+  test('a shared URL opens its view directly, and Back returns to the previous view', async () => {
+    const page = await newPage();
+    await openSelection(page, { model: 'distilgpt2', batch_size: '16', seq_len: '64', machine: 'pc1' });
+    assert.equal(await page.locator('g.tree-node[data-path=""]').getAttribute('data-class'), 'GPT2Model');
+    assert.equal(await page.inputValue('#model-select'), 'distilgpt2');
+    assert.equal(await page.inputValue('#batch-select'), '16');
+    assert.equal(await page.inputValue('#seq-select'), '64');
+    assert.match(await page.locator('#summary-config').textContent(), /distilgpt2 · batch 16 · seq 64/);
+    await screenshot(page, '08-shared-url');
+
+    await page.selectOption('#batch-select', '8');
+    await page.click('#visualize-button');
+    await page.locator('#summary-config').filter({ hasText: 'batch 8' }).waitFor();
+    assert.equal(new URL(page.url()).searchParams.get('batch_size'), '8');
+    await page.goBack();
+    await page.locator('#summary-config').filter({ hasText: 'batch 16' }).waitFor();
+    assert.equal(await page.inputValue('#batch-select'), '16');
+    await closePage(page);
+  });
+
+  test('an API error shows the server\'s message', async () => {
+    const page = await newPage();
+    const bad = { model: 'distilgpt2', batch_size: '8', seq_len: '99999', machine: 'pc1' };
+    const response = await fetch(`${server.baseUrl}/api/energy?${new URLSearchParams(bad)}`);
+    assert.equal(response.status, 400);
+    const { error } = await response.json();
+    await page.goto(`/?${new URLSearchParams(bad)}`);
+    const message = page.locator('#status .status-error .error-message');
+    await message.waitFor();
+    assert.equal(await message.textContent(), error.message);
+    assert.match(error.message, /seq_len/);
+    assert.ok(await page.locator('#dashboard').isHidden());
+    await screenshot(page, '09-api-error');
+    await closePage(page);
+  });
+
+  test('sweep: total energy against sequence length, loaded point by point', async () => {
+    const page = await newPage();
+    await openSelection(page, { model: 'google/bert_uncased_L-4_H-256_A-4', batch_size: '1', seq_len: '32', machine: 'pc1' });
+    await page.click('#tab-sweep');
+    for (const box of await page.locator('#sweep-batches input').all()) {
+      if (['1', '4'].includes(await box.getAttribute('value'))) await box.check();
+      else await box.uncheck();
+    }
+    await page.selectOption('#sweep-step', '256');
+    assert.match(await page.locator('#sweep-plan').textContent(), /^6 requests: sequence lengths 32, 288, 512/);
+    await page.click('#sweep-run');
+    await page.locator('#sweep-progress').filter({ hasText: '6 points loaded' }).waitFor();
+    assert.equal(await page.locator('.sweep-series').count(), 2);
+    assert.equal(await page.locator('.sweep-series circle').count(), 6);
+    await screenshot(page, '10-sweep');
+    await closePage(page);
+  });
+
+  test('cost and CO2 follow the editable price and grid intensity, with sources stated', async () => {
+    const page = await newPage();
+    await openSelection(page, MEASURED);
+    const sources = await page.locator('#cost-sources').textContent();
+    assert.match(sources, /IEA world average/);
+    assert.match(sources, /assumption/);
+    assert.equal(await page.inputValue('#cost-intensity'), '475');
+    await page.fill('#cost-requests', '1000');
+    await page.fill('#cost-intensity', '0');
+    assert.match(await page.locator('.cost-co2').textContent(), /^0\sg\sCO₂$/);
+    await page.fill('#cost-intensity', '1000');
+    await page.fill('#cost-price', '1');
+    const energy = await page.locator('.cost-energy').textContent();
+    assert.match(energy, /J$/);
+    assert.match(await page.locator('.cost-money').textContent(), /USD$/);
+    await closePage(page);
+  });
+});
