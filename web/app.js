@@ -156,7 +156,9 @@ async function visualize(selection, { history }) {
     state.model = null;
     $('dashboard').hidden = true;
     $('intro').hidden = true;
-    showError($('status'), error, { title: 'The server could not answer', retry: () => visualize(selection, { history: false }) });
+    // Asking again helps after a network fault or a server fault, not after a bad request.
+    const retry = !error.status || error.status >= 500 ? () => visualize(selection, { history: false }) : null;
+    showError($('status'), error, { title: 'The server could not answer', retry });
   } finally {
     if (token === state.loadToken) setBusy(false);
   }
@@ -279,9 +281,12 @@ function describeMachine() {
   }
   const errors = machine.crossval_error_pct || {};
   const cv = ['model', 'module', 'ml'].filter((k) => errors[k] != null).map((k) => `${k} ${errors[k].toFixed(2)} %`).join(', ');
-  $('machine-info').textContent = `${machine.name || machine.id}: ${machine.description || ''}`
+  // Error figures first: the description can be long and is cut to one line (full text on hover).
+  const text = `${machine.name || machine.id}${cv ? ` · cross-validated error: ${cv}` : ''}`
     + `${machine.method ? ` · predictor: ${machine.method}, ${machine.feature_set} features` : ''}`
-    + `${cv ? ` · cross-validated error: ${cv}` : ''}`;
+    + `${machine.description ? ` · ${machine.description}` : ''}`;
+  $('machine-info').textContent = text;
+  $('machine-info').title = text;
 }
 
 function buildSweepBatches() {

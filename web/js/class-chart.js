@@ -2,7 +2,7 @@
 // with the measured sum beside the predicted one when the API returned measurements.
 
 import { aggregateByClass } from './tree-model.js';
-import { formatEnergy, formatPercent } from './format.js';
+import { formatEnergy, formatEnergyTick, formatPercent } from './format.js';
 
 const d3 = window.d3;
 
@@ -32,7 +32,7 @@ export function drawClassChart(container, model, level) {
     .attr('aria-label', `Energy by operation type: ${rows.map((r) => `${r.className} ${formatEnergy(r.energy)}`).join(', ')}`);
 
   svg.append('g').attr('transform', `translate(0,${height - margin.bottom})`)
-    .call(d3.axisBottom(x).ticks(Math.max(2, Math.floor(width / 110))).tickFormat((v) => formatEnergy(v)));
+    .call(d3.axisBottom(x).ticks(Math.max(2, Math.floor(width / 110))).tickFormat(formatEnergyTick));
 
   const bar = svg.append('g').selectAll('g').data(rows).join('g')
     .attr('class', 'class-bar')

@@ -2,6 +2,11 @@
 
 const NBSP = '\u00a0';
 
+// Axis ticks: a bare 0, then the unit the magnitude suggests.
+export function formatEnergyTick(joules) {
+  return joules === 0 ? '0' : formatEnergy(joules);
+}
+
 // Energy in the unit its magnitude suggests: µJ, mJ, J, kJ, MJ.
 export function formatEnergy(joules) {
   if (joules == null || !Number.isFinite(joules)) return '—';

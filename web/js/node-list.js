@@ -29,20 +29,24 @@ export class NodeList {
 
   setModel(model) {
     this.model = model;
-    this.buildTable(model.hasMeasured);
+    // The columns depend only on whether there are measurements: rebuild when that changes.
+    if (!this.table || this.withMeasured !== model.hasMeasured) this.buildTable(model.hasMeasured);
+    this.table.highlightKey = null;
     this.refresh();
   }
 
   // Measured columns appear only when the API returned measurements for this view.
   buildTable(withMeasured) {
+    this.withMeasured = withMeasured;
+    if (this.table) this.table.destroy();
     this.elements.table.replaceChildren();
     const columns = [
       {
         key: 'name', title: 'Node', sortKey: 'name', width: 'minmax(0, 1fr)',
-        html: (n) => `<span class="node-class">${escapeHtml(n.className)}</span>`
+        // The kind rides on the first line, beside the class, to leave the width to names.
+        html: (n) => `<span class="node-class">${escapeHtml(n.className)} <span class="kind-badge kind-${n.group}">${escapeHtml(n.kind)}</span></span>`
           + `<span class="node-path" title="${escapeHtml(n.path || '(root)')}">${escapeHtml(n.path || '(root)')}</span>`,
       },
-      { key: 'kind', title: 'Kind', width: '3.6rem', html: (n) => `<span class="kind-badge kind-${n.group}">${escapeHtml(n.kind)}</span>` },
       { key: 'energy', title: 'Energy', sortKey: 'energy', width: '4.9rem', align: 'end', html: (n) => formatEnergy(n.energy) },
       { key: 'share', title: 'Share', sortKey: 'share', width: '3.9rem', align: 'end', html: (n) => formatPercent(n.shareOfModel) },
       { key: 'flops', title: 'FLOPs', sortKey: 'flops', width: '4.3rem', align: 'end', html: (n) => formatCount(n.data.flops) },

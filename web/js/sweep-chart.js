@@ -3,7 +3,7 @@
 // sweep runs only on demand, asks at most MAX_REQUESTS, and at most two at a time.
 
 import { fetchEnergy } from './api.js';
-import { formatEnergy } from './format.js';
+import { formatEnergy, formatEnergyTick } from './format.js';
 
 const d3 = window.d3;
 export const MAX_REQUESTS = 24;
@@ -126,7 +126,7 @@ export class SweepPanel {
       .append('text').attr('x', (margin.left + width - margin.right) / 2).attr('y', 34)
       .attr('fill', 'currentColor').attr('text-anchor', 'middle').text('sequence length (tokens)');
     svg.append('g').attr('transform', `translate(${margin.left},0)`)
-      .call(d3.axisLeft(y).ticks(6).tickFormat((v) => formatEnergy(v)));
+      .call(d3.axisLeft(y).ticks(6).tickFormat(formatEnergyTick));
     const line = d3.line().x((p) => x(p.seq)).y((p) => y(p.energy));
     for (const batch of plan.batches) {
       const series = points.filter((p) => p.batch === batch).sort((a, b) => a.seq - b.seq);

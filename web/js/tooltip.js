@@ -50,7 +50,7 @@ function appendMeasured(measured, row) {
   if (measured.gpu_pct != null) row('GPU use', `${measured.gpu_pct.toFixed(1)}&nbsp;%`);
   if (measured.gpu_mem_pct != null) row('GPU memory use', `${measured.gpu_mem_pct.toFixed(1)}&nbsp;%`);
   if (measured.gpu_energy_j != null) row('GPU energy', formatMillijoules(measured.gpu_energy_j));
-  if (measured.gpu_clk_mhz != null) row('GPU clock', `${measured.gpu_clk_mhz}&nbsp;MHz`);
+  if (measured.gpu_clk_mhz != null) row('GPU clock', `${Math.round(measured.gpu_clk_mhz)}&nbsp;MHz`);
 }
 
 // A floating box that follows the pointer, or sits beside an element on keyboard focus.

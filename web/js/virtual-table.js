@@ -41,8 +41,14 @@ export class VirtualTable {
     this.spacer.addEventListener('click', (event) => this.activateFrom(event));
     this.spacer.addEventListener('keydown', (event) => this.onKey(event));
     // Heights change when the window does; repaint so the rows fill the new room.
-    new ResizeObserver(() => this.paint()).observe(this.viewport);
+    this.resizeObserver = new ResizeObserver(() => this.paint());
+    this.resizeObserver.observe(this.viewport);
     this.renderHeader();
+  }
+
+  destroy() {
+    this.resizeObserver.disconnect();
+    this.root.remove();
   }
 
   setSort(key, descending) {
@@ -124,7 +130,7 @@ export class VirtualTable {
     const key = this.rowKey(row);
     const selected = key === this.highlightKey;
     const cells = this.columns.map((column) => (
-      `<div class="vt-cell ${column.align === 'end' ? 'text-end' : ''}" role="gridcell">${column.html(row)}</div>`
+      `<div class="vt-cell ${column.align === 'end' ? 'text-end' : ''}" role="gridcell" data-col="${column.key}">${column.html(row)}</div>`
     )).join('');
     return `<div class="vt-row${selected ? ' selected' : ''}" role="row" tabindex="0" data-index="${index}"`
       + ` data-key="${escapeAttribute(String(key))}" aria-rowindex="${index + 2}" aria-selected="${selected}"`

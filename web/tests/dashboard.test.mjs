@@ -143,7 +143,7 @@ describe('irene dashboard', { timeout: TEST_TIMEOUT }, () => {
     await page.click('#node-table button.vt-sort[data-sort="flops"]');
     const flopsHeader = page.locator('#node-table [role=columnheader]').filter({ hasText: 'FLOPs' });
     assert.equal(await flopsHeader.getAttribute('aria-sort'), 'ascending');
-    const smallest = await page.locator('#node-table .vt-row').first().locator('[role=gridcell]').nth(4).textContent();
+    const smallest = await page.locator('#node-table .vt-row').first().locator('[data-col=flops]').textContent();
     assert.equal(smallest, '0', 'ascending FLOPs start at zero-cost ops');
 
     await page.selectOption('#list-kind', 'math');
@@ -250,7 +250,7 @@ describe('irene dashboard', { timeout: TEST_TIMEOUT }, () => {
     assert.match(await page.locator('#compare-totals').textContent(), /nodes matched by path and class/);
     const rows = page.locator('#compare-table .vt-row');
     assert.ok(await rows.count() > 10);
-    const firstDiff = await rows.first().locator('[role=gridcell]').nth(3).textContent();
+    const firstDiff = await rows.first().locator('[data-col=diff]').textContent();
     assert.match(firstDiff, /^\+/);
     await screenshot(page, '07-compare');
     await closePage(page);
