@@ -43,18 +43,19 @@ export class NodeList {
     const columns = [
       {
         key: 'name', title: 'Node', sortKey: 'name', width: 'minmax(0, 1fr)',
-        // The kind rides on the first line, beside the class, to leave the width to names.
-        html: (n) => `<span class="node-class">${escapeHtml(n.className)} <span class="kind-badge kind-${n.group}">${escapeHtml(n.kind)}</span></span>`
-          + `<span class="node-path" title="${escapeHtml(n.path || '(root)')}">${escapeHtml(n.path || '(root)')}</span>`,
+        // The kind rides in front of the path, so the numbers keep their columns.
+        html: (n) => `<span class="node-class">${escapeHtml(n.className)}</span>`
+          + `<span class="node-path" title="${escapeHtml(n.path || '(root)')}"><span class="kind-badge kind-${n.group}">${escapeHtml(n.kind)}</span>`
+          + `<span class="path-text">${escapeHtml(n.path || '(root)')}</span></span>`,
       },
-      { key: 'energy', title: 'Energy', sortKey: 'energy', width: '4.9rem', align: 'end', html: (n) => formatEnergy(n.energy) },
-      { key: 'share', title: 'Share', sortKey: 'share', width: '3.9rem', align: 'end', html: (n) => formatPercent(n.shareOfModel) },
-      { key: 'flops', title: 'FLOPs', sortKey: 'flops', width: '4.3rem', align: 'end', html: (n) => formatCount(n.data.flops) },
+      { key: 'energy', title: 'Energy', sortKey: 'energy', width: '4.4rem', align: 'end', html: (n) => formatEnergy(n.energy) },
+      { key: 'share', title: 'Share', sortKey: 'share', width: '3.5rem', align: 'end', html: (n) => formatPercent(n.shareOfModel) },
+      { key: 'flops', title: 'FLOPs', sortKey: 'flops', width: '3.9rem', align: 'end', html: (n) => formatCount(n.data.flops) },
     ];
     if (withMeasured) {
       columns.push(
-        { key: 'measured', title: 'Measured', sortKey: 'measured', width: '5rem', align: 'end', html: (n) => formatEnergy(n.measuredEnergy) },
-        { key: 'error', title: 'Error', sortKey: 'error', width: '4rem', align: 'end', html: (n) => errorHtml(n.errorPct) },
+        { key: 'measured', title: 'Measured', sortKey: 'measured', width: '4.6rem', align: 'end', html: (n) => formatEnergy(n.measuredEnergy) },
+        { key: 'error', title: 'Error', sortKey: 'error', width: '3.6rem', align: 'end', html: (n) => errorHtml(n.errorPct) },
       );
     }
     this.table = new VirtualTable(this.elements.table, {
