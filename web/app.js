@@ -172,7 +172,7 @@ function show(model, selection) {
   $('selected-node').textContent = SELECT_HINT;
   $('list-note').replaceChildren();
   renderSummary(model);
-  costPanel.setEnergy(model.totalEnergy, state.selection);
+  costPanel.setEnergy(model.totalEnergy);
   nodeList.setModel(model);
   treeView.setModel(model);
   state.staleTabs = new Set(['icicle', 'classes']);
@@ -262,10 +262,10 @@ function openFromUrl() {
   describeMachine();
   // Replace, not push: the URL already says this; a machine left out gets the default's id.
   visualize(mainForm.value, { history: false });
-  writeSelectionQuietly(mainForm.value);
+  addDefaultMachineToUrl(mainForm.value);
 }
 
-function writeSelectionQuietly(selection) {
+function addDefaultMachineToUrl(selection) {
   const params = new URLSearchParams(window.location.search);
   if (!params.get('machine') && selection.machine) {
     params.set('machine', selection.machine);

@@ -36,9 +36,8 @@ export class CostPanel {
     });
   }
 
-  setEnergy(joulesPerRequest, selection) {
+  setEnergy(joulesPerRequest) {
     this.energy = joulesPerRequest;
-    this.selection = selection;
     this.render();
   }
 

@@ -59,7 +59,6 @@ export class Tooltip {
     this.element = document.createElement('div');
     this.element.className = 'node-tooltip';
     this.element.setAttribute('role', 'tooltip');
-    this.element.id = `tooltip-${Math.random().toString(36).slice(2, 8)}`;
     this.element.hidden = true;
     container.appendChild(this.element);
   }

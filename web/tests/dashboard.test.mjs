@@ -332,6 +332,28 @@ describe('irene dashboard', { timeout: TEST_TIMEOUT }, () => {
     await closePage(page);
   });
 
+  test('a ~3,000-node model: expand all draws every node, the list stays virtualised', async () => {
+    const page = await newPage();
+    await openSelection(page, { model: 'gpt2-xl', batch_size: '1', seq_len: '8', machine: 'pc1' });
+    const total = await totalNodes(page);
+    assert.ok(total > 2500, `gpt2-xl has ${total} nodes`);
+    assert.ok(await page.locator('#node-table .vt-row').count() < 80, 'only the rows in view are in the page');
+
+    const started = Date.now();
+    await page.click('#expand-all');
+    await page.waitForFunction((n) => Number(document.querySelector('svg.tree-svg').dataset.visibleNodes) === n, total);
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed < 15_000, `expand all took ${elapsed} ms`);
+    assert.equal(await page.locator('g.tree-node').count(), total);
+
+    await page.fill('#list-search', 'h.47.mlp.c_fc');
+    await page.selectOption('#list-kind', 'ml');
+    await page.locator('#node-table .vt-row').first().click();
+    assert.equal(await page.locator('g.tree-node.selected').getAttribute('data-path'), 'h.47.mlp.c_fc');
+    await screenshot(page, '11-large-model');
+    await closePage(page);
+  });
+
   test('cost and CO2 follow the editable price and grid intensity, with sources stated', async () => {
     const page = await newPage();
     await openSelection(page, MEASURED);
