@@ -16,5 +16,6 @@ Runner add_tree_command(CLI::App& app);
 Runner add_crossval_command(CLI::App& app);
 Runner add_train_command(CLI::App& app);
 Runner add_predict_command(CLI::App& app);
+Runner add_serve_command(CLI::App& app);
 
 }  // namespace irene::cli

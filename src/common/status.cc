@@ -10,6 +10,7 @@ const char* status_code_name(StatusCode code) {
     case StatusCode::kCorrupt: return "corrupt";
     case StatusCode::kUnsupported: return "unsupported";
     case StatusCode::kIoError: return "io_error";
+    case StatusCode::kCancelled: return "cancelled";
     case StatusCode::kInternal: return "internal";
   }
   return "unknown";

@@ -16,6 +16,7 @@ enum class StatusCode {
   kCorrupt,          // a file exists but its content is malformed
   kUnsupported,      // well-formed but outside what irene implements (architecture, dtype)
   kIoError,          // the operating system refused (unreadable file, full disk)
+  kCancelled,        // the caller stopped the work
   kInternal,         // a bug in irene
 };
 

@@ -37,7 +37,7 @@ std::vector<std::string> bundled_model_names() {
 Result<ModelConfig> bundled_config(std::string_view name) {
   for (const auto& b : bundled_configs()) {
     if (b.name != name) continue;
-    return parse_config(nlohmann::json::parse(b.json), std::string(name));
+    return parse_config(nlohmann::json::parse(b.text), std::string(name));
   }
   return Status::not_found("unknown model '" + std::string(name) + "'; bundled models: " + known_names() +
                            " (or give --config PATH to a config.json)");

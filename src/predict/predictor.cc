@@ -98,6 +98,7 @@ Basis leaf_basis(Method m, FeatureSet f) {
 struct Predictor::Impl {
   TrainOptions options;
   std::string fingerprint;
+  nlohmann::json metadata = nlohmann::json::object();
   std::map<std::string, MlRegressor> ml;  // by ML class
   // irene, stepwise, unstructured
   Standardizer node_scaler;
@@ -166,6 +167,12 @@ const std::string& Predictor::fingerprint() const { return impl_->fingerprint; }
 void Predictor::set_fingerprint(std::string fingerprint) {
   auto copy = std::make_shared<Impl>(*impl_);
   copy->fingerprint = std::move(fingerprint);
+  impl_ = std::move(copy);
+}
+const nlohmann::json& Predictor::metadata() const { return impl_->metadata; }
+void Predictor::set_metadata(nlohmann::json metadata) {
+  auto copy = std::make_shared<Impl>(*impl_);
+  copy->metadata = std::move(metadata);
   impl_ = std::move(copy);
 }
 
@@ -356,6 +363,7 @@ nlohmann::json Predictor::to_json() const {
       {"training_data_fingerprint", m.fingerprint},
       {"ml", ml},
   };
+  for (const auto& [key, value] : m.metadata.items()) doc[key] = value;
   if (m.options.method == Method::kIrene || m.options.method == Method::kStepwise ||
       m.options.method == Method::kUnstructured) {
     doc["tree"] = {{"scaler", m.node_scaler.to_json()},
@@ -383,6 +391,8 @@ Result<Predictor> Predictor::from_json(const nlohmann::json& doc) {
     IRENE_ASSIGN_OR_RETURN(impl->options.features, feature_set_from_name(doc.at("feature_set").get<std::string>()));
     impl->options.seed = doc.value("seed", 0);
     impl->fingerprint = doc.value("training_data_fingerprint", "");
+    for (const char* key : {"machine", "crossval_error_pct"})
+      if (doc.contains(key)) impl->metadata[key] = doc[key];
     const Basis basis = leaf_basis(impl->options.method, impl->options.features);
     const size_t n_features = feature_names(impl->options.features).size();
     for (const auto& [type, r] : doc.at("ml").items()) {

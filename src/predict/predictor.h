@@ -53,6 +53,10 @@ class Predictor {
   FeatureSet features() const;
   const std::string& fingerprint() const;  // of the training data
   void set_fingerprint(std::string fingerprint);
+  // Free-form facts kept in the file: "machine" (id, name, description) and
+  // "crossval_error_pct" (ml, module, model), as `irene train` records them.
+  const nlohmann::json& metadata() const;
+  void set_metadata(nlohmann::json metadata);
 
   nlohmann::json to_json() const;
   static Result<Predictor> from_json(const nlohmann::json& doc);

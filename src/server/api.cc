@@ -1,0 +1,250 @@
+#include "server/api.h"
+
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <cstdlib>
+
+#include "models/zoo.h"
+#include "tree/tree_format.h"
+
+namespace irene::server {
+
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+constexpr const char* kAnswerVersion = "v1";  // bump when the answers' shape changes
+
+std::string default_db_path() {
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  const char* home = std::getenv("HOME");
+  std::string base = xdg && *xdg ? xdg : (home && *home ? std::string(home) + "/.cache" : ".");
+  return base + "/irene/cache.sqlite";
+}
+
+// A required integer query parameter within [lo, hi].
+Result<int64_t> int_param(const ApiRequest& r, const std::string& name, int64_t lo, int64_t hi) {
+  auto it = r.query.find(name);
+  const std::string range = "an integer from " + std::to_string(lo) + " to " + std::to_string(hi);
+  if (it == r.query.end() || it->second.empty())
+    return Status::invalid_argument("missing parameter '" + name + "': give " + range);
+  int64_t v = 0;
+  const auto& s = it->second;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size() || v < lo || v > hi)
+    return Status::invalid_argument("parameter '" + name + "' must be " + range + ", got '" + s + "'");
+  return v;
+}
+
+Result<models::ModelConfig> model_param(const ApiRequest& r) {
+  auto it = r.query.find("model");
+  if (it == r.query.end() || it->second.empty())
+    return Status::invalid_argument("missing parameter 'model': give a name from /api/models");
+  auto c = models::bundled_config(it->second);
+  if (!c.is_ok()) return Status::not_found("parameter 'model': " + c.status().message());
+  return c;
+}
+
+struct SizeParams {
+  models::ModelConfig config;
+  int64_t batch_size, seq_len;
+};
+
+Result<SizeParams> size_params(const ApiRequest& r, int64_t max_batch) {
+  IRENE_ASSIGN_OR_RETURN(models::ModelConfig c, model_param(r));
+  IRENE_ASSIGN_OR_RETURN(int64_t b, int_param(r, "batch_size", 1, max_batch));
+  IRENE_ASSIGN_OR_RETURN(int64_t s, int_param(r, "seq_len", 1, c.max_seq_len()));
+  return SizeParams{std::move(c), b, s};
+}
+
+// Adds share_of_parent and share_of_model to every node that has an energy.
+void add_shares(nlohmann::json& node, double parent_energy, double model_energy) {
+  if (node.contains("energy_j")) {
+    const double e = node["energy_j"].get<double>();
+    node["share_of_parent"] = parent_energy > 0 ? e / parent_energy : 0.0;
+    node["share_of_model"] = model_energy > 0 ? e / model_energy : 0.0;
+    parent_energy = e;
+  }
+  for (auto& c : node["children"]) add_shares(c, parent_energy, model_energy);
+}
+
+}  // namespace
+
+ApiResponse ApiResponse::json(int status, const nlohmann::json& doc) {
+  return {status, std::make_shared<const std::string>(doc.dump())};
+}
+
+ApiResponse ApiResponse::error(int status, const std::string& type, const std::string& message) {
+  return json(status, {{"error", {{"code", status}, {"type", type}, {"message", message}}}});
+}
+
+ApiResponse ApiResponse::from_status(const Status& s) {
+  switch (s.code()) {
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kCorrupt: return error(400, "invalid_argument", s.message());
+    case StatusCode::kUnsupported: return error(400, "unsupported", s.message());
+    case StatusCode::kNotFound: return error(404, "not_found", s.message());
+    case StatusCode::kCancelled: return error(409, "conflict", s.message());
+    default: return error(500, "internal", s.message());
+  }
+}
+
+Result<std::unique_ptr<Api>> Api::create(const ServerOptions& options) {
+  std::unique_ptr<Api> api(new Api());
+  IRENE_ASSIGN_OR_RETURN(api->cache_, ResultCache::open(options.db_path.empty() ? default_db_path() : options.db_path));
+  IRENE_ASSIGN_OR_RETURN(api->machines_, load_machines(options.predictors_dir));
+  nlohmann::json models = nlohmann::json::array();
+  for (const auto& name : models::bundled_model_names()) {
+    IRENE_ASSIGN_OR_RETURN(models::ModelConfig c, models::bundled_config(name));
+    IRENE_ASSIGN_OR_RETURN(models::ModelSummary s, models::summarize(c));
+    models.push_back({{"name", s.name}, {"family", s.family}, {"model_type", s.model_type}, {"layers", s.layers},
+                      {"hidden_size", s.hidden_size}, {"heads", s.heads}, {"parameters", s.parameters},
+                      {"max_seq_len", s.max_seq_len}});
+  }
+  api->models_json_ = std::make_shared<const std::string>(nlohmann::json{{"models", models}}.dump());
+  if (!options.data_dir.empty()) {
+    IRENE_ASSIGN_OR_RETURN(api->data_, predict::load_dataset(options.data_dir));
+    for (size_t i = 0; i < api->data_.trees.size(); ++i) {
+      const auto& t = api->data_.trees[i];
+      api->measured_index_[{t.model, t.batch_size, t.seq_len}] = i;
+    }
+    spdlog::info("measured data: {} configurations from {}", api->data_.trees.size(), options.data_dir);
+  }
+  api->jobs_ = std::make_unique<ProfileJobs>();
+  spdlog::info("cache: {} ({} stored answers); machines: {}", api->cache_->path(), api->cache_->stored(),
+               api->machines_.size());
+  return api;
+}
+
+const Machine* Api::find_machine(const std::string& id) const {
+  for (const auto& m : machines_)
+    if (m.id == id) return &m;
+  return nullptr;
+}
+
+const tree::Tree* Api::measured_tree(const std::string& model, int64_t b, int64_t s) const {
+  auto it = measured_index_.find({model, b, s});
+  return it == measured_index_.end() ? nullptr : &data_.trees[it->second];
+}
+
+ApiResponse Api::health(const ApiRequest&) { return ApiResponse::json(200, {{"status", "ok"}, {"version", kVersion}}); }
+
+ApiResponse Api::models(const ApiRequest&) { return {200, models_json_}; }
+
+ApiResponse Api::machines(const ApiRequest&) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& m : machines_)
+    out.push_back({{"id", m.id},
+                   {"name", m.name},
+                   {"description", m.description},
+                   {"default", m.is_default},
+                   {"method", predict::method_name(m.predictor.method())},
+                   {"feature_set", predict::feature_set_name(m.predictor.features())},
+                   {"crossval_error_pct", m.crossval_error_pct}});
+  return ApiResponse::json(200, {{"machines", out}});
+}
+
+ApiResponse Api::energy(const ApiRequest& r) {
+  auto p = size_params(r, kMaxBatchSize);
+  if (!p.is_ok()) return ApiResponse::from_status(p.status());
+  const std::string machine_id = r.query.count("machine") && !r.query.at("machine").empty() ? r.query.at("machine") : "pc1";
+  const Machine* machine = find_machine(machine_id);
+  if (!machine) {
+    std::string ids;
+    for (const auto& m : machines_) ids += (ids.empty() ? "" : ", ") + m.id;
+    return ApiResponse::error(404, "not_found", "parameter 'machine': unknown machine '" + machine_id + "' (known: " + ids + ")");
+  }
+  const std::string key = std::string("energy/") + kAnswerVersion + "|" + p->config.name + "|" +
+                          std::to_string(p->batch_size) + "|" + std::to_string(p->seq_len) + "|" + machine->id + "|" +
+                          machine->version + "|" + data_.fingerprint;
+  auto body = cache_->get_or_compute(key, [&]() -> Result<std::string> {
+    const tree::Tree* measured = measured_tree(p->config.name, p->batch_size, p->seq_len);
+    tree::Tree t;
+    if (measured) {
+      t = *measured;
+    } else {
+      IRENE_ASSIGN_OR_RETURN(t, models::trace_model(p->config, {p->batch_size, p->seq_len, /*shapes_only=*/true}));
+    }
+    IRENE_RETURN_IF_ERROR(machine->predictor.predict(t));
+    nlohmann::json tree_doc = tree::to_json(t);
+    const double total = t.root().energy_j.value_or(0.0);
+    add_shares(tree_doc["root"], total, total);
+    nlohmann::json doc = {{"model", p->config.name},
+                          {"batch_size", p->batch_size},
+                          {"seq_len", p->seq_len},
+                          {"machine", machine->id},
+                          {"predictor",
+                           {{"method", predict::method_name(machine->predictor.method())},
+                            {"feature_set", predict::feature_set_name(machine->predictor.features())},
+                            {"fingerprint", machine->predictor.fingerprint()}}},
+                          {"measured", measured != nullptr},
+                          {"total_energy_j", total},
+                          {"tree", std::move(tree_doc)}};
+    return doc.dump();
+  });
+  if (!body.is_ok()) return ApiResponse::from_status(body.status());
+  return {200, *body};
+}
+
+ApiResponse Api::tree(const ApiRequest& r) {
+  auto p = size_params(r, kMaxBatchSize);
+  if (!p.is_ok()) return ApiResponse::from_status(p.status());
+  const std::string key = std::string("tree/") + kAnswerVersion + "|" + p->config.name + "|" +
+                          std::to_string(p->batch_size) + "|" + std::to_string(p->seq_len);
+  auto body = cache_->get_or_compute(key, [&]() -> Result<std::string> {
+    IRENE_ASSIGN_OR_RETURN(tree::Tree t, models::trace_model(p->config, {p->batch_size, p->seq_len, true}));
+    return nlohmann::json{{"model", p->config.name},
+                          {"batch_size", p->batch_size},
+                          {"seq_len", p->seq_len},
+                          {"tree", tree::to_json(t)}}
+        .dump();
+  });
+  if (!body.is_ok()) return ApiResponse::from_status(body.status());
+  return {200, *body};
+}
+
+ApiResponse Api::create_profile(const ApiRequest& r) {
+  if (r.body.size() > kMaxBodyBytes)
+    return ApiResponse::error(413, "too_large", "request body over " + std::to_string(kMaxBodyBytes) + " bytes");
+  nlohmann::json body = nlohmann::json::parse(r.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object())
+    return ApiResponse::error(400, "invalid_argument", "the body must be a JSON object: {\"model\", \"batch_size\", \"seq_len\", \"device\", \"settings\"}");
+  ApiRequest as_query;
+  for (const char* k : {"model", "batch_size", "seq_len"}) {
+    if (!body.contains(k)) continue;
+    as_query.query[k] = body[k].is_string() ? body[k].get<std::string>() : body[k].dump();
+  }
+  auto p = size_params(as_query, kMaxBatchSize);
+  if (!p.is_ok()) return ApiResponse::from_status(p.status());
+  if (p->batch_size * p->seq_len > kMaxProfileTokens)
+    return ApiResponse::error(400, "invalid_argument", "batch_size x seq_len must be at most " +
+                                                           std::to_string(kMaxProfileTokens) + " for a live profile");
+  const std::string device = body.value("device", "cpu");
+  if (device == "cuda")
+    return ApiResponse::error(400, "unsupported", "device 'cuda': this server's libtorch was built without CUDA; use 'cpu'");
+  if (device != "cpu")
+    return ApiResponse::error(400, "invalid_argument", "device must be 'cpu' or 'cuda', got '" + device + "'");
+  int rounds = 3;
+  if (body.contains("settings") && body["settings"].contains("rounds")) {
+    const auto& v = body["settings"]["rounds"];
+    if (!v.is_number_integer() || v.get<int>() < 1 || v.get<int>() > 20)
+      return ApiResponse::error(400, "invalid_argument", "settings.rounds must be an integer from 1 to 20");
+    rounds = v.get<int>();
+  }
+  auto id = jobs_->submit({p->config, p->batch_size, p->seq_len, rounds, body});
+  if (!id) return ApiResponse::error(429, "too_many_requests", "the profile queue is full; try again later");
+  return ApiResponse::json(202, {{"id", *id}, {"status", "queued"}});
+}
+
+ApiResponse Api::get_profile(const ApiRequest& r) {
+  auto d = jobs_->describe(r.id);
+  if (!d) return ApiResponse::error(404, "not_found", "no profile job '" + r.id + "'");
+  return ApiResponse::json(200, *d);
+}
+
+ApiResponse Api::cancel_profile(const ApiRequest& r) {
+  if (!jobs_->cancel(r.id)) return ApiResponse::error(404, "not_found", "no profile job '" + r.id + "'");
+  return ApiResponse::json(200, *jobs_->describe(r.id));
+}
+
+}  // namespace irene::server

@@ -1,0 +1,67 @@
+// The API's handlers, on plain request/response types: they never see cpp-httplib.
+// Parameters become typed values here, at the edge, and Status errors become the
+// one JSON error shape.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "predict/dataset.h"
+#include "server/cache.h"
+#include "server/jobs.h"
+#include "server/machines.h"
+#include "server/server.h"
+
+namespace irene::server {
+
+struct ApiRequest {
+  std::map<std::string, std::string> query;
+  std::string body;
+  std::string id;  // the {id} of /api/profiles/{id}
+};
+
+struct ApiResponse {
+  int status = 200;
+  std::shared_ptr<const std::string> body;  // JSON text, shared with the cache
+
+  static ApiResponse json(int status, const nlohmann::json& doc);
+  static ApiResponse error(int status, const std::string& type, const std::string& message);
+  static ApiResponse from_status(const Status& s);  // the 4xx/5xx matching its code
+};
+
+// Largest inputs one request may ask for, so no request can exhaust memory.
+constexpr int64_t kMaxBatchSize = 64;
+constexpr int64_t kMaxProfileTokens = 4096;  // batch x sequence of a live profile
+constexpr size_t kMaxBodyBytes = 16 * 1024;
+
+class Api {
+ public:
+  static Result<std::unique_ptr<Api>> create(const ServerOptions& options);
+
+  ApiResponse health(const ApiRequest&);
+  ApiResponse models(const ApiRequest&);
+  ApiResponse machines(const ApiRequest&);
+  ApiResponse energy(const ApiRequest&);
+  ApiResponse tree(const ApiRequest&);
+  ApiResponse openapi(const ApiRequest&);
+  ApiResponse create_profile(const ApiRequest&);
+  ApiResponse get_profile(const ApiRequest&);
+  ApiResponse cancel_profile(const ApiRequest&);
+
+ private:
+  Api() = default;
+  const Machine* find_machine(const std::string& id) const;
+  const tree::Tree* measured_tree(const std::string& model, int64_t b, int64_t s) const;
+
+  std::unique_ptr<ResultCache> cache_;
+  std::vector<Machine> machines_;
+  std::shared_ptr<const std::string> models_json_;
+  predict::Dataset data_;
+  std::map<std::tuple<std::string, int64_t, int64_t>, size_t> measured_index_;
+  std::unique_ptr<ProfileJobs> jobs_;
+};
+
+}  // namespace irene::server

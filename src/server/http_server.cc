@@ -1,0 +1,125 @@
+// The one file that knows cpp-httplib: the route table, the JSON error shape for every
+// failure (including 404s and oversized bodies), request logging, static files.
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+
+#include "server/api.h"
+
+namespace irene::server {
+
+namespace {
+
+using Handler = ApiResponse (Api::*)(const ApiRequest&);
+
+struct Route {
+  const char* method;
+  const char* pattern;  // regex; a capture group is the {id}
+  Handler handler;
+};
+
+// Every route of the API, in one place.
+constexpr Route kRoutes[] = {
+    {"GET", "/api/health", &Api::health},
+    {"GET", "/api/models", &Api::models},
+    {"GET", "/api/machines", &Api::machines},
+    {"GET", "/api/energy", &Api::energy},
+    {"GET", "/api/tree", &Api::tree},
+    {"GET", "/api/openapi.json", &Api::openapi},
+    {"POST", "/api/profiles", &Api::create_profile},
+    {"GET", R"(/api/profiles/([A-Za-z0-9_-]+))", &Api::get_profile},
+    {"DELETE", R"(/api/profiles/([A-Za-z0-9_-]+))", &Api::cancel_profile},
+};
+
+thread_local std::chrono::steady_clock::time_point t_request_start;
+httplib::Server* g_server = nullptr;
+
+void write(httplib::Response& res, const ApiResponse& r) {
+  res.status = r.status;
+  res.set_content(*r.body, "application/json");
+}
+
+void on_signal(int) {
+  if (g_server) g_server->stop();
+}
+
+}  // namespace
+
+Status serve(const ServerOptions& options) {
+  IRENE_ASSIGN_OR_RETURN(std::unique_ptr<Api> api, Api::create(options));
+  httplib::Server svr;
+  const int threads = std::max(2, options.threads);
+  svr.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  svr.set_payload_max_length(kMaxBodyBytes);
+  svr.set_keep_alive_max_count(1000);
+
+  for (const Route& route : kRoutes) {
+    auto handler = [&api, route](const httplib::Request& req, httplib::Response& res) {
+      ApiRequest r;
+      for (const auto& [k, v] : req.params) r.query[k] = v;
+      r.body = req.body;
+      if (req.matches.size() > 1) r.id = req.matches[1];
+      write(res, ((*api).*route.handler)(r));
+    };
+    const std::string m = route.method;
+    if (m == "GET") svr.Get(route.pattern, handler);
+    if (m == "POST") svr.Post(route.pattern, handler);
+    if (m == "DELETE") svr.Delete(route.pattern, handler);
+  }
+
+  if (!options.web_dir.empty()) {
+    if (!std::filesystem::is_directory(options.web_dir))
+      return Status::not_found("--web: '" + options.web_dir + "' is not a folder");
+    // httplib refuses paths that climb out of the mount ("..") itself.
+    svr.set_mount_point("/", options.web_dir);
+  }
+
+  svr.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
+    t_request_start = std::chrono::steady_clock::now();
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  svr.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    std::string what = "unknown error";
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    write(res, ApiResponse::error(500, "internal", what));
+  });
+  // Failures httplib answers itself (no route, body too large, bad request) get the
+  // same JSON shape as the API's own errors.
+  svr.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    if (res.status == 404)
+      write(res, ApiResponse::error(404, "not_found", "no such endpoint or file: " + req.method + " " + req.path));
+    else if (res.status == 413)
+      write(res, ApiResponse::error(413, "too_large", "request body over " + std::to_string(kMaxBodyBytes) + " bytes"));
+    else
+      write(res, ApiResponse::error(res.status, "invalid_argument", "bad request"));
+  });
+  svr.set_logger([](const httplib::Request& req, const httplib::Response& res) {
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_request_start).count();
+    spdlog::info("{} {} {} {:.2f} ms", req.method, req.path, res.status, ms);
+  });
+
+  if (!svr.bind_to_port(options.host, options.port))
+    return Status::invalid_argument("cannot listen on " + options.host + ":" + std::to_string(options.port) +
+                                    " (in use, or not an address of this machine)");
+  g_server = &svr;
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  spdlog::info("irene serving on http://{}:{}/ (dashboard{})", options.host, options.port,
+               options.web_dir.empty() ? " off" : " from " + options.web_dir);
+  const bool ok = svr.listen_after_bind();
+  g_server = nullptr;
+  if (!ok) return Status::io_error("the server stopped with an error");
+  spdlog::info("irene server stopped");
+  return Status::ok();
+}
+
+}  // namespace irene::server

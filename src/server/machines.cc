@@ -1,0 +1,67 @@
+#include "server/machines.h"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <functional>
+
+#include "predict/bundled_predictors.h"
+
+namespace irene::server {
+
+namespace {
+
+Machine make_machine(predict::Predictor p, const std::string& fallback_id, const std::string& text) {
+  Machine m{fallback_id, fallback_id, "", false, p, nullptr, ""};
+  const auto& meta = p.metadata();
+  if (meta.contains("machine")) {
+    m.id = meta["machine"].value("id", fallback_id);
+    m.name = meta["machine"].value("name", m.id);
+    m.description = meta["machine"].value("description", "");
+  }
+  if (meta.contains("crossval_error_pct")) m.crossval_error_pct = meta["crossval_error_pct"];
+  m.version = p.fingerprint() + "-" + std::to_string(std::hash<std::string>{}(text));
+  return m;
+}
+
+}  // namespace
+
+Result<std::vector<Machine>> load_machines(const std::string& predictors_dir) {
+  std::vector<Machine> machines;
+  for (const auto& f : predict::bundled_predictors()) {
+    if (f.name != "pc1-model") continue;
+    auto doc = nlohmann::json::parse(f.text, nullptr, false);
+    IRENE_ASSIGN_OR_RETURN(predict::Predictor p, predict::Predictor::from_json(doc));
+    machines.push_back(make_machine(std::move(p), "pc1", std::string(f.text)));
+    machines.back().is_default = true;
+  }
+  if (machines.empty()) return Status::internal("the shipped PC1 predictor is missing from the binary");
+  if (predictors_dir.empty()) return machines;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(predictors_dir, ec))
+    return Status::not_found("--predictors: '" + predictors_dir + "' is not a folder");
+  for (const auto& entry : std::filesystem::directory_iterator(predictors_dir)) {
+    if (entry.path().extension() != ".json") continue;
+    auto p = predict::load_predictor(entry.path().string());
+    if (!p.is_ok()) {
+      spdlog::warn("skipping predictor {}: {}", entry.path().string(), p.status().message());
+      continue;
+    }
+    if (p->features() != predict::FeatureSet::kModel) {
+      spdlog::info("skipping predictor {}: it needs measured features; the server serves 'model' predictors",
+                   entry.path().string());
+      continue;
+    }
+    Machine m = make_machine(std::move(*p), entry.path().stem().string(), entry.path().string());
+    bool taken = false;
+    for (const auto& other : machines) taken = taken || other.id == m.id;
+    if (taken) {
+      spdlog::warn("skipping predictor {}: machine id '{}' is already served", entry.path().string(), m.id);
+      continue;
+    }
+    machines.push_back(std::move(m));
+  }
+  return machines;
+}
+
+}  // namespace irene::server

@@ -1,0 +1,96 @@
+// The OpenAPI 3 description of the API (served at /api/openapi.json).
+#include "server/api.h"
+
+namespace irene::server {
+
+namespace {
+
+nlohmann::json query_param(const char* name, const char* description, bool required, const char* type) {
+  return {{"name", name}, {"in", "query"}, {"required", required}, {"description", description},
+          {"schema", {{"type", type}}}};
+}
+
+nlohmann::json json_response(const char* description) {
+  return {{"description", description}, {"content", {{"application/json", {{"schema", {{"type", "object"}}}}}}}};
+}
+
+nlohmann::json error_responses(nlohmann::json responses) {
+  responses["400"] = {{"$ref", "#/components/responses/Error"}};
+  responses["404"] = {{"$ref", "#/components/responses/Error"}};
+  return responses;
+}
+
+}  // namespace
+
+ApiResponse Api::openapi(const ApiRequest&) {
+  const nlohmann::json size_params = nlohmann::json::array(
+      {query_param("model", "A bundled model name from /api/models", true, "string"),
+       query_param("batch_size", "Batch size, 1-64", true, "integer"),
+       query_param("seq_len", "Sequence length, 1 to the model's max_seq_len", true, "integer")});
+  nlohmann::json energy_params = size_params;
+  energy_params.push_back(query_param("machine", "Machine id from /api/machines (default pc1)", false, "string"));
+  nlohmann::json doc = {
+      {"openapi", "3.0.3"},
+      {"info",
+       {{"title", "irene API"},
+        {"version", "0.1.0"},
+        {"description", "Where the energy of a Transformer model goes, node by node (see docs/api.md)."}}},
+      {"paths",
+       {{"/api/health", {{"get", {{"summary", "Liveness"}, {"responses", {{"200", json_response("ok")}}}}}}},
+        {"/api/models", {{"get", {{"summary", "Bundled models"}, {"responses", {{"200", json_response("models")}}}}}}},
+        {"/api/machines",
+         {{"get", {{"summary", "Machines with predictors"}, {"responses", {{"200", json_response("machines")}}}}}}},
+        {"/api/energy",
+         {{"get",
+           {{"summary", "The model tree with predicted energy (J), shares and features on every node"},
+            {"parameters", energy_params},
+            {"responses", error_responses({{"200", json_response("energy tree")}})}}}}},
+        {"/api/tree",
+         {{"get",
+           {{"summary", "The model tree with model features only"},
+            {"parameters", size_params},
+            {"responses", error_responses({{"200", json_response("tree")}})}}}}},
+        {"/api/profiles",
+         {{"post",
+           {{"summary", "Start a live profile"},
+            {"requestBody",
+             {{"required", true},
+              {"content",
+               {{"application/json",
+                 {{"schema",
+                   {{"type", "object"},
+                    {"required", {"model", "batch_size", "seq_len"}},
+                    {"properties",
+                     {{"model", {{"type", "string"}}},
+                      {"batch_size", {{"type", "integer"}}},
+                      {"seq_len", {{"type", "integer"}}},
+                      {"device", {{"type", "string"}, {"enum", {"cpu", "cuda"}}}},
+                      {"settings", {{"type", "object"}, {"properties", {{"rounds", {{"type", "integer"}}}}}}}}}}}}}}}}},
+            {"responses",
+             error_responses({{"202", json_response("job queued")},
+                              {"413", {{"$ref", "#/components/responses/Error"}}},
+                              {"429", {{"$ref", "#/components/responses/Error"}}}})}}}}},
+        {"/api/profiles/{id}",
+         {{"parameters", {{{"name", "id"}, {"in", "path"}, {"required", true}, {"schema", {{"type", "string"}}}}}},
+          {"get", {{"summary", "Job status, progress and result"}, {"responses", error_responses({{"200", json_response("job")}})}}},
+          {"delete", {{"summary", "Cancel a job"}, {"responses", error_responses({{"200", json_response("job")}})}}}}}}},
+      {"components",
+       {{"responses",
+         {{"Error",
+           {{"description", "An error"},
+            {"content",
+             {{"application/json",
+               {{"schema",
+                 {{"type", "object"},
+                  {"properties",
+                   {{"error",
+                     {{"type", "object"},
+                      {"properties",
+                       {{"code", {{"type", "integer"}}},
+                        {"type", {{"type", "string"}}},
+                        {"message", {{"type", "string"}}}}}}}}}}}}}}}}}}}}},
+  };
+  return ApiResponse::json(200, doc);
+}
+
+}  // namespace irene::server

@@ -1,0 +1,277 @@
+// End-to-end: starts the real `irene serve` on a free port and talks HTTP to it.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+namespace {
+
+using nlohmann::json;
+
+const std::string kData = std::string(IRENE_DATA_DIR) + "/device_1";
+
+// A port nothing listens on: bind port 0, read what the kernel chose, close.
+int free_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+class ServerProcess {
+ public:
+  ServerProcess(const std::string& db, bool with_data) : port_(free_port()) {
+    pid_ = fork();
+    if (pid_ == 0) {
+      const std::string bin = std::string(IRENE_BINARY_DIR) + "/irene";
+      const std::string port = std::to_string(port_);
+      const std::string log = db + ".log";
+      freopen(log.c_str(), "a", stderr);
+      std::vector<std::string> args = {bin, "serve", "--host", "127.0.0.1", "--port", port, "--db", db};
+      if (with_data && std::filesystem::exists(kData)) args.insert(args.end(), {"--data", kData});
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(bin.c_str(), argv.data());
+      _exit(127);
+    }
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", port_);
+    client_->set_connection_timeout(5, 0);
+    client_->set_read_timeout(120, 0);
+    for (int i = 0; i < 300; ++i) {  // up to 30 s: loading the dataset takes a moment
+      if (auto r = client_->Get("/api/health"); r && r->status == 200) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  ~ServerProcess() {
+    kill(pid_, SIGTERM);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+  }
+  httplib::Client& http() { return *client_; }
+  json get(const std::string& path, int expect_status) {
+    auto r = client_->Get(path.c_str());
+    EXPECT_TRUE(r) << path;
+    if (!r) return {};
+    EXPECT_EQ(r->status, expect_status) << path << " -> " << r->body.substr(0, 300);
+    EXPECT_EQ(r->get_header_value("Content-Type"), "application/json") << path;
+    return json::parse(r->body, nullptr, false);
+  }
+
+ private:
+  int port_;
+  pid_t pid_;
+  std::unique_ptr<httplib::Client> client_;
+};
+
+std::string temp_db(const char* name) {
+  const std::string p = std::string(IRENE_BINARY_DIR) + "/server_test_" + name + ".sqlite";
+  for (const char* s : {"", "-wal", "-shm", ".log"}) std::filesystem::remove(p + s);
+  return p;
+}
+
+// One server for the tests that do not restart it; stopped when the tests end.
+std::unique_ptr<ServerProcess> g_shared;
+
+class SharedServerEnvironment : public ::testing::Environment {
+ public:
+  void TearDown() override { g_shared.reset(); }
+};
+const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new SharedServerEnvironment);
+
+ServerProcess& shared_server() {
+  if (!g_shared) g_shared = std::make_unique<ServerProcess>(temp_db("shared"), true);
+  return *g_shared;
+}
+
+void expect_error(ServerProcess& s, const std::string& path, int status, const std::string& says) {
+  json j = s.get(path, status);
+  ASSERT_TRUE(j.contains("error")) << path;
+  EXPECT_EQ(j["error"]["code"], status);
+  EXPECT_NE(j["error"]["message"].get<std::string>().find(says), std::string::npos)
+      << path << ": " << j["error"]["message"];
+}
+
+TEST(ServerTest, HealthModelsMachinesAndOpenApi) {
+  auto& s = shared_server();
+  EXPECT_EQ(s.get("/api/health", 200)["status"], "ok");
+  json models = s.get("/api/models", 200)["models"];
+  ASSERT_GE(models.size(), 9u);
+  bool found = false;
+  for (const auto& m : models) found = found || (m["name"] == "gpt2" && m["parameters"] == 124439808);
+  EXPECT_TRUE(found);
+  json machines = s.get("/api/machines", 200)["machines"];
+  ASSERT_GE(machines.size(), 1u);
+  EXPECT_EQ(machines[0]["id"], "pc1");
+  EXPECT_LT(machines[0]["crossval_error_pct"]["model"].get<double>(), 5.0);
+  json spec = s.get("/api/openapi.json", 200);
+  EXPECT_EQ(spec["openapi"], "3.0.3");
+  EXPECT_TRUE(spec["paths"].contains("/api/energy"));
+}
+
+// Shares of each parent's children plus its remainder make the whole.
+void check_shares(const json& node) {
+  if (!node.contains("energy_j") || node["kind"] == "ml" || node["kind"] == "ml-np") return;
+  double sum = node["energy_remainder_j"].get<double>() / node["energy_j"].get<double>();
+  for (const auto& c : node["children"])
+    if (c.contains("share_of_parent")) sum += c["share_of_parent"].get<double>();
+  EXPECT_NEAR(sum, 1.0, 1e-9) << node["path"];
+  for (const auto& c : node["children"]) check_shares(c);
+}
+
+TEST(ServerTest, EnergyTreeWithSharesAndMeasuredBesidePredicted) {
+  auto& s = shared_server();
+  json j = s.get("/api/energy?model=bert-base-uncased&batch_size=8&seq_len=32&machine=pc1", 200);
+  EXPECT_EQ(j["model"], "bert-base-uncased");
+  const json& root = j["tree"]["root"];
+  EXPECT_EQ(root["class"], "BertModel");
+  EXPECT_DOUBLE_EQ(root["share_of_model"].get<double>(), 1.0);
+  EXPECT_GT(j["total_energy_j"].get<double>(), 0);
+  check_shares(root);
+  if (std::filesystem::exists(kData)) {
+    EXPECT_TRUE(j["measured"].get<bool>());
+    const double measured = root["measured"]["energy_j"].get<double>();
+    EXPECT_NEAR(root["energy_j"].get<double>(), measured, 0.15 * measured);
+  }
+  json unmeasured = s.get("/api/energy?model=gpt2&batch_size=3&seq_len=50", 200);
+  EXPECT_FALSE(unmeasured["measured"].get<bool>());
+  EXPECT_FALSE(unmeasured["tree"]["root"].contains("measured"));
+  json tree = s.get("/api/tree?model=gpt2&batch_size=1&seq_len=16", 200);
+  EXPECT_FALSE(tree["tree"]["root"].contains("energy_j"));
+  EXPECT_EQ(tree["tree"]["root"]["num_parameters"], 124439808);
+}
+
+TEST(ServerTest, BadRequestsGetJsonErrorsAndTheServerKeepsServing) {
+  auto& s = shared_server();
+  expect_error(s, "/api/energy?batch_size=8&seq_len=32", 400, "missing parameter 'model'");
+  expect_error(s, "/api/energy?model=bert-huge&batch_size=8&seq_len=32", 404, "bundled models");
+  expect_error(s, "/api/energy?model=gpt2&batch_size=x&seq_len=32", 400, "'batch_size' must be an integer from 1 to 64");
+  expect_error(s, "/api/energy?model=gpt2&batch_size=65&seq_len=32", 400, "from 1 to 64");
+  expect_error(s, "/api/energy?model=gpt2&batch_size=1", 400, "missing parameter 'seq_len'");
+  expect_error(s, "/api/energy?model=bert-base-uncased&batch_size=1&seq_len=513", 400, "from 1 to 512");
+  expect_error(s, "/api/energy?model=gpt2&batch_size=1&seq_len=8&machine=pc9", 404, "unknown machine 'pc9'");
+  expect_error(s, "/api/profiles/p999", 404, "no profile job 'p999'");
+  expect_error(s, "/api/nowhere", 404, "no such endpoint");
+
+  auto big = s.http().Post("/api/profiles", std::string(20000, ' '), "application/json");
+  ASSERT_TRUE(big);
+  EXPECT_EQ(big->status, 413);
+  EXPECT_EQ(json::parse(big->body)["error"]["type"], "too_large");
+  auto not_json = s.http().Post("/api/profiles", "{model", "application/json");
+  ASSERT_TRUE(not_json);
+  EXPECT_EQ(not_json->status, 400);
+  auto cuda = s.http().Post("/api/profiles", R"({"model":"gpt2","batch_size":1,"seq_len":8,"device":"cuda"})",
+                            "application/json");
+  ASSERT_TRUE(cuda);
+  EXPECT_EQ(cuda->status, 400);
+  EXPECT_NE(cuda->body.find("without CUDA"), std::string::npos);
+
+  // Static files come only from the web folder.
+  auto climb = s.http().Get("/../CMakeLists.txt");
+  ASSERT_TRUE(climb);
+  EXPECT_NE(climb->status, 200);
+  EXPECT_EQ(climb->body.find("cmake_minimum_required"), std::string::npos);
+
+  EXPECT_EQ(s.get("/api/health", 200)["status"], "ok");
+}
+
+TEST(ServerTest, ProfileJobRunsToTheEndAndUnknownJobsAre404) {
+  auto& s = shared_server();
+  auto r = s.http().Post("/api/profiles", R"({"model":"distilgpt2","batch_size":1,"seq_len":8,"settings":{"rounds":2}})",
+                         "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 202) << r->body;
+  const std::string id = json::parse(r->body)["id"];
+  json job;
+  for (int i = 0; i < 600; ++i) {
+    job = s.get("/api/profiles/" + id, 200);
+    if (job["status"] == "done" || job["status"] == "failed") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(job["status"], "done") << job.dump().substr(0, 400);
+  EXPECT_DOUBLE_EQ(job["progress"].get<double>(), 1.0);
+  const json& root = job["result"]["root"];
+  EXPECT_EQ(root["class"], "GPT2Model");
+  EXPECT_GT(root["latency_s"].get<double>(), 0);
+  EXPECT_GT(root["measured"]["times_mean_s"].get<double>(), 0);
+
+  auto del = s.http().Delete("/api/profiles/nope");
+  ASSERT_TRUE(del);
+  EXPECT_EQ(del->status, 404);
+}
+
+TEST(ServerTest, CancelAQueuedOrRunningProfile) {
+  auto& s = shared_server();
+  auto r = s.http().Post("/api/profiles", R"({"model":"gpt2","batch_size":8,"seq_len":256,"settings":{"rounds":20}})",
+                         "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 202);
+  const std::string id = json::parse(r->body)["id"];
+  auto del = s.http().Delete(("/api/profiles/" + id).c_str());
+  ASSERT_TRUE(del);
+  EXPECT_EQ(del->status, 200);
+  EXPECT_EQ(json::parse(del->body)["status"], "cancelled");
+  EXPECT_EQ(s.get("/api/profiles/" + id, 200)["status"], "cancelled");
+}
+
+int rows_in(const std::string& db) {
+  sqlite3* h = nullptr;
+  sqlite3_open(db.c_str(), &h);
+  sqlite3_stmt* st = nullptr;
+  int n = -1;
+  if (sqlite3_prepare_v2(h, "SELECT COUNT(*) FROM answers", -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+    n = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(h);
+  return n;
+}
+
+TEST(ServerTest, CacheSurvivesRestartAndCorruptFilesAreSetAside) {
+  const std::string db = temp_db("restart");
+  std::string first;
+  {
+    ServerProcess s(db, false);
+    auto r = s.http().Get("/api/energy?model=distilgpt2&batch_size=2&seq_len=16");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200);
+    first = r->body;
+  }
+  EXPECT_EQ(rows_in(db), 1);
+  {
+    ServerProcess s(db, false);
+    auto r = s.http().Get("/api/energy?model=distilgpt2&batch_size=2&seq_len=16");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, first);
+  }
+  std::ifstream log(db + ".log");
+  std::string text((std::istreambuf_iterator<char>(log)), {});
+  EXPECT_NE(text.find("(1 stored answers)"), std::string::npos);
+
+  std::ofstream(db, std::ios::binary | std::ios::trunc) << std::string(8192, '\x13');
+  for (const char* suffix : {"-wal", "-shm"}) std::filesystem::remove(db + suffix);
+  ServerProcess s(db, false);
+  EXPECT_EQ(s.get("/api/health", 200)["status"], "ok");
+  bool set_aside = false;
+  for (const auto& e : std::filesystem::directory_iterator(IRENE_BINARY_DIR))
+    set_aside = set_aside || e.path().string().rfind(db + ".corrupt-", 0) == 0;
+  EXPECT_TRUE(set_aside);
+}
+
+}  // namespace
