@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Quick start, main job: install what is missing, build, and show a model's tree.
+# Quick start, main job: install what is missing, build, and start the dashboard
+# server with its embedded defaults (bundled models, the shipped PC1 predictor, an
+# SQLite cache). Open http://127.0.0.1:8080/ . Extra arguments go to `irene serve`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh --target irene
-exec build/irene tree --model "${IRENE_MODEL:-bert-base-uncased}" --batch-size 8 --seq-len 128 --format text "$@"
+args=(--host 127.0.0.1 --port "${IRENE_PORT:-8080}")
+# The public IrEne measurements, when present beside the repo, show beside predictions.
+[ -d ../shared/data/irene/device_1 ] && args+=(--data ../shared/data/irene/device_1)
+exec build/irene serve "${args[@]}" "$@"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs every Debian package irene's build and tests need. Safe to run twice:
-# it only calls apt-get when something is missing.
+# Installs everything irene's build, server and tests need: Debian packages with
+# apt-get, the dashboard's npm packages with `npm ci`. Safe to run twice: it only
+# installs what is missing.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config
@@ -14,19 +16,29 @@ packages=(
   libsqlite3-dev          # persistent cache
   libgtest-dev libgmock-dev  # tests
   libbenchmark-dev        # bench/
+  chromium                # the dashboard's browser tests (driven by playwright-core)
+  curl wrk                # server checks and its load benchmark
 )
+# Node.js and npm for the dashboard's packages, unless the machine already has them.
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
-  sudo_cmd=()
-  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
   "${sudo_cmd[@]}" apt-get update -q
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
 else
-  echo "setup: all packages present"
+  echo "setup: all Debian packages present"
+fi
+
+# The dashboard's d3, bootstrap and playwright-core, pinned by web/package-lock.json.
+if [ ! -d web/node_modules ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
+  echo "setup: npm ci in web/"
+  (cd web && npm ci --no-audit --no-fund)
 fi
