@@ -36,7 +36,12 @@ std::string MeterSet::summary() const {
 
 std::string MeterSet::reasons() const {
   std::string text;
-  for (const auto& source : unavailable) text += source.source + ": " + source.reason + "\n";
+  for (const auto& source : unavailable) {
+    // Most reasons already start with the source's name ("NVML not available: ..."); the
+    // "not tried" ones do not.
+    bool named = source.reason.rfind(source.source, 0) == 0;
+    text += (named ? "" : source.source + ": ") + source.reason + "\n";
+  }
   return text;
 }
 

@@ -122,7 +122,7 @@ struct MeterSet {
   // When empty: "no energy meter found (looked for: <looked_for>)".
   // Otherwise: "energy meters: rapl:package-0 (cpu package), nvml:gpu0 (gpu board)".
   std::string summary() const;
-  // One line per unavailable source: "perf power PMU: not available: ...".
+  // One line per unavailable source: "NVML not available: cannot load ...".
   std::string reasons() const;
 };
 

@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
-#include <regex>
+#include <optional>
 
 #include "profile/meters/meter.h"
 #include "profile/meters/sysfs_file.h"
@@ -72,20 +72,38 @@ struct Zone {
   std::filesystem::path dir;
 };
 
+// "intel-rapl:3" -> {3, -1}, "intel-rapl:3:1" -> {3, 1}; nothing for other names
+// ("intel-rapl-mmio:0", "intel-rapl:x").
+std::optional<std::pair<int, int>> parse_zone_name(const std::string& file) {
+  static const std::string kPrefix = "intel-rapl:";
+  if (file.rfind(kPrefix, 0) != 0) return std::nullopt;
+  int numbers[2] = {-1, -1};
+  int count = 0;
+  size_t pos = kPrefix.size();
+  while (count < 2) {
+    size_t end = file.find(':', pos);
+    std::string part = file.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+    if (part.empty() || part.size() > 6 || part.find_first_not_of("0123456789") != std::string::npos)
+      return std::nullopt;
+    numbers[count++] = std::stoi(part);
+    if (end == std::string::npos) return std::pair{numbers[0], numbers[1]};
+    pos = end + 1;
+  }
+  return std::nullopt;  // more than two numbers
+}
+
 // Zones keyed by (package, subzone) so a subzone seen both at the top level and nested is
 // listed once, and packages come before their subzones.
 std::map<std::pair<int, int>, Zone> find_zones(const std::filesystem::path& powercap) {
-  static const std::regex kZoneName(R"(intel-rapl:(\d+)(?::(\d+))?)");
   std::map<std::pair<int, int>, Zone> zones;
   auto scan = [&](const std::filesystem::path& dir) {
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-      std::smatch match;
-      std::string file = entry.path().filename().string();
-      if (!std::regex_match(file, match, kZoneName)) continue;
+      auto numbers = parse_zone_name(entry.path().filename().string());
+      if (!numbers) continue;
       Zone zone;
-      zone.package = std::stoi(match[1]);
-      zone.subzone = match[2].matched ? std::stoi(match[2]) : -1;
+      zone.package = numbers->first;
+      zone.subzone = numbers->second;
       zone.dir = entry.path();
       zones.emplace(std::pair{zone.package, zone.subzone}, zone);  // first (top-level) wins
     }
