@@ -17,5 +17,7 @@ Runner add_crossval_command(CLI::App& app);
 Runner add_train_command(CLI::App& app);
 Runner add_predict_command(CLI::App& app);
 Runner add_serve_command(CLI::App& app);
+Runner add_profile_command(CLI::App& app);
+Runner add_calibrate_command(CLI::App& app);
 
 }  // namespace irene::cli

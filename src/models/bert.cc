@@ -32,7 +32,7 @@ class Embeddings : public HfModule {
   }
 
   Tensor forward(const Tensor& input_ids, const Tensor& token_type_ids) {
-    auto node = scope();
+    auto node = scope([=, this] { forward(input_ids, token_type_ids); });
     Tensor position_ids = roberta_ ? positions_from_ids(input_ids)
                                    : ops::slice(position_ids_, 1, 0, input_ids.size(1));
     Tensor inputs_embeds = word_embeddings->forward(input_ids);
@@ -72,7 +72,7 @@ class SelfAttention : public HfModule {
   }
 
   Tensor forward(const Tensor& hidden, const Tensor& mask) {
-    auto node = scope();
+    auto node = scope([=, this] { forward(hidden, mask); });
     Tensor mixed_query = query->forward(hidden);
     Tensor k = split_heads(key->forward(hidden));
     Tensor v = split_heads(value->forward(hidden));
@@ -104,7 +104,7 @@ class DenseResidualNorm : public HfModule {
     register_module("dropout", make_dropout());
   }
   Tensor forward(const Tensor& hidden, const Tensor& residual) {
-    auto node = scope();
+    auto node = scope([=, this] { forward(hidden, residual); });
     Tensor h = ops::dropout(dense->forward(hidden));
     return LayerNorm_->forward(ops::add(h, residual));
   }
@@ -120,7 +120,7 @@ class Attention : public HfModule {
         "output", std::make_shared<DenseResidualNorm>(n.cls("SelfOutput"), c.hidden_size, c.hidden_size, c.layer_norm_eps, init));
   }
   Tensor forward(const Tensor& hidden, const Tensor& mask) {
-    auto node = scope();
+    auto node = scope([=, this] { forward(hidden, mask); });
     return output->forward(self->forward(hidden, mask), hidden);
   }
   std::shared_ptr<SelfAttention> self;
@@ -134,7 +134,7 @@ class Intermediate : public HfModule {
     dense = register_module("dense", std::make_shared<Linear>(c.hidden_size, c.intermediate_size, init));
   }
   Tensor forward(const Tensor& hidden) {
-    auto node = scope();
+    auto node = scope([=, this] { forward(hidden); });
     return activation(act_, dense->forward(hidden));
   }
   std::shared_ptr<Linear> dense;
@@ -152,7 +152,7 @@ class Layer : public HfModule {
                                                                            c.hidden_size, c.layer_norm_eps, init));
   }
   Tensor forward(const Tensor& hidden, const Tensor& mask) {
-    auto node = scope();
+    auto node = scope([=, this] { forward(hidden, mask); });
     Tensor attention_output = attention->forward(hidden, mask);
     return output->forward(intermediate->forward(attention_output), attention_output);
   }
@@ -168,7 +168,7 @@ class Encoder : public HfModule {
     for (int64_t i = 0; i < c.num_layers; ++i) layer->push_back(std::make_shared<Layer>(c, n, init));
   }
   Tensor forward(Tensor hidden, const Tensor& mask) {
-    auto node = scope();
+    auto node = scope([=, this] { forward(hidden, mask); });
     for (const auto& m : *layer) hidden = m->as<Layer>()->forward(hidden, mask);
     return hidden;
   }
@@ -182,7 +182,7 @@ class Pooler : public HfModule {
     activation_ = register_module("activation", std::make_shared<Tanh>());
   }
   Tensor forward(const Tensor& hidden) {
-    auto node = scope();
+    auto node = scope([=, this] { forward(hidden); });
     return activation_->forward(dense->forward(ops::select(hidden, 1, 0)));
   }
   std::shared_ptr<Linear> dense;
@@ -198,7 +198,7 @@ class BertModel : public TransformerModel {
   }
 
   Tensor forward(const Tensor& input_ids) override {
-    auto node = scope();
+    auto node = scope([=, this] { forward(input_ids); });
     const auto opts = input_ids.options();
     Tensor attention_mask = ops::ones({input_ids.size(0), input_ids.size(1)}, opts.dtype(at::kFloat));
     Tensor token_type_ids = ops::zeros({input_ids.size(0), input_ids.size(1)}, opts.dtype(at::kLong));

@@ -19,7 +19,7 @@ class Embeddings : public HfModule {
     register_module("dropout", make_dropout());
   }
   Tensor forward(const Tensor& input_ids) {
-    auto node = scope();
+    auto node = scope([=, this] { forward(input_ids); });
     Tensor positions = ops::arange(input_ids.size(1), input_ids.options().dtype(at::kLong));
     positions = ops::expand_as(ops::unsqueeze(positions, 0), input_ids);
     Tensor words = word_embeddings->forward(input_ids);
@@ -42,7 +42,7 @@ class MultiHeadSelfAttention : public HfModule {
     out_lin = register_module("out_lin", std::make_shared<Linear>(c.hidden_size, c.hidden_size, init));
   }
   Tensor forward(const Tensor& x, const Tensor& mask) {
-    auto node = scope();
+    auto node = scope([=, this] { forward(x, mask); });
     Tensor q = shape(q_lin->forward(x));
     Tensor k = shape(k_lin->forward(x));
     Tensor v = shape(v_lin->forward(x));
@@ -70,7 +70,7 @@ class FFN : public HfModule {
     lin2 = register_module("lin2", std::make_shared<Linear>(c.intermediate_size, c.hidden_size, init));
   }
   Tensor forward(const Tensor& x) {
-    auto node = scope();
+    auto node = scope([=, this] { forward(x); });
     return ops::dropout(lin2->forward(activation(act_, lin1->forward(x))));
   }
   std::shared_ptr<Linear> lin1, lin2;
@@ -88,7 +88,7 @@ class TransformerBlock : public HfModule {
     output_layer_norm = register_module("output_layer_norm", std::make_shared<LayerNorm>(c.hidden_size, 1e-12, init));
   }
   Tensor forward(const Tensor& x, const Tensor& mask) {
-    auto node = scope();
+    auto node = scope([=, this] { forward(x, mask); });
     Tensor sa = sa_layer_norm->forward(ops::add(attention->forward(x, mask), x));
     return output_layer_norm->forward(ops::add(ffn->forward(sa), sa));
   }
@@ -104,7 +104,7 @@ class Transformer : public HfModule {
     for (int64_t i = 0; i < c.num_layers; ++i) layer->push_back(std::make_shared<TransformerBlock>(c, init));
   }
   Tensor forward(Tensor x, const Tensor& mask) {
-    auto node = scope();
+    auto node = scope([=, this] { forward(x, mask); });
     for (const auto& m : *layer) x = m->as<TransformerBlock>()->forward(x, mask);
     return x;
   }
@@ -118,7 +118,7 @@ class DistilBertModel : public TransformerModel {
     transformer = register_module("transformer", std::make_shared<Transformer>(c, init));
   }
   Tensor forward(const Tensor& input_ids) override {
-    auto node = scope();
+    auto node = scope([=, this] { forward(input_ids); });
     Tensor mask = ops::ones({input_ids.size(0), input_ids.size(1)}, input_ids.options().dtype(at::kFloat));
     return transformer->forward(embeddings->forward(input_ids), mask);
   }

@@ -22,7 +22,7 @@ class MLP : public HfModule {
     register_module("dropout", make_dropout());
   }
   Tensor forward(const Tensor& x) {
-    auto node = scope();
+    auto node = scope([=, this] { forward(x); });
     return ops::dropout(c_proj->forward(activation(act_, c_fc->forward(x))));
   }
   std::shared_ptr<Conv1D> c_fc, c_proj;
@@ -50,7 +50,7 @@ class Attention : public HfModule {
   }
 
   Tensor forward(const Tensor& x) {
-    auto node = scope();
+    auto node = scope([=, this] { forward(x); });
     std::vector<Tensor> qkv = ops::split(c_attn->forward(x), embd_, 2);
     Tensor q = split_heads(qkv[0], false);
     Tensor k = split_heads(qkv[1], true);
@@ -95,7 +95,7 @@ class Block : public HfModule {
     if (!gpt2) ln_2 = register_module("ln_2", std::make_shared<LayerNorm>(c.hidden_size, c.layer_norm_eps, init));
   }
   Tensor forward(const Tensor& x) {
-    auto node = scope();
+    auto node = scope([=, this] { forward(x); });
     if (gpt2_) {  // pre-LayerNorm
       Tensor h = ops::add(attn->forward(ln_1->forward(x)), x);
       return ops::add(h, mlp->forward(ln_2->forward(h)));
@@ -127,7 +127,7 @@ class GPT2Model : public TransformerModel {
     ln_f = register_module("ln_f", std::make_shared<LayerNorm>(c.hidden_size, c.layer_norm_eps, init));
   }
   Tensor forward(const Tensor& input_ids) override {
-    auto node = scope();
+    auto node = scope([=, this] { forward(input_ids); });
     const int64_t s = input_ids.size(-1);
     Tensor ids = ops::view(input_ids, {-1, s});
     Tensor positions = ops::view(ops::unsqueeze(ops::arange(s, ids.options().dtype(at::kLong)), 0), {-1, s});
@@ -150,7 +150,7 @@ class OpenAIGPTModel : public TransformerModel {
     position_ids_ = register_buffer("position_ids", at::arange(c.max_positions, init.options.dtype(at::kLong)));
   }
   Tensor forward(const Tensor& input_ids) override {
-    auto node = scope();
+    auto node = scope([=, this] { forward(input_ids); });
     const int64_t s = input_ids.size(-1);
     Tensor positions = ops::unsqueeze(ops::slice(position_ids_, 0, 0, s), 0);
     Tensor ids = ops::view(input_ids, {-1, s});

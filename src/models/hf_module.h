@@ -24,7 +24,13 @@ class HfModule : public torch::nn::Module {
 
   const std::string& path() const { return path_; }
   int64_t num_parameters() const { return num_parameters_; }
-  trace::ModuleScope scope() const { return trace::ModuleScope(path_, name(), kind_, num_parameters_); }
+  // Opens this module's tree node. `replay` re-runs the forward pass with the same
+  // inputs; it is kept only when the recorder captures (for profiling nodes alone).
+  template <typename F>
+  trace::ModuleScope scope(F&& replay) const {
+    return trace::ModuleScope(path_, name(), kind_, num_parameters_,
+                              trace::capturing() ? std::function<void()>(std::forward<F>(replay)) : nullptr);
+  }
 
   // Called once the whole model is built (see assign_paths).
   void set_identity(std::string path, int64_t num_parameters) {

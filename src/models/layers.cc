@@ -35,7 +35,7 @@ Linear::Linear(int64_t in_features, int64_t out_features, const Init& init) : Hf
   bias = add_param("bias", {out_features}, 0, init);
 }
 at::Tensor Linear::forward(const at::Tensor& x) {
-  auto node = scope();
+  auto node = scope([=, this] { forward(x); });
   return ops::linear(x, weight, bias);
 }
 
@@ -44,7 +44,7 @@ Conv1D::Conv1D(int64_t nf, int64_t nx, const Init& init) : HfModule("Conv1D", tr
   bias = add_param("bias", {nf}, 0, init);
 }
 at::Tensor Conv1D::forward(const at::Tensor& x) {
-  auto node = scope();
+  auto node = scope([=, this] { forward(x); });
   return ops::conv1d(x, weight, bias);
 }
 
@@ -53,7 +53,7 @@ LayerNorm::LayerNorm(int64_t dim, double eps_, const Init& init) : HfModule("Lay
   bias = add_param("bias", {dim}, 0, init);
 }
 at::Tensor LayerNorm::forward(const at::Tensor& x) {
-  auto node = scope();
+  auto node = scope([=, this] { forward(x); });
   return ops::layer_norm(x, weight, bias, eps);
 }
 
@@ -61,12 +61,12 @@ Embedding::Embedding(int64_t num_embeddings, int64_t dim, const Init& init) : Hf
   weight = add_param("weight", {num_embeddings, dim}, kInitStd, init);
 }
 at::Tensor Embedding::forward(const at::Tensor& ids) {
-  auto node = scope();
+  auto node = scope([=, this] { forward(ids); });
   return ops::embedding(weight, ids);
 }
 
 at::Tensor Tanh::forward(const at::Tensor& x) {
-  auto node = scope();
+  auto node = scope([=, this] { forward(x); });
   return ops::tanh(x);
 }
 

@@ -131,6 +131,32 @@ Result<tree::Tree> ModelRunner::trace() {
   return recorder.finish();
 }
 
+Result<ModelRunner::CapturedRun> ModelRunner::trace_captured() {
+  trace::Recorder recorder(impl_->config.name, impl_->options.batch_size, impl_->options.seq_len,
+                           /*timed=*/!impl_->options.shapes_only);
+  recorder.set_capture(true);
+  try {
+    c10::InferenceMode inference;
+    trace::ActiveRecorder active(&recorder);
+    impl_->model->forward(impl_->input_ids);
+  } catch (const c10::Error& e) {
+    return Status::internal(std::string("forward pass of ") + impl_->config.name + ": " + e.what_without_backtrace());
+  }
+  IRENE_ASSIGN_OR_RETURN(tree::Tree t, recorder.finish());
+  return CapturedRun{std::move(t), recorder.take_replays()};
+}
+
+Status ModelRunner::run_replay(const std::function<void()>& replay, int times) {
+  if (!replay) return Status::invalid_argument("this node has no captured inputs");
+  try {
+    c10::InferenceMode inference;
+    for (int i = 0; i < times; ++i) replay();
+  } catch (const c10::Error& e) {
+    return Status::internal(std::string("replaying a node: ") + e.what_without_backtrace());
+  }
+  return Status::ok();
+}
+
 Status ModelRunner::run_untraced() {
   try {
     c10::InferenceMode inference;

@@ -3,6 +3,7 @@
 // This is the models component's public header; it keeps libtorch out.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -49,6 +50,17 @@ class ModelRunner {
   Result<tree::Tree> trace();
   // The same forward pass with the tracer off (for measuring the tracer's overhead).
   Status run_untraced();
+
+  // A traced pass that also keeps, per node, a closure re-running that node alone with
+  // the inputs it had (indexed like tree.nodes; empty for math nodes). The closures hold
+  // the pass's activations and the model alive; drop them when done.
+  struct CapturedRun {
+    tree::Tree tree;
+    std::vector<std::function<void()>> replays;
+  };
+  Result<CapturedRun> trace_captured();
+  // Runs a captured node `times` times, untraced, in inference mode.
+  static Status run_replay(const std::function<void()>& replay, int times);
 
   const ModelConfig& config() const;
   const RunOptions& options() const;

@@ -224,14 +224,29 @@ ApiResponse Api::create_profile(const ApiRequest& r) {
     return ApiResponse::error(400, "unsupported", "device 'cuda': this server's libtorch was built without CUDA; use 'cpu'");
   if (device != "cpu")
     return ApiResponse::error(400, "invalid_argument", "device must be 'cpu' or 'cuda', got '" + device + "'");
-  int rounds = 3;
-  if (body.contains("settings") && body["settings"].contains("rounds")) {
-    const auto& v = body["settings"]["rounds"];
+  ProfileRequest job{p->config, p->batch_size, p->seq_len};
+  job.echo = body;
+  const nlohmann::json settings = body.value("settings", nlohmann::json::object());
+  if (!settings.is_object()) return ApiResponse::error(400, "invalid_argument", "settings must be a JSON object");
+  if (settings.contains("rounds")) {
+    const auto& v = settings["rounds"];
     if (!v.is_number_integer() || v.get<int>() < 1 || v.get<int>() > 20)
       return ApiResponse::error(400, "invalid_argument", "settings.rounds must be an integer from 1 to 20");
-    rounds = v.get<int>();
+    job.rounds = v.get<int>();
   }
-  auto id = jobs_->submit({p->config, p->batch_size, p->seq_len, rounds, body});
+  if (settings.contains("seconds_per_node")) {
+    const auto& v = settings["seconds_per_node"];
+    if (!v.is_number() || v.get<double>() <= 0 || v.get<double>() > 10)
+      return ApiResponse::error(400, "invalid_argument", "settings.seconds_per_node must be a number above 0, at most 10");
+    job.seconds_per_node = v.get<double>();
+  }
+  if (settings.contains("level")) {
+    const std::string level = settings["level"].is_string() ? settings["level"].get<std::string>() : "";
+    if (level != "ml" && level != "module" && level != "model" && level != "all")
+      return ApiResponse::error(400, "invalid_argument", "settings.level must be ml, module, model or all");
+    job.level = level;
+  }
+  auto id = jobs_->submit(std::move(job));
   if (!id) return ApiResponse::error(429, "too_many_requests", "the profile queue is full; try again later");
   return ApiResponse::json(202, {{"id", *id}, {"status", "queued"}});
 }

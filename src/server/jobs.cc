@@ -85,10 +85,12 @@ void ProfileJobs::work() {
     o.batch_size = job->request.batch_size;
     o.seq_len = job->request.seq_len;
     o.rounds = job->request.rounds;
+    o.seconds_per_node = job->request.seconds_per_node;
+    o.level = job->request.level;
     o.cancel = &job->cancel;
-    o.progress = [this, job](double f) {
+    o.progress = [this, job](int done, int total) {
       std::lock_guard lock(mutex_);
-      job->progress = f;
+      job->progress = total > 0 ? static_cast<double>(done) / total : 1.0;
     };
     auto t = profile::profile_model(job->request.config, o);
     std::lock_guard lock(mutex_);
@@ -96,8 +98,8 @@ void ProfileJobs::work() {
     if (t.is_ok()) {
       job->status = "done";
       job->progress = 1.0;
-      job->result = tree::to_json(*t);
-      job->result["machine"] = profile::describe_machine();
+      job->result = tree::to_json(t->tree);
+      job->result["profile"] = t->header;
     } else if (t.status().code() == StatusCode::kCancelled) {
       job->status = "cancelled";
     } else {

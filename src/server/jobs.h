@@ -19,7 +19,9 @@ namespace irene::server {
 struct ProfileRequest {
   models::ModelConfig config;
   int64_t batch_size = 1, seq_len = 32;
-  int rounds = 3;
+  int rounds = 1;
+  double seconds_per_node = 0.05;
+  std::string level = "all";
   nlohmann::json echo;  // the request as the client sent it
 };
 

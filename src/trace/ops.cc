@@ -50,8 +50,9 @@ at::Tensor traced(std::string_view op, std::initializer_list<at::Tensor> inputs,
 // Opens a functional ML leaf around one op.
 class FunctionalScope {
  public:
-  FunctionalScope(std::string_view base, const char* cls) : r_(active_recorder()) {
-    if (r_) r_->open_functional(base, cls);
+  FunctionalScope(std::string_view base, const char* cls, std::function<void()> replay)
+      : r_(active_recorder()) {
+    if (r_) r_->open_functional(base, cls, r_->capturing() ? std::move(replay) : nullptr);
   }
   ~FunctionalScope() {
     if (r_) r_->close();
@@ -70,10 +71,12 @@ std::vector<int64_t> with_last(at::IntArrayRef shape, int64_t last) {
 }  // namespace
 
 ModuleScope::ModuleScope(const std::string& path, const std::string& cls, tree::NodeKind kind,
-                         int64_t num_parameters)
+                         int64_t num_parameters, std::function<void()> replay)
     : open_(active_recorder() != nullptr) {
-  if (open_) active_recorder()->open_module(path, cls, kind, num_parameters);
+  if (open_) active_recorder()->open_module(path, cls, kind, num_parameters, std::move(replay));
 }
+
+bool capturing() { return active_recorder() != nullptr && active_recorder()->capturing(); }
 
 ModuleScope::~ModuleScope() {
   if (open_) active_recorder()->close();
@@ -110,12 +113,12 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, dou
 }
 
 Tensor ml_matmul(const Tensor& a, const Tensor& b) {
-  FunctionalScope scope("matmul", "MatMul");
+  FunctionalScope scope("matmul", "MatMul", [a, b] { at::matmul(a, b); });
   return ops::matmul(a, b);
 }
 
 Tensor ml_softmax(const Tensor& x, int64_t dim) {
-  FunctionalScope scope("softmax", "Softmax");
+  FunctionalScope scope("softmax", "Softmax", [x, dim] { at::softmax(x, dim); });
   return traced("aten::softmax", {x}, [&] { return at::softmax(x, dim); });
 }
 

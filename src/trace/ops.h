@@ -12,6 +12,7 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -23,7 +24,8 @@ namespace irene::trace {
 // no recorder is active.
 class ModuleScope {
  public:
-  ModuleScope(const std::string& path, const std::string& cls, tree::NodeKind kind, int64_t num_parameters);
+  ModuleScope(const std::string& path, const std::string& cls, tree::NodeKind kind, int64_t num_parameters,
+              std::function<void()> replay = nullptr);
   ~ModuleScope();
   ModuleScope(const ModuleScope&) = delete;
   ModuleScope& operator=(const ModuleScope&) = delete;
@@ -31,6 +33,9 @@ class ModuleScope {
  private:
   bool open_;
 };
+
+// True when the active recorder keeps replay closures (see Recorder::set_capture).
+bool capturing();
 
 namespace ops {
 

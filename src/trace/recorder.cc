@@ -52,15 +52,20 @@ std::string Recorder::child_path(std::string_view base_name) {
   return name;
 }
 
-void Recorder::open_module(std::string path, std::string cls, tree::NodeKind kind, int64_t num_parameters) {
+void Recorder::open_module(std::string path, std::string cls, tree::NodeKind kind, int64_t num_parameters,
+                           std::function<void()> replay) {
   const int index = add_node(std::move(path), std::move(cls), kind);
+  if (capture_) {
+    replays_.resize(tree_.nodes.size());
+    replays_[index] = std::move(replay);
+  }
   tree_.nodes[index].num_parameters = num_parameters;
   stack_.push_back({index, timed_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{}, {}});
 }
 
-void Recorder::open_functional(std::string_view base_name, std::string cls) {
+void Recorder::open_functional(std::string_view base_name, std::string cls, std::function<void()> replay) {
   std::string path = child_path(base_name);
-  open_module(std::move(path), std::move(cls), tree::NodeKind::kMlNp, 0);
+  open_module(std::move(path), std::move(cls), tree::NodeKind::kMlNp, 0, std::move(replay));
 }
 
 void Recorder::close() {
@@ -87,6 +92,7 @@ Result<tree::Tree> Recorder::finish() {
   if (!stack_.empty())
     return Status::internal("trace finished with node '" + tree_.nodes[stack_.back().index].path + "' still open");
   if (tree_.nodes.empty()) return Status::internal("trace recorded no nodes");
+  if (capture_) replays_.resize(tree_.nodes.size());
   // Pre-order storage: walking backwards visits every child before its parent.
   for (size_t i = tree_.nodes.size(); i-- > 1;) {
     const tree::Node& n = tree_.nodes[i];

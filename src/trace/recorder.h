@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -22,10 +23,11 @@ class Recorder {
   Recorder(std::string model_name, int64_t batch_size, int64_t seq_len, bool timed);
 
   // Opens a node below the current one. `path` is the module's full Hugging Face path.
-  void open_module(std::string path, std::string cls, tree::NodeKind kind, int64_t num_parameters);
+  void open_module(std::string path, std::string cls, tree::NodeKind kind, int64_t num_parameters,
+                   std::function<void()> replay = nullptr);
   // Opens a functional ML leaf (MatMul, Softmax): its path is the calling module's path
   // plus a name of its own ("matmul", "matmul_1", ...).
-  void open_functional(std::string_view base_name, std::string cls);
+  void open_functional(std::string_view base_name, std::string cls, std::function<void()> replay = nullptr);
   // Closes the innermost open node.
   void close();
 
@@ -34,6 +36,14 @@ class Recorder {
               std::optional<double> latency_s);
 
   bool timed() const { return timed_; }
+
+  // Capture mode keeps, for every module and ML node, a closure that re-runs it with
+  // the inputs of this pass (holding those inputs alive), so a profiler can run each
+  // node alone. Off by default.
+  void set_capture(bool on) { capture_ = on; }
+  bool capturing() const { return capture_; }
+  // The closures, indexed like the finished tree's nodes (empty for math nodes).
+  std::vector<std::function<void()>> take_replays() { return std::move(replays_); }
 
   // Sums flops and bytes up the tree and hands it over. All nodes must be closed.
   Result<tree::Tree> finish();
@@ -50,6 +60,8 @@ class Recorder {
   tree::Tree tree_;
   std::vector<Open> stack_;
   bool timed_;
+  bool capture_ = false;
+  std::vector<std::function<void()>> replays_;
 };
 
 // The recorder of the forward pass running on this thread, or nullptr.

@@ -34,6 +34,8 @@ struct Measurement {
   double gpu_clk_mhz = 0;      // GPU core clock
   double gpu_mem_clk_mhz = 0;  // GPU memory clock
   double times_mean_s = 0;     // latency of one forward pass of the node
+  double times_std_s = 0;      // its spread across measurement rounds
+  double cpu_mhz = 0;          // mean CPU frequency while the node ran
   double gpu_energy_j = 0;     // GPU driver's energy for one forward pass
   std::optional<double> energy_j;  // measured whole-machine energy of one forward pass
 };

@@ -56,6 +56,8 @@ nlohmann::json measurement_json(const Measurement& m) {
           {"gpu_clk_mhz", m.gpu_clk_mhz},
           {"gpu_mem_clk_mhz", m.gpu_mem_clk_mhz},
           {"times_mean_s", m.times_mean_s},
+          {"times_std_s", m.times_std_s},
+          {"cpu_mhz", m.cpu_mhz},
           {"gpu_energy_j", m.gpu_energy_j},
           {"energy_j", m.energy_j ? nlohmann::json(*m.energy_j) : nlohmann::json(nullptr)}};
 }
@@ -69,6 +71,8 @@ Measurement measurement_from_json(const nlohmann::json& j) {
   m.gpu_clk_mhz = j.at("gpu_clk_mhz").get<double>();
   m.gpu_mem_clk_mhz = j.at("gpu_mem_clk_mhz").get<double>();
   m.times_mean_s = j.at("times_mean_s").get<double>();
+  m.times_std_s = j.value("times_std_s", 0.0);
+  m.cpu_mhz = j.value("cpu_mhz", 0.0);
   m.gpu_energy_j = j.at("gpu_energy_j").get<double>();
   if (!j.at("energy_j").is_null()) m.energy_j = j["energy_j"].get<double>();
   return m;

@@ -1,0 +1,94 @@
+#include "profile/calibrate.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "models/zoo.h"
+#include "predict/dataset.h"
+#include "profile/meters/meter.h"
+
+namespace irene::profile {
+
+namespace {
+
+const char* kHeader =
+    "batch_size,seq_len,flops,mem_bytes,cpu,mem,gpu,gpu_mem,gpu_clk,gpu_mem_clk,times_mean,gpu_energy_mean,"
+    "energy_mean,level_name,model_name\n";
+
+std::string row(const tree::Tree& t, const tree::Node& n, const std::string& level_name) {
+  const tree::Measurement& m = *n.measured;
+  char buf[512];
+  std::snprintf(buf, sizeof buf, "%.1f,%.1f,%.9g,%.12g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,",
+                static_cast<double>(t.batch_size), static_cast<double>(t.seq_len), n.flops / 1e6,
+                n.mem_bytes / 1048576.0, m.cpu_pct, m.mem_pct, m.gpu_pct, m.gpu_mem_pct, m.gpu_clk_mhz,
+                m.gpu_mem_clk_mhz, m.times_mean_s, m.gpu_energy_j, *m.energy_j);
+  return buf + level_name + "," + t.model + "\n";
+}
+
+}  // namespace
+
+Status calibrate(const CalibrateOptions& o) {
+  if (o.models.empty() || o.batch_sizes.empty() || o.seq_lens.empty())
+    return Status::invalid_argument("give at least one model, batch size and sequence length");
+  std::vector<models::ModelConfig> configs;
+  for (const auto& name : o.models) {
+    IRENE_ASSIGN_OR_RETURN(models::ModelConfig c, models::bundled_config(name));
+    for (int64_t b : o.batch_sizes)
+      for (int64_t s : o.seq_lens) IRENE_RETURN_IF_ERROR(models::validate_run(c, {b, s}));
+    configs.push_back(std::move(c));
+  }
+  IRENE_RETURN_IF_ERROR(validate_profile_options(o.profile));
+  {
+    MeterSet meters = discover_meters({o.profile.sysfs_root, o.profile.nvml_library});
+    if (meters.empty())
+      return Status::unsupported(meters.summary() + "; calibration needs measured energy as its ground truth");
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(o.out_dir, ec);
+  if (ec) return Status::io_error("cannot create '" + o.out_dir + "': " + ec.message());
+  std::ofstream files[4];
+  for (int i = 0; i < 4; ++i) {
+    files[i].open(o.out_dir + "/" + predict::kDatasetFiles[i]);
+    if (!files[i]) return Status::io_error("cannot write " + o.out_dir + "/" + predict::kDatasetFiles[i]);
+    files[i] << kHeader;
+  }
+  const int total = static_cast<int>(configs.size() * o.batch_sizes.size() * o.seq_lens.size());
+  int done = 0;
+  nlohmann::json header;
+  for (const auto& c : configs)
+    for (int64_t b : o.batch_sizes)
+      for (int64_t s : o.seq_lens) {
+        const std::string current = c.name + " b=" + std::to_string(b) + " s=" + std::to_string(s);
+        if (o.progress) o.progress(done, total, current);
+        ProfileOptions po = o.profile;
+        po.batch_size = b;
+        po.seq_len = s;
+        po.level = "all";
+        IRENE_ASSIGN_OR_RETURN(ProfileResult r, profile_model(c, po));
+        if (!r.complete) return Status(StatusCode::kCancelled, "calibration cancelled during " + current);
+        header = r.header;
+        for (const tree::Node& n : r.tree.nodes) {
+          if (!n.measured || !n.measured->energy_j) continue;
+          switch (n.kind) {
+            case tree::NodeKind::kModel: files[0] << row(r.tree, n, c.name); break;
+            case tree::NodeKind::kModule: files[1] << row(r.tree, n, n.path + ":" + n.cls); break;
+            case tree::NodeKind::kMl: files[2] << row(r.tree, n, n.path + ":" + n.cls); break;
+            case tree::NodeKind::kMlNp:
+              files[3] << row(r.tree, n, r.tree.nodes[n.parent].path + ":" + n.cls);
+              break;
+            default: break;
+          }
+        }
+        ++done;
+      }
+  if (o.progress) o.progress(done, total, "");
+  std::ofstream(o.out_dir + "/machine.json") << nlohmann::json{{"machine", header.value("machine", nlohmann::json())},
+                                                               {"meters", header.value("meters", nlohmann::json())},
+                                                               {"settings", header.value("settings", nlohmann::json())}}
+                                                    .dump(2)
+                                             << "\n";
+  return Status::ok();
+}
+
+}  // namespace irene::profile
