@@ -1,0 +1,196 @@
+#include "profile/profile.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "models/zoo.h"
+#include "predict/crossval.h"
+#include "predict/dataset.h"
+#include "predict/predictor.h"
+#include "profile/calibrate.h"
+#include "profile/sampler.h"
+
+namespace irene::profile {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A powercap tree whose package counter a writer thread advances at `watts`,
+// wrapping at `max_uj`, as the kernel's RAPL driver would.
+class FakePowercap {
+ public:
+  FakePowercap(const std::string& name, double watts, uint64_t max_uj = 262143328850ULL)
+      : root_(std::string(IRENE_BINARY_DIR) + "/fake_sysfs_" + name), max_uj_(max_uj) {
+    fs::remove_all(root_);
+    zone_ = root_ + "/class/powercap/intel-rapl:0";
+    fs::create_directories(zone_);
+    std::ofstream(zone_ + "/name") << "package-0\n";
+    std::ofstream(zone_ + "/max_energy_range_uj") << max_uj_ << "\n";
+    write(max_uj_ - 2'000'000);  // starts close to a wraparound
+    writer_ = std::thread([this, watts] {
+      uint64_t uj = max_uj_ - 2'000'000;
+      while (!stop_) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        uj = (uj + static_cast<uint64_t>(watts * 1000)) % max_uj_;  // watts x 1 ms in uJ
+        write(uj);
+      }
+    });
+  }
+  ~FakePowercap() {
+    stop_ = true;
+    writer_.join();
+  }
+  const std::string& root() const { return root_; }
+
+ private:
+  void write(uint64_t uj) {
+    // Replace the file at once, so a reader never sees half a number.
+    std::ofstream(zone_ + "/energy_uj.tmp") << uj << "\n";
+    fs::rename(zone_ + "/energy_uj.tmp", zone_ + "/energy_uj");
+  }
+  std::string root_, zone_;
+  uint64_t max_uj_;
+  std::atomic<bool> stop_{false};
+  std::thread writer_;
+};
+
+ProfileOptions quick(int64_t b, int64_t s) {
+  ProfileOptions o;
+  o.batch_size = b;
+  o.seq_len = s;
+  o.seconds_per_node = 0.03;
+  o.rounds = 2;
+  o.sample_period_s = 0.01;
+  return o;
+}
+
+TEST(ProfileTest, EveryNodeGetsLatencyResourcesAndMeteredEnergy) {
+  FakePowercap meter("profile", 50.0);
+  ProfileOptions o = quick(1, 8);
+  o.sysfs_root = meter.root();
+  auto r = profile_model(models::bundled_config("distilgpt2").value(), o);
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  EXPECT_TRUE(r->complete);
+  EXPECT_EQ(r->header["meters"].size(), 1u);
+  EXPECT_GT(r->header["nodes_reused"].get<int>(), 0);
+  int with_energy = 0;
+  for (const auto& n : r->tree.nodes) {
+    if (n.kind == tree::NodeKind::kMath) continue;
+    ASSERT_TRUE(n.measured.has_value()) << n.path;
+    EXPECT_GT(n.measured->times_mean_s, 0) << n.path;
+    if (!n.measured->energy_j) continue;
+    ++with_energy;
+    // 50 W for the node's time per run, give or take the 1 ms counter steps.
+    EXPECT_NEAR(*n.measured->energy_j, 50.0 * n.measured->times_mean_s, 0.5 * 50.0 * n.measured->times_mean_s + 2e-3)
+        << n.path;
+  }
+  EXPECT_GT(with_energy, 0);
+  const auto& root = r->tree.root();
+  EXPECT_GT(root.measured->times_mean_s, r->tree.nodes[r->tree.find("h.0", "Block")].measured->times_mean_s);
+}
+
+TEST(ProfileTest, WithoutAMeterEnergyIsEmptyAndTheHeaderSaysWhy) {
+  ProfileOptions o = quick(1, 4);
+  o.sysfs_root = std::string(IRENE_BINARY_DIR) + "/no_such_sysfs";
+  o.nvml_library = "libnvidia-ml-absent.so";
+  o.level = "model";
+  auto r = profile_model(models::bundled_config("distilgpt2").value(), o);
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_FALSE(r->tree.root().measured->energy_j.has_value());
+  EXPECT_NE(r->header["meter_summary"].get<std::string>().find("no energy meter found (looked for:"), std::string::npos);
+  // Only the model level was asked for.
+  EXPECT_FALSE(r->tree.nodes[r->tree.find("h.0", "Block")].measured.has_value());
+}
+
+TEST(ProfileTest, CancelKeepsWhatFinished) {
+  std::atomic<bool> cancel{false};
+  ProfileOptions o = quick(1, 4);
+  o.cancel = &cancel;
+  o.progress = [&](int done, int) {
+    if (done == 3) cancel = true;
+  };
+  auto r = profile_model(models::bundled_config("distilgpt2").value(), o);
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_FALSE(r->complete);
+  EXPECT_FALSE(r->header["complete"].get<bool>());
+  int measured = 0;
+  for (const auto& n : r->tree.nodes) measured += n.measured.has_value();
+  EXPECT_EQ(measured, 3);
+}
+
+TEST(ProfileTest, BadSettingsAreRejected) {
+  ProfileOptions o = quick(1, 4);
+  o.device = "cuda";
+  EXPECT_EQ(validate_profile_options(o).code(), StatusCode::kUnsupported);
+  o = quick(1, 4);
+  o.level = "layer";
+  EXPECT_NE(validate_profile_options(o).message().find("ml, module, model or all"), std::string::npos);
+  o = quick(1, 4);
+  o.seconds_per_node = 0;
+  EXPECT_FALSE(validate_profile_options(o).is_ok());
+}
+
+TEST(SamplerTest, SamplesAtItsPeriodAndCostsLittle) {
+  ResourceSampler sampler(0.01, nullptr);
+  const auto begin = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const auto end = std::chrono::steady_clock::now();
+  const ResourceSummary s = sampler.summarize({{begin, end}});
+  EXPECT_GE(s.samples, 10);
+  EXPECT_GT(s.mem_pct, 0);
+  EXPECT_LE(s.cpu_pct, 100.0);
+  EXPECT_LT(sampler.thread_cpu_seconds(), 0.3);
+}
+
+// Calibrate with a (fake) meter, then train and predict on what it wrote.
+TEST(CalibrateTest, RoundTripThroughTheIreneLayout) {
+  FakePowercap meter("calibrate", 40.0);
+  CalibrateOptions o;
+  // Two models that share their op types, so each can be held out in cross-validation.
+  o.models = {"google/bert_uncased_L-4_H-256_A-4", "bert-base-uncased"};
+  o.batch_sizes = {1, 2};
+  o.seq_lens = {8};
+  o.out_dir = std::string(IRENE_BINARY_DIR) + "/calibrated";
+  fs::remove_all(o.out_dir);
+  o.profile = quick(1, 1);
+  o.profile.seconds_per_node = 0.01;
+  o.profile.rounds = 1;
+  o.profile.sysfs_root = meter.root();
+  ASSERT_TRUE(calibrate(o).is_ok());
+  EXPECT_TRUE(fs::exists(o.out_dir + "/machine.json"));
+
+  auto data = predict::load_dataset(o.out_dir);
+  ASSERT_TRUE(data.is_ok()) << data.status().to_string();
+  EXPECT_EQ(data->trees.size(), 4u);
+  std::vector<const tree::Tree*> trees;
+  for (const auto& t : data->trees) trees.push_back(&t);
+  auto p = predict::Predictor::train(trees, {});
+  ASSERT_TRUE(p.is_ok()) << p.status().to_string();
+  auto t = models::trace_model(models::bundled_config("bert-base-uncased").value(), {4, 8, true}).value();
+  ASSERT_TRUE(p->predict(t).is_ok());
+  EXPECT_GT(*t.root().energy_j, 0);
+  predict::CrossvalOptions co;
+  co.seeds = 1;
+  auto cv = predict::crossval(*data, co);
+  EXPECT_TRUE(cv.is_ok()) << cv.status().to_string();
+}
+
+TEST(CalibrateTest, NeedsAMeter) {
+  CalibrateOptions o;
+  o.models = {"distilgpt2"};
+  o.batch_sizes = {1};
+  o.seq_lens = {4};
+  o.out_dir = std::string(IRENE_BINARY_DIR) + "/calibrated_nometer";
+  o.profile.sysfs_root = std::string(IRENE_BINARY_DIR) + "/no_such_sysfs";
+  o.profile.nvml_library = "libnvidia-ml-absent.so";
+  Status s = calibrate(o);
+  EXPECT_EQ(s.code(), StatusCode::kUnsupported);
+  EXPECT_NE(s.message().find("no energy meter found"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace irene::profile
