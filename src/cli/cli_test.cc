@@ -140,3 +140,32 @@ TEST(CliPredictTest, CrossvalJsonHasTheDocumentedKeys) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(CliProfileTest, BadProfileInputExitsTwo) {
+  CliRun cuda = irene("profile --model gpt2 -b 1 -s 8 --device cuda");
+  EXPECT_EQ(cuda.exit_code, 2);
+  EXPECT_NE(cuda.out.find("without CUDA"), std::string::npos) << cuda.out;
+  CliRun level = irene("profile --model gpt2 -b 1 -s 8 --level layers");
+  EXPECT_EQ(level.exit_code, 2);
+  EXPECT_NE(level.out.find("ml, module, model or all"), std::string::npos);
+  CliRun sizes = irene("calibrate --models gpt2 --batch-sizes 1,x --seq-lens 8 -o /tmp/irene-cal");
+  EXPECT_EQ(sizes.exit_code, 2);
+  EXPECT_NE(sizes.out.find("--batch-sizes must be positive integers"), std::string::npos) << sizes.out;
+  CliRun no_meter = irene("calibrate --models distilgpt2 --batch-sizes 1 --seq-lens 4 -o /tmp/irene-cal "
+                          "--sysfs-root /nonexistent --nvml-library none.so");
+  EXPECT_EQ(no_meter.exit_code, 2);
+  EXPECT_NE(no_meter.out.find("no energy meter found (looked for:"), std::string::npos) << no_meter.out;
+}
+
+TEST(CliProfileTest, ProfileCsvHasTheMeasuredColumns) {
+  CliRun r = irene("profile --model distilgpt2 -b 1 -s 4 --seconds-per-node 0.005 --rounds 1 --level ml --format csv");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("latency_s,times_mean_s,times_std_s,cpu_pct,mem_pct,cpu_mhz,gpu_pct,gpu_mem_pct,gpu_clk_mhz,"
+                       "gpu_mem_clk_mhz,gpu_energy_j,energy_j\n"),
+            std::string::npos);
+  EXPECT_NE(r.out.find("# meter_summary:"), std::string::npos);
+}
+
+}  // namespace
