@@ -157,7 +157,8 @@ TEST(CalibrateTest, RoundTripThroughTheIreneLayout) {
   o.out_dir = std::string(IRENE_BINARY_DIR) + "/calibrated";
   fs::remove_all(o.out_dir);
   o.profile = quick(1, 1);
-  o.profile.seconds_per_node = 0.01;
+  // Windows of tens of milliseconds: the fake counter steps every millisecond.
+  o.profile.seconds_per_node = 0.04;
   o.profile.rounds = 1;
   o.profile.sysfs_root = meter.root();
   ASSERT_TRUE(calibrate(o).is_ok());
