@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/model_choice.h"
 #include "cli/progress.h"
 #include "models/zoo.h"
 #include "profile/calibrate.h"
@@ -61,7 +62,8 @@ Result<std::vector<int64_t>> int_list(const std::string& s, const char* what) {
 }
 
 struct ProfileArgs {
-  std::string model, config_path, format = "json", output;
+  ModelChoice choice;
+  std::string format = "json", output;
   profile::ProfileOptions options;
 };
 
@@ -75,10 +77,7 @@ struct CalibrateArgs {
 Runner add_profile_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("profile", "Measure every node of a model on this machine");
   auto a = std::make_shared<ProfileArgs>();
-  auto* model = cmd->add_option("--model", a->model, "A bundled model (see `irene models`)");
-  auto* config = cmd->add_option("--config", a->config_path, "Path to a Hugging Face config.json");
-  model->excludes(config);
-  config->excludes(model);
+  a->choice.add_to(cmd);
   cmd->add_option("--batch-size,-b", a->options.batch_size, "Batch size")->required();
   cmd->add_option("--seq-len,-s", a->options.seq_len, "Sequence length")->required();
   cmd->add_option("--level", a->options.level, "ml, module, model or all");
@@ -86,10 +85,7 @@ Runner add_profile_command(CLI::App& app) {
   cmd->add_option("--format,-f", a->format, "json or csv")->check(CLI::IsMember({"json", "csv"}));
   cmd->add_option("-o,--output", a->output, "Write here instead of stdout");
   return [a]() -> Status {
-    if (a->model.empty() && a->config_path.empty())
-      return Status::invalid_argument("give --model NAME or --config PATH");
-    IRENE_ASSIGN_OR_RETURN(models::ModelConfig cfg, a->model.empty() ? models::load_config_file(a->config_path)
-                                                                      : models::bundled_config(a->model));
+    IRENE_ASSIGN_OR_RETURN(models::ModelConfig cfg, a->choice.resolve());
     IRENE_RETURN_IF_ERROR(profile::validate_profile_options(a->options));
     IRENE_RETURN_IF_ERROR(models::validate_run(cfg, {a->options.batch_size, a->options.seq_len}));
     profile::ProfileOptions o = a->options;

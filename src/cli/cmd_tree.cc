@@ -1,18 +1,14 @@
 // `irene tree`: trace a model's forward pass and print its tree.
-#include <iostream>
-#include <nlohmann/json.hpp>
-
 #include "cli/commands.h"
+#include "cli/model_choice.h"
 #include "models/zoo.h"
-#include "tree/tree_format.h"
 
 namespace irene::cli {
 
 namespace {
 
 struct TreeArgs {
-  std::string model;
-  std::string config_path;
+  ModelChoice choice;
   std::string weights;
   int64_t batch_size = 1;
   int64_t seq_len = 128;
@@ -27,10 +23,7 @@ struct TreeArgs {
 Runner add_tree_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("tree", "Trace a model's forward pass and print its tree with features");
   auto a = std::make_shared<TreeArgs>();
-  auto* model = cmd->add_option("--model", a->model, "A bundled model (see `irene models`)");
-  auto* config = cmd->add_option("--config", a->config_path, "Path to a Hugging Face config.json");
-  model->excludes(config);
-  config->excludes(model);
+  a->choice.add_to(cmd);
   cmd->add_option("--batch-size,-b", a->batch_size, "Batch size of the dummy input")->required();
   cmd->add_option("--seq-len,-s", a->seq_len, "Sequence length of the dummy input")->required();
   cmd->add_flag("--shapes-only", a->shapes_only, "Count without running: no weights, no activations, no latency");
@@ -39,19 +32,10 @@ Runner add_tree_command(CLI::App& app) {
   cmd->add_option("--max-depth", a->max_depth, "Print nodes down to this depth only (default: all)");
   cmd->add_option("--seed", a->seed, "Seed for random weights and input ids");
   return [a]() -> Status {
-    if (a->model.empty() && a->config_path.empty())
-      return Status::invalid_argument("give --model NAME or --config PATH");
-    IRENE_ASSIGN_OR_RETURN(models::ModelConfig cfg, a->model.empty() ? models::load_config_file(a->config_path)
-                                                                      : models::bundled_config(a->model));
+    IRENE_ASSIGN_OR_RETURN(models::ModelConfig cfg, a->choice.resolve());
     models::RunOptions options{a->batch_size, a->seq_len, a->shapes_only, a->weights, a->seed};
     IRENE_ASSIGN_OR_RETURN(tree::Tree t, models::trace_model(cfg, options));
-    tree::FormatOptions fo{a->max_depth};
-    if (a->format == "json")
-      std::cout << tree::to_json(t, fo).dump() << "\n";
-    else if (a->format == "csv")
-      std::cout << tree::to_csv(t, fo);
-    else
-      std::cout << tree::to_text(t, fo);
+    print_tree(t, a->format, a->max_depth);
     return Status::ok();
   };
 }

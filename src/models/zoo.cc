@@ -114,9 +114,8 @@ Result<std::unique_ptr<ModelRunner>> ModelRunner::create(const ModelConfig& conf
   return std::unique_ptr<ModelRunner>(new ModelRunner(std::move(impl)));
 }
 
-Result<tree::Tree> ModelRunner::trace() {
-  trace::Recorder recorder(impl_->config.name, impl_->options.batch_size, impl_->options.seq_len,
-                           /*timed=*/!impl_->options.shapes_only);
+// One forward pass reporting to `recorder`.
+Status ModelRunner::forward_into(trace::Recorder& recorder) {
   try {
     c10::InferenceMode inference;
     trace::ActiveRecorder active(&recorder);
@@ -128,6 +127,13 @@ Result<tree::Tree> ModelRunner::trace() {
                                     std::to_string(impl_->options.batch_size) + ", sequence length " +
                                     std::to_string(impl_->options.seq_len) + "; try --shapes-only");
   }
+  return Status::ok();
+}
+
+Result<tree::Tree> ModelRunner::trace() {
+  trace::Recorder recorder(impl_->config.name, impl_->options.batch_size, impl_->options.seq_len,
+                           /*timed=*/!impl_->options.shapes_only);
+  IRENE_RETURN_IF_ERROR(forward_into(recorder));
   return recorder.finish();
 }
 
@@ -135,13 +141,7 @@ Result<ModelRunner::CapturedRun> ModelRunner::trace_captured() {
   trace::Recorder recorder(impl_->config.name, impl_->options.batch_size, impl_->options.seq_len,
                            /*timed=*/!impl_->options.shapes_only);
   recorder.set_capture(true);
-  try {
-    c10::InferenceMode inference;
-    trace::ActiveRecorder active(&recorder);
-    impl_->model->forward(impl_->input_ids);
-  } catch (const c10::Error& e) {
-    return Status::internal(std::string("forward pass of ") + impl_->config.name + ": " + e.what_without_backtrace());
-  }
+  IRENE_RETURN_IF_ERROR(forward_into(recorder));
   IRENE_ASSIGN_OR_RETURN(tree::Tree t, recorder.finish());
   return CapturedRun{std::move(t), recorder.take_replays()};
 }

@@ -13,6 +13,10 @@
 #include "models/config.h"
 #include "tree/tree.h"
 
+namespace irene::trace {
+class Recorder;
+}
+
 namespace irene::models {
 
 // Names of the bundled models ("bert-base-uncased", "gpt2", ...), sorted.
@@ -68,6 +72,7 @@ class ModelRunner {
  private:
   struct Impl;
   explicit ModelRunner(std::unique_ptr<Impl> impl);
+  Status forward_into(trace::Recorder& recorder);
   std::unique_ptr<Impl> impl_;
 };
 
