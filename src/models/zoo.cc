@@ -146,6 +146,8 @@ Result<ModelRunner::CapturedRun> ModelRunner::trace_captured() {
   return CapturedRun{std::move(t), recorder.take_replays()};
 }
 
+bool ModelRunner::cuda_available() { return torch::cuda::is_available(); }
+
 Status ModelRunner::run_replay(const std::function<void()>& replay, int times) {
   if (!replay) return Status::invalid_argument("this node has no captured inputs");
   try {

@@ -65,6 +65,8 @@ class ModelRunner {
   Result<CapturedRun> trace_captured();
   // Runs a captured node `times` times, untraced, in inference mode.
   static Status run_replay(const std::function<void()>& replay, int times);
+  // Whether the linked libtorch can use a CUDA GPU here.
+  static bool cuda_available();
 
   const ModelConfig& config() const;
   const RunOptions& options() const;

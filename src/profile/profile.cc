@@ -45,9 +45,12 @@ std::string iso_now() {
 }  // namespace
 
 Status validate_profile_options(const ProfileOptions& o) {
-  if (o.device == "cuda")
-    return Status::unsupported("--device cuda: this irene is linked against a libtorch built without CUDA "
-                               "(Debian's libtorch is CPU-only); use --device cpu");
+  if (o.device == "cuda") {
+    if (!models::ModelRunner::cuda_available())
+      return Status::unsupported("--device cuda: this irene is linked against a libtorch built without CUDA "
+                                 "(Debian's libtorch is CPU-only), or no GPU is visible; use --device cpu");
+    return Status::unsupported("--device cuda: profiling on a GPU is not implemented yet; use --device cpu");
+  }
   if (o.device != "cpu") return Status::invalid_argument("--device must be cpu or cuda, got '" + o.device + "'");
   if (!(o.seconds_per_node > 0) || o.seconds_per_node > 600)
     return Status::invalid_argument("--seconds-per-node must be more than 0 and at most 600");

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "models/zoo.h"
+#include "profile/profile.h"
 #include "tree/tree_format.h"
 
 namespace irene::server {
@@ -219,11 +220,9 @@ ApiResponse Api::create_profile(const ApiRequest& r) {
   if (p->batch_size * p->seq_len > kMaxProfileTokens)
     return ApiResponse::error(400, "invalid_argument", "batch_size x seq_len must be at most " +
                                                            std::to_string(kMaxProfileTokens) + " for a live profile");
-  const std::string device = body.value("device", "cpu");
-  if (device == "cuda")
-    return ApiResponse::error(400, "unsupported", "device 'cuda': this server's libtorch was built without CUDA; use 'cpu'");
-  if (device != "cpu")
-    return ApiResponse::error(400, "invalid_argument", "device must be 'cpu' or 'cuda', got '" + device + "'");
+  profile::ProfileOptions device_check;
+  device_check.device = body.value("device", "cpu");
+  if (Status s = profile::validate_profile_options(device_check); !s.is_ok()) return ApiResponse::from_status(s);
   ProfileRequest job{p->config, p->batch_size, p->seq_len};
   job.echo = body;
   const nlohmann::json settings = body.value("settings", nlohmann::json::object());
