@@ -32,11 +32,14 @@ class FakePowercap {
     std::ofstream(zone_ + "/max_energy_range_uj") << max_uj_ << "\n";
     write(max_uj_ - 2'000'000);  // starts close to a wraparound
     writer_ = std::thread([this, watts] {
-      uint64_t uj = max_uj_ - 2'000'000;
+      // The counter follows the clock, not the number of wake-ups, so a busy machine
+      // that wakes this thread late still sees `watts`.
+      const uint64_t first = max_uj_ - 2'000'000;
+      const auto start = std::chrono::steady_clock::now();
       while (!stop_) {
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        uj = (uj + static_cast<uint64_t>(watts * 1000)) % max_uj_;  // watts x 1 ms in uJ
-        write(uj);
+        const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
+        write((first + static_cast<uint64_t>(watts * us)) % max_uj_);  // W x us = uJ
       }
     });
   }
