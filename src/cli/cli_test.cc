@@ -14,8 +14,9 @@ struct CliRun {
   std::string out;  // stdout and stderr together
 };
 
-CliRun irene(const std::string& args) {
-  const std::string cmd = std::string(IRENE_BINARY_DIR) + "/irene " + args + " 2>&1";
+// Runs a shell command line, stdout and stderr together.
+CliRun irene_shell(const std::string& command) {
+  const std::string cmd = command + " 2>&1";
   CliRun r{-1, {}};
   FILE* pipe = popen(cmd.c_str(), "r");
   if (!pipe) return r;
@@ -26,6 +27,8 @@ CliRun irene(const std::string& args) {
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
 }
+
+CliRun irene(const std::string& args) { return irene_shell(std::string(IRENE_BINARY_DIR) + "/irene " + args); }
 
 TEST(CliTest, ModelsListsTheZoo) {
   CliRun r = irene("models");
@@ -166,6 +169,30 @@ TEST(CliProfileTest, ProfileCsvHasTheMeasuredColumns) {
                        "gpu_mem_clk_mhz,gpu_energy_j,energy_j\n"),
             std::string::npos);
   EXPECT_NE(r.out.find("# meter_summary:"), std::string::npos);
+}
+
+}  // namespace
+
+namespace {
+
+// Ctrl-C during a profile: the nodes finished so far are written, marked incomplete.
+TEST(CliProfileTest, InterruptWritesWhatFinished) {
+  const std::string out = std::string(IRENE_BINARY_DIR) + "/cli_test_interrupted.json";
+  std::remove(out.c_str());
+  CliRun r = irene_shell("timeout --preserve-status -s INT 8 " + std::string(IRENE_BINARY_DIR) +
+                         "/irene profile --model distilgpt2 -b 1 -s 64 --seconds-per-node 0.3 -o " + out);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("interrupted"), std::string::npos) << r.out;
+  FILE* f = fopen(out.c_str(), "r");
+  ASSERT_NE(f, nullptr);
+  std::string text;
+  char buf[65536];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
+  fclose(f);
+  auto doc = nlohmann::json::parse(text);
+  EXPECT_FALSE(doc["profile"]["complete"].get<bool>());
+  EXPECT_GT(doc["profile"]["nodes_measured"].get<int>(), 0);
 }
 
 }  // namespace

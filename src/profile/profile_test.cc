@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -194,6 +195,27 @@ TEST(CalibrateTest, NeedsAMeter) {
   Status s = calibrate(o);
   EXPECT_EQ(s.code(), StatusCode::kUnsupported);
   EXPECT_NE(s.message().find("no energy meter found"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace irene::profile
+
+namespace irene::profile {
+namespace {
+
+// A meter whose power never changes: once idle power is subtracted, nothing is left.
+TEST(ProfileTest, SubtractIdleRemovesConstantPower) {
+  FakePowercap meter("idle", 30.0);
+  ProfileOptions o = quick(1, 4);
+  o.sysfs_root = meter.root();
+  o.level = "model";
+  o.subtract_idle = true;
+  auto r = profile_model(models::bundled_config("distilgpt2").value(), o);
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  const tree::Measurement& m = *r->tree.root().measured;
+  ASSERT_TRUE(m.energy_j.has_value());
+  EXPECT_LT(std::fabs(*m.energy_j), 0.2 * 30.0 * m.times_mean_s + 2e-3);
+  EXPECT_TRUE(r->header["settings"]["subtract_idle"].get<bool>());
 }
 
 }  // namespace
