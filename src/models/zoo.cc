@@ -68,6 +68,9 @@ Status validate_run(const ModelConfig& c, const RunOptions& o) {
                                     "'s maximum of " + std::to_string(c.max_seq_len()) + " positions");
   if (o.shapes_only && !o.weights_path.empty())
     return Status::invalid_argument("weights cannot be loaded in a shapes-only run");
+  if (o.cuda && !torch::cuda::is_available())
+    return Status::unsupported("CUDA requested, but this irene is linked against a libtorch built without CUDA "
+                               "(Debian's libtorch is CPU-only), or no GPU is visible");
   return Status::ok();
 }
 
@@ -88,7 +91,8 @@ Result<std::unique_ptr<ModelRunner>> ModelRunner::create(const ModelConfig& conf
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   impl->options = options;
-  at::TensorOptions device = at::TensorOptions().device(options.shapes_only ? at::kMeta : at::kCPU);
+  at::TensorOptions device =
+      at::TensorOptions().device(options.shapes_only ? at::kMeta : options.cuda ? at::kCUDA : at::kCPU);
   try {
     torch::manual_seed(options.seed);
     torch::NoGradGuard no_grad;
@@ -118,6 +122,7 @@ Result<std::unique_ptr<ModelRunner>> ModelRunner::create(const ModelConfig& conf
 Status ModelRunner::forward_into(trace::Recorder& recorder) {
   try {
     c10::InferenceMode inference;
+    trace::SynchronizeTimings sync(impl_->options.cuda);
     trace::ActiveRecorder active(&recorder);
     impl_->model->forward(impl_->input_ids);
   } catch (const c10::Error& e) {
@@ -153,6 +158,8 @@ Status ModelRunner::run_replay(const std::function<void()>& replay, int times) {
   try {
     c10::InferenceMode inference;
     for (int i = 0; i < times; ++i) replay();
+    // GPU kernels run asynchronously: the window ends when they have finished.
+    if (torch::cuda::is_available()) torch::cuda::synchronize();
   } catch (const c10::Error& e) {
     return Status::internal(std::string("replaying a node: ") + e.what_without_backtrace());
   }

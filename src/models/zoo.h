@@ -39,6 +39,7 @@ struct RunOptions {
   bool shapes_only = false;   // meta tensors: no weights or activations, no latency
   std::string weights_path;   // optional model.safetensors with real weights
   uint64_t seed = 0;          // random weights and input ids
+  bool cuda = false;          // run on the first CUDA GPU (needs a libtorch with CUDA)
 };
 
 // Checks sizes against what the config allows; errors say what is allowed.

@@ -45,12 +45,9 @@ std::string iso_now() {
 }  // namespace
 
 Status validate_profile_options(const ProfileOptions& o) {
-  if (o.device == "cuda") {
-    if (!models::ModelRunner::cuda_available())
-      return Status::unsupported("--device cuda: this irene is linked against a libtorch built without CUDA "
-                                 "(Debian's libtorch is CPU-only), or no GPU is visible; use --device cpu");
-    return Status::unsupported("--device cuda: profiling on a GPU is not implemented yet; use --device cpu");
-  }
+  if (o.device == "cuda" && !models::ModelRunner::cuda_available())
+    return Status::unsupported("--device cuda: this irene is linked against a libtorch built without CUDA "
+                               "(Debian's libtorch is CPU-only), or no GPU is visible; use --device cpu");
   if (o.device != "cpu") return Status::invalid_argument("--device must be cpu or cuda, got '" + o.device + "'");
   if (!(o.seconds_per_node > 0) || o.seconds_per_node > 600)
     return Status::invalid_argument("--seconds-per-node must be more than 0 and at most 600");
@@ -64,7 +61,9 @@ Status validate_profile_options(const ProfileOptions& o) {
 
 Result<ProfileResult> profile_model(const models::ModelConfig& config, const ProfileOptions& o) {
   IRENE_RETURN_IF_ERROR(validate_profile_options(o));
-  IRENE_ASSIGN_OR_RETURN(auto runner, models::ModelRunner::create(config, {o.batch_size, o.seq_len}));
+  models::RunOptions run_options{o.batch_size, o.seq_len};
+  run_options.cuda = o.device == "cuda";
+  IRENE_ASSIGN_OR_RETURN(auto runner, models::ModelRunner::create(config, run_options));
   IRENE_RETURN_IF_ERROR(runner->run_untraced());  // warm-up: allocation, lazy initialisation
   IRENE_ASSIGN_OR_RETURN(models::ModelRunner::CapturedRun run, runner->trace_captured());
 

@@ -220,11 +220,12 @@ ApiResponse Api::create_profile(const ApiRequest& r) {
   if (p->batch_size * p->seq_len > kMaxProfileTokens)
     return ApiResponse::error(400, "invalid_argument", "batch_size x seq_len must be at most " +
                                                            std::to_string(kMaxProfileTokens) + " for a live profile");
+  ProfileRequest job{p->config, p->batch_size, p->seq_len};
+  job.echo = body;
   profile::ProfileOptions device_check;
   device_check.device = body.value("device", "cpu");
   if (Status s = profile::validate_profile_options(device_check); !s.is_ok()) return ApiResponse::from_status(s);
-  ProfileRequest job{p->config, p->batch_size, p->seq_len};
-  job.echo = body;
+  job.device = device_check.device;
   const nlohmann::json settings = body.value("settings", nlohmann::json::object());
   if (!settings.is_object()) return ApiResponse::error(400, "invalid_argument", "settings must be a JSON object");
   if (settings.contains("rounds")) {

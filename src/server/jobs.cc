@@ -87,6 +87,7 @@ void ProfileJobs::work() {
     o.rounds = job->request.rounds;
     o.seconds_per_node = job->request.seconds_per_node;
     o.level = job->request.level;
+    o.device = job->request.device;
     o.cancel = &job->cancel;
     o.progress = [this, job](int done, int total) {
       std::lock_guard lock(mutex_);

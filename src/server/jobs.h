@@ -22,6 +22,7 @@ struct ProfileRequest {
   int rounds = 1;
   double seconds_per_node = 0.05;
   std::string level = "all";
+  std::string device = "cpu";
   nlohmann::json echo;  // the request as the client sent it
 };
 

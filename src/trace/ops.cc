@@ -9,6 +9,13 @@ namespace irene::trace {
 
 namespace {
 
+thread_local bool t_synchronize = false;
+
+// Waits for queued GPU work when timings must cover it.
+void wait_for_device() {
+  if (t_synchronize) torch::cuda::synchronize();
+}
+
 const char* dtype_name(at::ScalarType t) {
   switch (t) {
     case at::kFloat: return "float32";
@@ -36,8 +43,10 @@ template <typename F>
 at::Tensor traced(std::string_view op, std::initializer_list<at::Tensor> inputs, F&& compute) {
   Recorder* r = active_recorder();
   if (r == nullptr) return compute();
+  wait_for_device();
   const auto start = std::chrono::steady_clock::now();
   at::Tensor out = compute();
+  wait_for_device();
   std::optional<double> latency;
   if (r->timed()) latency = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::vector<TensorMeta> metas;
@@ -79,8 +88,13 @@ ModuleScope::ModuleScope(const std::string& path, const std::string& cls, tree::
 bool capturing() { return active_recorder() != nullptr && active_recorder()->capturing(); }
 
 ModuleScope::~ModuleScope() {
-  if (open_) active_recorder()->close();
+  if (!open_) return;
+  wait_for_device();
+  active_recorder()->close();
 }
+
+SynchronizeTimings::SynchronizeTimings(bool on) : previous_(t_synchronize) { t_synchronize = on; }
+SynchronizeTimings::~SynchronizeTimings() { t_synchronize = previous_; }
 
 namespace ops {
 

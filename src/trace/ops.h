@@ -37,6 +37,17 @@ class ModuleScope {
 // True when the active recorder keeps replay closures (see Recorder::set_capture).
 bool capturing();
 
+// While alive, every timed op and module waits for the GPU before reading the clock,
+// so that asynchronous CUDA kernels are counted where they run (RAII; this thread).
+class SynchronizeTimings {
+ public:
+  explicit SynchronizeTimings(bool on);
+  ~SynchronizeTimings();
+
+ private:
+  bool previous_;
+};
+
 namespace ops {
 
 using at::Tensor;
