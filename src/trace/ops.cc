@@ -230,12 +230,17 @@ std::vector<Tensor> split(const Tensor& x, int64_t size, int64_t dim) {
   return parts;
 }
 Tensor stack(const std::vector<Tensor>& xs) {
-  Tensor out = at::stack(xs);
-  if (Recorder* r = active_recorder()) {
-    std::vector<TensorMeta> in;
-    for (const Tensor& t : xs) in.push_back(meta_of(t));
-    r->add_op("aten::stack", std::move(in), meta_of(out), r->timed() ? std::optional<double>(0.0) : std::nullopt);
-  }
+  Recorder* r = active_recorder();
+  if (r == nullptr) return at::stack(xs);
+  wait_for_device();
+  const auto start = std::chrono::steady_clock::now();
+  Tensor out = at::stack(xs);  // a real copy, so it is timed like any op
+  wait_for_device();
+  std::optional<double> latency;
+  if (r->timed()) latency = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::vector<TensorMeta> in;
+  for (const Tensor& t : xs) in.push_back(meta_of(t));
+  r->add_op("aten::stack", std::move(in), meta_of(out), latency);
   return out;
 }
 Tensor arange(int64_t end, const at::TensorOptions& options) {
