@@ -26,14 +26,7 @@ Runner add_models_command(CLI::App& app) {
                     static_cast<long long>(s.layers), static_cast<long long>(s.hidden_size),
                     static_cast<long long>(s.parameters), static_cast<long long>(s.max_seq_len));
       text += line;
-      rows.push_back({{"name", s.name},
-                      {"family", s.family},
-                      {"model_type", s.model_type},
-                      {"layers", s.layers},
-                      {"hidden_size", s.hidden_size},
-                      {"heads", s.heads},
-                      {"parameters", s.parameters},
-                      {"max_seq_len", s.max_seq_len}});
+      rows.push_back(models::to_json(s));
     }
     std::cout << (*format == "json" ? rows.dump(2) + "\n" : text);
     return Status::ok();

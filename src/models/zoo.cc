@@ -58,6 +58,13 @@ Result<ModelSummary> summarize(const ModelConfig& c) {
   return s;
 }
 
+nlohmann::json to_json(const ModelSummary& s) {
+  return {{"name", s.name},         {"family", s.family},
+          {"model_type", s.model_type}, {"layers", s.layers},
+          {"hidden_size", s.hidden_size}, {"heads", s.heads},
+          {"parameters", s.parameters}, {"max_seq_len", s.max_seq_len}};
+}
+
 Status validate_run(const ModelConfig& c, const RunOptions& o) {
   if (o.batch_size <= 0)
     return Status::invalid_argument("batch size must be a positive integer, got " + std::to_string(o.batch_size));

@@ -30,6 +30,10 @@ struct ModelSummary {
   std::string name, family, model_type;
   int64_t layers = 0, hidden_size = 0, heads = 0, parameters = 0, max_seq_len = 0;
 };
+// {"name", "family", "model_type", "layers", "hidden_size", "heads", "parameters",
+// "max_seq_len"}: the row of `irene models --format json` and GET /api/models.
+nlohmann::json to_json(const ModelSummary& s);
+
 // Counts parameters from shapes alone (no weights allocated).
 Result<ModelSummary> summarize(const ModelConfig& config);
 

@@ -219,19 +219,9 @@ std::string profile_csv(const tree::Tree& t) {
   std::string out = std::string(tree::kCsvHeader) +
                     ",times_mean_s,times_std_s,cpu_pct,mem_pct,cpu_mhz,gpu_pct,gpu_mem_pct,gpu_clk_mhz,"
                     "gpu_mem_clk_mhz,gpu_energy_j,energy_j\n";
-  // Reuse the tree writer for the first eight columns, one line per node in order.
-  const std::string base = tree::to_csv(t);
-  size_t pos = base.find('\n') + 1;
   char buf[512];
   for (const tree::Node& n : t.nodes) {
-    const size_t eol = base.find('\n', pos);
-    std::string line = base.substr(pos, eol - pos);
-    pos = eol + 1;
-    // to_csv adds energy columns only for trees with energies; keep the first eight.
-    size_t cut = 0;
-    for (int c = 0; c < 8 && cut != std::string::npos; ++c) cut = line.find(',', cut + (c ? 1 : 0));
-    if (cut != std::string::npos) line = line.substr(0, cut);
-    out += line;
+    out += tree::csv_row(n);
     if (n.measured) {
       const tree::Measurement& m = *n.measured;
       std::snprintf(buf, sizeof buf, ",%.9g,%.9g,%.4g,%.4g,%.6g,%.4g,%.4g,%.6g,%.6g,%.9g,", m.times_mean_s,

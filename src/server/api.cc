@@ -98,9 +98,7 @@ Result<std::unique_ptr<Api>> Api::create(const ServerOptions& options) {
   for (const auto& name : models::bundled_model_names()) {
     IRENE_ASSIGN_OR_RETURN(models::ModelConfig c, models::bundled_config(name));
     IRENE_ASSIGN_OR_RETURN(models::ModelSummary s, models::summarize(c));
-    models.push_back({{"name", s.name}, {"family", s.family}, {"model_type", s.model_type}, {"layers", s.layers},
-                      {"hidden_size", s.hidden_size}, {"heads", s.heads}, {"parameters", s.parameters},
-                      {"max_seq_len", s.max_seq_len}});
+    models.push_back(models::to_json(s));
   }
   api->models_json_ = std::make_shared<const std::string>(nlohmann::json{{"models", models}}.dump());
   if (!options.data_dir.empty()) {

@@ -168,6 +168,19 @@ std::string to_text(const Tree& tree, const FormatOptions& o) {
   return out;
 }
 
+std::string csv_row(const Node& n) {
+  char num[160];
+  std::string out = csv_field(n.path) + "," + csv_field(n.cls) + "," + kind_name(n.kind) + ",";
+  std::snprintf(num, sizeof num, "%d,%lld,%lld,%lld,", n.depth, static_cast<long long>(n.num_parameters),
+                static_cast<long long>(n.flops), static_cast<long long>(n.mem_bytes));
+  out += num;
+  if (n.latency_s) {
+    std::snprintf(num, sizeof num, "%.9g", *n.latency_s);
+    out += num;
+  }
+  return out;
+}
+
 std::string to_csv(const Tree& tree, const FormatOptions& o) {
   const bool energies = std::any_of(tree.nodes.begin(), tree.nodes.end(),
                                     [](const Node& n) { return n.energy_j || n.measured; });
@@ -176,14 +189,7 @@ std::string to_csv(const Tree& tree, const FormatOptions& o) {
   char num[160];
   for (const Node& n : tree.nodes) {
     if (!visible(n, o)) continue;
-    out += csv_field(n.path) + "," + csv_field(n.cls) + "," + kind_name(n.kind) + ",";
-    std::snprintf(num, sizeof num, "%d,%lld,%lld,%lld,", n.depth, static_cast<long long>(n.num_parameters),
-                  static_cast<long long>(n.flops), static_cast<long long>(n.mem_bytes));
-    out += num;
-    if (n.latency_s) {
-      std::snprintf(num, sizeof num, "%.9g", *n.latency_s);
-      out += num;
-    }
+    out += csv_row(n);
     if (energies) {
       auto opt = [&](std::optional<double> v) {
         out += ",";

@@ -17,6 +17,9 @@ struct FormatOptions {
 extern const char* const kCsvHeader;
 extern const char* const kCsvEnergyColumns;
 
+// One node's fields for kCsvHeader's eight columns, without a newline.
+std::string csv_row(const Node& n);
+
 std::string to_text(const Tree& tree, const FormatOptions& options = {});
 std::string to_csv(const Tree& tree, const FormatOptions& options = {});
 nlohmann::json to_json(const Tree& tree, const FormatOptions& options = {});
