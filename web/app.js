@@ -12,6 +12,7 @@ import {
   escapeHtml, formatBytes, formatCount, formatEnergy, formatPercent, formatSignedPercent,
 } from './js/format.js';
 import { IcicleView } from './js/icicle-view.js';
+import { MeasurePanel } from './js/measure-panel.js';
 import { NodeList } from './js/node-list.js';
 import { BATCH_SIZES, SelectionForm, buildSelectControls } from './js/selection-form.js';
 import { clearStatus, showError, showLoading } from './js/status.js';
@@ -53,6 +54,16 @@ const costPanel = new CostPanel({
 let mainForm = null;
 let comparePanel = null;
 let sweepPanel = null;
+const measurePanel = new MeasurePanel(
+  {
+    start: $('measure-start'), cancel: $('measure-cancel'), seconds: $('measure-seconds'), rounds: $('measure-rounds'),
+    level: $('measure-level'), plan: $('measure-plan'), progress: $('measure-progress'), bar: $('measure-bar'),
+    status: $('measure-status'), result: $('measure-result'), table: $('measure-table'),
+  },
+  {
+    onStatus: (error) => (error ? showError($('measure-error'), error, { title: 'The measurement failed' }) : clearStatus($('measure-error'))),
+  },
+);
 
 // ---- selection of one node, from any view ----
 
@@ -95,7 +106,7 @@ function describeSelected(node) {
 
 // ---- tabs ----
 
-const TABS = ['tree', 'icicle', 'classes', 'compare', 'sweep'];
+const TABS = ['tree', 'icicle', 'classes', 'compare', 'sweep', 'measure'];
 
 function showTab(name) {
   state.tab = name;
@@ -175,6 +186,7 @@ function show(model, selection) {
   costPanel.setEnergy(model.totalEnergy);
   nodeList.setModel(model);
   treeView.setModel(model);
+  measurePanel.setModel(model);
   state.staleTabs = new Set(['icicle', 'classes']);
   drawIfStale(state.tab);
   const modelInfo = mainForm.modelInfo(selection.model);

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <sys/wait.h>
+#include <vector>
 
 namespace {
 
@@ -163,12 +164,27 @@ TEST(CliProfileTest, BadProfileInputExitsTwo) {
 }
 
 TEST(CliProfileTest, ProfileCsvHasTheMeasuredColumns) {
-  CliRun r = irene("profile --model distilgpt2 -b 1 -s 4 --seconds-per-node 0.005 --rounds 1 --level ml --format csv");
+  CliRun r = irene("profile --model distilgpt2 -b 1 -s 4 --seconds-per-node 0.005 --rounds 1 --level ml --format csv "
+                   "--sysfs-root /nonexistent --nvml-library none.so");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("latency_s,times_mean_s,times_std_s,cpu_pct,mem_pct,cpu_mhz,gpu_pct,gpu_mem_pct,gpu_clk_mhz,"
                        "gpu_mem_clk_mhz,gpu_energy_j,energy_j\n"),
             std::string::npos);
   EXPECT_NE(r.out.find("# meter_summary:"), std::string::npos);
+  // An ML row: time, spread, CPU and memory use measured; no GPU, no meter: empty, not 0.
+  const size_t at = r.out.find(",Conv1D,");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  std::string row = r.out.substr(at, r.out.find('\n', at) - at);
+  std::vector<std::string> cells;
+  for (size_t from = 0, comma; ; from = comma + 1) {
+    comma = row.find(',', from);
+    cells.push_back(row.substr(from, comma == std::string::npos ? std::string::npos : comma - from));
+    if (comma == std::string::npos) break;
+  }
+  ASSERT_GE(cells.size(), 11u) << row;
+  const std::vector<std::string> measured(cells.end() - 11, cells.end());
+  for (int k : {0, 2, 3}) EXPECT_FALSE(measured[k].empty()) << "column " << k << " of " << row;
+  for (int k : {5, 6, 7, 8, 9, 10}) EXPECT_TRUE(measured[k].empty()) << "column " << k << " of " << row;
 }
 
 }  // namespace

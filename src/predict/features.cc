@@ -39,8 +39,13 @@ Result<std::vector<double>> node_features(const tree::Tree& t, int index, Featur
                                       "times_mean, ...) and node '" + n.path + ":" + n.cls +
                                       "' has none; use a 'model' predictor, or measurements of this configuration");
     const tree::Measurement& m = *n.measured;
-    f.insert(f.end(), {m.cpu_pct, m.mem_pct, m.gpu_pct, m.gpu_mem_pct, m.gpu_clk_mhz, m.gpu_mem_clk_mhz,
-                       m.times_mean_s, m.gpu_energy_j});
+    if (!m.cpu_pct || !m.mem_pct)
+      return Status::invalid_argument("the 'full' feature set needs the CPU and memory use of node '" + n.path +
+                                      ":" + n.cls + "', and its measurement has none");
+    // A machine without a GPU measures no GPU figures: its GPU does nothing, so 0.
+    f.insert(f.end(), {*m.cpu_pct, *m.mem_pct, m.gpu_pct.value_or(0), m.gpu_mem_pct.value_or(0),
+                       m.gpu_clk_mhz.value_or(0), m.gpu_mem_clk_mhz.value_or(0), m.times_mean_s,
+                       gpu_energy_of(m)});
   }
   return f;
 }

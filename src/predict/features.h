@@ -29,6 +29,9 @@ bool is_energy_node(const tree::Node& n);
 // ML leaves: the nodes the per-op-type regressors predict.
 bool is_ml_leaf(const tree::Node& n);
 
+// The GPU energy of a measured node: 0 on a machine without a GPU (nothing to count).
+inline double gpu_energy_of(const tree::Measurement& m) { return m.gpu_energy_j.value_or(0.0); }
+
 // The feature vector of node `index`. The full set needs a measurement on the node.
 Result<std::vector<double>> node_features(const tree::Tree& t, int index, FeatureSet set);
 

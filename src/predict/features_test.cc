@@ -34,7 +34,18 @@ TEST(FeaturesTest, ModelFeaturesComeFromTheTreeAndFullOnesNeedAMeasurement) {
   ASSERT_FALSE(full.is_ok());
   EXPECT_NE(full.status().message().find("'full' feature set needs measured"), std::string::npos);
   t.nodes[i].measured = tree::Measurement{};
-  EXPECT_EQ(node_features(t, i, FeatureSet::kFull)->size(), feature_names(FeatureSet::kFull).size());
+  auto no_cpu = node_features(t, i, FeatureSet::kFull);
+  ASSERT_FALSE(no_cpu.is_ok());
+  EXPECT_NE(no_cpu.status().message().find("CPU and memory use"), std::string::npos);
+  // A machine without a GPU: the GPU figures count as 0.
+  t.nodes[i].measured->cpu_pct = 40;
+  t.nodes[i].measured->mem_pct = 20;
+  t.nodes[i].measured->times_mean_s = 0.5;
+  auto cpu_only = node_features(t, i, FeatureSet::kFull);
+  ASSERT_TRUE(cpu_only.is_ok());
+  ASSERT_EQ(cpu_only->size(), feature_names(FeatureSet::kFull).size());
+  EXPECT_EQ(std::vector<double>(cpu_only->end() - 8, cpu_only->end()),
+            (std::vector<double>{40, 20, 0, 0, 0, 0, 0.5, 0}));
 }
 
 TEST(FeaturesTest, UncoveredOpsAreTheDirectMathChildren) {

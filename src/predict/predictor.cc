@@ -73,7 +73,7 @@ Result<std::vector<double>> basis_row(Basis basis, const Standardizer* scaler, c
   switch (basis) {
     case Basis::kPhysics:
       if (!n.measured) return node_features(t, i, FeatureSet::kFull).status();
-      return std::vector<double>{n.measured->times_mean_s, n.measured->gpu_energy_j};
+      return std::vector<double>{n.measured->times_mean_s, gpu_energy_of(*n.measured)};
     case Basis::kCost: {
       const double b = static_cast<double>(t.batch_size), s = static_cast<double>(t.seq_len);
       return std::vector<double>{1.0, static_cast<double>(n.flops), static_cast<double>(n.mem_bytes), b * s, b, s};
@@ -126,12 +126,12 @@ struct Predictor::Impl {
     const int i = v.node[k];
     if (options.features == FeatureSet::kFull) {
       if (!t.nodes[i].measured) return node_features(t, i, FeatureSet::kFull).status();
-      double dt = t.nodes[i].measured->times_mean_s, dg = t.nodes[i].measured->gpu_energy_j;
+      double dt = t.nodes[i].measured->times_mean_s, dg = gpu_energy_of(*t.nodes[i].measured);
       for (int c : v.children[k]) {
         const tree::Node& child = t.nodes[v.node[c]];
         if (!child.measured) return node_features(t, v.node[c], FeatureSet::kFull).status();
         dt -= child.measured->times_mean_s;
-        dg -= child.measured->gpu_energy_j;
+        dg -= gpu_energy_of(*child.measured);
       }
       return remainder_coef[0] * dt + remainder_coef[1] * dg;
     }
@@ -233,7 +233,7 @@ Result<Predictor> Predictor::train(const std::vector<const tree::Tree*>& trees, 
           if (options.features == FeatureSet::kFull) {
             // The whole-machine energy of any node: rest-of-machine power x time + GPU energy.
             if (!n.measured) continue;
-            x.push_back({n.measured->times_mean_s, n.measured->gpu_energy_j});
+            x.push_back({n.measured->times_mean_s, gpu_energy_of(*n.measured)});
             y.push_back(g);
           } else {
             // What the children do not explain, against the ops no child runs.

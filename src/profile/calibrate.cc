@@ -17,12 +17,15 @@ const char* kHeader =
     "energy_mean,level_name,model_name\n";
 
 std::string row(const tree::Tree& t, const tree::Node& n, const std::string& level_name) {
+  // IrEne's layout has a number in every column: a figure this machine has no source for
+  // (every GPU figure on a CPU-only machine) is written as 0, the GPU doing nothing.
   const tree::Measurement& m = *n.measured;
   char buf[512];
   std::snprintf(buf, sizeof buf, "%.1f,%.1f,%.9g,%.12g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,",
                 static_cast<double>(t.batch_size), static_cast<double>(t.seq_len), n.flops / 1e6,
-                n.mem_bytes / 1048576.0, m.cpu_pct, m.mem_pct, m.gpu_pct, m.gpu_mem_pct, m.gpu_clk_mhz,
-                m.gpu_mem_clk_mhz, m.times_mean_s, m.gpu_energy_j, *m.energy_j);
+                n.mem_bytes / 1048576.0, m.cpu_pct.value_or(0), m.mem_pct.value_or(0), m.gpu_pct.value_or(0),
+                m.gpu_mem_pct.value_or(0), m.gpu_clk_mhz.value_or(0), m.gpu_mem_clk_mhz.value_or(0),
+                m.times_mean_s, m.gpu_energy_j.value_or(0), *m.energy_j);
   return buf + level_name + "," + t.model + "\n";
 }
 

@@ -6,6 +6,7 @@
 #include <ctime>
 #include <fstream>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "models/zoo.h"
@@ -42,6 +43,90 @@ std::string iso_now() {
   return buf;
 }
 
+// What one node's runs gave; the resource figures are filled in from the sampler later.
+struct NodeRuns {
+  tree::Measurement m;
+  std::vector<ResourceSampler::Window> windows;  // when the node ran
+};
+
+// Runs one node alone for about T seconds, R rounds, measuring every meter around each
+// round. `idle_w` (one per meter, or empty) is subtracted power; problems reading a meter
+// are collected in `meter_notes`.
+Result<NodeRuns> run_node(const std::function<void()>& replay, const ProfileOptions& o, const MeterSet& meters,
+                          const std::vector<double>& idle_w, std::set<std::string>& meter_notes) {
+  // How many runs fill about T seconds.
+  const auto probe_start = Clock::now();
+  IRENE_RETURN_IF_ERROR(models::ModelRunner::run_replay(replay, 1));
+  const double once = std::chrono::duration<double>(Clock::now() - probe_start).count();
+  const int runs = std::max(1, static_cast<int>(o.seconds_per_node / std::max(once, 1e-7)));
+
+  NodeRuns out;
+  std::vector<double> per_run;
+  std::vector<double> energy_sum(meters.meters.size(), 0.0);
+  std::vector<bool> energy_ok(meters.meters.size(), true);
+  for (int r = 0; r < o.rounds; ++r) {
+    auto window = MeterWindow::begin(meters.all());
+    const auto begin = Clock::now();
+    IRENE_RETURN_IF_ERROR(models::ModelRunner::run_replay(replay, runs));
+    const auto end = Clock::now();
+    per_run.push_back(std::chrono::duration<double>(end - begin).count() / runs);
+    out.windows.emplace_back(begin, end);
+    const auto energies = window.end();
+    for (size_t k = 0; k < energies.size(); ++k) {
+      if (!energies[k].energy_j) {
+        energy_ok[k] = false;
+        meter_notes.insert(energies[k].note);
+        continue;
+      }
+      energy_sum[k] += *energies[k].energy_j - (idle_w.empty() ? 0.0 : idle_w[k] * energies[k].seconds);
+    }
+  }
+  tree::Measurement& m = out.m;
+  double mean = 0, sq = 0;
+  for (double v : per_run) mean += v;
+  mean /= per_run.size();
+  for (double v : per_run) sq += (v - mean) * (v - mean);
+  m.times_mean_s = mean;
+  m.times_std_s = std::sqrt(sq / per_run.size());
+
+  // A node's energy: the meters' total over its runs divided by the runs, as IrEne's
+  // ground truth; whole-machine energy is the sum of every meter.
+  const int total_runs = runs * o.rounds;
+  double all = 0, gpu = 0;
+  bool has_gpu = false;
+  std::string failed;
+  for (size_t k = 0; k < meters.meters.size(); ++k) {
+    const EnergyMeter* meter = meters.meters[k].get();
+    if (!energy_ok[k]) {
+      failed += (failed.empty() ? "" : ", ") + meter->name();
+      continue;
+    }
+    all += energy_sum[k] / total_runs;
+    if (dynamic_cast<const GpuMeter*>(meter)) {
+      has_gpu = true;
+      gpu += energy_sum[k] / total_runs;
+    }
+  }
+  if (has_gpu) m.gpu_energy_j = gpu;
+  if (meters.empty())
+    m.energy_note = meters.summary();
+  else if (!failed.empty())
+    m.energy_note = "no reading from " + failed + " (see meter_notes in the header)";
+  else
+    m.energy_j = all;
+  return out;
+}
+
+void apply(const ResourceSummary& rs, tree::Measurement& m) {
+  m.cpu_pct = rs.cpu_pct;
+  m.mem_pct = rs.mem_pct;
+  m.cpu_mhz = rs.cpu_mhz;
+  m.gpu_pct = rs.gpu_pct;
+  m.gpu_mem_pct = rs.gpu_mem_pct;
+  m.gpu_clk_mhz = rs.gpu_clk_mhz;
+  m.gpu_mem_clk_mhz = rs.gpu_mem_clk_mhz;
+}
+
 }  // namespace
 
 Status validate_profile_options(const ProfileOptions& o) {
@@ -69,7 +154,7 @@ Result<ProfileResult> profile_model(const models::ModelConfig& config, const Pro
 
   MeterSet meters = discover_meters({o.sysfs_root, o.nvml_library});
   std::vector<GpuMeter*> gpus = meters.gpus();
-  ResourceSampler sampler(o.sample_period_s, gpus.empty() ? nullptr : gpus.front());
+  ResourceSampler sampler(o.sample_period_s, gpus.empty() ? nullptr : gpus.front(), "/proc", o.sysfs_root);
 
   ProfileResult result;
   result.tree = std::move(run.tree);
@@ -87,93 +172,43 @@ Result<ProfileResult> profile_model(const models::ModelConfig& config, const Pro
   std::vector<int> todo;
   for (size_t i = 0; i < t.nodes.size(); ++i)
     if (selected(t.nodes[i], o.level) && run.replays[i]) todo.push_back(static_cast<int>(i));
-  std::map<std::string, tree::Measurement> measured_once;
-  int measured = 0, reused = 0, done = 0;
-  std::string meter_notes;
+  // Identical nodes share one measurement: key -> what the first of them gave.
+  std::map<std::string, NodeRuns> measured_once;
+  std::vector<std::pair<int, const NodeRuns*>> done_nodes;
+  int reused = 0;
+  std::set<std::string> meter_notes;
+  Clock::time_point last_end = Clock::now();
 
   for (int i : todo) {
     if (o.cancel && o.cancel->load()) {
       result.complete = false;
       break;
     }
-    tree::Node& n = t.nodes[i];
-    const std::string key = identity(n);
-    if (auto it = measured_once.find(key); it != measured_once.end()) {
-      n.measured = it->second;
+    const std::string key = identity(t.nodes[i]);
+    auto it = measured_once.find(key);
+    if (it != measured_once.end()) {
       ++reused;
     } else {
-      // How many runs fill about T seconds.
-      const auto probe_start = Clock::now();
-      IRENE_RETURN_IF_ERROR(models::ModelRunner::run_replay(run.replays[i], 1));
-      const double once = std::chrono::duration<double>(Clock::now() - probe_start).count();
-      const int runs = std::max(1, static_cast<int>(o.seconds_per_node / std::max(once, 1e-7)));
-
-      std::vector<double> per_run;
-      std::vector<ResourceSampler::Window> windows;
-      std::vector<double> energy_sum(meters.meters.size(), 0.0);
-      std::vector<bool> energy_ok(meters.meters.size(), true);
-      double total_seconds = 0;
-      for (int r = 0; r < o.rounds; ++r) {
-        auto window = MeterWindow::begin(meters.all());
-        const auto begin = Clock::now();
-        IRENE_RETURN_IF_ERROR(models::ModelRunner::run_replay(run.replays[i], runs));
-        const auto end = Clock::now();
-        const double secs = std::chrono::duration<double>(end - begin).count();
-        per_run.push_back(secs / runs);
-        windows.emplace_back(begin, end);
-        total_seconds += secs;
-        const auto energies = window.end();
-        for (size_t m = 0; m < energies.size(); ++m) {
-          if (!energies[m].energy_j) {
-            energy_ok[m] = false;
-            if (meter_notes.find(energies[m].note) == std::string::npos) meter_notes += energies[m].note + "; ";
-            continue;
-          }
-          double e = *energies[m].energy_j;
-          if (!idle_w.empty()) e -= idle_w[m] * energies[m].seconds;
-          energy_sum[m] += e;
-        }
-      }
-      tree::Measurement m;
-      double mean = 0, sq = 0;
-      for (double v : per_run) mean += v;
-      mean /= per_run.size();
-      for (double v : per_run) sq += (v - mean) * (v - mean);
-      m.times_mean_s = mean;
-      m.times_std_s = std::sqrt(sq / per_run.size());
-      const ResourceSummary rs = sampler.summarize(windows);
-      m.cpu_pct = rs.cpu_pct;
-      m.mem_pct = rs.mem_pct;
-      m.cpu_mhz = rs.cpu_mhz;
-      m.gpu_pct = rs.gpu_pct;
-      m.gpu_mem_pct = rs.gpu_mem_pct;
-      m.gpu_clk_mhz = rs.gpu_clk_mhz;
-      m.gpu_mem_clk_mhz = rs.gpu_mem_clk_mhz;
-      // A node's energy: the meters' total over its runs divided by the runs, as IrEne's
-      // ground truth; whole-machine energy is the sum of every meter.
-      const int total_runs = runs * o.rounds;
-      double all = 0, gpu = 0;
-      bool any = false, all_ok = !meters.empty();
-      for (size_t k = 0; k < meters.meters.size(); ++k) {
-        if (!energy_ok[k]) {
-          all_ok = false;
-          continue;
-        }
-        any = true;
-        all += energy_sum[k] / total_runs;
-        if (dynamic_cast<GpuMeter*>(meters.meters[k].get())) gpu += energy_sum[k] / total_runs;
-      }
-      m.gpu_energy_j = gpu;
-      if (any && all_ok) m.energy_j = all;
-      (void)total_seconds;
-      n.measured = m;
-      measured_once[key] = m;
-      ++measured;
+      IRENE_ASSIGN_OR_RETURN(NodeRuns runs, run_node(run.replays[i], o, meters, idle_w, meter_notes));
+      last_end = runs.windows.back().second;
+      it = measured_once.emplace(key, std::move(runs)).first;
     }
-    n.latency_s = n.measured->times_mean_s;
-    if (o.progress) o.progress(++done, static_cast<int>(todo.size()));
+    done_nodes.emplace_back(i, &it->second);
+    if (o.progress) o.progress(static_cast<int>(done_nodes.size()), static_cast<int>(todo.size()));
   }
   run.replays.clear();  // frees the captured activations
+
+  // Resource figures: the samples taken while each node ran, matched by timestamp. The
+  // last window's covering sample may still be due.
+  sampler.wait_past(last_end);
+  for (auto& [key, runs] : measured_once) apply(sampler.summarize(runs.windows), runs.m);
+  for (const auto& [i, runs] : done_nodes) {
+    t.nodes[i].measured = runs->m;
+    t.nodes[i].latency_s = runs->m.times_mean_s;
+  }
+  const int measured = static_cast<int>(measured_once.size());
+  std::string notes;
+  for (const auto& n : meter_notes) notes += (notes.empty() ? "" : "; ") + n;
 
   nlohmann::json meter_list = nlohmann::json::array();
   for (const EnergyMeter* m : meters.all())
@@ -182,7 +217,7 @@ Result<ProfileResult> profile_model(const models::ModelConfig& config, const Pro
       {"machine", {{"cpu", describe_machine()}, {"gpu", gpus.empty() ? "none" : gpus.front()->device_name()}}},
       {"meters", meter_list},
       {"meter_summary", meters.summary()},
-      {"meter_notes", meter_notes},
+      {"meter_notes", notes},
       {"settings",
        {{"model", config.name},
         {"batch_size", o.batch_size},
@@ -219,19 +254,28 @@ std::string profile_csv(const tree::Tree& t) {
   std::string out = std::string(tree::kCsvHeader) +
                     ",times_mean_s,times_std_s,cpu_pct,mem_pct,cpu_mhz,gpu_pct,gpu_mem_pct,gpu_clk_mhz,"
                     "gpu_mem_clk_mhz,gpu_energy_j,energy_j\n";
-  char buf[512];
+  auto cell = [&out](const std::optional<double>& v, const char* format) {
+    out += ',';
+    if (!v) return;
+    char buf[32];
+    std::snprintf(buf, sizeof buf, format, *v);
+    out += buf;
+  };
   for (const tree::Node& n : t.nodes) {
     out += tree::csv_row(n);
     if (n.measured) {
       const tree::Measurement& m = *n.measured;
-      std::snprintf(buf, sizeof buf, ",%.9g,%.9g,%.4g,%.4g,%.6g,%.4g,%.4g,%.6g,%.6g,%.9g,", m.times_mean_s,
-                    m.times_std_s, m.cpu_pct, m.mem_pct, m.cpu_mhz, m.gpu_pct, m.gpu_mem_pct, m.gpu_clk_mhz,
-                    m.gpu_mem_clk_mhz, m.gpu_energy_j);
-      out += buf;
-      if (m.energy_j) {
-        std::snprintf(buf, sizeof buf, "%.9g", *m.energy_j);
-        out += buf;
-      }
+      cell(m.times_mean_s, "%.9g");
+      cell(m.times_std_s, "%.9g");
+      cell(m.cpu_pct, "%.4g");
+      cell(m.mem_pct, "%.4g");
+      cell(m.cpu_mhz, "%.6g");
+      cell(m.gpu_pct, "%.4g");
+      cell(m.gpu_mem_pct, "%.4g");
+      cell(m.gpu_clk_mhz, "%.6g");
+      cell(m.gpu_mem_clk_mhz, "%.6g");
+      cell(m.gpu_energy_j, "%.9g");
+      cell(m.energy_j, "%.9g");
     } else {
       out += ",,,,,,,,,,,";
     }

@@ -106,8 +106,38 @@ TEST(ProfileTest, WithoutAMeterEnergyIsEmptyAndTheHeaderSaysWhy) {
   ASSERT_TRUE(r.is_ok());
   EXPECT_FALSE(r->tree.root().measured->energy_j.has_value());
   EXPECT_NE(r->header["meter_summary"].get<std::string>().find("no energy meter found (looked for:"), std::string::npos);
+  // ... and so does the node itself.
+  EXPECT_NE(r->tree.root().measured->energy_note.find("no energy meter found (looked for:"), std::string::npos);
   // Only the model level was asked for.
   EXPECT_FALSE(r->tree.nodes[r->tree.find("h.0", "Block")].measured.has_value());
+}
+
+// Nodes much shorter than the sampler's period still get the machine's figures, and a
+// machine without a GPU reports no GPU figures rather than zeros.
+TEST(ProfileTest, ShortNodesGetResourceFiguresAndNoGpuMeansEmpty) {
+  ProfileOptions o = quick(1, 4);
+  o.sysfs_root = std::string(IRENE_BINARY_DIR) + "/no_such_sysfs";
+  o.nvml_library = "libnvidia-ml-absent.so";
+  o.seconds_per_node = 0.002;
+  o.rounds = 1;
+  o.sample_period_s = 0.1;
+  auto r = profile_model(models::bundled_config("distilgpt2").value(), o);
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  int checked = 0;
+  for (const auto& n : r->tree.nodes) {
+    if (!n.measured) continue;
+    ++checked;
+    EXPECT_TRUE(n.measured->cpu_pct.has_value()) << n.path << ":" << n.cls;
+    EXPECT_TRUE(n.measured->mem_pct.has_value()) << n.path << ":" << n.cls;
+    EXPECT_FALSE(n.measured->gpu_pct.has_value());
+    EXPECT_FALSE(n.measured->gpu_clk_mhz.has_value());
+    EXPECT_FALSE(n.measured->gpu_energy_j.has_value());
+  }
+  EXPECT_GT(checked, 20);
+  const std::string csv = profile_csv(r->tree);
+  const std::string root_line = csv.substr(csv.find('\n') + 1, csv.find('\n', csv.find('\n') + 1) - csv.find('\n') - 1);
+  // gpu_pct, gpu_mem_pct, gpu_clk_mhz, gpu_mem_clk_mhz, gpu_energy_j, energy_j: all empty.
+  EXPECT_EQ(root_line.substr(root_line.size() - 6), ",,,,,,") << root_line;
 }
 
 TEST(ProfileTest, CancelKeepsWhatFinished) {
@@ -145,9 +175,74 @@ TEST(SamplerTest, SamplesAtItsPeriodAndCostsLittle) {
   const auto end = std::chrono::steady_clock::now();
   const ResourceSummary s = sampler.summarize({{begin, end}});
   EXPECT_GE(s.samples, 10);
-  EXPECT_GT(s.mem_pct, 0);
-  EXPECT_LE(s.cpu_pct, 100.0);
+  ASSERT_TRUE(s.mem_pct && s.cpu_pct);
+  EXPECT_GT(*s.mem_pct, 0);
+  EXPECT_LE(*s.cpu_pct, 100.0);
+  EXPECT_FALSE(s.gpu_pct.has_value());  // no GPU was given
   EXPECT_LT(sampler.thread_cpu_seconds(), 0.3);
+}
+
+// A /proc and /sys the test writes: an ARM-like machine whose /proc/cpuinfo has no "cpu MHz".
+class FakeProcfs {
+ public:
+  explicit FakeProcfs(const std::string& name) : root_(std::string(IRENE_BINARY_DIR) + "/fake_procfs_" + name) {
+    fs::remove_all(root_);
+    fs::create_directories(root_ + "/proc");
+    std::ofstream(root_ + "/proc/stat") << "cpu  100 0 100 800 0 0 0 0 0 0\ncpu0 100 0 100 800 0 0 0 0 0 0\n";
+    std::ofstream(root_ + "/proc/meminfo") << "MemTotal:       1000 kB\nMemFree:         100 kB\n"
+                                              "MemAvailable:    250 kB\n";
+    std::ofstream(root_ + "/proc/cpuinfo") << "processor\t: 0\nBogoMIPS\t: 50.00\n";
+    for (int cpu = 0; cpu < 2; ++cpu) {
+      const std::string dir = root_ + "/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/cpufreq";
+      fs::create_directories(dir);
+      std::ofstream(dir + "/scaling_cur_freq") << (cpu == 0 ? 1000000 : 2000000) << "\n";  // kHz
+    }
+  }
+  std::string proc() const { return root_ + "/proc"; }
+  std::string sys() const { return root_ + "/sys"; }
+
+ private:
+  std::string root_;
+};
+
+TEST(SamplerTest, ReadsCpufreqWhenCpuinfoHasNoClock) {
+  FakeProcfs fake("cpufreq");
+  ResourceSampler sampler(0.01, nullptr, fake.proc(), fake.sys());
+  const auto begin = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  const auto end = std::chrono::steady_clock::now();
+  const ResourceSummary s = sampler.summarize({{begin, end}});
+  ASSERT_TRUE(s.cpu_mhz.has_value());
+  EXPECT_DOUBLE_EQ(*s.cpu_mhz, 1500.0);  // mean of 1000 and 2000 MHz
+  ASSERT_TRUE(s.mem_pct.has_value());
+  EXPECT_DOUBLE_EQ(*s.mem_pct, 75.0);  // (1000 - 250) / 1000
+}
+
+TEST(SamplerTest, WhatCannotBeReadStaysEmpty) {
+  const std::string missing = std::string(IRENE_BINARY_DIR) + "/no_such_procfs";
+  ResourceSampler sampler(0.01, nullptr, missing, missing);
+  const auto begin = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const ResourceSummary s = sampler.summarize({{begin, std::chrono::steady_clock::now()}});
+  EXPECT_GT(s.samples, 0);
+  EXPECT_FALSE(s.cpu_pct.has_value());
+  EXPECT_FALSE(s.mem_pct.has_value());
+  EXPECT_FALSE(s.cpu_mhz.has_value());
+}
+
+// A window shorter than the period holds no sample: it gets the one taken next, whose
+// period covers the window's end, instead of zeros.
+TEST(SamplerTest, AShortWindowGetsTheSampleCoveringIt) {
+  ResourceSampler sampler(0.2, nullptr);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // past the first sample
+  const auto begin = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const auto end = std::chrono::steady_clock::now();
+  sampler.wait_past(end);
+  const ResourceSummary s = sampler.summarize({{begin, end}});
+  EXPECT_EQ(s.samples, 1);
+  EXPECT_TRUE(s.cpu_pct.has_value());
+  EXPECT_TRUE(s.mem_pct.has_value());
 }
 
 // Calibrate with a (fake) meter, then train and predict on what it wrote.

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -17,30 +18,35 @@ namespace irene::profile {
 
 struct ResourceSample {
   std::chrono::steady_clock::time_point at;
-  double cpu_pct = 0;   // busy share of all CPUs since the previous sample
-  double mem_pct = 0;   // (MemTotal - MemAvailable) / MemTotal
-  double cpu_mhz = 0;   // mean current frequency of the CPUs
-  std::optional<GpuSample> gpu;  // the first GPU, when there is one
+  std::optional<double> cpu_pct;  // busy share of all CPUs since the previous sample
+  std::optional<double> mem_pct;  // (MemTotal - MemAvailable) / MemTotal
+  std::optional<double> cpu_mhz;  // mean current frequency of the CPUs
+  std::optional<GpuSample> gpu;   // the first GPU, when there is one
 };
 
-// Means over the samples of some windows; empty fields where nothing was sampled.
+// Means over the samples of some windows. A field no sample had stays empty.
 struct ResourceSummary {
   int samples = 0;
-  double cpu_pct = 0, mem_pct = 0, cpu_mhz = 0;
-  double gpu_pct = 0, gpu_mem_pct = 0, gpu_clk_mhz = 0, gpu_mem_clk_mhz = 0;
+  std::optional<double> cpu_pct, mem_pct, cpu_mhz;
+  std::optional<double> gpu_pct, gpu_mem_pct, gpu_clk_mhz, gpu_mem_clk_mhz;
 };
 
 class ResourceSampler {
  public:
-  // `procfs_root` is "/proc" except in tests. `gpu` may be null.
-  ResourceSampler(double period_s, GpuMeter* gpu, std::string procfs_root = "/proc");
+  // `procfs_root` and `sysfs_root` are "/proc" and "/sys" except in tests. `gpu` may be null.
+  ResourceSampler(double period_s, GpuMeter* gpu, std::string procfs_root = "/proc",
+                  std::string sysfs_root = "/sys");
   ~ResourceSampler();  // stops the thread
   ResourceSampler(const ResourceSampler&) = delete;
   ResourceSampler& operator=(const ResourceSampler&) = delete;
 
-  // Summary of the samples taken inside any of the windows [begin, end).
+  // Summary of the samples taken inside the windows [begin, end). A window too short to
+  // hold a sample gets the first sample after it, whose period covers the window's end,
+  // so every window is described; call wait_past(last end) first so that sample exists.
   using Window = std::pair<std::chrono::steady_clock::time_point, std::chrono::steady_clock::time_point>;
   ResourceSummary summarize(const std::vector<Window>& windows) const;
+  // Blocks until a sample taken at or after `t` exists (about one period at most).
+  void wait_past(std::chrono::steady_clock::time_point t) const;
 
   size_t sample_count() const;
   double thread_cpu_seconds() const;  // CPU time the sampler itself used
@@ -51,9 +57,10 @@ class ResourceSampler {
 
   double period_s_;
   GpuMeter* gpu_;
-  std::string procfs_;
+  std::string procfs_, sysfs_;
   std::atomic<bool> stop_{false};
   mutable std::mutex mutex_;
+  mutable std::condition_variable sampled_;
   std::vector<ResourceSample> samples_;
   uint64_t last_busy_ = 0, last_total_ = 0;
   std::atomic<double> cpu_seconds_{0};

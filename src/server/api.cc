@@ -109,7 +109,15 @@ Result<std::unique_ptr<Api>> Api::create(const ServerOptions& options) {
     }
     spdlog::info("measured data: {} configurations from {}", api->data_.trees.size(), options.data_dir);
   }
-  api->jobs_ = std::make_unique<ProfileJobs>();
+  // Finished profiles live in the cache file too, so they survive restarts.
+  ResultCache* cache = api->cache_.get();
+  JobArchive archive{
+      [cache](const std::string& id, const std::string& description) { cache->put("profile-job/" + id, description); },
+      [cache](const std::string& id) -> std::optional<std::string> {
+        auto saved = cache->get("profile-job/" + id);
+        return saved ? std::optional<std::string>(*saved) : std::nullopt;
+      }};
+  api->jobs_ = std::make_unique<ProfileJobs>(8, std::move(archive));
   spdlog::info("cache: {} ({} stored answers); machines: {}", api->cache_->path(), api->cache_->stored(),
                api->machines_.size());
   return api;

@@ -30,6 +30,11 @@ class ResultCache {
   // The cached value of `key`, or compute() stored under it. Failures are not cached.
   Result<std::shared_ptr<const std::string>> get_or_compute(const std::string& key, const Compute& compute);
 
+  // Plain rows beside the cached answers, for what must outlive the process (finished
+  // profile jobs). put() replaces; get() is empty for an unknown key.
+  void put(const std::string& key, const std::string& value) { db_put(key, value); }
+  std::shared_ptr<const std::string> get(const std::string& key) { return db_get(key); }
+
   size_t stored() const;       // rows in the file
   const std::string& path() const { return path_; }
 

@@ -231,6 +231,35 @@ TEST(ServerTest, CancelAQueuedOrRunningProfile) {
   EXPECT_EQ(s.get("/api/profiles/" + id, 200)["status"], "cancelled");
 }
 
+// A finished profile is in the cache file: it outlives the server.
+TEST(ServerTest, FinishedProfilesSurviveARestart) {
+  const std::string db = temp_db("profiles");
+  std::string id;
+  json done;
+  {
+    ServerProcess s(db, false);
+    auto r = s.http().Post("/api/profiles",
+                           R"({"model":"distilgpt2","batch_size":1,"seq_len":4,"settings":{"level":"model"}})",
+                           "application/json");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 202) << r->body;
+    id = json::parse(r->body)["id"];
+    for (int i = 0; i < 600; ++i) {
+      done = s.get("/api/profiles/" + id, 200);
+      if (done["status"] != "queued" && done["status"] != "running") break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ASSERT_EQ(done["status"], "done");
+  }
+  ServerProcess s(db, false);
+  const json again = s.get("/api/profiles/" + id, 200);
+  EXPECT_EQ(again, done);
+  // A new job of the new server gets an id of its own.
+  auto r = s.http().Post("/api/profiles", R"({"model":"distilgpt2","batch_size":1,"seq_len":4})", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_NE(json::parse(r->body)["id"], id);
+}
+
 int rows_in(const std::string& db) {
   sqlite3* h = nullptr;
   sqlite3_open(db.c_str(), &h);

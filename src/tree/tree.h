@@ -27,17 +27,22 @@ Result<NodeKind> kind_from_name(std::string_view name);
 
 // Resource features measured for a node (IrEne dataset columns, or irene's profiler).
 struct Measurement {
-  double cpu_pct = 0;          // CPU utilisation, %
-  double mem_pct = 0;          // host memory in use, %
-  double gpu_pct = 0;          // GPU utilisation, %
-  double gpu_mem_pct = 0;      // GPU memory in use, %
-  double gpu_clk_mhz = 0;      // GPU core clock
-  double gpu_mem_clk_mhz = 0;  // GPU memory clock
-  double times_mean_s = 0;     // latency of one forward pass of the node
-  double times_std_s = 0;      // its spread across measurement rounds
-  double cpu_mhz = 0;          // mean CPU frequency while the node ran
-  double gpu_energy_j = 0;     // GPU driver's energy for one forward pass
+  double times_mean_s = 0;  // latency of one forward pass of the node
+  double times_std_s = 0;   // its spread across measurement rounds
+
+  // Figures sampled while the node ran. Empty where this machine could not measure them
+  // (no GPU, no frequency readout): an absent figure is never written as 0.
+  std::optional<double> cpu_pct;          // CPU utilisation, % of all CPUs
+  std::optional<double> mem_pct;          // host memory in use, %
+  std::optional<double> cpu_mhz;          // mean CPU frequency while the node ran
+  std::optional<double> gpu_pct;          // GPU utilisation, %
+  std::optional<double> gpu_mem_pct;      // GPU memory in use, %
+  std::optional<double> gpu_clk_mhz;      // GPU core clock
+  std::optional<double> gpu_mem_clk_mhz;  // GPU memory clock
+  std::optional<double> gpu_energy_j;     // GPU driver's energy for one forward pass
+
   std::optional<double> energy_j;  // measured whole-machine energy of one forward pass
+  std::string energy_note;         // why energy_j is empty ("no energy meter found ...")
 };
 
 struct Node {

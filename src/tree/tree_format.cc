@@ -48,33 +48,45 @@ std::string csv_field(const std::string& s) {
   return out + "\"";
 }
 
+nlohmann::json optional_json(const std::optional<double>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+
+std::optional<double> optional_from_json(const nlohmann::json& j, const char* key) {
+  if (!j.contains(key) || j[key].is_null()) return std::nullopt;
+  return j[key].get<double>();
+}
+
 nlohmann::json measurement_json(const Measurement& m) {
-  return {{"cpu_pct", m.cpu_pct},
-          {"mem_pct", m.mem_pct},
-          {"gpu_pct", m.gpu_pct},
-          {"gpu_mem_pct", m.gpu_mem_pct},
-          {"gpu_clk_mhz", m.gpu_clk_mhz},
-          {"gpu_mem_clk_mhz", m.gpu_mem_clk_mhz},
-          {"times_mean_s", m.times_mean_s},
-          {"times_std_s", m.times_std_s},
-          {"cpu_mhz", m.cpu_mhz},
-          {"gpu_energy_j", m.gpu_energy_j},
-          {"energy_j", m.energy_j ? nlohmann::json(*m.energy_j) : nlohmann::json(nullptr)}};
+  nlohmann::json j = {{"times_mean_s", m.times_mean_s},
+                      {"times_std_s", m.times_std_s},
+                      {"cpu_pct", optional_json(m.cpu_pct)},
+                      {"mem_pct", optional_json(m.mem_pct)},
+                      {"cpu_mhz", optional_json(m.cpu_mhz)},
+                      {"gpu_pct", optional_json(m.gpu_pct)},
+                      {"gpu_mem_pct", optional_json(m.gpu_mem_pct)},
+                      {"gpu_clk_mhz", optional_json(m.gpu_clk_mhz)},
+                      {"gpu_mem_clk_mhz", optional_json(m.gpu_mem_clk_mhz)},
+                      {"gpu_energy_j", optional_json(m.gpu_energy_j)},
+                      {"energy_j", optional_json(m.energy_j)}};
+  if (!m.energy_note.empty()) j["energy_note"] = m.energy_note;
+  return j;
 }
 
 Measurement measurement_from_json(const nlohmann::json& j) {
   Measurement m;
-  m.cpu_pct = j.at("cpu_pct").get<double>();
-  m.mem_pct = j.at("mem_pct").get<double>();
-  m.gpu_pct = j.at("gpu_pct").get<double>();
-  m.gpu_mem_pct = j.at("gpu_mem_pct").get<double>();
-  m.gpu_clk_mhz = j.at("gpu_clk_mhz").get<double>();
-  m.gpu_mem_clk_mhz = j.at("gpu_mem_clk_mhz").get<double>();
   m.times_mean_s = j.at("times_mean_s").get<double>();
   m.times_std_s = j.value("times_std_s", 0.0);
-  m.cpu_mhz = j.value("cpu_mhz", 0.0);
-  m.gpu_energy_j = j.at("gpu_energy_j").get<double>();
-  if (!j.at("energy_j").is_null()) m.energy_j = j["energy_j"].get<double>();
+  m.cpu_pct = optional_from_json(j, "cpu_pct");
+  m.mem_pct = optional_from_json(j, "mem_pct");
+  m.cpu_mhz = optional_from_json(j, "cpu_mhz");
+  m.gpu_pct = optional_from_json(j, "gpu_pct");
+  m.gpu_mem_pct = optional_from_json(j, "gpu_mem_pct");
+  m.gpu_clk_mhz = optional_from_json(j, "gpu_clk_mhz");
+  m.gpu_mem_clk_mhz = optional_from_json(j, "gpu_mem_clk_mhz");
+  m.gpu_energy_j = optional_from_json(j, "gpu_energy_j");
+  m.energy_j = optional_from_json(j, "energy_j");
+  m.energy_note = j.value("energy_note", "");
   return m;
 }
 

@@ -87,6 +87,40 @@ TEST(TreeFormatTest, JsonRoundTripsEveryField) {
   }
 }
 
+// What a machine could not measure stays empty through JSON: null, never 0.
+TEST(TreeFormatTest, MeasurementsKeepWhatWasNotMeasuredEmpty) {
+  Tree t = small_tree();
+  Measurement m;
+  m.times_mean_s = 0.25;
+  m.cpu_pct = 50;
+  m.mem_pct = 10;
+  m.energy_note = "no energy meter found";
+  t.nodes[1].measured = m;
+  m.gpu_pct = 0;  // a GPU that was idle is measured, and 0
+  m.gpu_energy_j = 1.5;
+  m.energy_j = 3.0;
+  m.energy_note.clear();
+  t.nodes[2].measured = m;
+  nlohmann::json j = to_json(t);
+  const nlohmann::json& layer = j["root"]["children"][0]["measured"];
+  EXPECT_TRUE(layer["gpu_pct"].is_null());
+  EXPECT_TRUE(layer["energy_j"].is_null());
+  EXPECT_EQ(layer["energy_note"], "no energy meter found");
+  auto back = from_json(nlohmann::json::parse(j.dump()));
+  ASSERT_TRUE(back.is_ok()) << back.status().to_string();
+  const Measurement& a = *back->nodes[1].measured;
+  EXPECT_DOUBLE_EQ(*a.cpu_pct, 50);
+  EXPECT_FALSE(a.gpu_pct.has_value());
+  EXPECT_FALSE(a.gpu_energy_j.has_value());
+  EXPECT_FALSE(a.energy_j.has_value());
+  EXPECT_EQ(a.energy_note, "no energy meter found");
+  const Measurement& b = *back->nodes[2].measured;
+  EXPECT_DOUBLE_EQ(*b.gpu_pct, 0);
+  EXPECT_DOUBLE_EQ(*b.gpu_energy_j, 1.5);
+  EXPECT_DOUBLE_EQ(*b.energy_j, 3.0);
+  EXPECT_TRUE(b.energy_note.empty());
+}
+
 TEST(TreeFormatTest, FromJsonRejectsOtherDocuments) {
   EXPECT_EQ(from_json(nlohmann::json{{"schema", "x"}}).status().code(), StatusCode::kCorrupt);
   nlohmann::json j = to_json(small_tree());

@@ -10,39 +10,44 @@ export class ApiError extends Error {
   }
 }
 
-async function getJson(path, params) {
+async function requestJson(method, path, { params, body } = {}) {
   const query = params ? `?${new URLSearchParams(params)}` : '';
+  const init = { method, headers: { Accept: 'application/json' } };
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
   let response;
   try {
-    response = await fetch(`${path}${query}`, { headers: { Accept: 'application/json' } });
+    response = await fetch(`${path}${query}`, init);
   } catch (cause) {
     throw new ApiError(`Cannot reach the irene server (${cause.message}).`);
   }
-  let body = null;
+  let answer = null;
   try {
-    body = await response.json();
+    answer = await response.json();
   } catch {
     // Fall through: a non-JSON answer is reported below with its status.
   }
   if (!response.ok) {
-    const error = body && body.error;
+    const error = answer && answer.error;
     if (error && error.message) {
       throw new ApiError(error.message, { status: error.code || response.status, type: error.type || 'error' });
     }
     throw new ApiError(`The server answered ${response.status} ${response.statusText} for ${path}.`,
       { status: response.status, type: 'http' });
   }
-  if (body == null) throw new ApiError(`The server's answer to ${path} is not JSON.`, { status: response.status, type: 'format' });
-  return body;
+  if (answer == null) throw new ApiError(`The server's answer to ${path} is not JSON.`, { status: response.status, type: 'format' });
+  return answer;
 }
 
 export async function fetchModels() {
-  const body = await getJson('/api/models');
+  const body = await requestJson('GET', '/api/models');
   return body.models || [];
 }
 
 export async function fetchMachines() {
-  const body = await getJson('/api/machines');
+  const body = await requestJson('GET', '/api/machines');
   return body.machines || [];
 }
 
@@ -59,10 +64,25 @@ export function fetchEnergy(selection) {
   if (!energyCache.has(key)) {
     const params = { model: selection.model, batch_size: selection.batch_size, seq_len: selection.seq_len };
     if (selection.machine) params.machine = selection.machine;
-    const pending = getJson('/api/energy', params);
+    const pending = requestJson('GET', '/api/energy', { params });
     // A failed request is forgotten so that trying again asks the server again.
     pending.catch(() => energyCache.delete(key));
     energyCache.set(key, pending);
   }
   return energyCache.get(key);
+}
+
+// Live profiles: the server runs every node of the model on its own machine (docs/api.md).
+export function startProfile({ model, batch_size, seq_len }, settings) {
+  return requestJson('POST', '/api/profiles', {
+    body: { model, batch_size: Number(batch_size), seq_len: Number(seq_len), settings },
+  });
+}
+
+export function fetchProfile(id) {
+  return requestJson('GET', `/api/profiles/${encodeURIComponent(id)}`);
+}
+
+export function cancelProfile(id) {
+  return requestJson('DELETE', `/api/profiles/${encodeURIComponent(id)}`);
 }

@@ -37,20 +37,40 @@ export function tooltipHtml(node) {
   if (raw.dtype) row('dtype', escapeHtml(raw.dtype));
   row('Depth (level)', String(node.depth));
   appendMeasured(raw.measured, row);
+  appendMeasuredHere(node.local, row);
 
   return `<div class="tt-title">${escapeHtml(fullName(node))}</div><table class="tt-table">${rows.join('')}</table>`;
 }
 
-// The measured block of the IrEne dataset: CPU/GPU utilisation, GPU energy, wall time.
+// The measured block (IrEne dataset or a live profile): wall time and its spread, CPU/GPU
+// utilisation and clocks, GPU energy, and why energy is missing when it is.
 function appendMeasured(measured, row) {
   if (!measured) return;
-  if (measured.times_mean_s != null) row('Measured time', formatSeconds(measured.times_mean_s));
+  if (measured.times_mean_s != null) {
+    const spread = measured.times_std_s ? ` ± ${formatSeconds(measured.times_std_s)}` : '';
+    row('Measured time', formatSeconds(measured.times_mean_s) + spread);
+  }
   if (measured.cpu_pct != null) row('CPU use', `${measured.cpu_pct.toFixed(1)}&nbsp;%`);
+  if (measured.cpu_mhz != null) row('CPU clock', `${Math.round(measured.cpu_mhz)}&nbsp;MHz`);
   if (measured.mem_pct != null) row('Memory use', `${measured.mem_pct.toFixed(1)}&nbsp;%`);
   if (measured.gpu_pct != null) row('GPU use', `${measured.gpu_pct.toFixed(1)}&nbsp;%`);
   if (measured.gpu_mem_pct != null) row('GPU memory use', `${measured.gpu_mem_pct.toFixed(1)}&nbsp;%`);
   if (measured.gpu_energy_j != null) row('GPU energy', formatMillijoules(measured.gpu_energy_j));
   if (measured.gpu_clk_mhz != null) row('GPU clock', `${Math.round(measured.gpu_clk_mhz)}&nbsp;MHz`);
+  if (measured.gpu_mem_clk_mhz != null) row('GPU memory clock', `${Math.round(measured.gpu_mem_clk_mhz)}&nbsp;MHz`);
+  if (measured.energy_j == null && measured.energy_note) {
+    row('Measured energy', `<span class="text-body-secondary">${escapeHtml(measured.energy_note)}</span>`);
+  }
+}
+
+// What "Measure here" found for the node on the server's own machine.
+function appendMeasuredHere(local, row) {
+  if (!local) return;
+  row('Time on this server', formatSeconds(local.times_mean_s));
+  if (local.cpu_pct != null) row('CPU use on this server', `${local.cpu_pct.toFixed(1)}&nbsp;%`);
+  row('Energy on this server', local.energy_j != null
+    ? formatMillijoules(local.energy_j)
+    : `<span class="text-body-secondary">${escapeHtml(local.energy_note || 'not measured')}</span>`);
 }
 
 // A floating box that follows the pointer, or sits beside an element on keyboard focus.

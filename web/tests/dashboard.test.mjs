@@ -332,6 +332,44 @@ describe('irene dashboard', { timeout: TEST_TIMEOUT }, () => {
     await closePage(page);
   });
 
+  test('measure here: the server profiles the configuration, with progress, and tooltips show its figures', async () => {
+    const page = await newPage();
+    await openSelection(page, { model: 'google/bert_uncased_L-4_H-256_A-4', batch_size: '1', seq_len: '8', machine: 'pc1' });
+    await page.click('#tab-measure');
+    assert.match(await page.locator('#measure-plan').textContent(), /Runs every node of google\/bert_uncased_L-4_H-256_A-4 \(batch 1, sequence 8\)/);
+    await page.selectOption('#measure-seconds', '0.02');
+    await page.click('#measure-start');
+    await page.locator('#measure-progress').waitFor();
+    await page.locator('#measure-result').waitFor({ timeout: 120_000 });
+    assert.match(await page.locator('#measure-status').textContent(), /^done: (\d+) of \1 nodes$/);
+    assert.match(await page.locator('#measure-result .measure-machine').textContent(), /^Measured on .+/);
+    const facts = await page.locator('#measure-result .measure-facts').textContent();
+    assert.match(facts, /forward pass [\d.]+\s(µs|ms|s)/);
+    // Energy is measured where the server has a meter, and otherwise says why not.
+    assert.match(facts, /mJ measured per forward pass|energy not measured: no energy meter found \(looked for:/);
+    assert.match(facts, /\d+ nodes measured, \d+ reused/);
+    const rows = page.locator('#measure-table tbody tr');
+    assert.equal(await rows.count(), 15);
+    assert.match(await rows.first().locator('td').nth(1).textContent(), /[\d.]+\s(µs|ms|s)/);
+    await screenshot(page, '13-measure-here');
+
+    await page.click('#tab-tree');
+    await page.locator('g.tree-node[data-path=""] circle').hover();
+    const tooltip = page.locator('.node-tooltip');
+    await tooltip.waitFor({ state: 'visible' });
+    const text = await tooltip.textContent();
+    for (const expected of ['Time on this server', 'CPU use on this server', 'Energy on this server']) {
+      assert.ok(text.includes(expected), `tooltip shows "${expected}": ${text}`);
+    }
+
+    // Larger than the server measures: the button is off and the limit is said.
+    await openSelection(page, { model: 'google/bert_uncased_L-4_H-256_A-4', batch_size: '64', seq_len: '128', machine: 'pc1' });
+    await page.click('#tab-measure');
+    assert.ok(await page.locator('#measure-start').isDisabled());
+    assert.match(await page.locator('#measure-plan').textContent(), /8192 tokens: the server measures at most 4096 tokens/);
+    await closePage(page);
+  });
+
   test('a ~3,000-node model: expand all draws every node, the list stays virtualised', async () => {
     const page = await newPage();
     await openSelection(page, { model: 'gpt2-xl', batch_size: '1', seq_len: '8', machine: 'pc1' });
