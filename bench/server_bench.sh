@@ -21,10 +21,18 @@ done
 echo "cached /api/energy, single client, 200 requests:"
 for _ in $(seq 200); do curl -s -o /dev/null -w "%{time_total}\n" "$url"; done | sort -n |
   awk '{a[NR]=$1} END {printf "  median %.2f ms, p99 %.2f ms\n", a[int(NR/2)]*1000, a[int(NR*0.99)]*1000}'
+echo "cached /api/energy as a browser asks (Accept-Encoding: gzip, deflate, br, zstd), 200 requests:"
+for _ in $(seq 200); do
+  curl -s -o /dev/null -H "Accept-Encoding: gzip, deflate, br, zstd" -w "%{time_total} %{size_download}\n" "$url"
+done | sort -n |
+  awk '{a[NR]=$1; b=$2} END {printf "  median %.2f ms, p99 %.2f ms, %d bytes\n", a[int(NR/2)]*1000, a[int(NR*0.99)]*1000, b}'
 rss() { awk '/VmRSS/ {print $2}' /proc/$pid/status; }
 echo "RSS before load: $(rss) KiB"
 echo "wrk, 32 connections, ${secs} s:"
 wrk -t2 -c32 -d"${secs}s" --latency "$url" | grep -E "Latency|50%|99%|requests in|Requests/sec|errors|Non-2xx"
 echo "RSS after: $(rss) KiB"
 wrk -t2 -c32 -d"${secs}s" "$url" | grep -E "requests in|Requests/sec"
+echo "wrk, 32 connections, ${secs} s, gzip as browsers get it:"
+wrk -t2 -c32 -d"${secs}s" -H "Accept-Encoding: gzip, deflate, br" --latency "$url" |
+  grep -E "50%|99%|requests in|Requests/sec|errors|Non-2xx"
 echo "RSS after another run: $(rss) KiB"
