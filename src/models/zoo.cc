@@ -25,6 +25,14 @@ std::shared_ptr<TransformerModel> build(const ModelConfig& c, const Init& init) 
   return nullptr;  // parse_config admits only the types above
 }
 
+// A forward pass that ran out of memory: which memory, at what sizes, and what to try.
+Status out_of_memory(const ModelConfig& c, const RunOptions& o, bool gpu) {
+  return Status::invalid_argument(std::string("not enough ") + (gpu ? "GPU " : "") + "memory for " + c.name +
+                                  " at batch size " + std::to_string(o.batch_size) + ", sequence length " +
+                                  std::to_string(o.seq_len) +
+                                  (gpu ? "; try smaller sizes or --device cpu" : "; try --shapes-only"));
+}
+
 }  // namespace
 
 std::vector<std::string> bundled_model_names() {
@@ -132,12 +140,12 @@ Status ModelRunner::forward_into(trace::Recorder& recorder) {
     trace::SynchronizeTimings sync(impl_->options.cuda);
     trace::ActiveRecorder active(&recorder);
     impl_->model->forward(impl_->input_ids);
+  } catch (const c10::OutOfMemoryError&) {  // the GPU's memory; the host's is bad_alloc
+    return out_of_memory(impl_->config, impl_->options, /*gpu=*/true);
   } catch (const c10::Error& e) {
     return Status::internal(std::string("forward pass of ") + impl_->config.name + ": " + e.what_without_backtrace());
   } catch (const std::bad_alloc&) {
-    return Status::invalid_argument("not enough memory for " + impl_->config.name + " at batch size " +
-                                    std::to_string(impl_->options.batch_size) + ", sequence length " +
-                                    std::to_string(impl_->options.seq_len) + "; try --shapes-only");
+    return out_of_memory(impl_->config, impl_->options, /*gpu=*/false);
   }
   return Status::ok();
 }
@@ -177,8 +185,12 @@ Status ModelRunner::run_untraced() {
   try {
     c10::InferenceMode inference;
     impl_->model->forward(impl_->input_ids);
+  } catch (const c10::OutOfMemoryError&) {  // the GPU's memory; the host's is bad_alloc
+    return out_of_memory(impl_->config, impl_->options, /*gpu=*/true);
   } catch (const c10::Error& e) {
     return Status::internal(std::string("forward pass: ") + e.what_without_backtrace());
+  } catch (const std::bad_alloc&) {
+    return out_of_memory(impl_->config, impl_->options, /*gpu=*/false);
   }
   return Status::ok();
 }

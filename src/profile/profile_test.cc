@@ -140,6 +140,38 @@ TEST(ProfileTest, ShortNodesGetResourceFiguresAndNoGpuMeansEmpty) {
   EXPECT_EQ(root_line.substr(root_line.size() - 6), ",,,,,,") << root_line;
 }
 
+// A machine with an NVIDIA GPU (the fake libnvidia-ml the meters' tests build): every
+// profiled node gets the GPU's utilisation, memory and clocks from the sampler, and GPU
+// energy from its counter. The model itself runs on the CPU here; the data path is the
+// one a --device cuda profile uses.
+TEST(ProfileTest, WithAGpuNodesGetGpuFiguresAndEnergy) {
+  ProfileOptions o = quick(1, 4);
+  o.sysfs_root = std::string(IRENE_BINARY_DIR) + "/no_such_sysfs";
+  o.nvml_library = FAKE_NVML_PATH;
+  o.level = "module";
+  auto r = profile_model(models::bundled_config("distilgpt2").value(), o);
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  EXPECT_EQ(r->header["machine"]["gpu"], "Fake GPU");
+  ASSERT_EQ(r->header["meters"].size(), 1u);
+  EXPECT_EQ(r->header["meters"][0]["name"], "nvml:gpu0");
+  EXPECT_EQ(r->header["meters"][0]["measures"], "gpu board");
+  int checked = 0;
+  for (const auto& n : r->tree.nodes) {
+    if (!n.measured) continue;
+    ++checked;
+    const tree::Measurement& m = *n.measured;
+    ASSERT_TRUE(m.gpu_pct && m.gpu_mem_pct && m.gpu_clk_mhz && m.gpu_mem_clk_mhz) << n.path;
+    EXPECT_DOUBLE_EQ(*m.gpu_pct, 87);        // the fake's utilisation
+    EXPECT_DOUBLE_EQ(*m.gpu_mem_pct, 25);    // 4 of 16 GiB
+    EXPECT_DOUBLE_EQ(*m.gpu_clk_mhz, 1410);
+    EXPECT_DOUBLE_EQ(*m.gpu_mem_clk_mhz, 1215);
+    ASSERT_TRUE(m.gpu_energy_j && m.energy_j) << n.path << ": " << m.energy_note;
+    EXPECT_GT(*m.gpu_energy_j, 0);
+    EXPECT_DOUBLE_EQ(*m.energy_j, *m.gpu_energy_j);  // the only meter
+  }
+  EXPECT_GT(checked, 5);
+}
+
 TEST(ProfileTest, CancelKeepsWhatFinished) {
   std::atomic<bool> cancel{false};
   ProfileOptions o = quick(1, 4);
