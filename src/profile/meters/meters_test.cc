@@ -1,6 +1,7 @@
 // Energy meters against fake sysfs trees and a fake NVML library; and, without asserting
 // what it finds, against this machine's real /sys.
 #include <dlfcn.h>
+#include <linux/perf_event.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include <gmock/gmock.h>
@@ -275,6 +277,33 @@ TEST(RaplPowercapTest, DanglingEnergySymlinkIsAnErrorNamingTheFile) {
   EXPECT_THAT(meters.status().message(), HasSubstr((tree.dram / "energy_uj").string()));
 }
 
+// Runs `open` in a child process as user nobody and returns what it said (ok, or the
+// code and message); empty when this environment cannot switch users.
+template <typename Open>
+std::optional<Status> as_nobody(Open open) {
+  int pipe_fds[2];
+  if (::pipe(pipe_fds) != 0) return std::nullopt;
+  pid_t child = ::fork();
+  if (child < 0) return std::nullopt;
+  if (child == 0) {
+    ::close(pipe_fds[0]);
+    if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(3);  // cannot drop privileges here
+    const Status s = open();
+    (void)!::write(pipe_fds[1], s.message().data(), s.message().size());
+    ::_exit(s.is_ok() ? 0 : 10 + static_cast<int>(s.code()));
+  }
+  ::close(pipe_fds[1]);
+  std::string message;
+  char buffer[512];
+  for (ssize_t n; (n = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0;) message.append(buffer, n);
+  ::close(pipe_fds[0]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) == 3) return std::nullopt;
+  if (WEXITSTATUS(status) == 0) return Status::ok();
+  return Status(static_cast<StatusCode>(WEXITSTATUS(status) - 10), message);
+}
+
 // The real "files exist but are not readable" case (EACCES). Root reads anything, so when
 // the test runs as root it drops to `nobody` in a child process to see what a user sees.
 TEST(RaplPowercapTest, PermissionDeniedSaysHowToFixIt) {
@@ -294,28 +323,10 @@ TEST(RaplPowercapTest, PermissionDeniedSaysHowToFixIt) {
     return;
   }
 
-  int pipe_fds[2];
-  ASSERT_EQ(::pipe(pipe_fds), 0);
-  pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    ::close(pipe_fds[0]);
-    if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(3);  // cannot drop privileges here
-    auto meters = open_rapl_meters(root.str());
-    std::string message = meters.is_ok() ? "unexpectedly opened" : meters.status().message();
-    (void)!::write(pipe_fds[1], message.data(), message.size());
-    ::_exit(meters.is_ok() ? 1 : 0);
-  }
-  ::close(pipe_fds[1]);
-  std::string message;
-  char buffer[512];
-  for (ssize_t n; (n = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0;) message.append(buffer, n);
-  ::close(pipe_fds[0]);
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  ASSERT_TRUE(WIFEXITED(status));
-  if (WEXITSTATUS(status) == 3) GTEST_SKIP() << "cannot switch to user nobody in this environment";
-  EXPECT_EQ(WEXITSTATUS(status), 0) << message;
+  auto seen = as_nobody([&] { return open_rapl_meters(root.str()).status(); });
+  if (!seen) GTEST_SKIP() << "cannot switch to user nobody in this environment";
+  ASSERT_FALSE(seen->is_ok()) << "unexpectedly opened";
+  const std::string message = seen->message();
   EXPECT_THAT(message, HasSubstr((tree.package / "energy_uj").string()));
   EXPECT_THAT(message, HasSubstr("Permission denied"));
   EXPECT_THAT(message, HasSubstr(fix));
@@ -524,6 +535,63 @@ TEST(PerfPowerTest, OpeningAFakePmuFailsWithTheReason) {
   ASSERT_FALSE(meters.is_ok());
   EXPECT_THAT(meters.status().message(), StartsWith("perf power PMU not available: perf_event_open("));
   EXPECT_THAT(meters.status().message(), HasSubstr("cpu 0) failed: "));
+}
+
+// The counting path, through the real perf_event_open: a PMU description whose "energy"
+// event is the kernel's software cpu-clock (type 1, config 0; nanoseconds per cpu, idle
+// included), scaled by 1e-9, so the meter reads "joules" equal to the seconds that passed.
+// Where perf_event_open is not allowed (a container's seccomp filter, no root) the test
+// says so and skips: that is the case the test above covers.
+TEST(PerfPowerTest, CountsThroughPerfEventOpen) {
+  TempDir root;
+  fs::path dir = root.path() / "bus/event_source/devices/power";
+  write_file(dir / "type", std::to_string(PERF_TYPE_SOFTWARE) + "\n");
+  write_file(dir / "cpumask", "0\n");
+  write_file(dir / "format/event", "config:0-63\n");
+  write_file(dir / "events/energy-pkg", "event=" + std::to_string(PERF_COUNT_SW_CPU_CLOCK) + "\n");
+  write_file(dir / "events/energy-pkg.scale", "1e-9\n");
+  write_file(dir / "events/energy-pkg.unit", "Joules\n");
+  auto meters = open_perf_rapl_meters(root.str());
+  if (!meters.is_ok()) GTEST_SKIP() << "perf_event_open is not allowed here: " << meters.status().message();
+  ASSERT_EQ(meters->size(), 1u);
+  EnergyMeter& meter = *meters->front();
+  EXPECT_EQ(meter.name(), "perf:energy-pkg@cpu0");
+  EXPECT_EQ(meter.what(), "cpu package");
+  EXPECT_DOUBLE_EQ(meter.resolution_j(), 1e-9);
+  auto window = MeterWindow::begin({&meter});
+  const auto start = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const auto energies = window.end();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_EQ(energies.size(), 1u);
+  ASSERT_TRUE(energies[0].energy_j.has_value()) << energies[0].note;
+  EXPECT_NEAR(*energies[0].energy_j, seconds, 0.1 * seconds);
+  // Monotonic from the first read.
+  auto a = meter.read_energy_j(), b = meter.read_energy_j();
+  ASSERT_TRUE(a.is_ok() && b.is_ok());
+  EXPECT_GE(*b, *a);
+  EXPECT_GT(*a, 0.2);
+}
+
+// A user without the right to count system-wide (kernel.perf_event_paranoid >= 1 and not
+// root) is told the fix.
+TEST(PerfPowerTest, PermissionDeniedSaysHowToFixIt) {
+  std::ifstream paranoid_file("/proc/sys/kernel/perf_event_paranoid");
+  int paranoid = -1;
+  if (!(paranoid_file >> paranoid) || paranoid < 1) GTEST_SKIP() << "system-wide counting is open to every user here";
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root, to drop to nobody";
+  TempDir root;
+  fs::path dir = root.path() / "bus/event_source/devices/power";
+  write_file(dir / "type", std::to_string(PERF_TYPE_SOFTWARE) + "\n");
+  write_file(dir / "events/energy-pkg", "event=" + std::to_string(PERF_COUNT_SW_CPU_CLOCK) + "\n");
+  write_file(dir / "events/energy-pkg.scale", "1e-9\n");
+  if (!open_perf_rapl_meters(root.str()).is_ok()) GTEST_SKIP() << "perf_event_open is not allowed here even for root";
+  auto seen = as_nobody([&] { return open_perf_rapl_meters(root.str()).status(); });
+  if (!seen) GTEST_SKIP() << "cannot switch to user nobody in this environment";
+  ASSERT_FALSE(seen->is_ok()) << "nobody opened a system-wide counter";
+  EXPECT_EQ(seen->code(), StatusCode::kIoError);
+  EXPECT_THAT(seen->message(), StartsWith("perf power PMU not available: perf_event_open("));
+  EXPECT_THAT(seen->message(), HasSubstr("sudo sysctl kernel.perf_event_paranoid=0"));
 }
 
 // ---- NVML -------------------------------------------------------------------------------

@@ -1,9 +1,9 @@
 // RAPL through the perf_event power PMU: the fallback when powercap is absent (older
 // kernels, or containers that expose /sys/bus but not /sys/class/powercap).
 //
-// Only the sysfs parsing is unit-tested (against a fake tree). perf_event_open needs a real
-// power PMU and permission (root, CAP_PERFMON, or kernel.perf_event_paranoid <= 0), which
-// the test machine does not have, so the counting path is exercised only on real hardware.
+// Tested against fake PMU descriptions: the parsing, and the counting path through the real
+// perf_event_open with the kernel's software cpu-clock standing in for the power PMU (the
+// test machine has none). Counting needs root, CAP_PERFMON or kernel.perf_event_paranoid <= 0.
 #include "profile/meters/perf_power.h"
 
 #include <cerrno>
