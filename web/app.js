@@ -20,7 +20,7 @@ import { SweepPanel } from './js/sweep-chart.js';
 import { Tooltip } from './js/tooltip.js';
 import { buildModel, fullName } from './js/tree-model.js';
 import { TreeView } from './js/tree-view.js';
-import { readSelection, writeSelection } from './js/url-state.js';
+import { readSelection, readView, writeSelection, writeView } from './js/url-state.js';
 
 const $ = (id) => document.getElementById(id);
 const SELECT_HINT = 'Click a node to open it; hover or focus it for details.';
@@ -33,6 +33,7 @@ const state = {
   tab: 'tree',
   staleTabs: new Set(), // tabs drawn lazily, when first shown after a new answer
   loadToken: 0,
+  view: { tab: 'tree', compareB: null, sweep: null }, // what the URL says beside the selection
 };
 
 const tooltip = new Tooltip(document.body);
@@ -110,6 +111,8 @@ const TABS = ['tree', 'icicle', 'classes', 'compare', 'sweep', 'measure'];
 
 function showTab(name) {
   state.tab = name;
+  state.view.tab = name;
+  if (state.model) writeView(state.view);
   for (const tab of TABS) {
     const active = tab === name;
     const button = $(`tab-${tab}`);
@@ -152,24 +155,31 @@ function setBusy(busy) {
     : 'Visualize';
 }
 
+// Resolves to true when this selection is the one on screen afterwards.
 async function visualize(selection, { history }) {
   const token = ++state.loadToken;
-  if (history) writeSelection(selection);
+  if (history) {
+    // A new configuration: the old comparison and sweep no longer describe it.
+    state.view = { tab: state.view.tab, compareB: null, sweep: null };
+    writeSelection(selection, state.view);
+  }
   setBusy(true);
   showLoading($('status'), `Predicting the energy of every node of ${selection.model} (batch ${selection.batch_size}, sequence ${selection.seq_len}) on ${selection.machine || 'the default machine'}…`);
   try {
     const answer = await fetchEnergy(selection);
-    if (token !== state.loadToken) return; // a newer request won
+    if (token !== state.loadToken) return false; // a newer request won
     show(buildModel(answer), selection);
     clearStatus($('status'));
+    return true;
   } catch (error) {
-    if (token !== state.loadToken) return;
+    if (token !== state.loadToken) return false;
     state.model = null;
     $('dashboard').hidden = true;
     $('intro').hidden = true;
     // Asking again helps after a network fault or a server fault, not after a bad request.
     const retry = !error.status || error.status >= 500 ? () => visualize(selection, { history: false }) : null;
     showError($('status'), error, { title: 'The server could not answer', retry });
+    return false;
   } finally {
     if (token === state.loadToken) setBusy(false);
   }
@@ -243,12 +253,22 @@ async function start() {
       formA: new SelectionForm(buildSelectControls($('compare-a'), 'compare-a'), state),
       formB: new SelectionForm(buildSelectControls($('compare-b'), 'compare-b'), state),
       onStatus: (error) => (error ? showError($('compare-status'), error, { title: 'Compare failed' }) : clearStatus($('compare-status'))),
+      onRun: (a, b) => {
+        state.view.compareB = b;
+        writeView(state.view);
+      },
     },
   );
   buildSweepBatches();
   sweepPanel = new SweepPanel(
     { run: $('sweep-run'), cancel: $('sweep-cancel'), step: $('sweep-step'), batches: $('sweep-batches'), chart: $('sweep-chart'), progress: $('sweep-progress'), plan: $('sweep-plan') },
-    { onStatus: (error) => (error ? showError($('sweep-progress'), error, { title: 'Some sweep points failed' }) : null) },
+    {
+      onStatus: (error) => (error ? showError($('sweep-progress'), error, { title: 'Some sweep points failed' }) : null),
+      onRun: (settings) => {
+        state.view.sweep = settings;
+        writeView(state.view);
+      },
+    },
   );
 
   $('selection-form').addEventListener('submit', (event) => {
@@ -273,8 +293,24 @@ function openFromUrl() {
   mainForm.value = fromUrl;
   describeMachine();
   // Replace, not push: the URL already says this; a machine left out gets the default's id.
-  visualize(mainForm.value, { history: false });
+  const view = readView();
+  state.view = { ...view };
+  const shown = visualize(mainForm.value, { history: false });
   addDefaultMachineToUrl(mainForm.value);
+  shown.then((ok) => { if (ok) restoreView(view); });
+}
+
+// What a shared link showed beside the selection: its tab, its comparison, its sweep.
+function restoreView(view) {
+  if (view.compareB) {
+    comparePanel.formB.value = view.compareB;
+    comparePanel.run();
+  }
+  if (view.sweep) {
+    sweepPanel.setSettings(view.sweep);
+    sweepPanel.run();
+  }
+  showTab(TABS.includes(view.tab) ? view.tab : 'tree');
 }
 
 function addDefaultMachineToUrl(selection) {

@@ -38,11 +38,12 @@ export function joinNodes(modelA, modelB) {
 }
 
 export class ComparePanel {
-  constructor(elements, { formA, formB, onStatus }) {
+  constructor(elements, { formA, formB, onStatus, onRun = () => {} }) {
     this.elements = elements; // { run, totals, table, search, count }
     this.formA = formA;
     this.formB = formB;
     this.onStatus = onStatus;
+    this.onRun = onRun; // (a, b): told of every comparison asked for
     this.rows = [];
     this.table = new VirtualTable(elements.table, {
       columns: [
@@ -68,6 +69,7 @@ export class ComparePanel {
   async run() {
     const a = this.formA.value;
     const b = this.formB.value;
+    this.onRun(a, b);
     this.elements.run.disabled = true;
     this.elements.totals.innerHTML = '<div class="d-flex align-items-center gap-2 text-body-secondary">'
       + '<span class="spinner-border spinner-border-sm" aria-hidden="true"></span> Loading both configurations…</div>';

@@ -20,9 +20,10 @@ export function sweepLengths(maxSeqLen, step, maxPoints) {
 }
 
 export class SweepPanel {
-  constructor(elements, { onStatus }) {
+  constructor(elements, { onStatus, onRun = () => {} }) {
     this.elements = elements; // { run, cancel, step, batches (checkbox container), chart, progress, plan }
     this.onStatus = onStatus;
+    this.onRun = onRun; // ({ batches, step }): told of every sweep started
     this.selection = null;
     this.modelInfo = null;
     this.runId = 0;
@@ -62,6 +63,13 @@ export class SweepPanel {
     this.elements.run.disabled = plan.batches.length === 0;
   }
 
+  // The batch sizes to tick and the step, as a shared link gives them.
+  setSettings({ batches, step }) {
+    for (const box of this.elements.batches.querySelectorAll('input')) box.checked = batches.includes(Number(box.value));
+    if ([...this.elements.step.options].some((o) => Number(o.value) === step)) this.elements.step.value = String(step);
+    this.describePlan();
+  }
+
   cancel() {
     this.runId += 1;
     this.elements.cancel.hidden = true;
@@ -71,6 +79,7 @@ export class SweepPanel {
   async run() {
     const plan = this.plan();
     if (!plan || !plan.batches.length) return;
+    this.onRun({ batches: plan.batches, step: Number(this.elements.step.value) });
     const runId = ++this.runId;
     const points = [];
     const jobs = plan.batches.flatMap((batch) => plan.lengths.map((seq) => ({ batch, seq })));

@@ -298,6 +298,37 @@ describe('irene dashboard', { timeout: TEST_TIMEOUT }, () => {
     await closePage(page);
   });
 
+  test('the URL keeps the open tab, the comparison and the sweep, and a link reopens them', async () => {
+    const page = await newPage();
+    const base = { model: 'distilgpt2', batch_size: '1', seq_len: '32', machine: 'pc1' };
+    await page.goto(`/?${new URLSearchParams({
+      ...base, view: 'compare', b_model: 'distilgpt2', b_batch_size: '4', b_seq_len: '32', b_machine: 'pc1',
+    })}`);
+    await page.locator('.compare-side[data-side="B"]').filter({ hasText: 'distilgpt2, batch 4, seq 32' }).waitFor();
+    assert.equal(await page.locator('#tab-compare').getAttribute('aria-selected'), 'true');
+    assert.equal(await page.locator('#panel-compare').isVisible(), true);
+
+    // A sweep run from here lands in the URL; reloading runs it again on the sweep tab.
+    await page.click('#tab-sweep');
+    for (const box of await page.locator('#sweep-batches input').all()) {
+      if (['2'].includes(await box.getAttribute('value'))) await box.check();
+      else await box.uncheck();
+    }
+    await page.selectOption('#sweep-step', '256');
+    await page.click('#sweep-run');
+    await page.locator('#sweep-progress').filter({ hasText: 'points loaded' }).waitFor();
+    const url = new URL(page.url());
+    assert.equal(url.searchParams.get('view'), 'sweep');
+    assert.equal(url.searchParams.get('sweep_batches'), '2');
+    assert.equal(url.searchParams.get('sweep_step'), '256');
+    assert.equal(url.searchParams.get('b_batch_size'), '4');
+    await page.reload();
+    await page.locator('#sweep-progress').filter({ hasText: 'points loaded' }).waitFor();
+    assert.equal(await page.locator('#tab-sweep').getAttribute('aria-selected'), 'true');
+    assert.equal(await page.locator('.sweep-series[data-batch="2"]').count(), 1);
+    await closePage(page);
+  });
+
   test('an API error shows the server\'s message', async () => {
     const page = await newPage();
     const bad = { model: 'distilgpt2', batch_size: '8', seq_len: '99999', machine: 'pc1' };
