@@ -102,6 +102,7 @@ Result<NodeRuns> run_node(const std::function<void()>& replay, const ProfileOpti
       continue;
     }
     all += energy_sum[k] / total_runs;
+    m.energy_by_meter_j[meter->name()] = energy_sum[k] / total_runs;
     if (dynamic_cast<const GpuMeter*>(meter)) {
       has_gpu = true;
       gpu += energy_sum[k] / total_runs;
@@ -212,7 +213,10 @@ Result<ProfileResult> profile_model(const models::ModelConfig& config, const Pro
 
   nlohmann::json meter_list = nlohmann::json::array();
   for (const EnergyMeter* m : meters.all())
-    meter_list.push_back({{"name", m->name()}, {"measures", m->what()}, {"resolution_j", m->resolution_j()}});
+    meter_list.push_back({{"name", m->name()},
+                          {"measures", m->what()},
+                          {"resolution_j", m->resolution_j()},
+                          {"update_period_s", m->update_period_s()}});
   result.header = {
       {"machine", {{"cpu", describe_machine()}, {"gpu", gpus.empty() ? "none" : gpus.front()->device_name()}}},
       {"meters", meter_list},

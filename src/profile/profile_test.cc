@@ -88,6 +88,9 @@ TEST(ProfileTest, EveryNodeGetsLatencyResourcesAndMeteredEnergy) {
     EXPECT_GT(n.measured->times_mean_s, 0) << n.path;
     if (!n.measured->energy_j) continue;
     ++with_energy;
+    // One meter: the breakdown by meter is that meter's reading.
+    ASSERT_EQ(n.measured->energy_by_meter_j.size(), 1u) << n.path;
+    EXPECT_DOUBLE_EQ(n.measured->energy_by_meter_j.at("rapl:package-0"), *n.measured->energy_j);
     // 50 W for the node's time per run, give or take the 1 ms counter steps.
     EXPECT_NEAR(*n.measured->energy_j, 50.0 * n.measured->times_mean_s, 0.5 * 50.0 * n.measured->times_mean_s + 2e-3)
         << n.path;
@@ -168,6 +171,7 @@ TEST(ProfileTest, WithAGpuNodesGetGpuFiguresAndEnergy) {
     ASSERT_TRUE(m.gpu_energy_j && m.energy_j) << n.path << ": " << m.energy_note;
     EXPECT_GT(*m.gpu_energy_j, 0);
     EXPECT_DOUBLE_EQ(*m.energy_j, *m.gpu_energy_j);  // the only meter
+    EXPECT_DOUBLE_EQ(m.energy_by_meter_j.at("nvml:gpu0"), *m.energy_j);
   }
   EXPECT_GT(checked, 5);
 }

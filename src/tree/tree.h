@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,6 +44,8 @@ struct Measurement {
 
   std::optional<double> energy_j;  // measured whole-machine energy of one forward pass
   std::string energy_note;         // why energy_j is empty ("no energy meter found ...")
+  // energy_j by meter ("rapl:package-0", "rapl:package-0/dram", "nvml:gpu0"), when profiled.
+  std::map<std::string, double> energy_by_meter_j;
 };
 
 struct Node {

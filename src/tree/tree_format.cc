@@ -70,6 +70,7 @@ nlohmann::json measurement_json(const Measurement& m) {
                       {"gpu_energy_j", optional_json(m.gpu_energy_j)},
                       {"energy_j", optional_json(m.energy_j)}};
   if (!m.energy_note.empty()) j["energy_note"] = m.energy_note;
+  if (!m.energy_by_meter_j.empty()) j["energy_by_meter_j"] = m.energy_by_meter_j;
   return j;
 }
 
@@ -87,6 +88,7 @@ Measurement measurement_from_json(const nlohmann::json& j) {
   m.gpu_energy_j = optional_from_json(j, "gpu_energy_j");
   m.energy_j = optional_from_json(j, "energy_j");
   m.energy_note = j.value("energy_note", "");
+  if (j.contains("energy_by_meter_j")) m.energy_by_meter_j = j["energy_by_meter_j"].get<std::map<std::string, double>>();
   return m;
 }
 

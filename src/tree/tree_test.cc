@@ -99,6 +99,7 @@ TEST(TreeFormatTest, MeasurementsKeepWhatWasNotMeasuredEmpty) {
   m.gpu_pct = 0;  // a GPU that was idle is measured, and 0
   m.gpu_energy_j = 1.5;
   m.energy_j = 3.0;
+  m.energy_by_meter_j = {{"rapl:package-0", 1.5}, {"nvml:gpu0", 1.5}};
   m.energy_note.clear();
   t.nodes[2].measured = m;
   nlohmann::json j = to_json(t);
@@ -119,6 +120,9 @@ TEST(TreeFormatTest, MeasurementsKeepWhatWasNotMeasuredEmpty) {
   EXPECT_DOUBLE_EQ(*b.gpu_energy_j, 1.5);
   EXPECT_DOUBLE_EQ(*b.energy_j, 3.0);
   EXPECT_TRUE(b.energy_note.empty());
+  EXPECT_EQ(b.energy_by_meter_j, m.energy_by_meter_j);
+  EXPECT_TRUE(a.energy_by_meter_j.empty());
+  EXPECT_FALSE(layer.contains("energy_by_meter_j"));
 }
 
 TEST(TreeFormatTest, FromJsonRejectsOtherDocuments) {

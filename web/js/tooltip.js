@@ -71,6 +71,10 @@ function appendMeasuredHere(local, row) {
   row('Energy on this server', local.energy_j != null
     ? formatMillijoules(local.energy_j)
     : `<span class="text-body-secondary">${escapeHtml(local.energy_note || 'not measured')}</span>`);
+  const byMeter = Object.entries(local.energy_by_meter_j || {});
+  if (byMeter.length > 1) {
+    for (const [meter, joules] of byMeter) row(`… ${meter}`, formatMillijoules(joules));
+  }
 }
 
 // A floating box that follows the pointer, or sits beside an element on keyboard focus.
