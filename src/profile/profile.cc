@@ -130,11 +130,17 @@ void apply(const ResourceSummary& rs, tree::Measurement& m) {
 
 }  // namespace
 
-Status validate_profile_options(const ProfileOptions& o) {
-  if (o.device == "cuda" && !models::ModelRunner::cuda_available())
-    return Status::unsupported("--device cuda: this irene is linked against a libtorch built without CUDA "
+Status validate_device(const std::string& device, bool cuda_available) {
+  if (device != "cpu" && device != "cuda")
+    return Status::invalid_argument("device must be cpu or cuda, got '" + device + "'");
+  if (device == "cuda" && !cuda_available)
+    return Status::unsupported("device cuda: this irene is linked against a libtorch built without CUDA "
                                "(Debian's libtorch is CPU-only), or no GPU is visible; use --device cpu");
-  if (o.device != "cpu") return Status::invalid_argument("--device must be cpu or cuda, got '" + o.device + "'");
+  return Status::ok();
+}
+
+Status validate_profile_options(const ProfileOptions& o) {
+  IRENE_RETURN_IF_ERROR(validate_device(o.device, models::ModelRunner::cuda_available()));
   if (!(o.seconds_per_node > 0) || o.seconds_per_node > 600)
     return Status::invalid_argument("--seconds-per-node must be more than 0 and at most 600");
   if (o.rounds < 1 || o.rounds > 100) return Status::invalid_argument("--rounds must be from 1 to 100");

@@ -38,6 +38,8 @@ struct ProfileResult {
 };
 
 Status validate_profile_options(const ProfileOptions& o);
+// "cpu", or "cuda" where `cuda_available` (a libtorch with CUDA and a visible GPU).
+Status validate_device(const std::string& device, bool cuda_available);
 Result<ProfileResult> profile_model(const models::ModelConfig& config, const ProfileOptions& options);
 
 // "AMD EPYC, 2 cores" from /proc/cpuinfo and the core count.

@@ -195,7 +195,14 @@ TEST(ProfileTest, CancelKeepsWhatFinished) {
 TEST(ProfileTest, BadSettingsAreRejected) {
   ProfileOptions o = quick(1, 4);
   o.device = "cuda";
-  EXPECT_EQ(validate_profile_options(o).code(), StatusCode::kUnsupported);
+  EXPECT_EQ(validate_profile_options(o).code(), StatusCode::kUnsupported);  // Debian's libtorch: no CUDA
+  // Where CUDA is there, cuda is accepted; names other than cpu and cuda never are.
+  EXPECT_TRUE(validate_device("cuda", /*cuda_available=*/true).is_ok());
+  EXPECT_TRUE(validate_device("cpu", /*cuda_available=*/false).is_ok());
+  EXPECT_EQ(validate_device("cuda", /*cuda_available=*/false).code(), StatusCode::kUnsupported);
+  const Status gpu = validate_device("gpu", /*cuda_available=*/true);
+  EXPECT_EQ(gpu.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(gpu.message().find("device must be cpu or cuda, got 'gpu'"), std::string::npos);
   o = quick(1, 4);
   o.level = "layer";
   EXPECT_NE(validate_profile_options(o).message().find("ml, module, model or all"), std::string::npos);

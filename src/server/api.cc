@@ -228,17 +228,18 @@ ApiResponse Api::create_profile(const ApiRequest& r) {
                                                            std::to_string(kMaxProfileTokens) + " for a live profile");
   ProfileRequest job{p->config, p->batch_size, p->seq_len};
   job.echo = body;
-  profile::ProfileOptions device_check;
-  device_check.device = body.value("device", "cpu");
-  if (Status s = profile::validate_profile_options(device_check); !s.is_ok()) return ApiResponse::from_status(s);
-  job.device = device_check.device;
+  if (body.contains("device") && !body["device"].is_string())
+    return ApiResponse::error(400, "invalid_argument", "device must be \"cpu\" or \"cuda\"");
+  job.device = body.value("device", "cpu");
+  if (Status s = profile::validate_device(job.device, models::ModelRunner::cuda_available()); !s.is_ok())
+    return ApiResponse::from_status(s);
   const nlohmann::json settings = body.value("settings", nlohmann::json::object());
   if (!settings.is_object()) return ApiResponse::error(400, "invalid_argument", "settings must be a JSON object");
   if (settings.contains("rounds")) {
     const auto& v = settings["rounds"];
-    if (!v.is_number_integer() || v.get<int>() < 1 || v.get<int>() > 20)
+    if (!v.is_number_integer() || v.get<int64_t>() < 1 || v.get<int64_t>() > 20)
       return ApiResponse::error(400, "invalid_argument", "settings.rounds must be an integer from 1 to 20");
-    job.rounds = v.get<int>();
+    job.rounds = static_cast<int>(v.get<int64_t>());
   }
   if (settings.contains("seconds_per_node")) {
     const auto& v = settings["seconds_per_node"];

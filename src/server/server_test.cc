@@ -182,6 +182,14 @@ TEST(ServerTest, BadRequestsGetJsonErrorsAndTheServerKeepsServing) {
   ASSERT_TRUE(cuda);
   EXPECT_EQ(cuda->status, 400);
   EXPECT_NE(cuda->body.find("without CUDA"), std::string::npos);
+  for (const char* body : {R"({"model":"gpt2","batch_size":1,"seq_len":8,"device":5})",
+                           R"({"model":"gpt2","batch_size":1,"seq_len":8,"device":"gpu"})",
+                           R"({"model":"gpt2","batch_size":1,"seq_len":8,"settings":{"rounds":4294967297}})"}) {
+    auto bad = s.http().Post("/api/profiles", body, "application/json");
+    ASSERT_TRUE(bad);
+    EXPECT_EQ(bad->status, 400) << body << " -> " << bad->body;
+    EXPECT_EQ(json::parse(bad->body)["error"]["type"], "invalid_argument") << bad->body;
+  }
 
   // Static files come only from the web folder.
   auto climb = s.http().Get("/../CMakeLists.txt");
