@@ -163,6 +163,16 @@ TEST(CliProfileTest, BadProfileInputExitsTwo) {
   EXPECT_NE(no_meter.out.find("no energy meter found (looked for:"), std::string::npos) << no_meter.out;
 }
 
+TEST(CliProfileTest, ProfileTextIsTheIndentedTreeWithMeasuredTimes) {
+  CliRun r = irene("profile --model distilgpt2 -b 1 -s 4 --seconds-per-node 0.005 --rounds 1 --level module "
+                   "--format text --max-depth 1");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("# meter_summary:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\n  h.0 : Block  [module]"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(" latency="), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("h.0.attn"), std::string::npos) << "deeper than --max-depth 1: " << r.out;
+}
+
 TEST(CliProfileTest, ProfileCsvHasTheMeasuredColumns) {
   CliRun r = irene("profile --model distilgpt2 -b 1 -s 4 --seconds-per-node 0.005 --rounds 1 --level ml --format csv "
                    "--sysfs-root /nonexistent --nvml-library none.so");

@@ -64,6 +64,7 @@ Result<std::vector<int64_t>> int_list(const std::string& s, const char* what) {
 struct ProfileArgs {
   ModelChoice choice;
   std::string format = "json", output;
+  int max_depth = -1;  // text only
   profile::ProfileOptions options;
 };
 
@@ -82,7 +83,8 @@ Runner add_profile_command(CLI::App& app) {
   cmd->add_option("--seq-len,-s", a->options.seq_len, "Sequence length")->required();
   cmd->add_option("--level", a->options.level, "ml, module, model or all");
   add_profile_options(cmd, a->options);
-  cmd->add_option("--format,-f", a->format, "json or csv")->check(CLI::IsMember({"json", "csv"}));
+  cmd->add_option("--format,-f", a->format, "json, csv or text")->check(CLI::IsMember({"json", "csv", "text"}));
+  cmd->add_option("--max-depth", a->max_depth, "text: print nodes down to this depth only (default: all)");
   cmd->add_option("-o,--output", a->output, "Write here instead of stdout");
   return [a]() -> Status {
     IRENE_ASSIGN_OR_RETURN(models::ModelConfig cfg, a->choice.resolve());
@@ -98,9 +100,9 @@ Runner add_profile_command(CLI::App& app) {
       IRENE_ASSIGN_OR_RETURN(r, profile::profile_model(cfg, o));
     }
     std::string text;
-    if (a->format == "csv") {
+    if (a->format == "csv" || a->format == "text") {
       for (const auto& [k, v] : r.header.items()) text += "# " + k + ": " + v.dump() + "\n";
-      text += profile::profile_csv(r.tree);
+      text += a->format == "csv" ? profile::profile_csv(r.tree) : tree::to_text(r.tree, {a->max_depth});
     } else {
       nlohmann::json doc = tree::to_json(r.tree);
       doc["profile"] = r.header;
