@@ -258,6 +258,8 @@ ApiResponse Api::create_profile(const ApiRequest& r) {
   return ApiResponse::json(202, {{"id", *id}, {"status", "queued"}});
 }
 
+ApiResponse Api::list_profiles(const ApiRequest&) { return ApiResponse::json(200, {{"profiles", jobs_->list()}}); }
+
 ApiResponse Api::get_profile(const ApiRequest& r) {
   auto d = jobs_->describe(r.id);
   if (!d) return ApiResponse::error(404, "not_found", "no profile job '" + r.id + "'");

@@ -48,6 +48,7 @@ class Api {
   ApiResponse tree(const ApiRequest&);
   ApiResponse openapi(const ApiRequest&);
   ApiResponse create_profile(const ApiRequest&);
+  ApiResponse list_profiles(const ApiRequest&);
   ApiResponse get_profile(const ApiRequest&);
   ApiResponse cancel_profile(const ApiRequest&);
 

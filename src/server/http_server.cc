@@ -31,6 +31,7 @@ constexpr Route kRoutes[] = {
     {"GET", "/api/tree", &Api::tree},
     {"GET", "/api/openapi.json", &Api::openapi},
     {"POST", "/api/profiles", &Api::create_profile},
+    {"GET", "/api/profiles", &Api::list_profiles},
     {"GET", R"(/api/profiles/([A-Za-z0-9_-]+))", &Api::get_profile},
     {"DELETE", R"(/api/profiles/([A-Za-z0-9_-]+))", &Api::cancel_profile},
 };

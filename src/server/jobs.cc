@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "profile/profile.h"
@@ -11,6 +12,7 @@ namespace irene::server {
 
 struct ProfileJobs::Job {
   std::string id;
+  uint64_t number = 0;  // submission order
   ProfileRequest request;
   std::string status = "queued";  // queued, running, done, failed, cancelled
   double progress = 0;
@@ -57,7 +59,8 @@ std::optional<std::string> ProfileJobs::submit(ProfileRequest request) {
   std::lock_guard lock(mutex_);
   if (queue_.size() >= max_waiting_) return std::nullopt;
   auto job = std::make_shared<Job>();
-  job->id = "p" + id_prefix_ + "-" + std::to_string(next_id_++);
+  job->number = next_id_++;
+  job->id = "p" + id_prefix_ + "-" + std::to_string(job->number);
   job->request = std::move(request);
   jobs_[job->id] = job;
   queue_.push_back(job);
@@ -83,6 +86,20 @@ std::optional<nlohmann::json> ProfileJobs::describe(const std::string& id) {
   if (!saved) return std::nullopt;
   nlohmann::json out = nlohmann::json::parse(*saved, nullptr, false);
   if (out.is_discarded()) return std::nullopt;
+  return out;
+}
+
+nlohmann::json ProfileJobs::list() {
+  std::lock_guard lock(mutex_);
+  std::vector<const Job*> all;
+  for (const auto& [id, job] : jobs_) all.push_back(job.get());
+  std::sort(all.begin(), all.end(), [](const Job* a, const Job* b) { return a->number > b->number; });
+  nlohmann::json out = nlohmann::json::array();
+  for (const Job* j : all) {
+    nlohmann::json d = describe_locked(*j);
+    d.erase("result");
+    out.push_back(std::move(d));
+  }
   return out;
 }
 

@@ -50,6 +50,9 @@ class ProfileJobs {
   std::optional<nlohmann::json> describe(const std::string& id);
   // False for unknown ids. A finished job keeps its status.
   bool cancel(const std::string& id);
+  // The jobs in memory (waiting, running, and the last finished ones), newest first, each
+  // described without its result.
+  nlohmann::json list();
 
  private:
   struct Job;

@@ -60,6 +60,11 @@ TEST(ProfileJobsTest, FinishedJobsLeaveMemoryButStayInTheArchive) {
   const std::string second = *jobs.submit(quick_request());
   EXPECT_NE(second, first);
   ASSERT_EQ(wait_until_ended(jobs, second)["status"], "done");
+  // The list holds what is in memory: the second job only, without its result.
+  const nlohmann::json listed = jobs.list();
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0]["id"], second);
+  EXPECT_FALSE(listed[0].contains("result"));
   // The first job is now only in the archive, and reads the same from there.
   auto again = jobs.describe(first);
   ASSERT_TRUE(again.has_value());
@@ -97,8 +102,14 @@ TEST(ProfileJobsTest, AFullQueueRefusesMore) {
   const std::string running = *jobs.submit(slow);
   for (int i = 0; i < 600 && jobs.describe(running)->value("status", "") == "queued"; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  ASSERT_TRUE(jobs.submit(slow).has_value());   // waits
-  EXPECT_FALSE(jobs.submit(slow).has_value());  // the queue holds one
+  const std::string waiting = *jobs.submit(slow);  // waits
+  EXPECT_FALSE(jobs.submit(slow).has_value());     // the queue holds one
+  const nlohmann::json listed = jobs.list();  // newest first
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_EQ(listed[0]["id"], waiting);
+  EXPECT_EQ(listed[0]["status"], "queued");
+  EXPECT_EQ(listed[1]["id"], running);
+  EXPECT_EQ(listed[1]["status"], "running");
 }
 
 }  // namespace

@@ -215,6 +215,10 @@ TEST(ServerTest, ProfileJobRunsToTheEndAndUnknownJobsAre404) {
   }
   ASSERT_EQ(job["status"], "done") << job.dump().substr(0, 400);
   EXPECT_DOUBLE_EQ(job["progress"].get<double>(), 1.0);
+  bool listed = false;
+  const json all = s.get("/api/profiles", 200);
+  for (const json& p : all["profiles"]) listed = listed || (p["id"] == id && !p.contains("result"));
+  EXPECT_TRUE(listed);
   const json& root = job["result"]["root"];
   EXPECT_EQ(root["class"], "GPT2Model");
   EXPECT_GT(root["latency_s"].get<double>(), 0);
