@@ -59,9 +59,11 @@ Status calibrate(const CalibrateOptions& o) {
   const int total = static_cast<int>(configs.size() * o.batch_sizes.size() * o.seq_lens.size());
   int done = 0;
   nlohmann::json header;
+  std::string stopped_during;  // set when cancelled: what was being profiled
   for (const auto& c : configs)
     for (int64_t b : o.batch_sizes)
       for (int64_t s : o.seq_lens) {
+        if (!stopped_during.empty()) break;
         const std::string current = c.name + " b=" + std::to_string(b) + " s=" + std::to_string(s);
         if (o.progress) o.progress(done, total, current);
         ProfileOptions po = o.profile;
@@ -69,8 +71,11 @@ Status calibrate(const CalibrateOptions& o) {
         po.seq_len = s;
         po.level = "all";
         IRENE_ASSIGN_OR_RETURN(ProfileResult r, profile_model(c, po));
-        if (!r.complete) return Status(StatusCode::kCancelled, "calibration cancelled during " + current);
         header = r.header;
+        if (!r.complete) {  // a configuration half measured is not written
+          stopped_during = current;
+          break;
+        }
         for (const tree::Node& n : r.tree.nodes) {
           if (!n.measured || !n.measured->energy_j) continue;
           switch (n.kind) {
@@ -88,9 +93,15 @@ Status calibrate(const CalibrateOptions& o) {
   if (o.progress) o.progress(done, total, "");
   std::ofstream(o.out_dir + "/machine.json") << nlohmann::json{{"machine", header.value("machine", nlohmann::json())},
                                                                {"meters", header.value("meters", nlohmann::json())},
-                                                               {"settings", header.value("settings", nlohmann::json())}}
+                                                               {"settings", header.value("settings", nlohmann::json())},
+                                                               {"configurations", done},
+                                                               {"complete", stopped_during.empty()}}
                                                     .dump(2)
                                              << "\n";
+  if (!stopped_during.empty())
+    return Status(StatusCode::kCancelled, "calibration stopped during " + stopped_during + "; the " +
+                                              std::to_string(done) + " of " + std::to_string(total) +
+                                              " configurations finished before are in " + o.out_dir);
   return Status::ok();
 }
 

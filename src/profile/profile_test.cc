@@ -322,6 +322,38 @@ TEST(CalibrateTest, RoundTripThroughTheIreneLayout) {
   EXPECT_TRUE(cv.is_ok()) << cv.status().to_string();
 }
 
+// Stopped part-way, calibration keeps the configurations it finished, and says so.
+TEST(CalibrateTest, CancelKeepsTheFinishedConfigurations) {
+  FakePowercap meter("calibrate_cancel", 40.0);
+  std::atomic<bool> cancel{false};
+  CalibrateOptions o;
+  o.models = {"google/bert_uncased_L-4_H-256_A-4"};
+  o.batch_sizes = {1, 2};
+  o.seq_lens = {8};
+  o.out_dir = std::string(IRENE_BINARY_DIR) + "/calibrated_cancel";
+  fs::remove_all(o.out_dir);
+  o.profile = quick(1, 1);
+  o.profile.seconds_per_node = 0.01;
+  o.profile.rounds = 1;
+  o.profile.sysfs_root = meter.root();
+  o.profile.cancel = &cancel;
+  o.progress = [&](int done, int, const std::string&) {
+    if (done == 1) cancel = true;  // while the second configuration starts
+  };
+  const Status s = calibrate(o);
+  EXPECT_EQ(s.code(), StatusCode::kCancelled);
+  EXPECT_NE(s.message().find("the 1 of 2 configurations finished before are in " + o.out_dir), std::string::npos)
+      << s.message();
+  auto data = predict::load_dataset(o.out_dir);
+  ASSERT_TRUE(data.is_ok()) << data.status().to_string();
+  ASSERT_EQ(data->trees.size(), 1u);
+  EXPECT_EQ(data->trees[0].batch_size, 1);
+  std::ifstream machine(o.out_dir + "/machine.json");
+  const nlohmann::json m = nlohmann::json::parse(machine);
+  EXPECT_FALSE(m["complete"].get<bool>());
+  EXPECT_EQ(m["configurations"], 1);
+}
+
 TEST(CalibrateTest, NeedsAMeter) {
   CalibrateOptions o;
   o.models = {"distilgpt2"};
