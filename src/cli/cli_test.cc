@@ -173,6 +173,21 @@ TEST(CliProfileTest, ProfileTextIsTheIndentedTreeWithMeasuredTimes) {
   EXPECT_EQ(r.out.find("h.0.attn"), std::string::npos) << "deeper than --max-depth 1: " << r.out;
 }
 
+// On a terminal (script(1) gives the command one) the profile draws a progress bar on
+// stderr: nodes done of all, and the time left. Piped, it draws none.
+TEST(CliProfileTest, ProgressBarOnATerminalOnly) {
+  const std::string args = "profile --model distilgpt2 -b 1 -s 4 --seconds-per-node 0.005 --rounds 1 --level module -o " +
+                           std::string(IRENE_BINARY_DIR) + "/cli_test_progress.json";
+  CliRun tty = irene_shell("script -qec '" + std::string(IRENE_BINARY_DIR) + "/irene " + args + "' /dev/null");
+  ASSERT_EQ(tty.exit_code, 0) << tty.out;
+  EXPECT_NE(tty.out.find("\rprofile distilgpt2 ["), std::string::npos) << tty.out;
+  EXPECT_NE(tty.out.find("] 18/18"), std::string::npos) << tty.out;
+  EXPECT_NE(tty.out.find(" s left"), std::string::npos) << tty.out;
+  CliRun piped = irene(args);
+  ASSERT_EQ(piped.exit_code, 0) << piped.out;
+  EXPECT_EQ(piped.out.find(" s left"), std::string::npos) << piped.out;
+}
+
 TEST(CliProfileTest, ProfileCsvHasTheMeasuredColumns) {
   CliRun r = irene("profile --model distilgpt2 -b 1 -s 4 --seconds-per-node 0.005 --rounds 1 --level ml --format csv "
                    "--sysfs-root /nonexistent --nvml-library none.so");
