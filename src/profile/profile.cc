@@ -30,10 +30,25 @@ bool selected(const tree::Node& n, const std::string& level) {
   }
 }
 
-// IrEne measured nodes of identical type, FLOPs and bytes once.
-std::string identity(const tree::Node& n) {
-  return n.cls + "|" + std::to_string(n.flops) + "|" + std::to_string(n.mem_bytes) + "|" +
-         std::to_string(n.num_parameters);
+// IrEne measured a node once and reused the result for nodes of the same type, shapes
+// and features. Each node's key: class, FLOPs, bytes, parameters, and a hash of the
+// shapes of every op below it, in order (Q x K^T and weights x V in an attention have the
+// same FLOPs and bytes but different shapes, so they are measured apart).
+std::vector<std::string> identities(const tree::Tree& t) {
+  std::vector<size_t> shapes_hash(t.nodes.size());
+  for (size_t k = t.nodes.size(); k-- > 0;) {  // pre-order: children come after their parent
+    std::string shapes = t.nodes[k].shapes;
+    for (int c : t.nodes[k].children) shapes += "|" + std::to_string(shapes_hash[c]);
+    shapes_hash[k] = std::hash<std::string>{}(shapes);
+  }
+  std::vector<std::string> keys;
+  keys.reserve(t.nodes.size());
+  for (size_t k = 0; k < t.nodes.size(); ++k) {
+    const tree::Node& n = t.nodes[k];
+    keys.push_back(n.cls + "|" + std::to_string(n.flops) + "|" + std::to_string(n.mem_bytes) + "|" +
+                   std::to_string(n.num_parameters) + "|" + std::to_string(shapes_hash[k]));
+  }
+  return keys;
 }
 
 std::string iso_now() {
@@ -180,6 +195,7 @@ Result<ProfileResult> profile_model(const models::ModelConfig& config, const Pro
   for (size_t i = 0; i < t.nodes.size(); ++i)
     if (selected(t.nodes[i], o.level) && run.replays[i]) todo.push_back(static_cast<int>(i));
   // Identical nodes share one measurement: key -> what the first of them gave.
+  const std::vector<std::string> keys = identities(t);
   std::map<std::string, NodeRuns> measured_once;
   std::vector<std::pair<int, const NodeRuns*>> done_nodes;
   int reused = 0;
@@ -191,7 +207,7 @@ Result<ProfileResult> profile_model(const models::ModelConfig& config, const Pro
       result.complete = false;
       break;
     }
-    const std::string key = identity(t.nodes[i]);
+    const std::string& key = keys[i];
     auto it = measured_once.find(key);
     if (it != measured_once.end()) {
       ++reused;
@@ -240,7 +256,8 @@ Result<ProfileResult> profile_model(const models::ModelConfig& config, const Pro
         {"subtract_idle", o.subtract_idle}}},
       {"nodes_measured", measured},
       {"nodes_reused", reused},
-      {"reuse_note", "identical nodes (same class, FLOPs, bytes and parameters) were measured once and the result reused"},
+      {"reuse_note", "identical nodes (same class, FLOPs, bytes, parameters and op shapes) were measured once and "
+                     "the result reused"},
       {"sampler", {{"samples", sampler.sample_count()}, {"cpu_seconds", sampler.thread_cpu_seconds()}}},
       {"start", started},
       {"end", iso_now()},

@@ -100,6 +100,29 @@ TEST(ProfileTest, EveryNodeGetsLatencyResourcesAndMeteredEnergy) {
   EXPECT_GT(root.measured->times_mean_s, r->tree.nodes[r->tree.find("h.0", "Block")].measured->times_mean_s);
 }
 
+// Q x K^T ([1,4,8,64] x [1,4,64,8]) and weights x V ([1,4,8,8] x [1,4,8,64]) have the same
+// FLOPs and bytes but not the same shapes: each is measured. The same op in the next layer
+// is identical, and reuses the first one's measurement.
+TEST(ProfileTest, ReuseNeedsTheSameShapesNotOnlyTheSameCounts) {
+  ProfileOptions o = quick(1, 8);
+  o.sysfs_root = std::string(IRENE_BINARY_DIR) + "/no_such_sysfs";
+  o.nvml_library = "libnvidia-ml-absent.so";
+  o.level = "ml";
+  auto r = profile_model(models::bundled_config("google/bert_uncased_L-4_H-256_A-4").value(), o);
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  const tree::Tree& t = r->tree;
+  auto node = [&](const std::string& path) -> const tree::Node& { return t.nodes[t.find(path, "MatMul")]; };
+  const tree::Node& qk = node("encoder.layer.0.attention.self.matmul");
+  const tree::Node& wv = node("encoder.layer.0.attention.self.matmul_1");
+  ASSERT_EQ(qk.flops, wv.flops);
+  ASSERT_EQ(qk.mem_bytes, wv.mem_bytes);
+  ASSERT_TRUE(qk.measured && wv.measured);
+  EXPECT_NE(qk.measured->times_mean_s, wv.measured->times_mean_s) << "measured apart";
+  const tree::Node& qk1 = node("encoder.layer.1.attention.self.matmul");
+  ASSERT_TRUE(qk1.measured);
+  EXPECT_EQ(qk1.measured->times_mean_s, qk.measured->times_mean_s) << "reused";
+}
+
 TEST(ProfileTest, WithoutAMeterEnergyIsEmptyAndTheHeaderSaysWhy) {
   ProfileOptions o = quick(1, 4);
   o.sysfs_root = std::string(IRENE_BINARY_DIR) + "/no_such_sysfs";
