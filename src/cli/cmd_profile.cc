@@ -30,13 +30,13 @@ class InterruptGuard {
 };
 
 void add_profile_options(CLI::App* cmd, profile::ProfileOptions& o) {
-  cmd->add_option("--device", o.device, "cpu or cuda");
-  cmd->add_option("--seconds-per-node", o.seconds_per_node, "Time each node runs per round (T)");
-  cmd->add_option("--rounds", o.rounds, "Measurement rounds per node (R)");
-  cmd->add_option("--sample-period", o.sample_period_s, "Resource sampler period, seconds");
-  cmd->add_flag("--subtract-idle", o.subtract_idle, "Subtract idle power x time from measured energy");
-  cmd->add_option("--sysfs-root", o.sysfs_root, "Root of the sysfs tree to read RAPL from");
-  cmd->add_option("--nvml-library", o.nvml_library, "NVML library to load");
+  cmd->add_option("--device", o.device, "cpu or cuda")->capture_default_str();
+  cmd->add_option("--seconds-per-node", o.seconds_per_node, "Time each node runs per round (T)")->capture_default_str();
+  cmd->add_option("--rounds", o.rounds, "Measurement rounds per node (R)")->capture_default_str();
+  cmd->add_option("--sample-period", o.sample_period_s, "Resource sampler period, seconds")->capture_default_str();
+  cmd->add_flag("--subtract-idle", o.subtract_idle, "Subtract idle power x time from measured energy (off by default)");
+  cmd->add_option("--sysfs-root", o.sysfs_root, "Root of the sysfs tree to read RAPL from")->capture_default_str();
+  cmd->add_option("--nvml-library", o.nvml_library, "NVML library to load")->capture_default_str();
 }
 
 Result<std::vector<std::string>> split_list(const std::string& s) {
@@ -81,9 +81,11 @@ Runner add_profile_command(CLI::App& app) {
   a->choice.add_to(cmd);
   cmd->add_option("--batch-size,-b", a->options.batch_size, "Batch size")->required();
   cmd->add_option("--seq-len,-s", a->options.seq_len, "Sequence length")->required();
-  cmd->add_option("--level", a->options.level, "ml, module, model or all");
+  cmd->add_option("--level", a->options.level, "ml, module, model or all")->capture_default_str();
   add_profile_options(cmd, a->options);
-  cmd->add_option("--format,-f", a->format, "json, csv or text")->check(CLI::IsMember({"json", "csv", "text"}));
+  cmd->add_option("--format,-f", a->format, "json, csv or text")
+      ->check(CLI::IsMember({"json", "csv", "text"}))
+      ->capture_default_str();
   cmd->add_option("--max-depth", a->max_depth, "text: print nodes down to this depth only (default: all)");
   cmd->add_option("-o,--output", a->output, "Write here instead of stdout");
   return [a]() -> Status {
