@@ -6,6 +6,7 @@
 #include <chrono>
 #include <csignal>
 #include <filesystem>
+#include <regex>
 #include <sstream>
 
 #include "server/api.h"
@@ -66,6 +67,15 @@ void prefer_gzip(const httplib::Request& req) {
   if (!kept.empty()) const_cast<httplib::Request&>(req).headers.emplace("Accept-Encoding", kept);
 }
 
+// The methods the route table has for `path` ("GET, POST"), or "" when no route matches it.
+std::string allowed_methods(const std::string& path) {
+  std::string allowed;
+  for (const Route& route : kRoutes)
+    if (std::regex_match(path, std::regex(route.pattern)) && allowed.find(route.method) == std::string::npos)
+      allowed += (allowed.empty() ? "" : ", ") + std::string(route.method);
+  return allowed;
+}
+
 void on_signal(int) {
   if (g_server) g_server->stop();
 }
@@ -120,8 +130,15 @@ Status serve(const ServerOptions& options) {
   // same JSON shape as the API's own errors.
   svr.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;
-    if (res.status == 404)
+    if (res.status == 404) {
+      if (std::string allowed = allowed_methods(req.path); !allowed.empty()) {
+        res.set_header("Allow", allowed);
+        write(res, ApiResponse::error(405, "method_not_allowed",
+                                      req.method + " is not allowed on " + req.path + "; allowed: " + allowed));
+        return;
+      }
       write(res, ApiResponse::error(404, "not_found", "no such endpoint or file: " + req.method + " " + req.path));
+    }
     else if (res.status == 413)
       write(res, ApiResponse::error(413, "too_large", "request body over " + std::to_string(kMaxBodyBytes) + " bytes"));
     else

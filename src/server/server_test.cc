@@ -169,6 +169,16 @@ TEST(ServerTest, BadRequestsGetJsonErrorsAndTheServerKeepsServing) {
   expect_error(s, "/api/energy?model=gpt2&batch_size=1&seq_len=8&machine=pc9", 404, "unknown machine 'pc9'");
   expect_error(s, "/api/profiles/p999", 404, "no profile job 'p999'");
   expect_error(s, "/api/nowhere", 404, "no such endpoint");
+  // A known endpoint with another method: 405 and the methods it has.
+  auto put = s.http().Put("/api/energy", "{}", "application/json");
+  ASSERT_TRUE(put);
+  EXPECT_EQ(put->status, 405);
+  EXPECT_EQ(put->get_header_value("Allow"), "GET");
+  EXPECT_EQ(json::parse(put->body)["error"]["message"], "PUT is not allowed on /api/energy; allowed: GET");
+  auto del_all = s.http().Delete("/api/profiles");
+  ASSERT_TRUE(del_all);
+  EXPECT_EQ(del_all->status, 405);
+  EXPECT_EQ(del_all->get_header_value("Allow"), "POST, GET");
 
   auto big = s.http().Post("/api/profiles", std::string(20000, ' '), "application/json");
   ASSERT_TRUE(big);
