@@ -34,6 +34,8 @@ void add_profile_options(CLI::App* cmd, profile::ProfileOptions& o) {
   cmd->add_option("--seconds-per-node", o.seconds_per_node, "Time each node runs per round (T)")->capture_default_str();
   cmd->add_option("--rounds", o.rounds, "Measurement rounds per node (R)")->capture_default_str();
   cmd->add_option("--sample-period", o.sample_period_s, "Resource sampler period, seconds")->capture_default_str();
+  cmd->add_option("--threads", o.threads, "libtorch's CPU threads, as torch.set_num_threads (0: libtorch's default)")
+      ->capture_default_str();
   cmd->add_flag("--subtract-idle", o.subtract_idle, "Subtract idle power x time from measured energy (off by default)");
   cmd->add_option("--sysfs-root", o.sysfs_root, "Root of the sysfs tree to read RAPL from")->capture_default_str();
   cmd->add_option("--nvml-library", o.nvml_library, "NVML library to load")->capture_default_str();

@@ -168,6 +168,9 @@ Result<ModelRunner::CapturedRun> ModelRunner::trace_captured() {
 
 bool ModelRunner::cuda_available() { return torch::cuda::is_available(); }
 
+void ModelRunner::set_cpu_threads(int threads) { at::set_num_threads(threads); }
+int ModelRunner::cpu_threads() { return at::get_num_threads(); }
+
 Status ModelRunner::run_replay(const std::function<void()>& replay, int times) {
   if (!replay) return Status::invalid_argument("this node has no captured inputs");
   try {

@@ -72,6 +72,10 @@ class ModelRunner {
   static Status run_replay(const std::function<void()>& replay, int times);
   // Whether the linked libtorch can use a CUDA GPU here.
   static bool cuda_available();
+  // libtorch's intra-op threads for CPU work in this process (torch.set_num_threads);
+  // libtorch's own default is the number of physical cores it detects.
+  static void set_cpu_threads(int threads);
+  static int cpu_threads();
 
   const ModelConfig& config() const;
   const RunOptions& options() const;

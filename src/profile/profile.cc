@@ -163,11 +163,14 @@ Status validate_profile_options(const ProfileOptions& o) {
     return Status::invalid_argument("--level must be ml, module, model or all, got '" + o.level + "'");
   if (!(o.sample_period_s >= 0.001) || o.sample_period_s > 10)
     return Status::invalid_argument("the sample period must be from 0.001 to 10 seconds");
+  if (o.threads < 0 || o.threads > 1024)
+    return Status::invalid_argument("--threads must be from 1 to 1024, or 0 for libtorch's default");
   return Status::ok();
 }
 
 Result<ProfileResult> profile_model(const models::ModelConfig& config, const ProfileOptions& o) {
   IRENE_RETURN_IF_ERROR(validate_profile_options(o));
+  if (o.threads > 0) models::ModelRunner::set_cpu_threads(o.threads);
   models::RunOptions run_options{o.batch_size, o.seq_len};
   run_options.cuda = o.device == "cuda";
   IRENE_ASSIGN_OR_RETURN(auto runner, models::ModelRunner::create(config, run_options));
@@ -253,6 +256,7 @@ Result<ProfileResult> profile_model(const models::ModelConfig& config, const Pro
         {"rounds", o.rounds},
         {"level", o.level},
         {"sample_period_s", o.sample_period_s},
+        {"threads", models::ModelRunner::cpu_threads()},
         {"subtract_idle", o.subtract_idle}}},
       {"nodes_measured", measured},
       {"nodes_reused", reused},

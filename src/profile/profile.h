@@ -24,6 +24,7 @@ struct ProfileOptions {
   int rounds = 3;                 // R
   std::string level = "all";      // ml, module, model or all
   double sample_period_s = 0.1;   // the resource sampler's period
+  int threads = 0;                // libtorch's CPU threads; 0 keeps libtorch's default
   bool subtract_idle = false;     // subtract idle power x time from measured energy
   std::string sysfs_root = "/sys";
   std::string nvml_library = "libnvidia-ml.so.1";

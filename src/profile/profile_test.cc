@@ -232,6 +232,23 @@ TEST(ProfileTest, BadSettingsAreRejected) {
   o = quick(1, 4);
   o.seconds_per_node = 0;
   EXPECT_FALSE(validate_profile_options(o).is_ok());
+  o = quick(1, 4);
+  o.threads = -1;
+  EXPECT_NE(validate_profile_options(o).message().find("--threads must be from 1 to 1024"), std::string::npos);
+}
+
+// The header says how many CPU threads libtorch used, and --threads sets them.
+TEST(ProfileTest, ThreadsAreSetAndReported) {
+  ProfileOptions o = quick(1, 4);
+  o.level = "model";
+  o.threads = 2;
+  auto r = profile_model(models::bundled_config("distilgpt2").value(), o);
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  EXPECT_EQ(r->header["settings"]["threads"], 2);
+  o.threads = 1;
+  r = profile_model(models::bundled_config("distilgpt2").value(), o);
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  EXPECT_EQ(r->header["settings"]["threads"], 1);
 }
 
 TEST(SamplerTest, SamplesAtItsPeriodAndCostsLittle) {
