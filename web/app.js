@@ -58,11 +58,15 @@ let sweepPanel = null;
 const measurePanel = new MeasurePanel(
   {
     start: $('measure-start'), cancel: $('measure-cancel'), seconds: $('measure-seconds'), rounds: $('measure-rounds'),
-    level: $('measure-level'), plan: $('measure-plan'), progress: $('measure-progress'), bar: $('measure-bar'),
+    level: $('measure-level'), file: $('measure-file'), plan: $('measure-plan'), progress: $('measure-progress'), bar: $('measure-bar'),
     status: $('measure-status'), result: $('measure-result'), table: $('measure-table'),
   },
   {
-    onStatus: (error) => (error ? showError($('measure-error'), error, { title: 'The measurement failed' }) : clearStatus($('measure-error'))),
+    onStatus: (error) => (error ? showError($('measure-error'), error, { title: 'Profile' }) : clearStatus($('measure-error'))),
+    onOpenOther: (selection) => {
+      mainForm.value = { ...mainForm.value, ...selection };
+      return visualize(mainForm.value, { history: true });
+    },
   },
 );
 

@@ -13,15 +13,43 @@ const TOP_NODES = 15;
 export const MAX_PROFILE_TOKENS = 4096; // the server's limit on batch_size x seq_len
 
 export class MeasurePanel {
-  // elements: { start, cancel, seconds, rounds, level, plan, progress, bar, status, result, table }
-  constructor(elements, { onStatus }) {
+  // elements: { start, cancel, seconds, rounds, level, file, plan, progress, bar, status, result, table }
+  // onOpenOther(selection): show that configuration, resolving to true once it is on screen.
+  constructor(elements, { onStatus, onOpenOther }) {
     this.elements = elements;
     this.onStatus = onStatus;
+    this.onOpenOther = onOpenOther;
     this.model = null;
     this.jobId = null;
     this.runId = 0;
     elements.start.addEventListener('click', () => this.start());
     elements.cancel.addEventListener('click', () => this.cancel());
+    elements.file.addEventListener('change', () => this.openFile(elements.file.files[0]));
+  }
+
+  // A profile written by `irene profile -o FILE.json`, on any machine: shown beside the
+  // prediction of the same configuration (which is opened first when another is on screen).
+  async openFile(file) {
+    if (!file) return;
+    this.onStatus(null);
+    let doc;
+    try {
+      doc = JSON.parse(await file.text());
+    } catch (error) {
+      this.onStatus(new Error(`${file.name} is not JSON (${error.message}).`));
+      return;
+    }
+    if (!doc || doc.schema !== 'irene.tree/1' || !doc.root || !doc.profile) {
+      this.onStatus(new Error(`${file.name} is not a profile: expected the JSON of \`irene profile\` (schema irene.tree/1 with a "profile" header).`));
+      return;
+    }
+    const selection = { model: doc.model, batch_size: String(doc.batch_size), seq_len: String(doc.seq_len) };
+    if (!this.model || !sameConfiguration(this.model.selection, selection)) {
+      const shown = await this.onOpenOther(selection);
+      if (!shown) return;
+    }
+    this.elements.file.value = '';
+    this.show(selection, doc);
   }
 
   // A new answer on screen: results of another configuration no longer apply.
@@ -136,15 +164,21 @@ export class MeasurePanel {
 
   render(model, result) {
     const header = result.profile || {};
+    const settings = header.settings || {};
     const root = model.root.local;
-    const machine = header.machine ? `${header.machine.cpu}${header.machine.gpu && header.machine.gpu !== 'none' ? `, ${header.machine.gpu}` : ''}` : 'this server';
-    const energy = root && root.energy_j != null
-      ? `${formatMillijoules(root.energy_j)} measured per forward pass`
-      : `energy not measured: ${(root && root.energy_note) || header.meter_summary || 'no energy meter'}`;
+    const machine = header.machine
+      ? `${header.machine.cpu}${header.machine.gpu && header.machine.gpu !== 'none' ? `, ${header.machine.gpu}` : ''}`
+      : 'an unnamed machine';
+    let energy = null;
+    if (root && root.energy_j != null) energy = `${formatMillijoules(root.energy_j)} measured per forward pass`;
+    else if (root) energy = `energy not measured: ${root.energy_note || 'no reading'}`;
+    else if (!(header.meters || []).length && header.meter_summary) energy = `energy not measured: ${header.meter_summary}`;
     const facts = [
       root ? `forward pass ${formatSeconds(root.times_mean_s)}` : null,
       energy,
       `${header.nodes_measured ?? '?'} nodes measured, ${header.nodes_reused ?? '?'} reused (identical nodes are measured once)`,
+      settings.device ? `${settings.device}${settings.threads ? `, ${settings.threads} CPU threads` : ''}` : null,
+      header.start ? `started ${header.start}` : null,
       header.complete === false ? 'stopped early: only the nodes finished are shown' : null,
     ].filter(Boolean);
     this.elements.result.hidden = false;
@@ -153,7 +187,7 @@ export class MeasurePanel {
     this.renderTable(model);
   }
 
-  // The nodes that took longest here, beside their predicted share of the energy.
+  // The nodes that took longest in the profile, beside their predicted share of the energy.
   renderTable(model) {
     const rootTime = model.root.local ? model.root.local.times_mean_s : null;
     const rows = model.nodes

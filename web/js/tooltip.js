@@ -63,12 +63,14 @@ function appendMeasured(measured, row) {
   }
 }
 
-// What "Measure here" found for the node on the server's own machine.
+// What a profile (the server's, through "Measure here", or one opened from a file) found
+// for the node, on the machine named in the Measure tab.
 function appendMeasuredHere(local, row) {
   if (!local) return;
-  row('Time on this server', formatSeconds(local.times_mean_s));
-  if (local.cpu_pct != null) row('CPU use on this server', `${local.cpu_pct.toFixed(1)}&nbsp;%`);
-  row('Energy on this server', local.energy_j != null
+  row('Time (profile)', formatSeconds(local.times_mean_s));
+  if (local.cpu_pct != null) row('CPU use (profile)', `${local.cpu_pct.toFixed(1)}&nbsp;%`);
+  if (local.gpu_pct != null) row('GPU use (profile)', `${local.gpu_pct.toFixed(1)}&nbsp;%`);
+  row('Energy (profile)', local.energy_j != null
     ? formatMillijoules(local.energy_j)
     : `<span class="text-body-secondary">${escapeHtml(local.energy_note || 'not measured')}</span>`);
   const byMeter = Object.entries(local.energy_by_meter_j || {});

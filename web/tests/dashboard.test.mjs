@@ -3,7 +3,10 @@
 // what that page shows. Screenshots of the main views go to build/screenshots/.
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { launchBrowser, openPage, screenshot } from './support/browser.mjs';
 import { startIreneServer } from './support/irene-server.mjs';
@@ -389,7 +392,7 @@ describe('irene dashboard', { timeout: TEST_TIMEOUT }, () => {
     const tooltip = page.locator('.node-tooltip');
     await tooltip.waitFor({ state: 'visible' });
     const text = await tooltip.textContent();
-    for (const expected of ['Time on this server', 'CPU use on this server', 'Energy on this server']) {
+    for (const expected of ['Time (profile)', 'CPU use (profile)', 'Energy (profile)']) {
       assert.ok(text.includes(expected), `tooltip shows "${expected}": ${text}`);
     }
 
@@ -398,6 +401,32 @@ describe('irene dashboard', { timeout: TEST_TIMEOUT }, () => {
     await page.click('#tab-measure');
     assert.ok(await page.locator('#measure-start').isDisabled());
     assert.match(await page.locator('#measure-plan').textContent(), /8192 tokens: the server measures at most 4096 tokens/);
+    await closePage(page);
+  });
+
+  test('a profile file from another machine opens its configuration and shows beside the prediction', async () => {
+    // What `irene profile -o FILE.json` writes, made by the real CLI.
+    const file = path.join(os.tmpdir(), `irene-profile-${process.pid}.json`);
+    execFileSync(server.binary, ['profile', '--model', 'distilgpt2', '-b', '1', '-s', '8', '--seconds-per-node', '0.005',
+      '--rounds', '1', '--level', 'module', '-o', file], { stdio: 'ignore' });
+    const page = await newPage();
+    await openSelection(page, { model: 'google/bert_uncased_L-4_H-256_A-4', batch_size: '1', seq_len: '8', machine: 'pc1' });
+    await page.click('#tab-measure');
+
+    await page.setInputFiles('#measure-file', { name: 'notes.json', mimeType: 'application/json', buffer: Buffer.from('{"a": 1}') });
+    await page.locator('#measure-error').filter({ hasText: 'notes.json is not a profile' }).waitFor();
+
+    await page.setInputFiles('#measure-file', file);
+    await page.locator('#summary-config').filter({ hasText: 'distilgpt2 · batch 1 · seq 8' }).waitFor();
+    await page.locator('#measure-result').waitFor();
+    assert.equal(new URL(page.url()).searchParams.get('model'), 'distilgpt2');
+    assert.match(await page.locator('#measure-result .measure-machine').textContent(), /^Measured on .+/);
+    assert.match(await page.locator('#measure-result .measure-facts').textContent(), /cpu, \d+ CPU threads/);
+    // Modules only were profiled: the table lists them, slowest first.
+    const first = await page.locator('#measure-table tbody tr').first().locator('td').first().textContent();
+    assert.match(first, /\((GPT2Model|Block|Attention|MLP)\)$/);
+    assert.equal(await page.locator('#measure-error').textContent(), '');
+    fs.rmSync(file, { force: true });
     await closePage(page);
   });
 

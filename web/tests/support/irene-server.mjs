@@ -70,7 +70,7 @@ export async function startIreneServer() {
     }
     try {
       const response = await fetch(`${baseUrl}/api/health`);
-      if (response.status === 200) return { baseUrl, stop, output: () => output };
+      if (response.status === 200) return { baseUrl, binary, stop, output: () => output };
     } catch {
       // Not listening yet.
     }
