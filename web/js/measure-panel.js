@@ -34,7 +34,9 @@ export class MeasurePanel {
     this.onStatus(null);
     let doc;
     try {
-      doc = JSON.parse(await file.text());
+      const text = await file.text();
+      this.elements.file.value = ''; // so that choosing the same file again reads it again
+      doc = JSON.parse(text);
     } catch (error) {
       this.onStatus(new Error(`${file.name} is not JSON (${error.message}).`));
       return;
@@ -48,7 +50,6 @@ export class MeasurePanel {
       const shown = await this.onOpenOther(selection);
       if (!shown) return;
     }
-    this.elements.file.value = '';
     this.show(selection, doc);
   }
 
