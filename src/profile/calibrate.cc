@@ -37,8 +37,14 @@ Status calibrate(const CalibrateOptions& o) {
   std::vector<models::ModelConfig> configs;
   for (const auto& name : o.models) {
     IRENE_ASSIGN_OR_RETURN(models::ModelConfig c, models::bundled_config(name));
+    // Every configuration is checked before the first is measured: a long run should not
+    // fail half-way on sizes known to be impossible.
+    const auto available = available_memory_bytes();
     for (int64_t b : o.batch_sizes)
-      for (int64_t s : o.seq_lens) IRENE_RETURN_IF_ERROR(models::validate_run(c, {b, s}));
+      for (int64_t s : o.seq_lens) {
+        IRENE_RETURN_IF_ERROR(models::validate_run(c, {b, s}));
+        if (available && o.profile.device == "cpu") IRENE_RETURN_IF_ERROR(check_profile_memory(c, b, s, *available));
+      }
     configs.push_back(std::move(c));
   }
   IRENE_RETURN_IF_ERROR(validate_profile_options(o.profile));

@@ -233,6 +233,9 @@ ApiResponse Api::create_profile(const ApiRequest& r) {
   job.device = body.value("device", "cpu");
   if (Status s = profile::validate_device(job.device, models::ModelRunner::cuda_available()); !s.is_ok())
     return ApiResponse::from_status(s);
+  if (auto available = profile::available_memory_bytes(); available && job.device == "cpu")
+    if (Status s = profile::check_profile_memory(p->config, p->batch_size, p->seq_len, *available); !s.is_ok())
+      return ApiResponse::from_status(s);
   const nlohmann::json settings = body.value("settings", nlohmann::json::object());
   if (!settings.is_object()) return ApiResponse::error(400, "invalid_argument", "settings must be a JSON object");
   if (settings.contains("rounds")) {

@@ -192,6 +192,17 @@ TEST(ServerTest, BadRequestsGetJsonErrorsAndTheServerKeepsServing) {
   ASSERT_TRUE(cuda);
   EXPECT_EQ(cuda->status, 400);
   EXPECT_NE(cuda->body.find("without CUDA"), std::string::npos);
+  // gpt2-xl at (4, 1024) keeps ~125 GB of tensors while profiled: refused up front.
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  double available_kib = 0;
+  while (meminfo >> key >> available_kib && key != "MemAvailable:") meminfo.ignore(256, '\n');
+  if (available_kib < 100e6) {
+    auto huge = s.http().Post("/api/profiles", R"({"model":"gpt2-xl","batch_size":4,"seq_len":1024})", "application/json");
+    ASSERT_TRUE(huge);
+    EXPECT_EQ(huge->status, 400) << huge->body;
+    EXPECT_NE(huge->body.find("not enough memory to profile gpt2-xl"), std::string::npos) << huge->body;
+  }
   for (const char* body : {R"({"model":"gpt2","batch_size":1,"seq_len":8,"device":5})",
                            R"({"model":"gpt2","batch_size":1,"seq_len":8,"device":"gpu"})",
                            R"({"model":"gpt2","batch_size":1,"seq_len":8,"settings":{"rounds":4294967297}})"}) {
