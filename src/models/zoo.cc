@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include "common/memory.h"
 #include "models/bundled_configs.h"
+#include "models/memory.h"
 #include "models/transformer_model.h"
 #include "models/weights.h"
 #include "trace/recorder.h"
@@ -103,6 +105,17 @@ const RunOptions& ModelRunner::options() const { return impl_->options; }
 
 Result<std::unique_ptr<ModelRunner>> ModelRunner::create(const ModelConfig& config, const RunOptions& options) {
   IRENE_RETURN_IF_ERROR(validate_run(config, options));
+  // Real weights and activations in host memory: refuse what cannot fit, rather than be
+  // killed by the kernel part-way (the estimate comes from a shapes-only trace).
+  if (!options.shapes_only && !options.cuda)
+    if (auto available = available_memory_bytes()) {
+      IRENE_ASSIGN_OR_RETURN(MemoryEstimate e, estimate_memory(config, options.batch_size, options.seq_len));
+      IRENE_RETURN_IF_ERROR(check_fits("run " + config.name + " at batch size " + std::to_string(options.batch_size) +
+                                           ", sequence length " + std::to_string(options.seq_len) +
+                                           " with real weights",
+                                       e.forward_peak_bytes(), *available,
+                                       "try --shapes-only (no weights, no activations), or smaller sizes"));
+    }
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   impl->options = options;

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/memory.h"
 #include "models/zoo.h"
 #include "predict/dataset.h"
 #include "profile/meters/meter.h"

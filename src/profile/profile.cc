@@ -11,6 +11,8 @@
 #include <set>
 #include <thread>
 
+#include "common/memory.h"
+#include "models/memory.h"
 #include "models/zoo.h"
 #include "profile/meters/meter.h"
 #include "profile/sampler.h"
@@ -145,30 +147,6 @@ void apply(const ResourceSummary& rs, tree::Measurement& m) {
   m.gpu_mem_clk_mhz = rs.gpu_mem_clk_mhz;
 }
 
-// Bytes of one element of a dtype as the tree names it.
-int element_bytes(const std::string& dtype) {
-  if (dtype == "float64" || dtype == "int64") return 8;
-  if (dtype == "float16" || dtype == "bfloat16") return 2;
-  if (dtype == "bool" || dtype == "uint8") return 1;
-  return 4;
-}
-
-// Elements of the output in a math node's shapes ("[8,32,768] x [768,768] -> [8,32,768]").
-double output_elements(const std::string& shapes) {
-  const size_t arrow = shapes.rfind("-> [");
-  if (arrow == std::string::npos) return 0;
-  double n = 1;
-  const char* p = shapes.c_str() + arrow + 4;
-  while (*p && *p != ']') {
-    char* end = nullptr;
-    n *= std::strtod(p, &end);
-    if (end == p) return 0;
-    p = *end == ',' ? end + 1 : end;
-  }
-  return n;
-}
-
-
 }  // namespace
 
 Status validate_device(const std::string& device, bool cuda_available) {
@@ -195,38 +173,13 @@ Status validate_profile_options(const ProfileOptions& o) {
 }
 
 
-std::optional<double> available_memory_bytes() {
-  std::ifstream in("/proc/meminfo");
-  std::string key, unit;
-  double kib = 0;
-  while (in >> key >> kib >> unit)
-    if (key == "MemAvailable:") return kib * 1024;
-  return std::nullopt;
-}
-
-Result<double> profile_memory_bytes(const models::ModelConfig& config, int64_t batch_size, int64_t seq_len) {
-  IRENE_ASSIGN_OR_RETURN(tree::Tree t, models::trace_model(config, {batch_size, seq_len, /*shapes_only=*/true}));
-  double bytes = 4.0 * static_cast<double>(t.root().num_parameters);  // float32 weights
-  for (const tree::Node& n : t.nodes) {
-    // Views move no bytes and share their input's storage; in-place ops (add_) write into it.
-    const bool allocates = n.kind == tree::NodeKind::kMath && n.mem_bytes > 0 && n.cls.back() != '_';
-    if (allocates) bytes += output_elements(n.shapes) * element_bytes(n.dtype);
-  }
-  return bytes;
-}
-
 Status check_profile_memory(const models::ModelConfig& config, int64_t batch_size, int64_t seq_len,
                             double available_bytes) {
-  IRENE_ASSIGN_OR_RETURN(double needed, profile_memory_bytes(config, batch_size, seq_len));
-  if (needed <= 0.9 * available_bytes) return Status::ok();
-  char buf[256];
-  std::snprintf(buf, sizeof buf,
-                "not enough memory to profile %s at batch size %lld, sequence length %lld: it keeps every "
-                "intermediate tensor of a forward pass, about %.1f GB, and %.1f GB are available; try a smaller "
-                "batch size or sequence length",
-                config.name.c_str(), static_cast<long long>(batch_size), static_cast<long long>(seq_len), needed / 1e9,
-                available_bytes / 1e9);
-  return Status::invalid_argument(buf);
+  IRENE_ASSIGN_OR_RETURN(models::MemoryEstimate e, models::estimate_memory(config, batch_size, seq_len));
+  return models::check_fits("profile " + config.name + " at batch size " + std::to_string(batch_size) +
+                                ", sequence length " + std::to_string(seq_len) +
+                                " (it keeps every intermediate tensor of a forward pass)",
+                            e.captured_bytes(), available_bytes, "try a smaller batch size or sequence length");
 }
 
 Result<ProfileResult> profile_model(const models::ModelConfig& config, const ProfileOptions& o) {

@@ -8,7 +8,6 @@
 #include <atomic>
 #include <functional>
 #include <nlohmann/json.hpp>
-#include <optional>
 #include <string>
 
 #include "common/status.h"
@@ -45,13 +44,8 @@ Status validate_device(const std::string& device, bool cuda_available);
 Result<ProfileResult> profile_model(const models::ModelConfig& config, const ProfileOptions& options);
 
 // Profiling keeps every intermediate tensor of one forward pass (each node's captured
-// inputs) besides the weights. The bytes that needs, from the shapes of a shapes-only
-// trace: the weights plus the output of every op that allocates one (views do not).
-Result<double> profile_memory_bytes(const models::ModelConfig& config, int64_t batch_size, int64_t seq_len);
-// MemAvailable from /proc/meminfo, in bytes; empty when it cannot be read.
-std::optional<double> available_memory_bytes();
-// Refuses, naming the sizes, when that does not fit in `available_bytes` (on the CPU:
-// available_memory_bytes()) rather than letting the kernel kill the process.
+// inputs) besides the weights. Refuses, naming the sizes and the estimate, when that does
+// not fit in `available_bytes` (on the CPU: available_memory_bytes()).
 Status check_profile_memory(const models::ModelConfig& config, int64_t batch_size, int64_t seq_len,
                             double available_bytes);
 

@@ -6,7 +6,6 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <thread>
 
 #include "models/zoo.h"
@@ -254,17 +253,8 @@ TEST(ProfileTest, ThreadsAreSetAndReported) {
 
 // A profile keeps a forward pass's intermediate tensors: what does not fit is refused
 // with the sizes, before anything is allocated.
-TEST(ProfileMemoryTest, EstimateGrowsWithSizesAndWhatDoesNotFitIsRefused) {
-  const models::ModelConfig bert = models::bundled_config("bert-base-uncased").value();
-  const double weights = 4.0 * 109482240;
-  const double small = profile_memory_bytes(bert, 1, 128).value();
-  const double large = profile_memory_bytes(bert, 8, 128).value();
-  std::cout << "bert-base-uncased: (1,128) " << small / 1e9 << " GB, (8,128) " << large / 1e9 << " GB\n";
-  EXPECT_GT(small, weights);
-  EXPECT_GT(large - weights, 7 * (small - weights));  // activations grow with the batch
+TEST(ProfileTest, WhatDoesNotFitInMemoryIsRefused) {
   const models::ModelConfig xl = models::bundled_config("gpt2-xl").value();
-  std::cout << "gpt2-xl (4,1024): " << profile_memory_bytes(xl, 4, 1024).value() / 1e9 << " GB, gpt2-medium (4,256): "
-            << profile_memory_bytes(models::bundled_config("gpt2-medium").value(), 4, 256).value() / 1e9 << " GB\n";
   const Status refused = check_profile_memory(xl, 4, 1024, 24e9);
   EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(refused.message().find("not enough memory to profile gpt2-xl at batch size 4, sequence length 1024"),

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstdlib>
 
+#include "common/memory.h"
 #include "models/zoo.h"
 #include "profile/profile.h"
 #include "tree/tree_format.h"
@@ -233,7 +234,7 @@ ApiResponse Api::create_profile(const ApiRequest& r) {
   job.device = body.value("device", "cpu");
   if (Status s = profile::validate_device(job.device, models::ModelRunner::cuda_available()); !s.is_ok())
     return ApiResponse::from_status(s);
-  if (auto available = profile::available_memory_bytes(); available && job.device == "cpu")
+  if (auto available = available_memory_bytes(); available && job.device == "cpu")
     if (Status s = profile::check_profile_memory(p->config, p->batch_size, p->seq_len, *available); !s.is_ok())
       return ApiResponse::from_status(s);
   const nlohmann::json settings = body.value("settings", nlohmann::json::object());

@@ -1,0 +1,31 @@
+// How much memory running a model takes, from the shapes of a shapes-only trace (meta
+// tensors: nothing is allocated to find out), so that sizes that cannot fit are refused
+// with the figures instead of the process being killed by the kernel.
+#pragma once
+
+#include <cstdint>
+
+#include "common/status.h"
+#include "models/config.h"
+
+namespace irene::models {
+
+struct MemoryEstimate {
+  double weights_bytes = 0;         // float32 parameters
+  double outputs_bytes = 0;         // every op output that allocates (views and in-place ops do not)
+  double largest_output_bytes = 0;  // the largest of them
+
+  // A plain forward pass frees as it goes: the weights and a few activations are alive.
+  double forward_peak_bytes() const { return weights_bytes + 4 * largest_output_bytes; }
+  // A profile keeps every op's inputs for replaying it: the weights and every output.
+  double captured_bytes() const { return weights_bytes + outputs_bytes; }
+};
+
+Result<MemoryEstimate> estimate_memory(const ModelConfig& config, int64_t batch_size, int64_t seq_len);
+
+// Ok when `needed_bytes` fits in 90 % of `available_bytes`; otherwise an invalid_argument
+// saying what (`doing`, e.g. "profile gpt2-xl at batch size 4, sequence length 1024"),
+// both figures and `advice`.
+Status check_fits(const std::string& doing, double needed_bytes, double available_bytes, const std::string& advice);
+
+}  // namespace irene::models

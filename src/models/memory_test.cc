@@ -1,0 +1,30 @@
+#include "models/memory.h"
+
+#include <gtest/gtest.h>
+
+#include "models/zoo.h"
+
+namespace irene::models {
+namespace {
+
+TEST(MemoryTest, EstimateComesFromTheModelsShapes) {
+  const ModelConfig bert = bundled_config("bert-base-uncased").value();
+  const MemoryEstimate small = estimate_memory(bert, 1, 128).value();
+  const MemoryEstimate large = estimate_memory(bert, 8, 128).value();
+  EXPECT_DOUBLE_EQ(large.weights_bytes, 4.0 * 109482240);
+  // The largest tensor of BERT-base: the feed-forward layer's [b, s, 3072] float32 output.
+  EXPECT_DOUBLE_EQ(large.largest_output_bytes, 8.0 * 128 * 3072 * 4);
+  // Activations grow with the batch; weights do not.
+  EXPECT_NEAR(large.outputs_bytes, 8 * small.outputs_bytes, 0.05 * large.outputs_bytes);
+  EXPECT_GT(large.captured_bytes(), large.forward_peak_bytes());
+}
+
+TEST(MemoryTest, WhatDoesNotFitSaysWhatAndHowMuch) {
+  EXPECT_TRUE(check_fits("run x", 8e9, 10e9, "try less").is_ok());
+  const Status s = check_fits("run x", 9.5e9, 10e9, "try less");
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), "not enough memory to run x: it needs about 9.5 GB, and 10.0 GB are available; try less");
+}
+
+}  // namespace
+}  // namespace irene::models
