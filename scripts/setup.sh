@@ -14,6 +14,7 @@ packages=(
   libspdlog-dev           # logging
   libcpp-httplib-dev      # HTTP server
   libsqlite3-dev          # persistent cache
+  zlib1g-dev              # gzip of the API's answers
   libgtest-dev libgmock-dev  # tests
   libbenchmark-dev        # bench/
   chromium                # the dashboard's browser tests (driven by playwright-core)

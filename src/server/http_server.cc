@@ -2,10 +2,15 @@
 // failure (including 404s and oversized bodies), request logging, static files.
 #include <httplib.h>
 #include <spdlog/spdlog.h>
+#include <zlib.h>
 
 #include <chrono>
 #include <csignal>
+#include <deque>
 #include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <regex>
 #include <sstream>
 
@@ -40,9 +45,77 @@ constexpr Route kRoutes[] = {
 thread_local std::chrono::steady_clock::time_point t_request_start;
 httplib::Server* g_server = nullptr;
 
-void write(httplib::Response& res, const ApiResponse& r) {
+// gzip (RFC 1952) of `text` with zlib's default level.
+std::string gzip(const std::string& text) {
+  z_stream zs{};
+  if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return {};
+  std::string out(deflateBound(&zs, text.size()), '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  zs.avail_in = static_cast<uInt>(text.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  const int rc = deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return rc == Z_STREAM_END ? out : std::string();
+}
+
+// Compressed copies of the answers the cache shares between requests, so that a popular
+// tree is compressed once rather than per request (httplib would compress every time).
+// Keyed by the shared body; a weak pointer tells a body still alive from a new one at
+// the same address. Bounded: the oldest copies go first.
+class GzipCopies {
+ public:
+  std::shared_ptr<const std::string> of(const std::shared_ptr<const std::string>& body) {
+    std::lock_guard lock(mutex_);
+    auto it = copies_.find(body.get());
+    if (it != copies_.end() && it->second.source.lock() == body) return it->second.gz;
+    auto gz = std::make_shared<const std::string>(gzip(*body));
+    if (gz->empty()) return nullptr;
+    if (it == copies_.end()) order_.push_back(body.get());
+    copies_[body.get()] = {body, gz};
+    while (order_.size() > kMaxCopies) {
+      copies_.erase(order_.front());
+      order_.pop_front();
+    }
+    return gz;
+  }
+
+ private:
+  static constexpr size_t kMaxCopies = 256;
+  struct Copy {
+    std::weak_ptr<const std::string> source;
+    std::shared_ptr<const std::string> gz;
+  };
+  std::mutex mutex_;
+  std::map<const std::string*, Copy> copies_;
+  std::deque<const std::string*> order_;
+};
+
+GzipCopies g_gzip_copies;
+
+bool accepts_gzip(const httplib::Request& req) {
+  const std::string accept = req.get_header_value("Accept-Encoding");
+  return accept.find("gzip") != std::string::npos && accept.find("gzip;q=0") == std::string::npos;
+}
+
+// Small answers (errors) go as they are; large ones compressed when the client takes gzip.
+void write(const httplib::Request& req, httplib::Response& res, const ApiResponse& r) {
   res.status = r.status;
-  res.set_content(*r.body, "application/json");
+  res.set_header("Vary", "Accept-Encoding");
+  std::shared_ptr<const std::string> gz;
+  if (r.body->size() >= 1024 && accepts_gzip(req)) gz = g_gzip_copies.of(r.body);
+  if (!gz) {
+    res.set_content(*r.body, "application/json");
+    return;
+  }
+  // A content provider with a known length is sent as it is: httplib compresses only
+  // set_content bodies, and would compress this one a second time.
+  res.set_header("Content-Encoding", "gzip");
+  res.set_content_provider(gz->size(), "application/json", [gz](size_t offset, size_t length, httplib::DataSink& sink) {
+    sink.write(gz->data() + offset, length);
+    return true;
+  });
 }
 
 // Debian's cpp-httplib (0.11) compresses for any client that accepts brotli with brotli
@@ -89,6 +162,9 @@ Status serve(const ServerOptions& options) {
   svr.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   svr.set_payload_max_length(kMaxBodyBytes);
   svr.set_keep_alive_max_count(1000);
+  // Headers and a small (compressed) body go out as separate writes; without this, Nagle's
+  // algorithm holds the body until the client's delayed ACK (tens of milliseconds).
+  svr.set_tcp_nodelay(true);
 
   for (const Route& route : kRoutes) {
     auto handler = [&api, route](const httplib::Request& req, httplib::Response& res) {
@@ -96,7 +172,7 @@ Status serve(const ServerOptions& options) {
       for (const auto& [k, v] : req.params) r.query[k] = v;
       r.body = req.body;
       if (req.matches.size() > 1) r.id = req.matches[1];
-      write(res, ((*api).*route.handler)(r));
+      write(req, res, ((*api).*route.handler)(r));
     };
     const std::string m = route.method;
     if (m == "GET") svr.Get(route.pattern, handler);
@@ -116,7 +192,7 @@ Status serve(const ServerOptions& options) {
     prefer_gzip(req);
     return httplib::Server::HandlerResponse::Unhandled;
   });
-  svr.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+  svr.set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
     std::string what = "unknown error";
     try {
       std::rethrow_exception(ep);
@@ -124,7 +200,7 @@ Status serve(const ServerOptions& options) {
       what = e.what();
     } catch (...) {
     }
-    write(res, ApiResponse::error(500, "internal", what));
+    write(req, res, ApiResponse::error(500, "internal", what));
   });
   // Failures httplib answers itself (no route, body too large, bad request) get the
   // same JSON shape as the API's own errors.
@@ -133,16 +209,16 @@ Status serve(const ServerOptions& options) {
     if (res.status == 404) {
       if (std::string allowed = allowed_methods(req.path); !allowed.empty()) {
         res.set_header("Allow", allowed);
-        write(res, ApiResponse::error(405, "method_not_allowed",
+        write(req, res, ApiResponse::error(405, "method_not_allowed",
                                       req.method + " is not allowed on " + req.path + "; allowed: " + allowed));
         return;
       }
-      write(res, ApiResponse::error(404, "not_found", "no such endpoint or file: " + req.method + " " + req.path));
+      write(req, res, ApiResponse::error(404, "not_found", "no such endpoint or file: " + req.method + " " + req.path));
     }
     else if (res.status == 413)
-      write(res, ApiResponse::error(413, "too_large", "request body over " + std::to_string(kMaxBodyBytes) + " bytes"));
+      write(req, res, ApiResponse::error(413, "too_large", "request body over " + std::to_string(kMaxBodyBytes) + " bytes"));
     else
-      write(res, ApiResponse::error(res.status, "invalid_argument", "bad request"));
+      write(req, res, ApiResponse::error(res.status, "invalid_argument", "bad request"));
   });
   svr.set_logger([](const httplib::Request& req, const httplib::Response& res) {
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_request_start).count();

@@ -66,6 +66,7 @@ class ServerProcess {
     waitpid(pid_, &status, 0);
   }
   httplib::Client& http() { return *client_; }
+  int port() const { return port_; }
   json get(const std::string& path, int expect_status) {
     auto r = client_->Get(path.c_str());
     EXPECT_TRUE(r) << path;
@@ -281,6 +282,17 @@ TEST(ServerTest, CompressesWithGzipEvenWhenBrotliIsAccepted) {
   ASSERT_TRUE(only_br);
   EXPECT_EQ(only_br->get_header_value("Content-Encoding"), "");
   EXPECT_EQ(only_br->body, plain->body);
+  // Compressed once, then served from the copy: the same bytes every time, one encoding header.
+  httplib::Client raw("127.0.0.1", s.port());
+  raw.set_decompress(false);
+  auto first = raw.Get(path, {{"Accept-Encoding", "gzip"}});
+  auto second = raw.Get(path, {{"Accept-Encoding", "gzip"}});
+  ASSERT_TRUE(first && second);
+  EXPECT_EQ(first->get_header_value_count("Content-Encoding"), 1u);
+  EXPECT_EQ(first->get_header_value("Vary"), "Accept-Encoding");
+  EXPECT_EQ(first->body.substr(0, 2), std::string("\x1f\x8b", 2));  // gzip magic
+  EXPECT_EQ(first->body, second->body);
+  EXPECT_LT(first->body.size(), plain->body.size() / 5);
   auto page = s.http().Get("/index.html", {{"Accept-Encoding", "br, gzip"}});
   ASSERT_TRUE(page);
   EXPECT_EQ(page->get_header_value("Content-Encoding"), "gzip");
