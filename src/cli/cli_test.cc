@@ -3,11 +3,12 @@
 
 #include <array>
 #include <cstdio>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <sys/wait.h>
 #include <vector>
+
+#include "common/memory.h"
 
 namespace {
 
@@ -85,11 +86,7 @@ TEST(CliTest, BadInputExitsTwoWithAClearMessage) {
 // A model whose weights alone do not fit (the synthetic 7B: 28 GB of float32) is refused
 // with the figures and the way out, instead of being killed by the kernel.
 TEST(CliTest, ARunThatCannotFitInMemoryIsRefused) {
-  std::ifstream meminfo("/proc/meminfo");
-  std::string key;
-  double available_kib = 0;
-  while (meminfo >> key >> available_kib && key != "MemAvailable:") meminfo.ignore(256, '\n');
-  if (available_kib * 1024 > 25e9) GTEST_SKIP() << "this machine could hold the 7B model's weights";
+  if (irene::available_memory_bytes().value_or(0) > 25e9) GTEST_SKIP() << "this machine could hold the 7B model's weights";
   CliRun r = irene("tree --model gpt2-scaled-7b -b 1 -s 8");
   EXPECT_EQ(r.exit_code, 2) << r.out;
   EXPECT_NE(r.out.find("not enough memory to run gpt2-scaled-7b at batch size 1, sequence length 8 with real weights"),

@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "models/zoo.h"
 
 namespace irene::models {
 
@@ -48,6 +47,18 @@ Result<MemoryEstimate> estimate_memory(const ModelConfig& config, int64_t batch_
     e.largest_output_bytes = std::max(e.largest_output_bytes, bytes);
   }
   return e;
+}
+
+Status check_run_memory(const ModelConfig& config, const RunOptions& options, double available_bytes) {
+  if (options.shapes_only || options.cuda) return Status::ok();
+  IRENE_ASSIGN_OR_RETURN(MemoryEstimate e, estimate_memory(config, options.batch_size, options.seq_len));
+  const std::string sizes = config.name + " at batch size " + std::to_string(options.batch_size) +
+                            ", sequence length " + std::to_string(options.seq_len);
+  if (options.keep_activations)
+    return check_fits("profile " + sizes + " (it keeps every intermediate tensor of a forward pass)",
+                      e.captured_bytes(), available_bytes, "try a smaller batch size or sequence length");
+  return check_fits("run " + sizes + " with real weights", e.forward_peak_bytes(), available_bytes,
+                    "try --shapes-only (no weights, no activations), or smaller sizes");
 }
 
 Status check_fits(const std::string& doing, double needed_bytes, double available_bytes, const std::string& advice) {

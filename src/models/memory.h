@@ -7,6 +7,7 @@
 
 #include "common/status.h"
 #include "models/config.h"
+#include "models/zoo.h"
 
 namespace irene::models {
 
@@ -22,6 +23,11 @@ struct MemoryEstimate {
 };
 
 Result<MemoryEstimate> estimate_memory(const ModelConfig& config, int64_t batch_size, int64_t seq_len);
+
+// Whether a run with these options fits in `available_bytes` of host memory: a forward
+// pass (forward_peak_bytes) or, with keep_activations, a profile (captured_bytes). Runs
+// that hold nothing in host memory (shapes-only, CUDA) always pass.
+Status check_run_memory(const ModelConfig& config, const RunOptions& options, double available_bytes);
 
 // Ok when `needed_bytes` fits in 90 % of `available_bytes`; otherwise an invalid_argument
 // saying what (`doing`, e.g. "profile gpt2-xl at batch size 4, sequence length 1024"),

@@ -85,10 +85,14 @@ Status validate_run(const ModelConfig& c, const RunOptions& o) {
                                     "'s maximum of " + std::to_string(c.max_seq_len()) + " positions");
   if (o.shapes_only && !o.weights_path.empty())
     return Status::invalid_argument("weights cannot be loaded in a shapes-only run");
-  if (o.cuda && !torch::cuda::is_available())
-    return Status::unsupported("CUDA requested, but this irene is linked against a libtorch built without CUDA "
-                               "(Debian's libtorch is CPU-only), or no GPU is visible");
+  if (o.cuda) return require_cuda(torch::cuda::is_available());
   return Status::ok();
+}
+
+Status require_cuda(bool cuda_available) {
+  if (cuda_available) return Status::ok();
+  return Status::unsupported("device cuda: this irene is linked against a libtorch built without CUDA "
+                             "(Debian's libtorch is CPU-only), or no GPU is visible; use device cpu");
 }
 
 struct ModelRunner::Impl {
@@ -106,16 +110,9 @@ const RunOptions& ModelRunner::options() const { return impl_->options; }
 Result<std::unique_ptr<ModelRunner>> ModelRunner::create(const ModelConfig& config, const RunOptions& options) {
   IRENE_RETURN_IF_ERROR(validate_run(config, options));
   // Real weights and activations in host memory: refuse what cannot fit, rather than be
-  // killed by the kernel part-way (the estimate comes from a shapes-only trace).
-  if (!options.shapes_only && !options.cuda)
-    if (auto available = available_memory_bytes()) {
-      IRENE_ASSIGN_OR_RETURN(MemoryEstimate e, estimate_memory(config, options.batch_size, options.seq_len));
-      IRENE_RETURN_IF_ERROR(check_fits("run " + config.name + " at batch size " + std::to_string(options.batch_size) +
-                                           ", sequence length " + std::to_string(options.seq_len) +
-                                           " with real weights",
-                                       e.forward_peak_bytes(), *available,
-                                       "try --shapes-only (no weights, no activations), or smaller sizes"));
-    }
+  // killed by the kernel part-way.
+  if (auto available = available_memory_bytes())
+    IRENE_RETURN_IF_ERROR(check_run_memory(config, options, *available));
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   impl->options = options;

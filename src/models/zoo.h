@@ -44,10 +44,14 @@ struct RunOptions {
   std::string weights_path;   // optional model.safetensors with real weights
   uint64_t seed = 0;          // random weights and input ids
   bool cuda = false;          // run on the first CUDA GPU (needs a libtorch with CUDA)
+  bool keep_activations = false;  // trace_captured() will keep every op's inputs (profiles)
 };
 
 // Checks sizes against what the config allows; errors say what is allowed.
 Status validate_run(const ModelConfig& config, const RunOptions& options);
+// Ok when CUDA can be used (`cuda_available`: a libtorch with CUDA and a visible GPU);
+// otherwise the reason, the same wherever CUDA is asked for.
+Status require_cuda(bool cuda_available);
 
 // A built model, ready to run. Not thread-safe: one forward pass at a time.
 class ModelRunner {

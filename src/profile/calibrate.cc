@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "common/memory.h"
+#include "models/memory.h"
 #include "models/zoo.h"
 #include "predict/dataset.h"
 #include "profile/meters/meter.h"
@@ -35,18 +36,25 @@ std::string row(const tree::Tree& t, const tree::Node& n, const std::string& lev
 Status calibrate(const CalibrateOptions& o) {
   if (o.models.empty() || o.batch_sizes.empty() || o.seq_lens.empty())
     return Status::invalid_argument("give at least one model, batch size and sequence length");
-  std::vector<models::ModelConfig> configs;
+  // Every configuration is checked before the first is measured: a long run should not
+  // fail half-way on sizes known to be impossible.
+  struct Run {
+    models::ModelConfig config;
+    int64_t batch_size, seq_len;
+  };
+  std::vector<Run> runs;
+  const auto available = available_memory_bytes();
   for (const auto& name : o.models) {
     IRENE_ASSIGN_OR_RETURN(models::ModelConfig c, models::bundled_config(name));
-    // Every configuration is checked before the first is measured: a long run should not
-    // fail half-way on sizes known to be impossible.
-    const auto available = available_memory_bytes();
     for (int64_t b : o.batch_sizes)
       for (int64_t s : o.seq_lens) {
-        IRENE_RETURN_IF_ERROR(models::validate_run(c, {b, s}));
-        if (available && o.profile.device == "cpu") IRENE_RETURN_IF_ERROR(check_profile_memory(c, b, s, *available));
+        models::RunOptions as_profiled{b, s};
+        as_profiled.cuda = o.profile.device == "cuda";
+        as_profiled.keep_activations = true;
+        IRENE_RETURN_IF_ERROR(models::validate_run(c, as_profiled));
+        if (available) IRENE_RETURN_IF_ERROR(models::check_run_memory(c, as_profiled, *available));
+        runs.push_back({c, b, s});
       }
-    configs.push_back(std::move(c));
   }
   IRENE_RETURN_IF_ERROR(validate_profile_options(o.profile));
   {
@@ -63,40 +71,36 @@ Status calibrate(const CalibrateOptions& o) {
     if (!files[i]) return Status::io_error("cannot write " + o.out_dir + "/" + predict::kDatasetFiles[i]);
     files[i] << kHeader;
   }
-  const int total = static_cast<int>(configs.size() * o.batch_sizes.size() * o.seq_lens.size());
+  const int total = static_cast<int>(runs.size());
   int done = 0;
   nlohmann::json header;
   std::string stopped_during;  // set when cancelled: what was being profiled
-  for (const auto& c : configs)
-    for (int64_t b : o.batch_sizes)
-      for (int64_t s : o.seq_lens) {
-        if (!stopped_during.empty()) break;
-        const std::string current = c.name + " b=" + std::to_string(b) + " s=" + std::to_string(s);
-        if (o.progress) o.progress(done, total, current);
-        ProfileOptions po = o.profile;
-        po.batch_size = b;
-        po.seq_len = s;
-        po.level = "all";
-        IRENE_ASSIGN_OR_RETURN(ProfileResult r, profile_model(c, po));
-        header = r.header;
-        if (!r.complete) {  // a configuration half measured is not written
-          stopped_during = current;
-          break;
-        }
-        for (const tree::Node& n : r.tree.nodes) {
-          if (!n.measured || !n.measured->energy_j) continue;
-          switch (n.kind) {
-            case tree::NodeKind::kModel: files[0] << row(r.tree, n, c.name); break;
-            case tree::NodeKind::kModule: files[1] << row(r.tree, n, n.path + ":" + n.cls); break;
-            case tree::NodeKind::kMl: files[2] << row(r.tree, n, n.path + ":" + n.cls); break;
-            case tree::NodeKind::kMlNp:
-              files[3] << row(r.tree, n, r.tree.nodes[n.parent].path + ":" + n.cls);
-              break;
-            default: break;
-          }
-        }
-        ++done;
+  for (const Run& run : runs) {
+    const std::string current =
+        run.config.name + " b=" + std::to_string(run.batch_size) + " s=" + std::to_string(run.seq_len);
+    if (o.progress) o.progress(done, total, current);
+    ProfileOptions po = o.profile;
+    po.batch_size = run.batch_size;
+    po.seq_len = run.seq_len;
+    po.level = "all";
+    IRENE_ASSIGN_OR_RETURN(ProfileResult r, profile_model(run.config, po));
+    header = r.header;
+    if (!r.complete) {  // a configuration half measured is not written
+      stopped_during = current;
+      break;
+    }
+    for (const tree::Node& n : r.tree.nodes) {
+      if (!n.measured || !n.measured->energy_j) continue;
+      switch (n.kind) {
+        case tree::NodeKind::kModel: files[0] << row(r.tree, n, run.config.name); break;
+        case tree::NodeKind::kModule: files[1] << row(r.tree, n, n.path + ":" + n.cls); break;
+        case tree::NodeKind::kMl: files[2] << row(r.tree, n, n.path + ":" + n.cls); break;
+        case tree::NodeKind::kMlNp: files[3] << row(r.tree, n, r.tree.nodes[n.parent].path + ":" + n.cls); break;
+        default: break;
       }
+    }
+    ++done;
+  }
   if (o.progress) o.progress(done, total, "");
   std::ofstream(o.out_dir + "/machine.json") << nlohmann::json{{"machine", header.value("machine", nlohmann::json())},
                                                                {"meters", header.value("meters", nlohmann::json())},

@@ -11,8 +11,6 @@
 #include <set>
 #include <thread>
 
-#include "common/memory.h"
-#include "models/memory.h"
 #include "models/zoo.h"
 #include "profile/meters/meter.h"
 #include "profile/sampler.h"
@@ -152,10 +150,7 @@ void apply(const ResourceSummary& rs, tree::Measurement& m) {
 Status validate_device(const std::string& device, bool cuda_available) {
   if (device != "cpu" && device != "cuda")
     return Status::invalid_argument("device must be cpu or cuda, got '" + device + "'");
-  if (device == "cuda" && !cuda_available)
-    return Status::unsupported("device cuda: this irene is linked against a libtorch built without CUDA "
-                               "(Debian's libtorch is CPU-only), or no GPU is visible; use --device cpu");
-  return Status::ok();
+  return device == "cuda" ? models::require_cuda(cuda_available) : Status::ok();
 }
 
 Status validate_profile_options(const ProfileOptions& o) {
@@ -173,23 +168,12 @@ Status validate_profile_options(const ProfileOptions& o) {
 }
 
 
-Status check_profile_memory(const models::ModelConfig& config, int64_t batch_size, int64_t seq_len,
-                            double available_bytes) {
-  IRENE_ASSIGN_OR_RETURN(models::MemoryEstimate e, models::estimate_memory(config, batch_size, seq_len));
-  return models::check_fits("profile " + config.name + " at batch size " + std::to_string(batch_size) +
-                                ", sequence length " + std::to_string(seq_len) +
-                                " (it keeps every intermediate tensor of a forward pass)",
-                            e.captured_bytes(), available_bytes, "try a smaller batch size or sequence length");
-}
-
 Result<ProfileResult> profile_model(const models::ModelConfig& config, const ProfileOptions& o) {
   IRENE_RETURN_IF_ERROR(validate_profile_options(o));
-  if (o.device == "cpu")
-    if (auto available = available_memory_bytes())
-      IRENE_RETURN_IF_ERROR(check_profile_memory(config, o.batch_size, o.seq_len, *available));
   if (o.threads > 0) models::ModelRunner::set_cpu_threads(o.threads);
   models::RunOptions run_options{o.batch_size, o.seq_len};
   run_options.cuda = o.device == "cuda";
+  run_options.keep_activations = true;  // refused up front when the captured tensors cannot fit
   IRENE_ASSIGN_OR_RETURN(auto runner, models::ModelRunner::create(config, run_options));
   IRENE_RETURN_IF_ERROR(runner->run_untraced());  // warm-up: allocation, lazy initialisation
   IRENE_ASSIGN_OR_RETURN(models::ModelRunner::CapturedRun run, runner->trace_captured());

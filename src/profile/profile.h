@@ -43,12 +43,6 @@ Status validate_profile_options(const ProfileOptions& o);
 Status validate_device(const std::string& device, bool cuda_available);
 Result<ProfileResult> profile_model(const models::ModelConfig& config, const ProfileOptions& options);
 
-// Profiling keeps every intermediate tensor of one forward pass (each node's captured
-// inputs) besides the weights. Refuses, naming the sizes and the estimate, when that does
-// not fit in `available_bytes` (on the CPU: available_memory_bytes()).
-Status check_profile_memory(const models::ModelConfig& config, int64_t batch_size, int64_t seq_len,
-                            double available_bytes);
-
 // "AMD EPYC, 2 cores" from /proc/cpuinfo and the core count.
 std::string describe_machine();
 

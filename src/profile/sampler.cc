@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "common/memory.h"
+
 namespace irene::profile {
 
 namespace {
@@ -25,16 +27,9 @@ std::optional<std::pair<uint64_t, uint64_t>> cpu_jiffies(const std::string& proc
 }
 
 std::optional<double> mem_used_pct(const std::string& procfs) {
-  std::ifstream in(procfs + "/meminfo");
-  std::string key, unit;
-  double value = 0, total = 0, available = -1;
-  while (in >> key >> value) {
-    std::getline(in, unit);
-    if (key == "MemTotal:") total = value;
-    if (key == "MemAvailable:") available = value;
-  }
-  if (total <= 0 || available < 0) return std::nullopt;
-  return 100.0 * (total - available) / total;
+  auto info = read_meminfo(procfs + "/meminfo");
+  if (!info) return std::nullopt;
+  return 100.0 * (info->total_bytes - info->available_bytes) / info->total_bytes;
 }
 
 // x86 kernels print each CPU's current clock in /proc/cpuinfo; elsewhere (ARM) cpufreq

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "common/memory.h"
+#include "models/memory.h"
 #include "models/zoo.h"
 #include "profile/profile.h"
 #include "tree/tree_format.h"
@@ -234,8 +235,11 @@ ApiResponse Api::create_profile(const ApiRequest& r) {
   job.device = body.value("device", "cpu");
   if (Status s = profile::validate_device(job.device, models::ModelRunner::cuda_available()); !s.is_ok())
     return ApiResponse::from_status(s);
-  if (auto available = available_memory_bytes(); available && job.device == "cpu")
-    if (Status s = profile::check_profile_memory(p->config, p->batch_size, p->seq_len, *available); !s.is_ok())
+  models::RunOptions as_profiled{p->batch_size, p->seq_len};
+  as_profiled.cuda = job.device == "cuda";
+  as_profiled.keep_activations = true;
+  if (auto available = available_memory_bytes())
+    if (Status s = models::check_run_memory(p->config, as_profiled, *available); !s.is_ok())
       return ApiResponse::from_status(s);
   const nlohmann::json settings = body.value("settings", nlohmann::json::object());
   if (!settings.is_object()) return ApiResponse::error(400, "invalid_argument", "settings must be a JSON object");

@@ -15,7 +15,6 @@ struct ProfileJobs::Job {
   uint64_t number = 0;  // submission order
   ProfileRequest request;
   std::string status = "queued";  // queued, running, done, failed, cancelled
-  double progress = 0;
   int nodes_done = 0, nodes_total = 0;
   nlohmann::json result;
   std::string error;
@@ -69,7 +68,10 @@ std::optional<std::string> ProfileJobs::submit(ProfileRequest request) {
 }
 
 nlohmann::json ProfileJobs::describe_locked(const Job& j) const {
-  nlohmann::json out = {{"id", j.id},          {"status", j.status},           {"progress", j.progress},
+  const double progress = j.status == "done"  ? 1.0
+                          : j.nodes_total > 0 ? static_cast<double>(j.nodes_done) / j.nodes_total
+                                              : 0.0;
+  nlohmann::json out = {{"id", j.id},          {"status", j.status},           {"progress", progress},
                         {"nodes_done", j.nodes_done}, {"nodes_total", j.nodes_total}, {"request", j.request.echo}};
   if (!j.result.is_null()) out["result"] = j.result;
   if (j.status == "failed") out["error"] = j.error;
@@ -155,7 +157,6 @@ void ProfileJobs::work() {
       std::lock_guard lock(mutex_);
       job->nodes_done = done;
       job->nodes_total = total;
-      job->progress = total > 0 ? static_cast<double>(done) / total : 1.0;
     };
     auto t = profile::profile_model(job->request.config, o);
     // Building the document outside the lock: a large tree takes a while.
@@ -167,12 +168,7 @@ void ProfileJobs::work() {
     std::lock_guard lock(mutex_);
     if (t.is_ok()) {
       job->result = std::move(result);  // a cancelled job keeps what it finished
-      if (t->complete) {
-        job->status = "done";
-        job->progress = 1.0;
-      } else {
-        job->status = "cancelled";  // by DELETE, or by the server shutting down
-      }
+      job->status = t->complete ? "done" : "cancelled";  // cancelled: by DELETE, or the server shutting down
     } else if (t.status().code() == StatusCode::kCancelled || job->status == "cancelled") {
       job->status = "cancelled";
     } else {

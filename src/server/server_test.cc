@@ -16,6 +16,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "common/memory.h"
+
 namespace {
 
 using nlohmann::json;
@@ -194,11 +196,7 @@ TEST(ServerTest, BadRequestsGetJsonErrorsAndTheServerKeepsServing) {
   EXPECT_EQ(cuda->status, 400);
   EXPECT_NE(cuda->body.find("without CUDA"), std::string::npos);
   // gpt2-xl at (4, 1024) keeps ~125 GB of tensors while profiled: refused up front.
-  std::ifstream meminfo("/proc/meminfo");
-  std::string key;
-  double available_kib = 0;
-  while (meminfo >> key >> available_kib && key != "MemAvailable:") meminfo.ignore(256, '\n');
-  if (available_kib < 100e6) {
+  if (irene::available_memory_bytes().value_or(0) < 100e9) {
     auto huge = s.http().Post("/api/profiles", R"({"model":"gpt2-xl","batch_size":4,"seq_len":1024})", "application/json");
     ASSERT_TRUE(huge);
     EXPECT_EQ(huge->status, 400) << huge->body;
