@@ -120,9 +120,10 @@ void write(const httplib::Request& req, httplib::Response& res, const ApiRespons
 
 // Debian's cpp-httplib (0.11) compresses for any client that accepts brotli with brotli
 // at its slowest setting: ~0.8 s of CPU for one 187 KB energy tree and ~0.7 s for
-// d3.min.js, where gzip takes ~2 ms and ~16 ms for a body 10-20 % larger. Every browser
-// accepts gzip, so "br" is taken out of Accept-Encoding before httplib chooses. The
-// Request is httplib's own non-const object, handed to handlers as const by convention.
+// d3.min.js, where gzip takes ~2 ms and ~16 ms for a body 10-20 % larger. API answers
+// are compressed by write() above; for the static files httplib chooses, so "br" is taken
+// out of Accept-Encoding first (every browser accepts gzip). The Request is httplib's own
+// non-const object, handed to handlers as const by convention.
 void prefer_gzip(const httplib::Request& req) {
   auto it = req.headers.find("Accept-Encoding");
   if (it == req.headers.end()) return;
