@@ -127,7 +127,7 @@ TEST(CliPredictTest, ModelPredictorGivesEveryNodeAnEnergy) {
   EXPECT_GT(doc["root"]["energy_j"].get<double>(), 0);
   EXPECT_TRUE(doc["root"].contains("energy_remainder_j"));
   CliRun csv = irene("predict -p " + kPredictors + "/pc1-model.json --model gpt2 -b 1 -s 8 --format csv");
-  EXPECT_NE(csv.out.find("latency_s,energy_j,energy_remainder_j,measured_energy_j\n"), std::string::npos);
+  EXPECT_NE(csv.out.find("latency_s,energy_j,energy_remainder_j,measured_energy_j,extrapolated\n"), std::string::npos);
 }
 
 TEST(CliPredictTest, FullPredictorNeedsMeasurements) {

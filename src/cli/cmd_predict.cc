@@ -10,6 +10,7 @@ namespace irene::cli {
 namespace {
 struct PredictArgs {
   ModelChoice choice;
+  GenerationChoice generation;
   std::string predictor, data;
   int64_t batch_size = 1, seq_len = 128;
   std::string format = "text";
@@ -27,6 +28,7 @@ Runner add_predict_command(CLI::App& app) {
   cmd->add_option("--data", a->data, "Measured data (IrEne CSV layout) with this configuration, for 'full' predictors");
   cmd->add_option("--format,-f", a->format, "text, json or csv")->check(CLI::IsMember({"text", "json", "csv"}));
   cmd->add_option("--max-depth", a->max_depth, "Print nodes down to this depth only (default: all)");
+  a->generation.add_to(cmd);
   return [a]() -> Status {
     IRENE_ASSIGN_OR_RETURN(models::ModelConfig cfg, a->choice.resolve());
     IRENE_ASSIGN_OR_RETURN(predict::Predictor p, predict::load_predictor(a->predictor));
@@ -44,7 +46,9 @@ Runner add_predict_command(CLI::App& app) {
                                  std::to_string(a->batch_size) + ", sequence length " + std::to_string(a->seq_len));
     }
     if (!found) {
-      IRENE_ASSIGN_OR_RETURN(t, models::trace_model(cfg, {a->batch_size, a->seq_len, /*shapes_only=*/true}));
+      models::RunOptions options{a->batch_size, a->seq_len, /*shapes_only=*/true};
+      a->generation.apply_to(options);
+      IRENE_ASSIGN_OR_RETURN(t, models::trace_model(cfg, options));
     }
     IRENE_RETURN_IF_ERROR(p.predict(t));
     print_tree(t, a->format, a->max_depth);

@@ -16,6 +16,16 @@ struct ModelChoice {
   Result<models::ModelConfig> resolve() const;
 };
 
+// --new-tokens, --decode-step, --dtype, --attention: how a decoder LLM runs.
+struct GenerationChoice {
+  int64_t new_tokens = 0;
+  int64_t decode_step = 0;
+  CLI::Option* decode_step_given = nullptr;
+  std::string dtype, attention;
+  void add_to(CLI::App* cmd);
+  void apply_to(models::RunOptions& options) const;
+};
+
 // Prints `t` to stdout as text, json or csv.
 void print_tree(const tree::Tree& t, const std::string& format, int max_depth);
 

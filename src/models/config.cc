@@ -1,42 +1,19 @@
 #include "models/config.h"
 
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
+
+#include "models/config_fields.h"
 
 namespace irene::models {
 
 namespace {
 
-// Reads an integer field; `keys` are the spellings tried in order. Missing -> fallback.
-Result<int64_t> int_field(const nlohmann::json& doc, std::initializer_list<const char*> keys, int64_t fallback,
-                          bool required) {
-  for (const char* key : keys) {
-    if (!doc.contains(key) || doc[key].is_null()) continue;
-    const auto& v = doc[key];
-    if (!v.is_number_integer() || v.get<int64_t>() <= 0)
-      return Status::invalid_argument(std::string("config field '") + key + "' must be a positive integer, got " +
-                                      v.dump());
-    return v.get<int64_t>();
-  }
-  if (required) return Status::invalid_argument(std::string("config is missing the field '") + *keys.begin() + "'");
-  return fallback;
-}
-
-Result<double> float_field(const nlohmann::json& doc, const char* key, double fallback) {
-  if (!doc.contains(key) || doc[key].is_null()) return fallback;
-  if (!doc[key].is_number() || doc[key].get<double>() <= 0)
-    return Status::invalid_argument(std::string("config field '") + key + "' must be a positive number, got " +
-                                    doc[key].dump());
-  return doc[key].get<double>();
-}
-
 Result<std::string> activation_field(const nlohmann::json& doc, const char* key, const char* fallback) {
-  std::string act = fallback;
-  if (doc.contains(key) && !doc[key].is_null()) {
-    if (!doc[key].is_string())
-      return Status::invalid_argument(std::string("config field '") + key + "' must be a string");
-    act = doc[key].get<std::string>();
-  }
+  IRENE_ASSIGN_OR_RETURN(std::string act, string_field(doc, key, fallback));
   if (act != "gelu" && act != "gelu_new" && act != "relu")
     return Status::unsupported(std::string("config field '") + key + "' is '" + act +
                                "'; supported activations: gelu, gelu_new, relu");
@@ -46,9 +23,18 @@ Result<std::string> activation_field(const nlohmann::json& doc, const char* key,
 }  // namespace
 
 const std::vector<std::string>& supported_model_types() {
-  static const std::vector<std::string> types = {"bert", "roberta", "distilbert", "gpt2", "openai-gpt"};
+  static const std::vector<std::string> types = {"bert",   "roberta", "distilbert", "gpt2",       "openai-gpt",
+                                                 "llama",  "mistral", "qwen2",      "qwen3",      "gemma2",
+                                                 "phi3",   "starcoder2", "mixtral", "qwen3_moe"};
   return types;
 }
+
+bool is_decoder_type(const std::string& t) {
+  const auto& all = supported_model_types();
+  return std::find(all.begin() + 5, all.end(), t) != all.end();  // after the five 2019 families
+}
+
+bool ModelConfig::is_decoder() const { return is_decoder_type(model_type); }
 
 std::string ModelConfig::family() const {
   if (model_type == "bert") return "BERT";
@@ -56,6 +42,12 @@ std::string ModelConfig::family() const {
   if (model_type == "distilbert") return "DistilBERT";
   if (model_type == "gpt2") return "GPT-2";
   if (model_type == "openai-gpt") return "OpenAI-GPT";
+  static const std::pair<const char*, const char*> kDecoders[] = {
+      {"llama", "Llama"},   {"mistral", "Mistral"},         {"qwen2", "Qwen2"},    {"qwen3", "Qwen3"},
+      {"gemma2", "Gemma 2"}, {"phi3", "Phi-3"},            {"starcoder2", "StarCoder2"},
+      {"mixtral", "Mixtral"}, {"qwen3_moe", "Qwen3-MoE"}};
+  for (auto [type, family] : kDecoders)
+    if (model_type == type) return family;
   return model_type;
 }
 
@@ -77,34 +69,35 @@ Result<ModelConfig> parse_config(const nlohmann::json& doc, std::string name) {
 
   if (c.model_type == "bert" || c.model_type == "roberta") {
     IRENE_ASSIGN_OR_RETURN(c.vocab_size, int_field(doc, {"vocab_size"}, 0, true));
-    IRENE_ASSIGN_OR_RETURN(c.hidden_size, int_field(doc, {"hidden_size"}, 768, false));
-    IRENE_ASSIGN_OR_RETURN(c.num_layers, int_field(doc, {"num_hidden_layers"}, 12, false));
-    IRENE_ASSIGN_OR_RETURN(c.num_heads, int_field(doc, {"num_attention_heads"}, 12, false));
-    IRENE_ASSIGN_OR_RETURN(c.intermediate_size, int_field(doc, {"intermediate_size"}, 3072, false));
+    IRENE_ASSIGN_OR_RETURN(c.hidden_size, int_field(doc, {"hidden_size"}, 768, false, kMaxWidth));
+    IRENE_ASSIGN_OR_RETURN(c.num_layers, int_field(doc, {"num_hidden_layers"}, 12, false, kMaxLayers));
+    IRENE_ASSIGN_OR_RETURN(c.num_heads, int_field(doc, {"num_attention_heads"}, 12, false, kMaxHeads));
+    IRENE_ASSIGN_OR_RETURN(c.intermediate_size, int_field(doc, {"intermediate_size"}, 3072, false, kMaxWidth));
     IRENE_ASSIGN_OR_RETURN(c.max_positions, int_field(doc, {"max_position_embeddings"}, 512, false));
     IRENE_ASSIGN_OR_RETURN(c.type_vocab_size, int_field(doc, {"type_vocab_size"}, 2, false));
     IRENE_ASSIGN_OR_RETURN(c.layer_norm_eps, float_field(doc, "layer_norm_eps", 1e-12));
     IRENE_ASSIGN_OR_RETURN(c.activation, activation_field(doc, "hidden_act", "gelu"));
-    c.pad_token_id = doc.value("pad_token_id", c.model_type == "roberta" ? 1 : 0);
-    if (doc.contains("position_embedding_type") && doc["position_embedding_type"] != "absolute")
-      return Status::unsupported("config field 'position_embedding_type' is " +
-                                 doc["position_embedding_type"].dump() + "; supported: \"absolute\"");
+    IRENE_ASSIGN_OR_RETURN(c.pad_token_id, count_field(doc, "pad_token_id", c.model_type == "roberta" ? 1 : 0));
+    IRENE_ASSIGN_OR_RETURN(std::string positions, string_field(doc, "position_embedding_type", "absolute"));
+    if (positions != "absolute")
+      return Status::unsupported("config field 'position_embedding_type' is \"" + positions +
+                                 "\"; supported: \"absolute\"");
   } else if (c.model_type == "distilbert") {
     IRENE_ASSIGN_OR_RETURN(c.vocab_size, int_field(doc, {"vocab_size"}, 0, true));
-    IRENE_ASSIGN_OR_RETURN(c.hidden_size, int_field(doc, {"dim"}, 768, false));
-    IRENE_ASSIGN_OR_RETURN(c.num_layers, int_field(doc, {"n_layers"}, 6, false));
-    IRENE_ASSIGN_OR_RETURN(c.num_heads, int_field(doc, {"n_heads"}, 12, false));
-    IRENE_ASSIGN_OR_RETURN(c.intermediate_size, int_field(doc, {"hidden_dim"}, 3072, false));
+    IRENE_ASSIGN_OR_RETURN(c.hidden_size, int_field(doc, {"dim"}, 768, false, kMaxWidth));
+    IRENE_ASSIGN_OR_RETURN(c.num_layers, int_field(doc, {"n_layers"}, 6, false, kMaxLayers));
+    IRENE_ASSIGN_OR_RETURN(c.num_heads, int_field(doc, {"n_heads"}, 12, false, kMaxHeads));
+    IRENE_ASSIGN_OR_RETURN(c.intermediate_size, int_field(doc, {"hidden_dim"}, 3072, false, kMaxWidth));
     IRENE_ASSIGN_OR_RETURN(c.max_positions, int_field(doc, {"max_position_embeddings"}, 512, false));
     IRENE_ASSIGN_OR_RETURN(c.activation, activation_field(doc, "activation", "gelu"));
-    if (doc.value("sinusoidal_pos_embds", false))
-      return Status::unsupported("config field 'sinusoidal_pos_embds' is true; supported: false");
+    IRENE_ASSIGN_OR_RETURN(bool sinusoidal, bool_field(doc, "sinusoidal_pos_embds", false));
+    if (sinusoidal) return Status::unsupported("config field 'sinusoidal_pos_embds' is true; supported: false");
   } else if (c.model_type == "gpt2" || c.model_type == "openai-gpt") {
     IRENE_ASSIGN_OR_RETURN(c.vocab_size, int_field(doc, {"vocab_size"}, 0, true));
-    IRENE_ASSIGN_OR_RETURN(c.hidden_size, int_field(doc, {"n_embd"}, 768, false));
-    IRENE_ASSIGN_OR_RETURN(c.num_layers, int_field(doc, {"n_layer"}, 12, false));
-    IRENE_ASSIGN_OR_RETURN(c.num_heads, int_field(doc, {"n_head"}, 12, false));
-    IRENE_ASSIGN_OR_RETURN(c.intermediate_size, int_field(doc, {"n_inner"}, 4 * c.hidden_size, false));
+    IRENE_ASSIGN_OR_RETURN(c.hidden_size, int_field(doc, {"n_embd"}, 768, false, kMaxWidth));
+    IRENE_ASSIGN_OR_RETURN(c.num_layers, int_field(doc, {"n_layer"}, 12, false, kMaxLayers));
+    IRENE_ASSIGN_OR_RETURN(c.num_heads, int_field(doc, {"n_head"}, 12, false, kMaxHeads));
+    IRENE_ASSIGN_OR_RETURN(c.intermediate_size, int_field(doc, {"n_inner"}, 4 * c.hidden_size, false, kMaxWidth));
     const int64_t default_positions = c.model_type == "gpt2" ? 1024 : 512;
     IRENE_ASSIGN_OR_RETURN(c.max_positions, int_field(doc, {"n_positions"}, default_positions, false));
     IRENE_ASSIGN_OR_RETURN(c.n_ctx, int_field(doc, {"n_ctx"}, c.max_positions, false));
@@ -116,13 +109,15 @@ Result<ModelConfig> parse_config(const nlohmann::json& doc, std::string name) {
       IRENE_ASSIGN_OR_RETURN(c.activation, activation_field(doc, "afn", "gelu"));
       if (c.activation == "gelu") c.activation = "gelu_new";
     }
+  } else if (is_decoder_type(c.model_type)) {
+    IRENE_RETURN_IF_ERROR(parse_decoder_config(doc, c));
   } else {
     std::string allowed;
     for (const auto& t : supported_model_types()) allowed += (allowed.empty() ? "" : ", ") + t;
     return Status::unsupported("config field 'model_type' is '" + c.model_type +
                                "'; the zoo builds: " + allowed);
   }
-  if (c.hidden_size % c.num_heads != 0)
+  if (!c.is_decoder() && c.hidden_size % c.num_heads != 0)
     return Status::invalid_argument("config: hidden size " + std::to_string(c.hidden_size) +
                                     " is not a multiple of the number of attention heads " +
                                     std::to_string(c.num_heads));
@@ -132,7 +127,10 @@ Result<ModelConfig> parse_config(const nlohmann::json& doc, std::string name) {
 
 Result<ModelConfig> load_config_file(const std::string& path) {
   std::ifstream in(path);
-  if (!in) return Status::not_found("cannot read config file '" + path + "'");
+  if (!in) {
+    const int err = errno;  // why the open failed: no such file, permission denied, ...
+    return Status::not_found("cannot read config file '" + path + "': " + std::strerror(err));
+  }
   std::stringstream text;
   text << in.rdbuf();
   nlohmann::json doc = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);

@@ -4,6 +4,8 @@
 
 #include "common/memory.h"
 #include "models/bundled_configs.h"
+#include "models/decoder.h"
+#include "models/generation.h"
 #include "models/memory.h"
 #include "models/transformer_model.h"
 #include "models/weights.h"
@@ -24,7 +26,29 @@ std::shared_ptr<TransformerModel> build(const ModelConfig& c, const Init& init) 
   if (c.model_type == "distilbert") return make_distilbert(c, init);
   if (c.model_type == "gpt2") return make_gpt2(c, init);
   if (c.model_type == "openai-gpt") return make_openai_gpt(c, init);
+  if (c.model_type == "llama") return make_llama(c, init);
+  if (c.model_type == "mistral") return make_mistral(c, init);
+  if (c.model_type == "qwen2") return make_qwen2(c, init);
+  if (c.model_type == "qwen3") return make_qwen3(c, init);
+  if (c.model_type == "gemma2") return make_gemma2(c, init);
+  if (c.model_type == "phi3") return make_phi3(c, init);
+  if (c.model_type == "starcoder2") return make_starcoder2(c, init);
+  if (c.model_type == "mixtral") return make_mixtral(c, init);
+  if (c.model_type == "qwen3_moe") return make_qwen3_moe(c, init);
   return nullptr;  // parse_config admits only the types above
+}
+
+at::ScalarType scalar_type(const std::string& dtype) {
+  if (dtype == "bfloat16") return at::kBFloat16;
+  if (dtype == "float16") return at::kHalf;
+  return at::kFloat;
+}
+
+std::string decoder_types() {
+  std::string s;
+  for (const auto& t : supported_model_types())
+    if (is_decoder_type(t)) s += (s.empty() ? "" : ", ") + t;
+  return s;
 }
 
 // A forward pass that ran out of memory: which memory, at what sizes, and what to try.
@@ -85,6 +109,31 @@ Status validate_run(const ModelConfig& c, const RunOptions& o) {
                                     "'s maximum of " + std::to_string(c.max_seq_len()) + " positions");
   if (o.shapes_only && !o.weights_path.empty())
     return Status::invalid_argument("weights cannot be loaded in a shapes-only run");
+  if (!o.dtype.empty() && o.dtype != "float32" && o.dtype != "bfloat16" && o.dtype != "float16")
+    return Status::invalid_argument("dtype '" + o.dtype + "' is not one of: float32, bfloat16, float16");
+  if (!o.attention.empty() && o.attention != "sdpa" && o.attention != "eager")
+    return Status::invalid_argument("attention '" + o.attention + "' is not one of: sdpa, eager");
+  if (o.new_tokens < 0)
+    return Status::invalid_argument("new tokens must be 0 or more, got " + std::to_string(o.new_tokens));
+  if (!c.is_decoder()) {
+    if (o.new_tokens > 0)
+      return Status::invalid_argument("generation (new tokens) is for the decoder LLM families (" + decoder_types() +
+                                      "); " + c.name + " is " + c.family());
+    if (!o.dtype.empty() && o.dtype != "float32")
+      return Status::invalid_argument("dtype " + o.dtype + " is for the decoder LLM families; " + c.family() +
+                                      " models run in float32 as the IrEne dataset measured them");
+    if (!o.attention.empty())
+      return Status::invalid_argument("the attention choice is for the decoder LLM families; " + c.family() +
+                                      " models run their own attention");
+  } else if (o.seq_len + o.new_tokens > c.max_seq_len()) {
+    return Status::invalid_argument("prompt of " + std::to_string(o.seq_len) + " tokens plus " +
+                                    std::to_string(o.new_tokens) + " new tokens exceeds " + c.name +
+                                    "'s maximum of " + std::to_string(c.max_seq_len()) + " positions");
+  }
+  if (o.decode_step && (o.new_tokens == 0 || *o.decode_step < 0 || *o.decode_step >= o.new_tokens))
+    return Status::invalid_argument("decode step must be from 0 to new tokens - 1 (" +
+                                    std::to_string(std::max<int64_t>(0, o.new_tokens - 1)) + "), got " +
+                                    std::to_string(*o.decode_step));
   if (o.cuda) return require_cuda(torch::cuda::is_available());
   return Status::ok();
 }
@@ -95,11 +144,47 @@ Status require_cuda(bool cuda_available) {
                              "(Debian's libtorch is CPU-only), or no GPU is visible; use device cpu");
 }
 
+std::string run_dtype(const ModelConfig& c, const RunOptions& o) {
+  if (!o.dtype.empty()) return o.dtype;
+  return c.is_decoder() && o.shapes_only ? c.decoder.torch_dtype : "float32";
+}
+
+Status run_guarded(const ModelConfig& c, const RunOptions& o, const std::function<void()>& body) {
+  try {
+    c10::InferenceMode inference;
+    trace::SynchronizeTimings sync(o.cuda);
+    body();
+  } catch (const c10::OutOfMemoryError&) {  // the GPU's memory; the host's is bad_alloc
+    return out_of_memory(c, o, /*gpu=*/true);
+  } catch (const c10::Error& e) {
+    return Status::internal(std::string("forward pass of ") + c.name + ": " + e.what_without_backtrace());
+  } catch (const std::bad_alloc&) {
+    return out_of_memory(c, o, /*gpu=*/false);
+  }
+  return Status::ok();
+}
+
 struct ModelRunner::Impl {
   ModelConfig config;
   RunOptions options;
   std::shared_ptr<TransformerModel> model;
+  CausalLM* lm = nullptr;  // the same model, for decoder families
   at::Tensor input_ids;
+  at::TensorOptions tensor_options;  // device and dtype of weights and activations
+
+  // What every tree of this run says about itself.
+  void describe(tree::Tree& t) const {
+    t.dtype = run_dtype(config, options);
+    if (lm) t.attention = options.attention.empty() ? "sdpa" : options.attention;
+    if (options.shapes_only && config.decoder.num_experts > 0)
+      t.notes.push_back("shapes only: balanced expert routing assumed, each expert receiving tokens x top_k / "
+                        "num_experts tokens (" + std::to_string(config.decoder.num_experts_per_tok) + " of " +
+                        std::to_string(config.decoder.num_experts) + " experts per token; the first tokens x top_k "
+                        "mod num_experts experts one more); a real run follows the router");
+  }
+  GenerationRun generation() const {
+    return GenerationRun{*lm, config, options, input_ids, tensor_options};
+  }
 };
 
 ModelRunner::ModelRunner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -118,11 +203,14 @@ Result<std::unique_ptr<ModelRunner>> ModelRunner::create(const ModelConfig& conf
   impl->options = options;
   at::TensorOptions device =
       at::TensorOptions().device(options.shapes_only ? at::kMeta : options.cuda ? at::kCUDA : at::kCPU);
+  impl->tensor_options = device.dtype(scalar_type(run_dtype(config, options)));
   try {
     torch::manual_seed(options.seed);
     torch::NoGradGuard no_grad;
-    impl->model = build(config, Init{device});
+    impl->model = build(config, Init{impl->tensor_options});
     if (!impl->model) return Status::unsupported("no architecture for model_type '" + config.model_type + "'");
+    impl->lm = dynamic_cast<CausalLM*>(impl->model.get());
+    if (impl->lm) impl->lm->plain_options.eager = options.attention == "eager";
     assign_paths(*impl->model);
     impl->model->eval();
     if (!options.weights_path.empty()) {
@@ -145,26 +233,24 @@ Result<std::unique_ptr<ModelRunner>> ModelRunner::create(const ModelConfig& conf
 
 // One forward pass reporting to `recorder`.
 Status ModelRunner::forward_into(trace::Recorder& recorder) {
-  try {
-    c10::InferenceMode inference;
-    trace::SynchronizeTimings sync(impl_->options.cuda);
+  return run_guarded(impl_->config, impl_->options, [&] {
     trace::ActiveRecorder active(&recorder);
     impl_->model->forward(impl_->input_ids);
-  } catch (const c10::OutOfMemoryError&) {  // the GPU's memory; the host's is bad_alloc
-    return out_of_memory(impl_->config, impl_->options, /*gpu=*/true);
-  } catch (const c10::Error& e) {
-    return Status::internal(std::string("forward pass of ") + impl_->config.name + ": " + e.what_without_backtrace());
-  } catch (const std::bad_alloc&) {
-    return out_of_memory(impl_->config, impl_->options, /*gpu=*/false);
-  }
-  return Status::ok();
+  });
 }
 
 Result<tree::Tree> ModelRunner::trace() {
+  if (impl_->lm && impl_->options.new_tokens > 0) {
+    IRENE_ASSIGN_OR_RETURN(tree::Tree t, trace_generation(impl_->generation()));
+    impl_->describe(t);
+    return t;
+  }
   trace::Recorder recorder(impl_->config.name, impl_->options.batch_size, impl_->options.seq_len,
                            /*timed=*/!impl_->options.shapes_only);
   IRENE_RETURN_IF_ERROR(forward_into(recorder));
-  return recorder.finish();
+  IRENE_ASSIGN_OR_RETURN(tree::Tree t, recorder.finish());
+  impl_->describe(t);
+  return t;
 }
 
 Result<ModelRunner::CapturedRun> ModelRunner::trace_captured() {
@@ -173,6 +259,7 @@ Result<ModelRunner::CapturedRun> ModelRunner::trace_captured() {
   recorder.set_capture(true);
   IRENE_RETURN_IF_ERROR(forward_into(recorder));
   IRENE_ASSIGN_OR_RETURN(tree::Tree t, recorder.finish());
+  impl_->describe(t);
   return CapturedRun{std::move(t), recorder.take_replays()};
 }
 
@@ -195,17 +282,8 @@ Status ModelRunner::run_replay(const std::function<void()>& replay, int times) {
 }
 
 Status ModelRunner::run_untraced() {
-  try {
-    c10::InferenceMode inference;
-    impl_->model->forward(impl_->input_ids);
-  } catch (const c10::OutOfMemoryError&) {  // the GPU's memory; the host's is bad_alloc
-    return out_of_memory(impl_->config, impl_->options, /*gpu=*/true);
-  } catch (const c10::Error& e) {
-    return Status::internal(std::string("forward pass: ") + e.what_without_backtrace());
-  } catch (const std::bad_alloc&) {
-    return out_of_memory(impl_->config, impl_->options, /*gpu=*/false);
-  }
-  return Status::ok();
+  if (impl_->lm && impl_->options.new_tokens > 0) return run_generation_untraced(impl_->generation());
+  return run_guarded(impl_->config, impl_->options, [&] { impl_->model->forward(impl_->input_ids); });
 }
 
 Result<tree::Tree> trace_model(const ModelConfig& config, const RunOptions& options) {

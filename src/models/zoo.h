@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,7 +46,16 @@ struct RunOptions {
   uint64_t seed = 0;          // random weights and input ids
   bool cuda = false;          // run on the first CUDA GPU (needs a libtorch with CUDA)
   bool keep_activations = false;  // trace_captured() will keep every op's inputs (profiles)
+  // Decoder families only:
+  std::string dtype;          // "float32", "bfloat16", "float16"; "" = the config's torch_dtype
+                              // for shapes-only runs, float32 for real ones
+  std::string attention;      // "sdpa" (default, as current transformers) or "eager"
+  int64_t new_tokens = 0;     // > 0: a generation, a prefill then this many decode steps
+  std::optional<int64_t> decode_step;  // with new_tokens: the tree of this decode step alone
 };
+
+// The element type a run uses (see RunOptions::dtype).
+std::string run_dtype(const ModelConfig& config, const RunOptions& options);
 
 // Checks sizes against what the config allows; errors say what is allowed.
 Status validate_run(const ModelConfig& config, const RunOptions& options);
@@ -59,7 +69,8 @@ class ModelRunner {
   static Result<std::unique_ptr<ModelRunner>> create(const ModelConfig& config, const RunOptions& options);
   ~ModelRunner();
 
-  // One forward pass with the tracer on; returns the tree with every feature.
+  // One forward pass with the tracer on, or with new_tokens a generation (a prefill and
+  // its decode steps, see generation.h); returns the tree with every feature.
   Result<tree::Tree> trace();
   // The same forward pass with the tracer off (for measuring the tracer's overhead).
   Status run_untraced();

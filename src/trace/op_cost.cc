@@ -1,5 +1,6 @@
 #include "trace/op_cost.h"
 
+#include <algorithm>
 #include <functional>
 #include <numeric>
 #include <unordered_map>
@@ -30,6 +31,10 @@ const std::unordered_map<std::string_view, PerElement>& elementwise_table() {
       {"aten::pow", {true, 1, 2}},         {"aten::sub", {true, 1, 2}},
       {"aten::mul", {true, 1, 3}},         {"aten::mul_", {true, 1, 3}},
       {"aten::rsub", {true, 1, 3}},
+      // irene's rules for the decoder LLMs' ops (see op_cost.h)
+      {"aten::neg", {false, 1, 2}},        {"aten::silu", {false, 4, 2}},
+      {"aten::sigmoid", {false, 4, 2}},    {"aten::exp", {false, 1, 2}},
+      {"aten::cos", {false, 4, 2}},        {"aten::sin", {false, 4, 2}},
   };
   return table;
 }
@@ -72,9 +77,40 @@ OpCost irene_op_cost(std::string_view op, const std::vector<TensorMeta>& in, con
   if (op == "aten::embedding" && in.size() >= 2)  // embedding(weight, indices)
     return {0, in[1].numel() * in[1].element_bytes + out.numel() * out.element_bytes};
   if (op == "aten::clone" && !in.empty()) return {0, 2 * in[0].numel() * in[0].element_bytes};
+  if (op == "aten::linear" && in.size() >= 2) {  // linear(x, weight[n, k], bias?)
+    const int64_t k = in[1].shape.back(), n = in[1].shape.front();
+    const int64_t rows = in[0].numel() / std::max<int64_t>(k, 1);
+    OpCost c = batched_gemm(1, rows, k, n, in[1].element_bytes);
+    if (in.size() >= 3) {
+      c.flops += rows * n;
+      c.mem_bytes += n * in[2].element_bytes;
+    }
+    return c;
+  }
+  if (op == "aten::cat") return {0, 2 * out.numel() * out.element_bytes};
+  if (op == "aten::_to_copy" && !in.empty())
+    return {0, in[0].numel() * in[0].element_bytes + out.numel() * out.element_bytes};
+  if ((op == "aten::index" || op == "aten::index_select") && in.size() >= 2)
+    return {0, in[1].numel() * in[1].element_bytes + 2 * out.numel() * out.element_bytes};
+  if (op == "aten::index_add_" && in.size() >= 3)
+    return {in[2].numel(), 3 * in[2].numel() * in[2].element_bytes};
+  if (op == "aten::topk" && !in.empty())
+    return {in[0].numel(), in[0].numel() * in[0].element_bytes + out.numel() * (out.element_bytes + 8)};
   if (op == "aten::copy_" && !in.empty())
     return {0, (in[0].numel() + out.numel()) * in[0].element_bytes};
   return {};
+}
+
+OpCost attention_cost(const TensorMeta& q, const TensorMeta& k, const TensorMeta& v, const TensorMeta& out,
+                      bool softcap) {
+  if (q.shape.size() != 4 || k.shape.size() != 4 || v.shape.size() != 4) return {};
+  const int64_t b = q.shape[0], h = q.shape[1], s = q.shape[2], d = q.shape[3];
+  const int64_t keys = k.shape[2], dv = v.shape[3];
+  const int64_t scores = b * h * s * keys;
+  const int64_t elementwise = (1 + 1 + 5 + (softcap ? 6 : 0)) * scores;
+  return {2 * scores * d + elementwise + 2 * scores * dv,
+          q.numel() * q.element_bytes + k.numel() * k.element_bytes + v.numel() * v.element_bytes +
+              out.numel() * out.element_bytes};
 }
 
 std::string format_shapes(const std::vector<TensorMeta>& inputs, const TensorMeta& output) {

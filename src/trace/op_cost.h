@@ -14,6 +14,21 @@
 //  - clone: 2x input bytes; copy_: input + output bytes;
 //  - every other op (views, reshapes, dropout, where, masked_fill, cumsum, stack, ...)
 //    counts zero.
+//
+// Ops of the decoder LLMs, which the dataset never saw, follow irene's own rules in the
+// same spirit (each reads its inputs once and writes its output once):
+//  - unary per element of the input, flops/elements: neg 1/2, silu 4/2 (x * sigmoid(x)),
+//    sigmoid 4/2, exp 1/2, cos 4/2, sin 4/2 (a few flops each, as roofline tools count them);
+//  - linear [.., k] x [n, k]^T (+ bias): 2 x rows x k x n flops (+ rows x n for the
+//    bias), (rows x k + k x n + rows x n (+ n)) elements: GEMM reading its weight once;
+//  - cat: no flops, reads and writes its output's elements (2 x output);
+//  - _to_copy (a dtype conversion): no flops, input bytes + output bytes at each's size;
+//  - index / index_select (gathering rows): index bytes + 2 x output bytes;
+//  - index_add_(self, index, source): one add per source element, 3 x source bytes
+//    (read the source and the rows it lands on, write those rows);
+//  - topk: one comparison per input element, input bytes + output bytes (values and
+//    int64 indices);
+//  - scaled_dot_product_attention: see attention_cost.
 #pragma once
 
 #include <cstdint>
@@ -39,6 +54,16 @@ struct OpCost {
 // Cost of `op` (an aten name such as "aten::addmm") given its tensor inputs, in call
 // order, and its output. Ops outside the table cost zero, as in the dataset.
 OpCost irene_op_cost(std::string_view op, const std::vector<TensorMeta>& inputs, const TensorMeta& output);
+
+// One fused attention (aten::scaled_dot_product_attention) over q [b, h, s, d] and keys
+// and values as the cache stores them, k [b, kv, L, d], v [b, kv, L, dv] (grouped-query
+// attention reads each key/value head once for its h / kv query heads). FLOPs equal the
+// eager path's ops: q x k^T (2 b h s L d), scaling (b h s L), the mask (b h s L), softmax
+// (5 b h s L), logit soft-capping where the model has it (6 b h s L: divide, tanh, multiply),
+// weights x v (2 b h s L dv). Bytes: q, k, v read once, the output written once; the
+// score matrix never reaches memory.
+OpCost attention_cost(const TensorMeta& q, const TensorMeta& k, const TensorMeta& v, const TensorMeta& out,
+                      bool softcap);
 
 // "[8,32,768] x [768,768] -> [8,32,768]"
 std::string format_shapes(const std::vector<TensorMeta>& inputs, const TensorMeta& output);

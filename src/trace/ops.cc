@@ -4,72 +4,16 @@
 #include <optional>
 
 #include "trace/recorder.h"
+#include "trace/traced.h"
 
 namespace irene::trace {
 
+using detail::FunctionalScope;
+using detail::meta_of;
+using detail::traced;
+using detail::wait_for_device;
+
 namespace {
-
-thread_local bool t_synchronize = false;
-
-// Waits for queued GPU work when timings must cover it.
-void wait_for_device() {
-  if (t_synchronize) torch::cuda::synchronize();
-}
-
-const char* dtype_name(at::ScalarType t) {
-  switch (t) {
-    case at::kFloat: return "float32";
-    case at::kDouble: return "float64";
-    case at::kHalf: return "float16";
-    case at::kBFloat16: return "bfloat16";
-    case at::kLong: return "int64";
-    case at::kInt: return "int32";
-    case at::kBool: return "bool";
-    case at::kByte: return "uint8";
-    default: return "other";
-  }
-}
-
-TensorMeta meta_of(const at::Tensor& t) {
-  TensorMeta m;
-  m.shape.assign(t.sizes().begin(), t.sizes().end());
-  m.element_bytes = static_cast<int>(t.element_size());
-  m.dtype = dtype_name(t.scalar_type());
-  return m;
-}
-
-// Runs `compute`, and reports it as `op` to the active recorder, if any.
-template <typename F>
-at::Tensor traced(std::string_view op, std::initializer_list<at::Tensor> inputs, F&& compute) {
-  Recorder* r = active_recorder();
-  if (r == nullptr) return compute();
-  wait_for_device();
-  const auto start = std::chrono::steady_clock::now();
-  at::Tensor out = compute();
-  wait_for_device();
-  std::optional<double> latency;
-  if (r->timed()) latency = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::vector<TensorMeta> metas;
-  metas.reserve(inputs.size());
-  for (const at::Tensor& t : inputs) metas.push_back(meta_of(t));
-  r->add_op(op, std::move(metas), meta_of(out), latency);
-  return out;
-}
-
-// Opens a functional ML leaf around one op.
-class FunctionalScope {
- public:
-  FunctionalScope(std::string_view base, const char* cls, std::function<void()> replay)
-      : r_(active_recorder()) {
-    if (r_) r_->open_functional(base, cls, r_->capturing() ? std::move(replay) : nullptr);
-  }
-  ~FunctionalScope() {
-    if (r_) r_->close();
-  }
-
- private:
-  Recorder* r_;
-};
 
 std::vector<int64_t> with_last(at::IntArrayRef shape, int64_t last) {
   std::vector<int64_t> s(shape.begin(), shape.end());
@@ -89,12 +33,12 @@ bool capturing() { return active_recorder() != nullptr && active_recorder()->cap
 
 ModuleScope::~ModuleScope() {
   if (!open_) return;
-  wait_for_device();
+  detail::wait_for_device();
   active_recorder()->close();
 }
 
-SynchronizeTimings::SynchronizeTimings(bool on) : previous_(t_synchronize) { t_synchronize = on; }
-SynchronizeTimings::~SynchronizeTimings() { t_synchronize = previous_; }
+SynchronizeTimings::SynchronizeTimings(bool on) : previous_(detail::t_synchronize) { detail::t_synchronize = on; }
+SynchronizeTimings::~SynchronizeTimings() { detail::t_synchronize = previous_; }
 
 namespace ops {
 

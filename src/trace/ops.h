@@ -100,5 +100,52 @@ Tensor arange(int64_t end, const at::TensorOptions& options);
 Tensor ones(at::IntArrayRef shape, const at::TensorOptions& options);
 Tensor zeros(at::IntArrayRef shape, const at::TensorOptions& options);
 
+// --- the decoder LLMs, as transformers v4.5x computes them on torch 2.x (decoder_ops.cc) ---
+// F.linear as torch 2 dispatches it: one aten::linear node. `bias` may be undefined.
+Tensor linear_op(const Tensor& x, const Tensor& weight, const Tensor& bias);
+Tensor silu(const Tensor& x);
+Tensor gelu_tanh(const Tensor& x);  // gelu(approximate="tanh"), as PytorchGELUTanh calls it
+Tensor neg(const Tensor& x);
+Tensor cos(const Tensor& x);
+Tensor sin(const Tensor& x);
+Tensor rsqrt(const Tensor& x);
+Tensor mean(const Tensor& x, int64_t dim, bool keepdim);
+Tensor sum(const Tensor& x, int64_t dim, bool keepdim);
+Tensor div(const Tensor& a, const Tensor& b);
+Tensor cat(const std::vector<Tensor>& xs, int64_t dim);
+Tensor arange(int64_t start, int64_t end, const at::TensorOptions& options);  // torch.arange(start, end)
+// .to(dtype): aten::_to_copy when it converts, a zero-cost aten::to when x already has it.
+Tensor to_dtype(const Tensor& x, at::ScalarType dtype);
+Tensor expand(const Tensor& x, at::IntArrayRef shape);
+Tensor reshape(const Tensor& x, at::IntArrayRef shape);  // x must be viewable so (a view)
+Tensor clone(const Tensor& x);                           // a contiguous copy
+// dst.copy_(src), e.g. writing new keys into the KV cache.
+Tensor copy_(Tensor& dst, const Tensor& src);
+
+// The additive attention mask for `queries` queries at absolute positions from
+// `first_query`, against `keys` keys from absolute position `first_key`: 0 where a query
+// may attend (causal, and within `window` positions when window > 0), the dtype's lowest
+// value elsewhere. [batch, 1, queries, keys]. Recorded as one aten::where, as
+// transformers' masking utilities end.
+Tensor attention_mask(int64_t batch, int64_t queries, int64_t first_query, int64_t keys, int64_t first_key,
+                      int64_t window, const at::TensorOptions& options);
+// torch's F.scaled_dot_product_attention with grouped-query attention (keys and values
+// may have fewer heads than queries; each is read once): one ML-np node
+// "ScaledDotProductAttention" holding one aten::scaled_dot_product_attention node whose
+// cost is attention_cost. `mask` may be undefined; `softcap` 0 is none.
+Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask,
+                                    double scale, double softcap);
+
+// Routing of mixture-of-experts blocks.
+// torch.topk(x, k, dim=-1): returns {values, indices}; one aten::topk node.
+std::pair<Tensor, Tensor> topk(const Tensor& x, int64_t k);
+Tensor one_hot(const Tensor& indices, int64_t classes);
+// torch.where(condition) (one argument): the indices of its true elements along each
+// dimension. On the meta device `meta_count` elements are assumed true.
+std::vector<Tensor> where_true(const Tensor& condition, int64_t meta_count);
+Tensor index_rows(const Tensor& x, const Tensor& rows);  // x[rows]
+Tensor index_pairs(const Tensor& x, const Tensor& rows, const Tensor& cols);  // x[rows, cols, None]
+Tensor index_add_(Tensor& x, const Tensor& rows, const Tensor& source);  // x.index_add_(0, rows, source)
+
 }  // namespace ops
 }  // namespace irene::trace

@@ -75,12 +75,12 @@ void Recorder::close() {
 }
 
 void Recorder::add_op(std::string_view op, std::vector<TensorMeta> inputs, TensorMeta output,
-                      std::optional<double> latency_s) {
+                      std::optional<double> latency_s, std::optional<OpCost> cost_override) {
   // "aten::add_" -> child name "add_"
   std::string_view short_name = op.substr(op.find("::") == std::string_view::npos ? 0 : op.find("::") + 2);
   const int index = add_node(child_path(short_name), std::string(op), tree::NodeKind::kMath);
   tree::Node& n = tree_.nodes[index];
-  const OpCost cost = irene_op_cost(op, inputs, output);
+  const OpCost cost = cost_override ? *cost_override : irene_op_cost(op, inputs, output);
   n.flops = cost.flops;
   n.mem_bytes = cost.mem_bytes;
   n.latency_s = latency_s;

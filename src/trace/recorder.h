@@ -31,9 +31,10 @@ class Recorder {
   // Closes the innermost open node.
   void close();
 
-  // Records one aten op as a math node under the innermost open node.
+  // Records one aten op as a math node under the innermost open node. Its FLOPs and
+  // bytes follow irene_op_cost unless `cost` is given (fused ops such as attention).
   void add_op(std::string_view op, std::vector<TensorMeta> inputs, TensorMeta output,
-              std::optional<double> latency_s);
+              std::optional<double> latency_s, std::optional<OpCost> cost = std::nullopt);
 
   bool timed() const { return timed_; }
 

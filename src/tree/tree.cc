@@ -7,7 +7,8 @@ namespace irene::tree {
 namespace {
 constexpr std::pair<NodeKind, const char*> kKindNames[] = {
     {NodeKind::kModel, "model"}, {NodeKind::kModule, "module"}, {NodeKind::kMl, "ml"},
-    {NodeKind::kMlNp, "ml-np"},  {NodeKind::kMath, "math"},
+    {NodeKind::kMlNp, "ml-np"},  {NodeKind::kMath, "math"},  {NodeKind::kGeneration, "generation"},
+    {NodeKind::kPhase, "phase"},
 };
 }  // namespace
 
@@ -21,7 +22,7 @@ Result<NodeKind> kind_from_name(std::string_view name) {
   for (auto [k, n] : kKindNames)
     if (name == n) return k;
   return Status::invalid_argument("unknown node kind '" + std::string(name) +
-                                  "' (allowed: model, module, ml, ml-np, math)");
+                                  "' (allowed: model, module, ml, ml-np, math, generation, phase)");
 }
 
 int Tree::find(std::string_view path, std::string_view cls) const {
@@ -33,6 +34,18 @@ int Tree::find(std::string_view path, std::string_view cls) const {
 int Tree::count(NodeKind kind) const {
   return static_cast<int>(
       std::count_if(nodes.begin(), nodes.end(), [kind](const Node& n) { return n.kind == kind; }));
+}
+
+std::vector<std::string> Tree::phases() const {
+  std::vector<std::string> out(nodes.size());
+  // Pre-order: a parent's phase is known before its children's.
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (nodes[i].kind == NodeKind::kPhase)
+      out[i] = nodes[i].path;
+    else if (nodes[i].parent >= 0)
+      out[i] = out[nodes[i].parent];
+  }
+  return out;
 }
 
 }  // namespace irene::tree

@@ -20,9 +20,12 @@ enum class NodeKind {
   kMl,      // a parametric ML leaf (Linear, LayerNorm, Embedding, Conv1D, Tanh)
   kMlNp,    // a non-parametric ML leaf (MatMul, Softmax) under the module calling it
   kMath,    // one aten op of the forward pass (aten::addmm, aten::add, ...)
+  kGeneration,  // the root of a generation: a prefill, then decode steps over a KV cache
+  kPhase,       // "prefill" or "decode": holds the model tree of that phase
 };
 
-// "model", "module", "ml", "ml-np", "math": the names used in CSV, JSON and the API.
+// "model", "module", "ml", "ml-np", "math", "generation", "phase": the names used in
+// CSV, JSON and the API.
 const char* kind_name(NodeKind kind);
 Result<NodeKind> kind_from_name(std::string_view name);
 
@@ -69,6 +72,19 @@ struct Node {
   std::optional<Measurement> measured;       // when this node was measured
   std::optional<double> energy_j;            // predicted energy of one forward pass
   std::optional<double> energy_remainder_j;  // the part of energy_j no child covers
+  // The predictor had no regressor for this node's type: energy_j comes from its
+  // documented fallback (see predict/predictor.h).
+  bool extrapolated = false;
+};
+
+// What a generation tree (root kind kGeneration) ran: a prefill over the prompt, then
+// one decode step per new token reading the KV cache.
+struct Generation {
+  int64_t prompt_tokens = 0;   // per sequence
+  int64_t new_tokens = 0;      // decode steps
+  int64_t kv_cache_bytes = 0;  // the cache after the last step, at its stored size (all sequences)
+  // When set, the tree holds this one decode step (context prompt_tokens + step) alone.
+  std::optional<int64_t> decode_step;
 };
 
 struct Tree {
@@ -76,6 +92,11 @@ struct Tree {
   int64_t batch_size = 0;
   int64_t seq_len = 0;
   bool shapes_only = false;
+  std::string dtype;      // element type of weights and activations ("float32", "bfloat16", ...)
+  std::string attention;  // decoders: "sdpa" or "eager"; "" for the 2019 families
+  std::optional<Generation> generation;  // set for generation trees and single decode steps
+  // What the figures assume that a reader must know ("balanced expert routing ...").
+  std::vector<std::string> notes;
   std::vector<Node> nodes;  // nodes[0] is the root
 
   const Node& root() const { return nodes.front(); }
@@ -85,6 +106,9 @@ struct Tree {
   int find(std::string_view path, std::string_view cls) const;
   // Counts per kind, for summaries.
   int count(NodeKind kind) const;
+  // The phase ("prefill", "decode") each node belongs to, "" outside a phase; indexed
+  // like nodes.
+  std::vector<std::string> phases() const;
 };
 
 }  // namespace irene::tree

@@ -8,7 +8,8 @@
 namespace irene::tree {
 
 const char* const kCsvHeader = "path,class,kind,depth,num_parameters,flops,mem_bytes,latency_s";
-const char* const kCsvEnergyColumns = "energy_j,energy_remainder_j,measured_energy_j";
+const char* const kCsvEnergyColumns = "energy_j,energy_remainder_j,measured_energy_j,extrapolated";
+const char* const kCsvPhaseColumn = "phase";
 
 namespace {
 
@@ -108,8 +109,16 @@ nlohmann::json node_json(const Tree& tree, int index, const FormatOptions& o) {
     j["shapes"] = n.shapes;
     j["dtype"] = n.dtype;
   }
+  if (index == 0 && tree.generation) {
+    const Generation& g = *tree.generation;
+    j["prompt_tokens"] = g.prompt_tokens;
+    j["new_tokens"] = g.new_tokens;
+    j["kv_cache_bytes"] = g.kv_cache_bytes;
+    if (g.decode_step) j["decode_step"] = *g.decode_step;
+  }
   if (n.energy_j) j["energy_j"] = *n.energy_j;
   if (n.energy_remainder_j) j["energy_remainder_j"] = *n.energy_remainder_j;
+  if (n.extrapolated) j["extrapolated"] = true;
   if (n.measured) j["measured"] = measurement_json(*n.measured);
   nlohmann::json children = nlohmann::json::array();
   for (int c : n.children)
@@ -134,6 +143,15 @@ Status node_from_json(const nlohmann::json& j, int parent, Tree& tree) {
     n.dtype = j.value("dtype", "");
     if (j.contains("energy_j")) n.energy_j = j["energy_j"].get<double>();
     if (j.contains("energy_remainder_j")) n.energy_remainder_j = j["energy_remainder_j"].get<double>();
+    n.extrapolated = j.value("extrapolated", false);
+    if (parent < 0 && j.contains("new_tokens")) {
+      Generation g;
+      g.prompt_tokens = j.at("prompt_tokens").get<int64_t>();
+      g.new_tokens = j.at("new_tokens").get<int64_t>();
+      g.kv_cache_bytes = j.at("kv_cache_bytes").get<int64_t>();
+      if (j.contains("decode_step")) g.decode_step = j["decode_step"].get<int64_t>();
+      tree.generation = g;
+    }
     if (j.contains("measured") && !j["measured"].is_null()) n.measured = measurement_from_json(j["measured"]);
   } catch (const nlohmann::json::exception& e) {
     return Status::corrupt(std::string("tree node: ") + e.what());
@@ -151,8 +169,15 @@ Status node_from_json(const nlohmann::json& j, int parent, Tree& tree) {
 
 std::string to_text(const Tree& tree, const FormatOptions& o) {
   std::string out;
-  out += tree.model + "  batch_size=" + std::to_string(tree.batch_size) +
-         " seq_len=" + std::to_string(tree.seq_len) + (tree.shapes_only ? "  (shapes only)" : "") + "\n";
+  out += tree.model + "  batch_size=" + std::to_string(tree.batch_size) + " seq_len=" + std::to_string(tree.seq_len);
+  if (!tree.dtype.empty()) out += " dtype=" + tree.dtype;
+  if (!tree.attention.empty()) out += " attention=" + tree.attention;
+  if (const auto& g = tree.generation) {
+    out += " new_tokens=" + std::to_string(g->new_tokens) + " kv_cache=" + human_bytes(static_cast<double>(g->kv_cache_bytes));
+    if (g->decode_step) out += " decode_step=" + std::to_string(*g->decode_step);
+  }
+  out += std::string(tree.shapes_only ? "  (shapes only)" : "") + "\n";
+  for (const std::string& note : tree.notes) out += "note: " + note + "\n";
   for (const Node& n : tree.nodes) {
     if (!visible(n, o)) continue;
     std::string line(2 * n.depth, ' ');
@@ -166,6 +191,7 @@ std::string to_text(const Tree& tree, const FormatOptions& o) {
       char buf[48];
       std::snprintf(buf, sizeof buf, " energy=%.4g J", *n.energy_j);
       line += buf;
+      if (n.extrapolated) line += " (extrapolated)";
     }
     if (n.measured && n.measured->energy_j) {
       char buf[48];
@@ -198,10 +224,15 @@ std::string csv_row(const Node& n) {
 std::string to_csv(const Tree& tree, const FormatOptions& o) {
   const bool energies = std::any_of(tree.nodes.begin(), tree.nodes.end(),
                                     [](const Node& n) { return n.energy_j || n.measured; });
-  std::string out = std::string(kCsvHeader) + (energies ? std::string(",") + kCsvEnergyColumns : "") + "\n";
+  // Generation trees say which phase each row belongs to (the paths repeat per phase).
+  const bool phased = tree.generation.has_value() && !tree.generation->decode_step;
+  const std::vector<std::string> phases = phased ? tree.phases() : std::vector<std::string>{};
+  std::string out = std::string(kCsvHeader) + (energies ? std::string(",") + kCsvEnergyColumns : "") +
+                    (phased ? std::string(",") + kCsvPhaseColumn : "") + "\n";
   out.reserve(tree.nodes.size() * 96);
   char num[160];
-  for (const Node& n : tree.nodes) {
+  for (size_t i = 0; i < tree.nodes.size(); ++i) {
+    const Node& n = tree.nodes[i];
     if (!visible(n, o)) continue;
     out += csv_row(n);
     if (energies) {
@@ -215,7 +246,9 @@ std::string to_csv(const Tree& tree, const FormatOptions& o) {
       opt(n.energy_j);
       opt(n.energy_remainder_j);
       opt(n.measured ? n.measured->energy_j : std::nullopt);
+      out += n.extrapolated ? ",true" : ",false";
     }
+    if (phased) out += "," + phases[i];
     out += "\n";
   }
   return out;
@@ -228,6 +261,9 @@ nlohmann::json to_json(const Tree& tree, const FormatOptions& o) {
       {"batch_size", tree.batch_size},
       {"seq_len", tree.seq_len},
       {"shapes_only", tree.shapes_only},
+      {"dtype", tree.dtype},
+      {"attention", tree.attention},
+      {"notes", tree.notes},
       {"node_count", tree.nodes.size()},
       {"root", tree.empty() ? nlohmann::json(nullptr) : node_json(tree, 0, o)},
   };
@@ -242,6 +278,9 @@ Result<Tree> from_json(const nlohmann::json& doc) {
     tree.batch_size = doc.at("batch_size").get<int64_t>();
     tree.seq_len = doc.at("seq_len").get<int64_t>();
     tree.shapes_only = doc.value("shapes_only", false);
+    tree.dtype = doc.value("dtype", "");
+    tree.attention = doc.value("attention", "");
+    if (doc.contains("notes")) tree.notes = doc["notes"].get<std::vector<std::string>>();
     IRENE_RETURN_IF_ERROR(node_from_json(doc.at("root"), -1, tree));
   } catch (const nlohmann::json::exception& e) {
     return Status::corrupt(std::string("tree document: ") + e.what());

@@ -16,6 +16,8 @@ struct FormatOptions {
 // The CSV header row, without a newline; trees with energies add kCsvEnergyColumns.
 extern const char* const kCsvHeader;
 extern const char* const kCsvEnergyColumns;
+// Generation trees add this last column: the phase ("prefill", "decode") of each row.
+extern const char* const kCsvPhaseColumn;
 
 // One node's fields for kCsvHeader's eight columns, without a newline.
 std::string csv_row(const Node& n);
