@@ -28,7 +28,7 @@ Runner add_tree_command(CLI::App& app) {
   cmd->add_option("--batch-size,-b", a->batch_size, "Batch size of the dummy input (sequences)")->required();
   cmd->add_option("--seq-len,-s", a->seq_len, "Sequence length of the dummy input (the prompt, with --new-tokens)")->required();
   cmd->add_flag("--shapes-only", a->shapes_only, "Count without running: no weights, no activations, no latency");
-  cmd->add_option("--weights", a->weights, "A model.safetensors file with real weights (default: random)");
+  cmd->add_option("--weights", a->weights, "A model.safetensors file with real weights, or a sharded checkpoint's model.safetensors.index.json (default: random)");
   cmd->add_option("--format,-f", a->format, "text, json or csv")->check(CLI::IsMember({"text", "json", "csv"}));
   cmd->add_option("--max-depth", a->max_depth, "Print nodes down to this depth only (default: all)");
   cmd->add_option("--seed", a->seed, "Seed for random weights and input ids");

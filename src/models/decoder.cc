@@ -35,7 +35,7 @@ Tensor inverse_frequencies(const ModelConfig& c, const at::TensorOptions& o) {
     Tensor medium = (wavelen >= high_wavelen).logical_and(wavelen <= low_wavelen);
     inv = at::where(medium, blended, scaled);
   }
-  return inv.to(o.dtype(at::kFloat).device());
+  return inv.to(o.device(), at::kFloat);
 }
 
 class RotaryEmbedding : public HfModule {

@@ -29,10 +29,6 @@ Result<tree::Tree> trace_generation(const GenerationRun& run);
 // The same generation with the tracer off (the tracer's overhead, measured in bench/).
 Status run_generation_untraced(const GenerationRun& run);
 
-// Bytes of the KV cache holding `positions` positions per sequence, at its stored size:
-// key/value heads (not repeated to the query heads), the last window of a sliding layer.
-int64_t kv_cache_bytes(const ModelConfig& config, int64_t batch, int64_t positions, int element_bytes);
-
 // Runs `body` in inference mode, turning libtorch's exceptions into a Status that names
 // the model and the sizes (zoo.cc).
 Status run_guarded(const ModelConfig& config, const RunOptions& options, const std::function<void()>& body);

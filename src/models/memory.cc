@@ -34,10 +34,17 @@ double output_elements(const std::string& shapes) {
 
 }  // namespace
 
-Result<MemoryEstimate> estimate_memory(const ModelConfig& config, int64_t batch_size, int64_t seq_len) {
-  IRENE_ASSIGN_OR_RETURN(tree::Tree t, trace_model(config, {batch_size, seq_len, /*shapes_only=*/true}));
+Result<MemoryEstimate> estimate_memory(const ModelConfig& config, const RunOptions& options) {
+  RunOptions counting{options.batch_size, options.seq_len, /*shapes_only=*/true};
+  counting.dtype = run_dtype(config, options);
+  counting.attention = options.attention;
+  IRENE_ASSIGN_OR_RETURN(tree::Tree t, trace_model(config, counting));
   MemoryEstimate e;
-  e.weights_bytes = 4.0 * static_cast<double>(t.root().num_parameters);
+  const int bytes = element_bytes(counting.dtype);
+  e.weights_bytes = bytes * static_cast<double>(t.root().num_parameters);
+  if (config.is_decoder() && options.new_tokens > 0)
+    e.kv_cache_bytes = static_cast<double>(
+        kv_cache_bytes(config, options.batch_size, options.seq_len + options.new_tokens, bytes));
   for (const tree::Node& n : t.nodes) {
     // Views move no bytes and share their input's storage; in-place ops (add_) write into it.
     const bool allocates = n.kind == tree::NodeKind::kMath && n.mem_bytes > 0 && n.cls.back() != '_';
@@ -51,7 +58,7 @@ Result<MemoryEstimate> estimate_memory(const ModelConfig& config, int64_t batch_
 
 Status check_run_memory(const ModelConfig& config, const RunOptions& options, double available_bytes) {
   if (options.shapes_only || options.cuda) return Status::ok();
-  IRENE_ASSIGN_OR_RETURN(MemoryEstimate e, estimate_memory(config, options.batch_size, options.seq_len));
+  IRENE_ASSIGN_OR_RETURN(MemoryEstimate e, estimate_memory(config, options));
   const std::string sizes = config.name + " at batch size " + std::to_string(options.batch_size) +
                             ", sequence length " + std::to_string(options.seq_len);
   if (options.keep_activations)

@@ -12,17 +12,19 @@
 namespace irene::models {
 
 struct MemoryEstimate {
-  double weights_bytes = 0;         // float32 parameters
+  double weights_bytes = 0;         // parameters at the run's dtype (float32 unless asked)
+  double kv_cache_bytes = 0;        // a generation's KV cache for the prompt and every new token
   double outputs_bytes = 0;         // every op output that allocates (views and in-place ops do not)
   double largest_output_bytes = 0;  // the largest of them
 
   // A plain forward pass frees as it goes: the weights and a few activations are alive.
-  double forward_peak_bytes() const { return weights_bytes + 4 * largest_output_bytes; }
+  double forward_peak_bytes() const { return weights_bytes + kv_cache_bytes + 4 * largest_output_bytes; }
   // A profile keeps every op's inputs for replaying it: the weights and every output.
   double captured_bytes() const { return weights_bytes + outputs_bytes; }
 };
 
-Result<MemoryEstimate> estimate_memory(const ModelConfig& config, int64_t batch_size, int64_t seq_len);
+// From a shapes-only forward pass over the prompt at the options' sizes and dtype.
+Result<MemoryEstimate> estimate_memory(const ModelConfig& config, const RunOptions& options);
 
 // Whether a run with these options fits in `available_bytes` of host memory: a forward
 // pass (forward_peak_bytes) or, with keep_activations, a profile (captured_bytes). Runs

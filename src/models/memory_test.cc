@@ -9,8 +9,8 @@ namespace {
 
 TEST(MemoryTest, EstimateComesFromTheModelsShapes) {
   const ModelConfig bert = bundled_config("bert-base-uncased").value();
-  const MemoryEstimate small = estimate_memory(bert, 1, 128).value();
-  const MemoryEstimate large = estimate_memory(bert, 8, 128).value();
+  const MemoryEstimate small = estimate_memory(bert, {1, 128}).value();
+  const MemoryEstimate large = estimate_memory(bert, {8, 128}).value();
   EXPECT_DOUBLE_EQ(large.weights_bytes, 4.0 * 109482240);
   // The largest tensor of BERT-base: the feed-forward layer's [b, s, 3072] float32 output.
   EXPECT_DOUBLE_EQ(large.largest_output_bytes, 8.0 * 128 * 3072 * 4);

@@ -1,5 +1,6 @@
 #include "models/weights.h"
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -33,9 +34,11 @@ std::string strip_prefix(const std::string& key, const std::unordered_map<std::s
   return key;
 }
 
-}  // namespace
+using Targets = std::unordered_map<std::string, at::Tensor>;
 
-Result<LoadReport> load_safetensors(torch::nn::Module& model, const std::string& path) {
+// Fills the targets found in one safetensors file, marking them in `filled`.
+Status load_file(const Targets& targets, const std::string& path, std::unordered_map<std::string, bool>& filled,
+                 LoadReport& report) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::not_found("cannot read weights file '" + path + "'");
   in.seekg(0, std::ios::end);
@@ -54,12 +57,6 @@ Result<LoadReport> load_safetensors(torch::nn::Module& model, const std::string&
   if (doc.is_discarded() || !doc.is_object()) return Status::corrupt(path + ": header is not a JSON object");
   const int64_t data_start = 8 + static_cast<int64_t>(header_len);
 
-  std::unordered_map<std::string, at::Tensor> targets;
-  for (const auto& p : model.named_parameters(true)) targets.emplace(p.key(), p.value());
-  std::unordered_map<std::string, bool> filled;
-  for (const auto& b : model.named_buffers(true)) targets.emplace(b.key(), b.value());
-
-  LoadReport report;
   torch::NoGradGuard no_grad;
   for (const auto& [raw_key, entry] : doc.items()) {
     if (raw_key == "__metadata__") continue;
@@ -73,7 +70,7 @@ Result<LoadReport> load_safetensors(torch::nn::Module& model, const std::string&
       IRENE_ASSIGN_OR_RETURN(DtypeInfo dt, dtype_of(entry.at("dtype").get<std::string>()));
       const auto shape = entry.at("shape").get<std::vector<int64_t>>();
       const auto offsets = entry.at("data_offsets").get<std::vector<int64_t>>();
-      at::Tensor& target = it->second;
+      at::Tensor target = it->second;
       if (target.sizes() != at::IntArrayRef(shape))
         return Status::invalid_argument(path + ": tensor '" + raw_key + "' has shape " +
                                         nlohmann::json(shape).dump() + ", the model expects " +
@@ -94,6 +91,46 @@ Result<LoadReport> load_safetensors(torch::nn::Module& model, const std::string&
       return Status::corrupt(path + ": entry '" + raw_key + "': " + e.what());
     }
   }
+  return Status::ok();
+}
+
+// The shard files a model.safetensors.index.json names (its weight_map's values), in
+// the order they first appear, as paths beside the index.
+Result<std::vector<std::string>> shard_files(const std::string& index_path) {
+  std::ifstream in(index_path);
+  if (!in) return Status::not_found("cannot read weights index '" + index_path + "'");
+  nlohmann::json doc = nlohmann::json::parse(in, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("weight_map") || !doc["weight_map"].is_object())
+    return Status::corrupt(index_path + ": not a safetensors index (expected an object with a \"weight_map\" object)");
+  const size_t slash = index_path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "" : index_path.substr(0, slash + 1);
+  std::vector<std::string> files;
+  for (const auto& [key, file] : doc["weight_map"].items()) {
+    if (!file.is_string() || file.get<std::string>().find('/') != std::string::npos)
+      return Status::corrupt(index_path + ": weight_map entry '" + key + "' must name a file beside the index");
+    const std::string path = dir + file.get<std::string>();
+    if (std::find(files.begin(), files.end(), path) == files.end()) files.push_back(path);
+  }
+  return files;
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+}  // namespace
+
+Result<LoadReport> load_safetensors(torch::nn::Module& model, const std::string& path) {
+  Targets targets;
+  for (const auto& p : model.named_parameters(true)) targets.emplace(p.key(), p.value());
+  for (const auto& b : model.named_buffers(true)) targets.emplace(b.key(), b.value());
+  std::unordered_map<std::string, bool> filled;
+  LoadReport report;
+  std::vector<std::string> files{path};
+  if (ends_with(path, ".index.json")) {
+    IRENE_ASSIGN_OR_RETURN(files, shard_files(path));
+  }
+  for (const std::string& f : files) IRENE_RETURN_IF_ERROR(load_file(targets, f, filled, report));
   for (const auto& p : model.named_parameters(true))
     if (!filled.count(p.key()))
       return Status::invalid_argument(path + ": no tensor for parameter '" + p.key() + "'");

@@ -57,6 +57,11 @@ struct RunOptions {
 // The element type a run uses (see RunOptions::dtype).
 std::string run_dtype(const ModelConfig& config, const RunOptions& options);
 
+// Bytes of a decoder's KV cache holding `positions` positions for each of `batch`
+// sequences, at its stored size: key/value heads (not repeated to the query heads), and
+// only the last window of a sliding-window layer. Defined in generation.cc.
+int64_t kv_cache_bytes(const ModelConfig& config, int64_t batch, int64_t positions, int element_bytes);
+
 // Checks sizes against what the config allows; errors say what is allowed.
 Status validate_run(const ModelConfig& config, const RunOptions& options);
 // Ok when CUDA can be used (`cuda_available`: a libtorch with CUDA and a visible GPU);
