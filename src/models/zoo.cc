@@ -87,7 +87,8 @@ Result<ModelConfig> resolve_config(const std::string& name_or_path) {
 Result<ModelSummary> summarize(const ModelConfig& c) {
   auto model = build(c, Init{at::TensorOptions().device(at::kMeta)});
   if (!model) return Status::unsupported("no architecture for model_type '" + c.model_type + "'");
-  ModelSummary s{c.name, c.family(), c.model_type, c.num_layers, c.hidden_size, c.num_heads, 0, c.max_seq_len()};
+  ModelSummary s{c.name, c.family(), c.model_type, c.num_layers, c.hidden_size, c.num_heads, 0, c.max_seq_len(),
+                 c.is_decoder()};
   for (const auto& p : model->parameters()) s.parameters += p.numel();
   return s;
 }
@@ -96,7 +97,8 @@ nlohmann::json to_json(const ModelSummary& s) {
   return {{"name", s.name},         {"family", s.family},
           {"model_type", s.model_type}, {"layers", s.layers},
           {"hidden_size", s.hidden_size}, {"heads", s.heads},
-          {"parameters", s.parameters}, {"max_seq_len", s.max_seq_len}};
+          {"parameters", s.parameters}, {"max_seq_len", s.max_seq_len},
+          {"decoder", s.decoder}};
 }
 
 Status validate_run(const ModelConfig& c, const RunOptions& o) {

@@ -30,9 +30,10 @@ Result<ModelConfig> resolve_config(const std::string& name_or_path);
 struct ModelSummary {
   std::string name, family, model_type;
   int64_t layers = 0, hidden_size = 0, heads = 0, parameters = 0, max_seq_len = 0;
+  bool decoder = false;  // a decoder LLM family: generates (new_tokens), has dtype and attention choices
 };
 // {"name", "family", "model_type", "layers", "hidden_size", "heads", "parameters",
-// "max_seq_len"}: the row of `irene models --format json` and GET /api/models.
+// "max_seq_len", "decoder"}: the row of `irene models --format json` and GET /api/models.
 nlohmann::json to_json(const ModelSummary& s);
 
 // Counts parameters from shapes alone (no weights allocated).

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "predict/least_squares.h"
@@ -107,14 +108,32 @@ struct Predictor::Impl {
   // (full) or on the ops no child covers (model)
   std::vector<double> remainder_coef;
 
-  Result<double> predict_leaf(const tree::Tree& t, int i) const {
+  // `extrapolated` (when given) is set when the node's type has no regressor of its own
+  // and the fallback answered (see fallback_type).
+  Result<double> predict_leaf(const tree::Tree& t, int i, bool* extrapolated = nullptr) const {
     auto it = ml.find(t.nodes[i].cls);
+    if (it == ml.end() && extrapolated) it = ml.find(fallback_type(t.nodes[i]));
     if (it == ml.end())
       return Status::invalid_argument("the predictor has no regressor for ML op type '" + t.nodes[i].cls +
                                       "' (node '" + t.nodes[i].path + "')");
+    if (extrapolated) *extrapolated = it->first != t.nodes[i].cls;
     IRENE_ASSIGN_OR_RETURN(std::vector<double> row,
                            basis_row(it->second.basis, &it->second.scaler, t, i, options.features));
     return dot(row, it->second.coef);
+  }
+
+  // The fallback for an ML type the training data never had (RMSNorm, SiLU, rotary
+  // embeddings, fused attention, ...): the regressor of a type that does the same kind of
+  // work, told apart by the node's arithmetic intensity. Above 1 FLOP per byte it
+  // computes like a GEMM (Linear, or Conv1D where the data had no Linear); below, it
+  // streams memory like a normalisation (LayerNorm). The regressor then reads the node's
+  // own features (FLOPs, bytes, sizes).
+  std::string fallback_type(const tree::Node& n) const {
+    static const std::vector<std::string> kCompute = {"Linear", "Conv1D"}, kMemory = {"LayerNorm"};
+    const bool compute = n.mem_bytes > 0 && static_cast<double>(n.flops) > static_cast<double>(n.mem_bytes);
+    for (const std::string& type : compute ? kCompute : kMemory)
+      if (ml.count(type)) return type;
+    return ml.empty() ? std::string() : ml.begin()->first;
   }
 
   Result<std::vector<double>> phi(const tree::Tree& t, int i) const {
@@ -297,12 +316,15 @@ Status Predictor::predict(tree::Tree& t) const {
   const Impl& m = *impl_;
   EnergyView v(t);
   std::vector<double> e(v.size(), 0.0);
+  std::vector<char> extrapolated(v.size(), 0);
   // Children come after their parent in pre-order: walking backwards finishes every
   // child before its parent.
   for (size_t k = v.size(); k-- > 0;) {
     const int i = v.node[k];
     if (v.leaf[k]) {
-      IRENE_ASSIGN_OR_RETURN(e[k], m.predict_leaf(t, i));
+      bool fallback = false;
+      IRENE_ASSIGN_OR_RETURN(e[k], m.predict_leaf(t, i, &fallback));
+      extrapolated[k] = fallback;
       continue;
     }
     double sum = 0;
@@ -332,9 +354,12 @@ Status Predictor::predict(tree::Tree& t) const {
       }
     }
   }
+  std::set<std::string> unseen;
   for (size_t k = 0; k < v.size(); ++k) {
     tree::Node& n = t.nodes[v.node[k]];
     n.energy_j = e[k];
+    n.extrapolated = extrapolated[k];
+    if (extrapolated[k]) unseen.insert(n.cls + " (as " + m.fallback_type(n) + ")");
     if (v.leaf[k]) {
       n.energy_remainder_j.reset();
       continue;
@@ -342,6 +367,12 @@ Status Predictor::predict(tree::Tree& t) const {
     double children = 0;
     for (int c : v.children[k]) children += e[c];
     n.energy_remainder_j = e[k] - children;
+  }
+  if (!unseen.empty()) {
+    std::string types;
+    for (const auto& u : unseen) types += (types.empty() ? "" : ", ") + u;
+    t.notes.push_back("extrapolated: the predictor was trained without these ML types, predicted with the "
+                      "regressor of a type of the same arithmetic intensity from their own features: " + types);
   }
   return Status::ok();
 }

@@ -46,7 +46,11 @@ class Predictor {
   static Result<Predictor> train(const std::vector<const tree::Tree*>& trees, const TrainOptions& options);
 
   // Sets energy_j on every model, module and ML node of `t`, and energy_remainder_j on
-  // every parent, so that a parent's energy is its children's plus its remainder.
+  // every parent, so that a parent's energy is its children's plus its remainder. An ML
+  // leaf whose type the training data lacked (the decoder LLMs' RMSNorm, SiLU, rotary
+  // embeddings, fused attention) is predicted by the regressor of a known type of the
+  // same arithmetic intensity (> 1 FLOP per byte: Linear, else LayerNorm) from its own
+  // features, marked `extrapolated`, and listed in the tree's notes.
   Status predict(tree::Tree& t) const;
 
   Method method() const;

@@ -93,15 +93,46 @@ TEST(PredictorTest, FullPredictorSaysWhatIsMissing) {
   EXPECT_NE(s.message().find("measured resource features"), std::string::npos) << s.message();
 }
 
-TEST(PredictorTest, UnknownOpTypeIsAnError) {
+// A type the training data lacks is predicted by the fallback and marked: Conv1D (GPT-2)
+// for a predictor trained on BERT alone, and the decoder LLMs' new types for PC1's.
+TEST(PredictorTest, UnknownOpTypesAreExtrapolatedAndMarked) {
   REQUIRE_DATA();
   std::vector<const tree::Tree*> bert_only;
   for (const auto& t : pc1()->trees)
     if (t.model == "bert-base-uncased") bert_only.push_back(&t);
   auto p = Predictor::train(bert_only, {}).value();
   auto t = models::trace_model(models::bundled_config("gpt2").value(), {1, 8, true}).value();
-  Status s = p.predict(t);
-  EXPECT_NE(s.message().find("no regressor for ML op type 'Conv1D'"), std::string::npos) << s.message();
+  ASSERT_TRUE(p.predict(t).is_ok());
+  int conv = 0;
+  for (const auto& n : t.nodes) {
+    if (n.cls == "Conv1D") {
+      ++conv;
+      EXPECT_TRUE(n.extrapolated) << n.path;
+      ASSERT_TRUE(n.energy_j.has_value());
+    }
+    if (n.cls == "LayerNorm") EXPECT_FALSE(n.extrapolated) << n.path;
+  }
+  EXPECT_EQ(conv, 4 * 12);
+  ASSERT_EQ(t.notes.size(), 1u);
+  EXPECT_NE(t.notes[0].find("Conv1D (as Linear)"), std::string::npos) << t.notes[0];
+
+  models::RunOptions o{1, 16, true};
+  o.new_tokens = 4;
+  auto llama = models::trace_model(models::bundled_config("meta-llama/Llama-3.2-1B").value(), o).value();
+  for (const Method m : {Method::kAdditive, Method::kIrene}) {
+    TrainOptions to;
+    to.method = m;
+    to.epochs = 1;
+    auto pc1_predictor = Predictor::train(trees_without(*pc1(), "none"), to).value();
+    ASSERT_TRUE(pc1_predictor.predict(llama).is_ok()) << method_name(m);
+    for (const auto& n : llama.nodes) {
+      if (n.kind == tree::NodeKind::kMath) continue;
+      ASSERT_TRUE(n.energy_j.has_value()) << n.path;
+      if (n.cls == "LlamaRMSNorm" || n.cls == "SiLU" || n.cls == "ScaledDotProductAttention")
+        EXPECT_TRUE(n.extrapolated) << n.path;
+      if (n.cls == "Linear" || n.cls == "Embedding") EXPECT_FALSE(n.extrapolated) << n.path;
+    }
+  }
 }
 
 TEST(PredictorTest, JsonRoundTripPredictsTheSameAndTrainingIsDeterministic) {

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 
@@ -51,13 +52,32 @@ Result<models::ModelConfig> model_param(const ApiRequest& r) {
 struct SizeParams {
   models::ModelConfig config;
   int64_t batch_size, seq_len;
+  models::RunOptions run;  // shapes-only, with the decoder options the request gave
+
+  // The part of a cache key that tells two requests apart.
+  std::string key() const {
+    return config.name + "|" + std::to_string(batch_size) + "|" + std::to_string(seq_len) + "|" +
+           std::to_string(run.new_tokens) + "|" + run.dtype + "|" + run.attention;
+  }
 };
+
+std::string string_param(const ApiRequest& r, const std::string& name) {
+  auto it = r.query.find(name);
+  return it == r.query.end() ? std::string() : it->second;
+}
 
 Result<SizeParams> size_params(const ApiRequest& r, int64_t max_batch) {
   IRENE_ASSIGN_OR_RETURN(models::ModelConfig c, model_param(r));
   IRENE_ASSIGN_OR_RETURN(int64_t b, int_param(r, "batch_size", 1, max_batch));
   IRENE_ASSIGN_OR_RETURN(int64_t s, int_param(r, "seq_len", 1, c.max_seq_len()));
-  return SizeParams{std::move(c), b, s};
+  models::RunOptions run{b, s, /*shapes_only=*/true};
+  if (!string_param(r, "new_tokens").empty()) {
+    IRENE_ASSIGN_OR_RETURN(run.new_tokens, int_param(r, "new_tokens", 0, kMaxNewTokens));
+  }
+  run.dtype = string_param(r, "dtype");
+  run.attention = string_param(r, "attention");
+  IRENE_RETURN_IF_ERROR(models::validate_run(c, run));
+  return SizeParams{std::move(c), b, s, run};
 }
 
 // Adds share_of_parent and share_of_model to every node that has an energy.
@@ -163,16 +183,16 @@ ApiResponse Api::energy(const ApiRequest& r) {
     for (const auto& m : machines_) ids += (ids.empty() ? "" : ", ") + m.id;
     return ApiResponse::error(404, "not_found", "parameter 'machine': unknown machine '" + machine_id + "' (known: " + ids + ")");
   }
-  const std::string key = std::string("energy/") + kAnswerVersion + "|" + p->config.name + "|" +
-                          std::to_string(p->batch_size) + "|" + std::to_string(p->seq_len) + "|" + machine->id + "|" +
+  const std::string key = std::string("energy/") + kAnswerVersion + "|" + p->key() + "|" + machine->id + "|" +
                           machine->version + "|" + data_.fingerprint;
   auto body = cache_->get_or_compute(key, [&]() -> Result<std::string> {
-    const tree::Tree* measured = measured_tree(p->config.name, p->batch_size, p->seq_len);
+    const tree::Tree* measured =
+        p->run.new_tokens > 0 ? nullptr : measured_tree(p->config.name, p->batch_size, p->seq_len);
     tree::Tree t;
     if (measured) {
       t = *measured;
     } else {
-      IRENE_ASSIGN_OR_RETURN(t, models::trace_model(p->config, {p->batch_size, p->seq_len, /*shapes_only=*/true}));
+      IRENE_ASSIGN_OR_RETURN(t, models::trace_model(p->config, p->run));
     }
     IRENE_RETURN_IF_ERROR(machine->predictor.predict(t));
     nlohmann::json tree_doc = tree::to_json(t);
@@ -186,7 +206,12 @@ ApiResponse Api::energy(const ApiRequest& r) {
                            {{"method", predict::method_name(machine->predictor.method())},
                             {"feature_set", predict::feature_set_name(machine->predictor.features())},
                             {"fingerprint", machine->predictor.fingerprint()}}},
+                          {"new_tokens", p->run.new_tokens},
+                          {"dtype", t.dtype},
+                          {"attention", t.attention},
                           {"measured", measured != nullptr},
+                          {"extrapolated", !t.notes.empty() && std::any_of(t.nodes.begin(), t.nodes.end(),
+                                                                           [](const tree::Node& n) { return n.extrapolated; })},
                           {"total_energy_j", total},
                           {"tree", std::move(tree_doc)}};
     return doc.dump();
@@ -198,13 +223,13 @@ ApiResponse Api::energy(const ApiRequest& r) {
 ApiResponse Api::tree(const ApiRequest& r) {
   auto p = size_params(r, kMaxBatchSize);
   if (!p.is_ok()) return ApiResponse::from_status(p.status());
-  const std::string key = std::string("tree/") + kAnswerVersion + "|" + p->config.name + "|" +
-                          std::to_string(p->batch_size) + "|" + std::to_string(p->seq_len);
+  const std::string key = std::string("tree/") + kAnswerVersion + "|" + p->key();
   auto body = cache_->get_or_compute(key, [&]() -> Result<std::string> {
-    IRENE_ASSIGN_OR_RETURN(tree::Tree t, models::trace_model(p->config, {p->batch_size, p->seq_len, true}));
+    IRENE_ASSIGN_OR_RETURN(tree::Tree t, models::trace_model(p->config, p->run));
     return nlohmann::json{{"model", p->config.name},
                           {"batch_size", p->batch_size},
                           {"seq_len", p->seq_len},
+                          {"new_tokens", p->run.new_tokens},
                           {"tree", tree::to_json(t)}}
         .dump();
   });

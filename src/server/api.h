@@ -35,6 +35,7 @@ struct ApiResponse {
 // Largest inputs one request may ask for, so no request can exhaust memory.
 constexpr int64_t kMaxBatchSize = 64;
 constexpr int64_t kMaxProfileTokens = 4096;  // batch x sequence of a live profile
+constexpr int64_t kMaxNewTokens = 4096;      // decode steps of a generation tree
 constexpr size_t kMaxBodyBytes = 16 * 1024;
 
 class Api {
