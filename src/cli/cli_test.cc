@@ -52,6 +52,38 @@ TEST(CliTest, TreeCsvHasTheDocumentedColumns) {
   EXPECT_NE(r.out.find("\nh.0.attn.c_attn,Conv1D,ml,3,"), std::string::npos);
 }
 
+TEST(CliTest, GenerationTreeHasPhasesInEveryFormat) {
+  const std::string args = "tree --model Qwen/Qwen3-8B -b 4 -s 64 --new-tokens 32 --shapes-only";
+  CliRun csv = irene(args + " --format csv");
+  ASSERT_EQ(csv.exit_code, 0) << csv.out;
+  EXPECT_EQ(csv.out.substr(0, csv.out.find('\n')),
+            "path,class,kind,depth,num_parameters,flops,mem_bytes,latency_s,phase");
+  EXPECT_NE(csv.out.find("\nmodel.layers.35.self_attn.k_norm,Qwen3RMSNorm,ml,6,128,"), std::string::npos);
+  EXPECT_NE(csv.out.find(",decode\n"), std::string::npos);
+  CliRun json = irene(args + " --format json --max-depth 2");
+  ASSERT_EQ(json.exit_code, 0) << json.out;
+  auto doc = nlohmann::json::parse(json.out);
+  EXPECT_EQ(doc["dtype"], "bfloat16");
+  EXPECT_EQ(doc["root"]["kind"], "generation");
+  EXPECT_EQ(doc["root"]["new_tokens"], 32);
+  // 36 layers x 2 x 4 sequences x 8 kv heads x 96 positions x 128 x 2 bytes
+  EXPECT_EQ(doc["root"]["kv_cache_bytes"], int64_t{36} * 2 * 4 * 8 * 96 * 128 * 2);
+  EXPECT_EQ(doc["root"]["children"][1]["path"], "decode");
+  CliRun one = irene(args + " --decode-step 31 --max-depth 1");
+  ASSERT_EQ(one.exit_code, 0) << one.out;
+  EXPECT_NE(one.out.find("decode_step=31"), std::string::npos) << one.out;
+}
+
+TEST(CliTest, PredictMarksExtrapolatedNodes) {
+  CliRun r = irene("predict -p " + std::string(IRENE_SOURCE_DIR) +
+                   "/predictors/pc1-model.json --model mistralai/Mixtral-8x7B-v0.1 -b 1 -s 32 -n 8 --format csv");
+  ASSERT_EQ(r.exit_code, 0) << r.out.substr(0, 2000);
+  EXPECT_NE(r.out.find("measured_energy_j,extrapolated,phase\n"), std::string::npos);
+  EXPECT_NE(r.out.find("post_attention_layernorm,MixtralRMSNorm,ml,"), std::string::npos);
+  EXPECT_NE(r.out.find(",true,prefill\n"), std::string::npos);
+  EXPECT_NE(r.out.find(",false,decode\n"), std::string::npos);
+}
+
 TEST(CliTest, TreeJsonIsTheNestedTree) {
   CliRun r = irene("tree --model gpt2 -b 1 -s 4 --shapes-only --format json");
   ASSERT_EQ(r.exit_code, 0) << r.out;
@@ -72,7 +104,13 @@ TEST(CliTest, BadInputExitsTwoWithAClearMessage) {
       {"tree --model bert-base-uncased -b abc -s 8", "batch-size"},
       {"tree --model bert-base-uncased -b 1 -s 600", "maximum of 512"},
       {"tree --model gpt2 -b 1 -s 8 --format xml", "format"},
-      {"tree --config /nonexistent/config.json -b 1 -s 8", "cannot read config file"},
+      {"tree --config /nonexistent/config.json -b 1 -s 8", "cannot read config file '/nonexistent/config.json': No such file"},
+      {"tree --model gpt2 -b 1 -s 8 --new-tokens 4", "decoder LLM families"},
+      {"tree --model meta-llama/Llama-3.2-1B -b 1 -s 8 --new-tokens 4 --decode-step 4 --shapes-only",
+       "decode step must be from 0 to new tokens - 1 (3)"},
+      {"tree --model meta-llama/Llama-3.2-1B -b 1 -s 8 --dtype int4 --shapes-only", "float32, bfloat16, float16"},
+      {"tree --model meta-llama/Llama-3.2-1B -b 1 -s 8 --attention flash --shapes-only", "sdpa, eager"},
+      {"tree --model microsoft/Phi-3-mini-4k-instruct -b 1 -s 4000 -n 200 --shapes-only", "maximum of 4096 positions"},
       {"tree -b 1 -s 8", "--model NAME or --config PATH"},
       {"frobnicate", "frobnicate"},
   };
