@@ -228,6 +228,17 @@ function renderSummary(model) {
   $('summary-facts').textContent = `${formatCount(raw.num_parameters)} parameters · ${formatCount(raw.flops)} FLOPs · `
     + `${formatBytes(raw.mem_bytes)} moved · ${model.nodes.length.toLocaleString('en-US')} nodes`
     + `${measuredNodes ? ` (${measuredNodes} measured in the IrEne dataset)` : ''}`;
+  // What the figures assume (extrapolated node types, balanced expert routing, sums of
+  // decode steps), as the server's tree lists it.
+  const notes = Array.isArray(model.tree.notes) ? model.tree.notes : [];
+  const extrapolated = model.nodes.filter((n) => n.extrapolated).length;
+  const notesList = $('summary-notes');
+  notesList.replaceChildren(...notes.map((note) => {
+    const li = document.createElement('li');
+    li.textContent = note.startsWith('extrapolated:') ? `${extrapolated.toLocaleString('en-US')} nodes ${note}` : note;
+    return li;
+  }));
+  notesList.hidden = notes.length === 0;
 }
 
 // ---- start ----

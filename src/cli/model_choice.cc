@@ -8,7 +8,8 @@
 namespace irene::cli {
 
 void ModelChoice::add_to(CLI::App* cmd) {
-  auto* m = cmd->add_option("--model", model, "A bundled model (see `irene models`)");
+  auto* m = cmd->add_option("--model", model,
+                            "A bundled model (see `irene models`), or a Hub id ORG/NAME in the local Hugging Face cache");
   auto* c = cmd->add_option("--config", config_path, "Path to a Hugging Face config.json");
   m->excludes(c);
   c->excludes(m);
@@ -16,7 +17,7 @@ void ModelChoice::add_to(CLI::App* cmd) {
 
 Result<models::ModelConfig> ModelChoice::resolve() const {
   if (model.empty() && config_path.empty()) return Status::invalid_argument("give --model NAME or --config PATH");
-  return model.empty() ? models::load_config_file(config_path) : models::bundled_config(model);
+  return model.empty() ? models::load_config_file(config_path) : models::find_model(model);
 }
 
 void GenerationChoice::add_to(CLI::App* cmd) {

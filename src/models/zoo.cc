@@ -6,6 +6,7 @@
 #include "models/bundled_configs.h"
 #include "models/decoder.h"
 #include "models/generation.h"
+#include "models/hub_cache.h"
 #include "models/memory.h"
 #include "models/transformer_model.h"
 #include "models/weights.h"
@@ -82,6 +83,20 @@ Result<ModelConfig> resolve_config(const std::string& name_or_path) {
   if (bundled.is_ok() || name_or_path.find('/') == std::string::npos || name_or_path.find(".json") == std::string::npos)
     return bundled;
   return load_config_file(name_or_path);
+}
+
+Result<ModelConfig> find_model(const std::string& name, const std::string& cache_dir) {
+  auto bundled = bundled_config(name);
+  if (bundled.is_ok() || name.find('/') == std::string::npos) return bundled;
+  const std::string dir = cache_dir.empty() ? hub_cache_dir() : cache_dir;
+  auto path = find_cached_config(name, dir);
+  if (!path.is_ok())
+    return Status::not_found("unknown model '" + name + "': not bundled (`irene models` lists them), and " +
+                             path.status().message() + "; download it (huggingface-cli download " + name +
+                             " config.json) or give --config PATH");
+  IRENE_ASSIGN_OR_RETURN(ModelConfig c, load_config_file(*path));
+  c.name = name;  // the Hub id, not the snapshot's path
+  return c;
 }
 
 Result<ModelSummary> summarize(const ModelConfig& c) {

@@ -26,6 +26,10 @@ std::vector<std::string> bundled_model_names();
 Result<ModelConfig> bundled_config(std::string_view name);
 // A bundled name, or else a path to a config.json.
 Result<ModelConfig> resolve_config(const std::string& name_or_path);
+// A bundled model, or else a Hub id ("ORG/NAME") found in the local Hugging Face cache
+// (see hub_cache.h; `cache_dir` empty: the one the environment names). NotFound says
+// both where it looked and what to do.
+Result<ModelConfig> find_model(const std::string& name, const std::string& cache_dir = "");
 
 struct ModelSummary {
   std::string name, family, model_type;

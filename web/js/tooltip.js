@@ -12,6 +12,8 @@ const KIND_NAMES = {
   ml: 'ML op',
   'ml-np': 'ML op (no parameters)',
   math: 'math op',
+  generation: 'generation (prefill + decode)',
+  phase: 'phase',
 };
 
 export function tooltipHtml(node) {
@@ -24,6 +26,10 @@ export function tooltipHtml(node) {
     : '<span class="text-body-secondary">none of its own: counted in its parent\'s remainder</span>');
   if (node.measuredEnergy != null) {
     row('Measured energy', `${formatMillijoules(node.measuredEnergy)} <span class="text-body-secondary">(error ${formatSignedPercent(node.errorPct)})</span>`);
+  }
+  if (node.extrapolated) {
+    row('Extrapolated', '<span class="text-warning-emphasis">yes: the predictor was never trained on this type; '
+      + 'its energy comes from the fallback regressor (see the notes above the tree)</span>');
   }
   row('Kind', escapeHtml(KIND_NAMES[node.kind] || node.kind));
   row('% of model energy', formatPercent(node.shareOfModel, 2));

@@ -8,6 +8,8 @@ export const KIND_GROUPS = {
   ml: 'ml',
   'ml-np': 'ml',
   math: 'math',
+  generation: 'module',
+  phase: 'module',
 };
 
 export function kindGroup(kind) {
@@ -60,6 +62,7 @@ function wrap(raw, parent, nodes) {
     className: raw.class ?? '',
     energy: finiteOrNull(raw.energy_j),
     measuredEnergy: raw.measured ? finiteOrNull(raw.measured.energy_j) : null,
+    extrapolated: raw.extrapolated === true,
     children: [],
   };
   node.key = joinKey(node.path, node.className);

@@ -452,6 +452,30 @@ describe('irene dashboard', { timeout: TEST_TIMEOUT }, () => {
     await closePage(page);
   });
 
+  test('a decoder LLM: node types the predictor never saw are marked extrapolated, and the notes say so', async () => {
+    const page = await newPage();
+    await openSelection(page, { model: 'meta-llama/Llama-3.2-1B', batch_size: '1', seq_len: '8', machine: 'pc1' });
+    const notes = page.locator('#summary-notes');
+    await notes.waitFor({ state: 'visible' });
+    const text = await notes.textContent();
+    assert.match(text, /nodes extrapolated: the predictor was trained without these ML types/);
+    assert.match(text, /LlamaRMSNorm \(as LayerNorm\)/);
+
+    await page.fill('#list-search', 'layers.0.input_layernorm');
+    await page.selectOption('#list-kind', 'ml');
+    await page.locator('#node-table .vt-row').first().click();
+    const node = page.locator('g.tree-node[data-path="model.layers.0.input_layernorm"]');
+    await node.waitFor();
+    await node.locator('circle').hover();
+    const tooltip = page.locator('.node-tooltip');
+    await tooltip.waitFor({ state: 'visible' });
+    const tip = await tooltip.textContent();
+    assert.ok(tip.includes('model.layers.0.input_layernorm (LlamaRMSNorm)'), tip);
+    assert.ok(tip.includes('Extrapolated'), `the tooltip says the node is extrapolated: ${tip}`);
+    await screenshot(page, '14-decoder-extrapolated');
+    await closePage(page);
+  });
+
   test('cost and CO2 follow the editable price and grid intensity, with sources stated', async () => {
     const page = await newPage();
     await openSelection(page, MEASURED);
