@@ -1,6 +1,7 @@
 #include "models/zoo.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "common/memory.h"
 #include "models/bundled_configs.h"
@@ -116,6 +117,38 @@ nlohmann::json to_json(const ModelSummary& s) {
           {"decoder", s.decoder}};
 }
 
+Status check_tree_size(const ModelConfig& c, const RunOptions& o) {
+  const double b = static_cast<double>(o.batch_size), tokens = b * static_cast<double>(o.seq_len + o.new_tokens);
+  const double layers = static_cast<double>(c.num_layers), hidden = static_cast<double>(c.hidden_size);
+  const DecoderConfig& d = c.decoder;
+  const double experts = static_cast<double>(std::max<int64_t>(1, d.num_experts));
+  const double expert_width = static_cast<double>(d.num_experts > 0 ? d.moe_intermediate_size : c.intermediate_size);
+  // Experts a step routes to: at most every expert, at most tokens x top_k of them.
+  const double hit = d.num_experts > 0
+                         ? std::min(experts, b * static_cast<double>(o.seq_len) * static_cast<double>(d.num_experts_per_tok))
+                         : 0;
+  const double phases = o.new_tokens > 0 ? 2 : 1;
+  const double nodes = phases * (layers * (100 + 16 * hit) + 100);
+  const double heads = static_cast<double>(c.num_heads);
+  const double head_dim = d.head_dim > 0 ? static_cast<double>(d.head_dim) : hidden / std::max(1.0, heads);
+  const double params = 2 * static_cast<double>(c.vocab_size) * hidden +
+                        layers * (4 * hidden * heads * head_dim + 3 * hidden * expert_width * experts);
+  const double context = static_cast<double>(o.seq_len + o.new_tokens);
+  const double flops = 2 * params * tokens + 4 * b * context * context * heads * head_dim * layers;
+  auto too_large = [&](const char* what, double value, double limit) {
+    char text[256];
+    std::snprintf(text, sizeof text, "%s of about %.3g exceeds the limit of %.3g for one tree", what, value, limit);
+    return Status::invalid_argument("request too large: " + c.name + " at batch size " + std::to_string(o.batch_size) +
+                                    ", " + std::to_string(o.seq_len) + " + " + std::to_string(o.new_tokens) +
+                                    " tokens: " + text);
+  };
+  if (nodes > kMaxTreeNodes) return too_large("a tree", nodes, kMaxTreeNodes);
+  if (params > kMaxParameters) return too_large("a parameter count", params, kMaxParameters);
+  if (tokens > kMaxTokens) return too_large("batch x tokens", tokens, kMaxTokens);
+  if (flops > kMaxCountedFlops) return too_large("a FLOP count", flops, kMaxCountedFlops);
+  return Status::ok();
+}
+
 Status validate_run(const ModelConfig& c, const RunOptions& o) {
   if (o.batch_size <= 0)
     return Status::invalid_argument("batch size must be a positive integer, got " + std::to_string(o.batch_size));
@@ -147,6 +180,7 @@ Status validate_run(const ModelConfig& c, const RunOptions& o) {
                                     std::to_string(o.new_tokens) + " new tokens exceeds " + c.name +
                                     "'s maximum of " + std::to_string(c.max_seq_len()) + " positions");
   }
+  IRENE_RETURN_IF_ERROR(check_tree_size(c, o));
   if (o.decode_step && (o.new_tokens == 0 || *o.decode_step < 0 || *o.decode_step >= o.new_tokens))
     return Status::invalid_argument("decode step must be from 0 to new tokens - 1 (" +
                                     std::to_string(std::max<int64_t>(0, o.new_tokens - 1)) + "), got " +

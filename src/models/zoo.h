@@ -67,8 +67,20 @@ std::string run_dtype(const ModelConfig& config, const RunOptions& options);
 // only the last window of a sliding-window layer. Defined in generation.cc.
 int64_t kv_cache_bytes(const ModelConfig& config, int64_t batch, int64_t positions, int element_bytes);
 
-// Checks sizes against what the config allows; errors say what is allowed.
+// Checks sizes against what the config allows; errors say what is allowed. Includes
+// check_tree_size.
 Status validate_run(const ModelConfig& config, const RunOptions& options);
+
+// What one tree may cost to build, whatever a config says (configs are untrusted input
+// on the server): about kMaxTreeNodes nodes, kMaxParameters parameters, kMaxTokens
+// tokens (batch x (prompt + new tokens)), and FLOP and byte counts that stay far inside
+// 64-bit integers. Estimated from the config alone, before any work; the error says
+// which limit and by how much.
+inline constexpr double kMaxTreeNodes = 300'000;
+inline constexpr double kMaxParameters = 1e13;
+inline constexpr double kMaxTokens = 1 << 22;
+inline constexpr double kMaxCountedFlops = 1e18;
+Status check_tree_size(const ModelConfig& config, const RunOptions& options);
 // Ok when CUDA can be used (`cuda_available`: a libtorch with CUDA and a visible GPU);
 // otherwise the reason, the same wherever CUDA is asked for.
 Status require_cuda(bool cuda_available);

@@ -14,6 +14,21 @@
 
 namespace irene::server {
 
+// One request for a tree, its parameters checked and typed.
+struct SizeParams {
+  models::ModelConfig config;
+  int64_t batch_size, seq_len;
+  models::RunOptions run;      // shapes-only, with the decoder options the request gave
+  tree::FormatOptions format;  // max_depth, kinds: how much of the tree the answer holds
+  std::string format_key;
+
+  // The part of a cache key that tells two requests apart.
+  std::string key() const {
+    return config.name + "|" + std::to_string(batch_size) + "|" + std::to_string(seq_len) + "|" +
+           std::to_string(run.new_tokens) + "|" + run.dtype + "|" + run.attention + "|" + format_key;
+  }
+};
+
 namespace {
 
 constexpr const char* kVersion = "0.1.0";
@@ -49,25 +64,54 @@ Result<models::ModelConfig> model_param(const ApiRequest& r) {
   return c;
 }
 
-struct SizeParams {
-  models::ModelConfig config;
-  int64_t batch_size, seq_len;
-  models::RunOptions run;  // shapes-only, with the decoder options the request gave
 
-  // The part of a cache key that tells two requests apart.
-  std::string key() const {
-    return config.name + "|" + std::to_string(batch_size) + "|" + std::to_string(seq_len) + "|" +
-           std::to_string(run.new_tokens) + "|" + run.dtype + "|" + run.attention;
+// FNV-1a of a posted config, so that equal configs share cached answers.
+std::string config_hash(const nlohmann::json& config) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char ch : config.dump()) h = (h ^ ch) * 1099511628211ULL;
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  return hex;
+}
+
+// max_depth (0 to 64) and kinds (comma-separated node kinds) of an answer.
+Status format_params(const ApiRequest& r, SizeParams& p) {
+  auto depth = r.query.find("max_depth");
+  if (depth != r.query.end() && !depth->second.empty()) {
+    IRENE_ASSIGN_OR_RETURN(int64_t d, int_param(r, "max_depth", 0, 64));
+    p.format.max_depth = static_cast<int>(d);
   }
-};
+  auto kinds = r.query.find("kinds");
+  if (kinds != r.query.end() && !kinds->second.empty()) {
+    size_t start = 0;
+    const std::string& list = kinds->second;
+    while (start <= list.size()) {
+      const size_t comma = std::min(list.find(',', start), list.size());
+      auto k = tree::kind_from_name(list.substr(start, comma - start));
+      if (!k.is_ok()) return Status::invalid_argument("parameter 'kinds': " + k.status().message());
+      p.format.kinds.push_back(*k);
+      start = comma + 1;
+    }
+  }
+  p.format_key = std::to_string(p.format.max_depth) + "|" + (kinds == r.query.end() ? "" : kinds->second);
+  return Status::ok();
+}
 
 std::string string_param(const ApiRequest& r, const std::string& name) {
   auto it = r.query.find(name);
   return it == r.query.end() ? std::string() : it->second;
 }
 
-Result<SizeParams> size_params(const ApiRequest& r, int64_t max_batch) {
-  IRENE_ASSIGN_OR_RETURN(models::ModelConfig c, model_param(r));
+// The request's model: a bundled name (`model`), or a config.json posted in the body.
+Result<SizeParams> size_params(const ApiRequest& r, int64_t max_batch, const nlohmann::json* posted_config = nullptr) {
+  models::ModelConfig c;
+  if (posted_config) {
+    auto parsed = models::parse_config(*posted_config, "config-" + config_hash(*posted_config));
+    if (!parsed.is_ok()) return Status(parsed.status().code(), "field 'config': " + parsed.status().message());
+    c = std::move(*parsed);
+  } else {
+    IRENE_ASSIGN_OR_RETURN(c, model_param(r));
+  }
   IRENE_ASSIGN_OR_RETURN(int64_t b, int_param(r, "batch_size", 1, max_batch));
   IRENE_ASSIGN_OR_RETURN(int64_t s, int_param(r, "seq_len", 1, c.max_seq_len()));
   models::RunOptions run{b, s, /*shapes_only=*/true};
@@ -77,7 +121,44 @@ Result<SizeParams> size_params(const ApiRequest& r, int64_t max_batch) {
   run.dtype = string_param(r, "dtype");
   run.attention = string_param(r, "attention");
   IRENE_RETURN_IF_ERROR(models::validate_run(c, run));
-  return SizeParams{std::move(c), b, s, run};
+  SizeParams p{std::move(c), b, s, run};
+  IRENE_RETURN_IF_ERROR(format_params(r, p));
+  return p;
+}
+
+// A request too large to build is refused with 413 before any work; other bad
+// parameters with 400/404.
+ApiResponse refusal(const Status& s) {
+  if (s.message().rfind("request too large", 0) == 0) return ApiResponse::error(413, "too_large", s.message());
+  return ApiResponse::from_status(s);
+}
+
+// The POST form: {"config": {...} or "model": NAME, "batch_size", "seq_len", ...} as the
+// query parameters of the GET form, plus the config itself.
+Result<std::pair<ApiRequest, nlohmann::json>> body_request(const ApiRequest& r) {
+  if (r.body.size() > kMaxBodyBytes)
+    return Status::invalid_argument("request too large: the body is over " + std::to_string(kMaxBodyBytes) + " bytes");
+  nlohmann::json body = nlohmann::json::parse(r.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object())
+    return Status::invalid_argument("the body must be a JSON object: {\"config\": {...config.json...} or \"model\", "
+                                    "\"batch_size\", \"seq_len\", and optionally \"new_tokens\", \"dtype\", "
+                                    "\"attention\", \"machine\", \"max_depth\", \"kinds\"}");
+  ApiRequest q;
+  for (const char* k : {"model", "batch_size", "seq_len", "new_tokens", "dtype", "attention", "machine", "max_depth",
+                        "kinds"}) {
+    if (!body.contains(k) || body[k].is_null()) continue;
+    q.query[k] = body[k].is_string() ? body[k].get<std::string>() : body[k].dump();
+  }
+  nlohmann::json config;
+  if (body.contains("config")) {
+    if (!body["config"].is_object()) return Status::invalid_argument("field 'config' must be a config.json object");
+    if (body.contains("model"))
+      return Status::invalid_argument("give either 'config' or 'model', not both");
+    config = std::move(body["config"]);
+  } else if (!body.contains("model")) {
+    return Status::invalid_argument("give 'config' (a config.json object) or 'model' (a name from /api/models)");
+  }
+  return std::make_pair(std::move(q), std::move(config));
 }
 
 // Adds share_of_parent and share_of_model to every node that has an energy.
@@ -175,7 +256,28 @@ ApiResponse Api::machines(const ApiRequest&) {
 
 ApiResponse Api::energy(const ApiRequest& r) {
   auto p = size_params(r, kMaxBatchSize);
-  if (!p.is_ok()) return ApiResponse::from_status(p.status());
+  if (!p.is_ok()) return refusal(p.status());
+  return energy_answer(r, *p);
+}
+
+ApiResponse Api::post_energy(const ApiRequest& r) {
+  auto q = body_request(r);
+  if (!q.is_ok()) return refusal(q.status());
+  auto p = size_params(q->first, kMaxBatchSize, q->second.is_null() ? nullptr : &q->second);
+  if (!p.is_ok()) return refusal(p.status());
+  return energy_answer(q->first, *p);
+}
+
+ApiResponse Api::post_tree(const ApiRequest& r) {
+  auto q = body_request(r);
+  if (!q.is_ok()) return refusal(q.status());
+  auto p = size_params(q->first, kMaxBatchSize, q->second.is_null() ? nullptr : &q->second);
+  if (!p.is_ok()) return refusal(p.status());
+  return tree_answer(*p);
+}
+
+ApiResponse Api::energy_answer(const ApiRequest& r, const SizeParams& params) {
+  const SizeParams* p = &params;
   const std::string machine_id = r.query.count("machine") && !r.query.at("machine").empty() ? r.query.at("machine") : "pc1";
   const Machine* machine = find_machine(machine_id);
   if (!machine) {
@@ -195,7 +297,7 @@ ApiResponse Api::energy(const ApiRequest& r) {
       IRENE_ASSIGN_OR_RETURN(t, models::trace_model(p->config, p->run));
     }
     IRENE_RETURN_IF_ERROR(machine->predictor.predict(t));
-    nlohmann::json tree_doc = tree::to_json(t);
+    nlohmann::json tree_doc = tree::to_json(t, p->format);
     const double total = t.root().energy_j.value_or(0.0);
     add_shares(tree_doc["root"], total, total);
     nlohmann::json doc = {{"model", p->config.name},
@@ -222,7 +324,12 @@ ApiResponse Api::energy(const ApiRequest& r) {
 
 ApiResponse Api::tree(const ApiRequest& r) {
   auto p = size_params(r, kMaxBatchSize);
-  if (!p.is_ok()) return ApiResponse::from_status(p.status());
+  if (!p.is_ok()) return refusal(p.status());
+  return tree_answer(*p);
+}
+
+ApiResponse Api::tree_answer(const SizeParams& params) {
+  const SizeParams* p = &params;
   const std::string key = std::string("tree/") + kAnswerVersion + "|" + p->key();
   auto body = cache_->get_or_compute(key, [&]() -> Result<std::string> {
     IRENE_ASSIGN_OR_RETURN(tree::Tree t, models::trace_model(p->config, p->run));
@@ -230,7 +337,7 @@ ApiResponse Api::tree(const ApiRequest& r) {
                           {"batch_size", p->batch_size},
                           {"seq_len", p->seq_len},
                           {"new_tokens", p->run.new_tokens},
-                          {"tree", tree::to_json(t)}}
+                          {"tree", tree::to_json(t, p->format)}}
         .dump();
   });
   if (!body.is_ok()) return ApiResponse::from_status(body.status());

@@ -36,7 +36,9 @@ struct ApiResponse {
 constexpr int64_t kMaxBatchSize = 64;
 constexpr int64_t kMaxProfileTokens = 4096;  // batch x sequence of a live profile
 constexpr int64_t kMaxNewTokens = 4096;      // decode steps of a generation tree
-constexpr size_t kMaxBodyBytes = 16 * 1024;
+constexpr size_t kMaxBodyBytes = 64 * 1024;  // a config.json is a few KB
+
+struct SizeParams;
 
 class Api {
  public:
@@ -47,6 +49,8 @@ class Api {
   ApiResponse machines(const ApiRequest&);
   ApiResponse energy(const ApiRequest&);
   ApiResponse tree(const ApiRequest&);
+  ApiResponse post_energy(const ApiRequest&);  // the same, for a config.json in the body
+  ApiResponse post_tree(const ApiRequest&);
   ApiResponse openapi(const ApiRequest&);
   ApiResponse create_profile(const ApiRequest&);
   ApiResponse list_profiles(const ApiRequest&);
@@ -56,6 +60,8 @@ class Api {
  private:
   Api() = default;
   const Machine* find_machine(const std::string& id) const;
+  ApiResponse energy_answer(const ApiRequest& r, const SizeParams& p);
+  ApiResponse tree_answer(const SizeParams& p);
   const tree::Tree* measured_tree(const std::string& model, int64_t b, int64_t s) const;
 
   std::unique_ptr<ResultCache> cache_;

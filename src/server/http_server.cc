@@ -35,6 +35,8 @@ constexpr Route kRoutes[] = {
     {"GET", "/api/machines", &Api::machines},
     {"GET", "/api/energy", &Api::energy},
     {"GET", "/api/tree", &Api::tree},
+    {"POST", "/api/energy", &Api::post_energy},
+    {"POST", "/api/tree", &Api::post_tree},
     {"GET", "/api/openapi.json", &Api::openapi},
     {"POST", "/api/profiles", &Api::create_profile},
     {"GET", "/api/profiles", &Api::list_profiles},

@@ -13,6 +13,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -176,14 +177,14 @@ TEST(ServerTest, BadRequestsGetJsonErrorsAndTheServerKeepsServing) {
   auto put = s.http().Put("/api/energy", "{}", "application/json");
   ASSERT_TRUE(put);
   EXPECT_EQ(put->status, 405);
-  EXPECT_EQ(put->get_header_value("Allow"), "GET");
-  EXPECT_EQ(json::parse(put->body)["error"]["message"], "PUT is not allowed on /api/energy; allowed: GET");
+  EXPECT_EQ(put->get_header_value("Allow"), "GET, POST");
+  EXPECT_EQ(json::parse(put->body)["error"]["message"], "PUT is not allowed on /api/energy; allowed: GET, POST");
   auto del_all = s.http().Delete("/api/profiles");
   ASSERT_TRUE(del_all);
   EXPECT_EQ(del_all->status, 405);
   EXPECT_EQ(del_all->get_header_value("Allow"), "POST, GET");
 
-  auto big = s.http().Post("/api/profiles", std::string(20000, ' '), "application/json");
+  auto big = s.http().Post("/api/profiles", std::string(70000, ' '), "application/json");
   ASSERT_TRUE(big);
   EXPECT_EQ(big->status, 413);
   EXPECT_EQ(json::parse(big->body)["error"]["type"], "too_large");
@@ -218,6 +219,99 @@ TEST(ServerTest, BadRequestsGetJsonErrorsAndTheServerKeepsServing) {
   EXPECT_EQ(climb->body.find("cmake_minimum_required"), std::string::npos);
 
   EXPECT_EQ(s.get("/api/health", 200)["status"], "ok");
+}
+
+// Any config.json a client posts: built when good, refused with the field named when
+// not, refused with 413 before any work when too large; the server keeps serving.
+TEST(ServerTest, PostedConfigsAreCheckedAndBounded) {
+  auto& s = shared_server();
+  const json tiny = {{"model_type", "llama"},       {"vocab_size", 1000},       {"hidden_size", 64},
+                     {"intermediate_size", 128},    {"num_hidden_layers", 2},   {"num_attention_heads", 4},
+                     {"num_key_value_heads", 2},    {"max_position_embeddings", 256}};
+  auto post = [&](const char* path, const json& body) {
+    auto r = s.http().Post(path, body.dump(), "application/json");
+    EXPECT_TRUE(r) << path;
+    return r ? std::make_pair(r->status, json::parse(r->body, nullptr, false)) : std::make_pair(0, json());
+  };
+  auto [status, energy] = post("/api/energy", {{"config", tiny}, {"batch_size", 2}, {"seq_len", 16}, {"new_tokens", 8}});
+  ASSERT_EQ(status, 200) << energy.dump().substr(0, 300);
+  EXPECT_EQ(energy["tree"]["root"]["kind"], "generation");
+  EXPECT_EQ(energy["new_tokens"], 8);
+  EXPECT_TRUE(energy["extrapolated"].get<bool>());
+  EXPECT_EQ(energy["model"].get<std::string>().rfind("config-", 0), 0u);
+  EXPECT_GT(energy["total_energy_j"].get<double>(), 0);
+  auto [tree_status, tree] = post("/api/tree", {{"config", tiny}, {"batch_size", 1}, {"seq_len", 8}});
+  ASSERT_EQ(tree_status, 200);
+  EXPECT_EQ(tree["tree"]["root"]["class"], "LlamaForCausalLM");
+
+  struct Bad {
+    json config;
+    const char* says;
+  };
+  const json distil = {{"model_type", "distilbert"}, {"vocab_size", 100}};
+  auto with = [](json base, const char* key, json value) {
+    base[key] = std::move(value);
+    return base;
+  };
+  const std::vector<Bad> bad = {
+      {with(tiny, "num_hidden_layers", "2"), "'num_hidden_layers' must be a positive integer"},
+      {with(tiny, "num_hidden_layers", 2147483648LL), "'num_hidden_layers'"},
+      {with(distil, "sinusoidal_pos_embds", 5), "'sinusoidal_pos_embds' must be true or false"},
+      {{{"model_type", "gpt2"}, {"vocab_size", 100}, {"n_positions", 4611686018427387904LL}}, "'n_positions'"},
+      {with(tiny, "rope_scaling", {{"rope_type", "yarn"}, {"factor", 2}}), "'yarn'"},
+      {{{"model_type", "t5"}}, "'model_type' is 't5'"},
+  };
+  for (const Bad& b : bad) {
+    auto [code, err] = post("/api/energy", {{"config", b.config}, {"batch_size", 1}, {"seq_len", 8}});
+    EXPECT_EQ(code, 400) << b.config.dump();
+    EXPECT_NE(err["error"]["message"].get<std::string>().find(b.says), std::string::npos) << err.dump();
+  }
+  // Too large to build: refused up front with what was too large.
+  const json moe = {{"model_type", "qwen3_moe"}, {"num_hidden_layers", 1000}, {"num_experts", 1000},
+                    {"num_experts_per_tok", 8}};
+  auto [code, err] = post("/api/tree", {{"config", moe}, {"batch_size", 64}, {"seq_len", 128}});
+  EXPECT_EQ(code, 413);
+  EXPECT_NE(err["error"]["message"].get<std::string>().find("a tree of about"), std::string::npos) << err.dump();
+  auto [long_code, long_err] = post("/api/tree", {{"model", "meta-llama/Llama-3.1-405B"}, {"batch_size", 64},
+                                                  {"seq_len", 131072}});
+  EXPECT_EQ(long_code, 413) << long_err.dump();
+  auto huge = s.http().Post("/api/energy", std::string(70000, ' '), "application/json");
+  ASSERT_TRUE(huge);
+  EXPECT_EQ(huge->status, 413);
+  auto [both, both_err] = post("/api/energy", {{"config", tiny}, {"model", "gpt2"}, {"batch_size", 1}, {"seq_len", 8}});
+  EXPECT_EQ(both, 400);
+  EXPECT_EQ(s.get("/api/health", 200)["status"], "ok");
+}
+
+// max_depth and kinds cut an answer to what a client draws.
+TEST(ServerTest, AnswersCanBeCutToADepthAndToKinds) {
+  auto& s = shared_server();
+  auto size_of = [&](const std::string& path) {
+    auto r = s.http().Get(path.c_str());
+    EXPECT_TRUE(r && r->status == 200) << path;
+    return r ? r->body.size() : 0;
+  };
+  const std::string base = "/api/energy?model=bert-base-uncased&batch_size=8&seq_len=128";
+  const size_t full = size_of(base), shallow = size_of(base + "&max_depth=3");
+  EXPECT_LT(shallow * 5, full);
+  json j = s.get(base + "&max_depth=2", 200);
+  std::function<void(const json&)> check_depth = [&](const json& n) {
+    EXPECT_LE(n["depth"].get<int>(), 2);
+    for (const auto& c : n["children"]) check_depth(c);
+  };
+  check_depth(j["tree"]["root"]);
+  EXPECT_EQ(j["total_energy_j"], s.get(base, 200)["total_energy_j"]);  // the figures are the whole tree's
+
+  json no_math = s.get("/api/energy?model=Qwen/Qwen3-8B&batch_size=1&seq_len=64&new_tokens=16"
+                       "&kinds=generation,phase,model,module,ml,ml-np", 200);
+  std::function<void(const json&)> check_kinds = [&](const json& n) {
+    EXPECT_NE(n["kind"], "math");
+    for (const auto& c : n["children"]) check_kinds(c);
+  };
+  check_kinds(no_math["tree"]["root"]);
+  EXPECT_EQ(no_math["tree"]["root"]["children"][1]["path"], "decode");
+  expect_error(s, base + "&kinds=leaf", 400, "unknown node kind 'leaf'");
+  expect_error(s, base + "&max_depth=99", 400, "'max_depth' must be an integer from 0 to 64");
 }
 
 TEST(ServerTest, ProfileJobRunsToTheEndAndUnknownJobsAre404) {

@@ -13,7 +13,21 @@ const char* const kCsvPhaseColumn = "phase";
 
 namespace {
 
-bool visible(const Node& n, const FormatOptions& o) { return o.max_depth < 0 || n.depth <= o.max_depth; }
+bool visible(const Node& n, const FormatOptions& o) {
+  if (o.max_depth >= 0 && n.depth > o.max_depth) return false;
+  return o.kinds.empty() || std::find(o.kinds.begin(), o.kinds.end(), n.kind) != o.kinds.end();
+}
+
+// Per node: shown by the options, and so is every ancestor (the flat formats drop a
+// left-out node's subtree as the nested JSON does).
+std::vector<char> shown_nodes(const Tree& tree, const FormatOptions& o) {
+  std::vector<char> shown(tree.nodes.size(), 0);
+  for (size_t i = 0; i < tree.nodes.size(); ++i) {
+    const Node& n = tree.nodes[i];
+    shown[i] = visible(n, o) && (n.parent < 0 || shown[n.parent]);
+  }
+  return shown;
+}
 
 // 1234567 -> "1.23M"; keeps text output readable across twelve orders of magnitude.
 std::string human(double v, const char* unit) {
@@ -178,8 +192,10 @@ std::string to_text(const Tree& tree, const FormatOptions& o) {
   }
   out += std::string(tree.shapes_only ? "  (shapes only)" : "") + "\n";
   for (const std::string& note : tree.notes) out += "note: " + note + "\n";
-  for (const Node& n : tree.nodes) {
-    if (!visible(n, o)) continue;
+  const std::vector<char> shown = shown_nodes(tree, o);
+  for (size_t i = 0; i < tree.nodes.size(); ++i) {
+    const Node& n = tree.nodes[i];
+    if (!shown[i]) continue;
     std::string line(2 * n.depth, ' ');
     line += n.path.empty() ? n.cls : n.path + " : " + n.cls;
     line += "  [" + std::string(kind_name(n.kind)) + "]";
@@ -231,9 +247,10 @@ std::string to_csv(const Tree& tree, const FormatOptions& o) {
                     (phased ? std::string(",") + kCsvPhaseColumn : "") + "\n";
   out.reserve(tree.nodes.size() * 96);
   char num[160];
+  const std::vector<char> shown = shown_nodes(tree, o);
   for (size_t i = 0; i < tree.nodes.size(); ++i) {
     const Node& n = tree.nodes[i];
-    if (!visible(n, o)) continue;
+    if (!shown[i]) continue;
     out += csv_row(n);
     if (energies) {
       auto opt = [&](std::optional<double> v) {

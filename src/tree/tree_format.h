@@ -4,6 +4,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 #include <string>
+#include <vector>
 
 #include "tree/tree.h"
 
@@ -11,6 +12,9 @@ namespace irene::tree {
 
 struct FormatOptions {
   int max_depth = -1;  // drop nodes deeper than this; -1 keeps all
+  // Keep only nodes of these kinds (a node left out takes its subtree with it); empty
+  // keeps all. E.g. everything but math: the ML-level tree a browser draws.
+  std::vector<NodeKind> kinds;
 };
 
 // The CSV header row, without a newline; trees with energies add kCsvEnergyColumns.
