@@ -17,7 +17,29 @@ nlohmann::json json_response(const char* description) {
 nlohmann::json error_responses(nlohmann::json responses) {
   responses["400"] = {{"$ref", "#/components/responses/Error"}};
   responses["404"] = {{"$ref", "#/components/responses/Error"}};
+  responses["413"] = {{"$ref", "#/components/responses/Error"}};
   return responses;
+}
+
+// The POST form of /api/energy and /api/tree: a config.json and the GET form's parameters.
+nlohmann::json posted_config_body() {
+  return {{"required", true},
+          {"content",
+           {{"application/json",
+             {{"schema",
+               {{"type", "object"},
+                {"properties",
+                 {{"config", {{"type", "object"}, {"description", "A Hugging Face config.json (or give model)"}}},
+                  {"model", {{"type", "string"}}},
+                  {"batch_size", {{"type", "integer"}}},
+                  {"seq_len", {{"type", "integer"}}},
+                  {"new_tokens", {{"type", "integer"}}},
+                  {"dtype", {{"type", "string"}}},
+                  {"attention", {{"type", "string"}}},
+                  {"machine", {{"type", "string"}}},
+                  {"max_depth", {{"type", "integer"}}},
+                  {"kinds", {{"type", "string"}}}}},
+                {"required", {"batch_size", "seq_len"}}}}}}}}};
 }
 
 }  // namespace
@@ -26,7 +48,12 @@ ApiResponse Api::openapi(const ApiRequest&) {
   const nlohmann::json size_params = nlohmann::json::array(
       {query_param("model", "A bundled model name from /api/models", true, "string"),
        query_param("batch_size", "Batch size, 1-64", true, "integer"),
-       query_param("seq_len", "Sequence length, 1 to the model's max_seq_len", true, "integer")});
+       query_param("seq_len", "Sequence length, 1 to the model's max_seq_len", true, "integer"),
+       query_param("new_tokens", "Decoder LLMs: decode steps after the prompt, 0-4096", false, "integer"),
+       query_param("dtype", "Decoder LLMs: float32, bfloat16 or float16", false, "string"),
+       query_param("attention", "Decoder LLMs: sdpa (default) or eager", false, "string"),
+       query_param("max_depth", "Leave out nodes deeper than this, 0-64", false, "integer"),
+       query_param("kinds", "Comma-separated node kinds to keep", false, "string")});
   nlohmann::json energy_params = size_params;
   energy_params.push_back(query_param("machine", "Machine id from /api/machines (default pc1)", false, "string"));
   nlohmann::json doc = {
@@ -44,11 +71,19 @@ ApiResponse Api::openapi(const ApiRequest&) {
          {{"get",
            {{"summary", "The model tree with predicted energy (J), shares and features on every node"},
             {"parameters", energy_params},
+            {"responses", error_responses({{"200", json_response("energy tree")}})}}},
+          {"post",
+           {{"summary", "The same for a config.json in the body"},
+            {"requestBody", posted_config_body()},
             {"responses", error_responses({{"200", json_response("energy tree")}})}}}}},
         {"/api/tree",
          {{"get",
            {{"summary", "The model tree with model features only"},
             {"parameters", size_params},
+            {"responses", error_responses({{"200", json_response("tree")}})}}},
+          {"post",
+           {{"summary", "The same for a config.json in the body"},
+            {"requestBody", posted_config_body()},
             {"responses", error_responses({{"200", json_response("tree")}})}}}}},
         {"/api/profiles",
          {{"get",
