@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdio>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <sys/wait.h>
@@ -242,13 +243,23 @@ TEST(CliProfileTest, ProgressBarOnATerminalOnly) {
 }
 
 TEST(CliProfileTest, ProfileCsvHasTheMeasuredColumns) {
+  const std::string meta = std::string(IRENE_BINARY_DIR) + "/cli_test_profile_meta.json";
+  std::remove(meta.c_str());
   CliRun r = irene("profile --model distilgpt2 -b 1 -s 4 --seconds-per-node 0.005 --rounds 1 --level ml --format csv "
-                   "--sysfs-root /nonexistent --nvml-library none.so");
+                   "--sysfs-root /nonexistent --nvml-library none.so --meta " + meta);
   ASSERT_EQ(r.exit_code, 0) << r.out;
+  // Plain CSV: the header row first (the meter summary goes to stderr, which this merges).
+  const size_t header = r.out.find("path,class,kind,");
+  ASSERT_NE(header, std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("# "), std::string::npos) << r.out.substr(0, 400);
   EXPECT_NE(r.out.find("latency_s,times_mean_s,times_std_s,cpu_pct,mem_pct,cpu_mhz,gpu_pct,gpu_mem_pct,gpu_clk_mhz,"
                        "gpu_mem_clk_mhz,gpu_energy_j,energy_j\n"),
             std::string::npos);
-  EXPECT_NE(r.out.find("# meter_summary:"), std::string::npos);
+  std::ifstream meta_file(meta);
+  ASSERT_TRUE(meta_file) << "--meta wrote no file";
+  auto header_doc = nlohmann::json::parse(meta_file);
+  EXPECT_TRUE(header_doc.contains("meter_summary"));
+  EXPECT_TRUE(header_doc.contains("machine"));
   // An ML row: time, spread, CPU and memory use measured; no GPU, no meter: empty, not 0.
   const size_t at = r.out.find(",Conv1D,");
   ASSERT_NE(at, std::string::npos) << r.out;

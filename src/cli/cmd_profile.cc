@@ -65,7 +65,7 @@ Result<std::vector<int64_t>> int_list(const std::string& s, const char* what) {
 
 struct ProfileArgs {
   ModelChoice choice;
-  std::string format = "json", output;
+  std::string format = "json", output, meta;
   int max_depth = -1;  // text only
   profile::ProfileOptions options;
 };
@@ -90,6 +90,9 @@ Runner add_profile_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--max-depth", a->max_depth, "text: print nodes down to this depth only (default: all)");
   cmd->add_option("-o,--output", a->output, "Write here instead of stdout");
+  cmd->add_option("--meta", a->meta,
+                  "Also write the profile's header (machine, meters, settings, start and end) to this JSON file; "
+                  "the JSON output holds it as \"profile\", the CSV output is plain rows");
   return [a]() -> Status {
     IRENE_ASSIGN_OR_RETURN(models::ModelConfig cfg, a->choice.resolve());
     IRENE_RETURN_IF_ERROR(profile::validate_profile_options(a->options));
@@ -104,9 +107,12 @@ Runner add_profile_command(CLI::App& app) {
       IRENE_ASSIGN_OR_RETURN(r, profile::profile_model(cfg, o));
     }
     std::string text;
-    if (a->format == "csv" || a->format == "text") {
+    if (a->format == "csv") {
+      // Plain CSV, the header row first, as pandas and spreadsheets read it.
+      text = profile::profile_csv(r.tree);
+    } else if (a->format == "text") {
       for (const auto& [k, v] : r.header.items()) text += "# " + k + ": " + v.dump() + "\n";
-      text += a->format == "csv" ? profile::profile_csv(r.tree) : tree::to_text(r.tree, {a->max_depth});
+      text += tree::to_text(r.tree, {a->max_depth});
     } else {
       nlohmann::json doc = tree::to_json(r.tree);
       doc["profile"] = r.header;
@@ -117,6 +123,10 @@ Runner add_profile_command(CLI::App& app) {
     } else {
       std::ofstream out(a->output);
       if (!(out << text)) return Status::io_error("cannot write '" + a->output + "'");
+    }
+    if (!a->meta.empty()) {
+      std::ofstream meta(a->meta);
+      if (!(meta << r.header.dump(2) << "\n")) return Status::io_error("cannot write '" + a->meta + "'");
     }
     std::cerr << r.header["meter_summary"].get<std::string>() << "\n";
     if (!r.complete) std::cerr << "interrupted: wrote the nodes measured so far (marked incomplete)\n";
