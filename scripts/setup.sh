@@ -17,6 +17,7 @@ packages=(
   zlib1g-dev              # gzip of the API's answers
   libgtest-dev libgmock-dev  # tests
   libbenchmark-dev        # bench/
+  clang libclang-rt-14-dev  # the config fuzzer (libFuzzer + AddressSanitizer, fuzz/)
   chromium                # the dashboard's browser tests (driven by playwright-core)
   curl wrk                # server checks and its load benchmark
 )
