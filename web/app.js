@@ -218,8 +218,13 @@ function otherBatchSize(batch) {
 function renderSummary(model) {
   const sel = model.selection;
   const raw = model.root.data;
-  $('summary-config').textContent = `${sel.model} · batch ${sel.batch_size} · seq ${sel.seq_len}${sel.machine ? ` · ${sel.machine}` : ''} · one forward pass`;
-  $('summary-total').textContent = formatEnergy(model.totalEnergy);
+  const newTokens = Number(model.answer.new_tokens) || 0;
+  const run = newTokens > 0 ? `prefill of ${sel.seq_len} tokens + ${newTokens} new tokens` : 'one forward pass';
+  const dtype = model.answer.dtype && model.answer.dtype !== 'float32' ? ` · ${model.answer.dtype}` : '';
+  $('summary-config').textContent = `${sel.model} · batch ${sel.batch_size} · seq ${sel.seq_len}${sel.machine ? ` · ${sel.machine}` : ''} · ${run}${dtype}`;
+  // A generation's energy per output token: everything (prefill included) over the tokens made.
+  $('summary-total').textContent = formatEnergy(model.totalEnergy) + (newTokens > 0 && model.totalEnergy != null
+    ? ` (${formatEnergy(model.totalEnergy / (newTokens * Number(sel.batch_size)))} per output token)` : '');
   $('summary-measured').innerHTML = model.measuredTotal != null
     ? `<span class="fs-5 fw-semibold" id="summary-measured-total">${formatEnergy(model.measuredTotal)}</span> <span class="small">measured,
        error <strong>${formatSignedPercent(model.root.errorPct)}</strong></span>`
@@ -252,12 +257,16 @@ async function start() {
     return;
   }
   clearStatus($('status'));
-  const selects = { model: $('model-select'), batch_size: $('batch-select'), seq_len: $('seq-select'), machine: $('machine-select') };
+  const selects = {
+    model: $('model-select'), batch_size: $('batch-select'), seq_len: $('seq-select'), machine: $('machine-select'),
+    new_tokens: $('new-tokens-select'), dtype: $('dtype-select'),
+  };
   mainForm = new SelectionForm(selects, state);
   if (state.models.some((m) => m.name === 'bert-base-uncased')) {
     mainForm.value = { model: 'bert-base-uncased', batch_size: '8', seq_len: '128' };
   }
   for (const select of Object.values(selects)) select.disabled = false;
+  mainForm.enableDecoderFields();
   selects.machine.addEventListener('change', describeMachine);
   describeMachine();
   setBusy(false);

@@ -55,8 +55,8 @@ export async function fetchMachines() {
 // switching back to a configuration, comparing or sweeping never asks twice.
 const energyCache = new Map();
 
-export function energyKey({ model, batch_size, seq_len, machine }) {
-  return JSON.stringify([model, String(batch_size), String(seq_len), machine || '']);
+export function energyKey({ model, batch_size, seq_len, machine, new_tokens, dtype }) {
+  return JSON.stringify([model, String(batch_size), String(seq_len), machine || '', String(new_tokens || 0), dtype || '']);
 }
 
 export function fetchEnergy(selection) {
@@ -64,6 +64,8 @@ export function fetchEnergy(selection) {
   if (!energyCache.has(key)) {
     const params = { model: selection.model, batch_size: selection.batch_size, seq_len: selection.seq_len };
     if (selection.machine) params.machine = selection.machine;
+    if (Number(selection.new_tokens) > 0) params.new_tokens = selection.new_tokens;
+    if (selection.dtype) params.dtype = selection.dtype;
     const pending = requestJson('GET', '/api/energy', { params });
     // A failed request is forgotten so that trying again asks the server again.
     pending.catch(() => energyCache.delete(key));

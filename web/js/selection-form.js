@@ -1,10 +1,13 @@
-// The four dropdowns that name a configuration (model, batch size, sequence length,
-// machine). The main input screen and both sides of Compare use one of these each.
+// The dropdowns that name a configuration (model, batch size, sequence length, machine,
+// and for decoder LLMs new tokens and dtype). The main input screen and both sides of
+// Compare use one of these each; Compare has no new-tokens or dtype dropdown.
 
 // 8, 16, 24 and 32 are the batch sizes, and 32..256 by 32 the lengths, that the IrEne
 // dataset measured, so measured configurations can be picked from the lists.
 export const BATCH_SIZES = [1, 2, 4, 8, 16, 24, 32, 48, 64];
 const SEQ_LENS = [8, 16, 32, 64, 96, 128, 160, 192, 224, 256, 384, 512, 768, 1024, 1536, 2048];
+const NEW_TOKENS = [0, 16, 64, 128, 256, 512, 1024];
+const DTYPES = [['', "the config's"], ['bfloat16', 'bfloat16'], ['float16', 'float16'], ['float32', 'float32']];
 
 export function seqLensFor(model) {
   const max = model ? model.max_seq_len : 512;
@@ -19,14 +22,32 @@ export class SelectionForm {
     this.selects = selects;
     this.models = models;
     this.machines = machines;
-    fill(selects.model, models.map((m) => ({ value: m.name, text: `${m.name} (${m.family}, ${m.layers} layers)` })));
+    fillGrouped(selects.model, models);
+    if (selects.new_tokens) {
+      fill(selects.new_tokens, NEW_TOKENS.map((n) => ({ value: String(n), text: n ? String(n) : 'none (one forward pass)' })));
+    }
+    if (selects.dtype) fill(selects.dtype, DTYPES.map(([value, text]) => ({ value, text })));
     fill(selects.batch_size, BATCH_SIZES.map((b) => ({ value: String(b), text: String(b) })));
     fill(selects.machine, machines.map((m) => ({ value: m.id, text: m.name && m.name !== m.id ? `${m.name} (${m.id})` : m.id })));
     const defaultMachine = machines.find((m) => m.default) || machines[0];
     if (defaultMachine) selects.machine.value = defaultMachine.id;
-    selects.model.addEventListener('change', () => this.fillSeqLens(selects.seq_len.value));
+    selects.model.addEventListener('change', () => {
+      this.fillSeqLens(selects.seq_len.value);
+      this.enableDecoderFields();
+    });
     this.fillSeqLens('128');
     selects.batch_size.value = '8';
+  }
+
+  // New tokens and dtype mean something for decoder LLMs only.
+  enableDecoderFields() {
+    const decoder = Boolean(this.modelInfo()?.decoder);
+    for (const field of ['new_tokens', 'dtype']) {
+      const select = this.selects[field];
+      if (!select) continue;
+      select.disabled = !decoder || this.selects.model.disabled;
+      if (!decoder) select.value = field === 'new_tokens' ? '0' : '';
+    }
   }
 
   modelInfo(name = this.selects.model.value) {
@@ -48,6 +69,8 @@ export class SelectionForm {
       batch_size: this.selects.batch_size.value,
       seq_len: this.selects.seq_len.value,
       machine: this.selects.machine.value,
+      new_tokens: this.selects.new_tokens && this.selects.new_tokens.value !== '0' ? this.selects.new_tokens.value : '',
+      dtype: this.selects.dtype ? this.selects.dtype.value : '',
     };
   }
 
@@ -59,7 +82,25 @@ export class SelectionForm {
     }
     this.fillSeqLens(selection.seq_len ?? this.selects.seq_len.value);
     if (selection.seq_len != null && selection.seq_len !== '') ensureOption(this.selects.seq_len, String(selection.seq_len));
+    if (this.selects.new_tokens) ensureOption(this.selects.new_tokens, String(selection.new_tokens || 0));
+    if (this.selects.dtype) ensureOption(this.selects.dtype, selection.dtype || '');
+    this.enableDecoderFields();
   }
+}
+
+// Models grouped by family, in the order families first appear.
+function fillGrouped(select, models) {
+  const groups = new Map();
+  for (const m of models) {
+    if (!groups.has(m.family)) groups.set(m.family, []);
+    groups.get(m.family).push(m);
+  }
+  select.replaceChildren(...[...groups].map(([family, members]) => {
+    const group = document.createElement('optgroup');
+    group.label = family;
+    for (const m of members) group.appendChild(new Option(`${m.name} (${m.layers} layers)`, m.name));
+    return group;
+  }));
 }
 
 function fill(select, options) {

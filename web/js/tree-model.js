@@ -46,6 +46,7 @@ export function buildModel(answer) {
       batch_size: answer.batch_size ?? tree.batch_size,
       seq_len: answer.seq_len ?? tree.seq_len,
       machine: answer.machine ?? null,
+      new_tokens: answer.new_tokens ? String(answer.new_tokens) : '',
     },
   };
 }

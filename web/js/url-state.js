@@ -4,7 +4,8 @@
 // once compared (b_model, b_batch_size, b_seq_len, b_machine) and the sweep's settings
 // once swept (sweep_batches=1,8,32&sweep_step=64).
 
-const FIELDS = ['model', 'batch_size', 'seq_len', 'machine'];
+// new_tokens and dtype: decoder LLMs only (a generation tree; the element type).
+const FIELDS = ['model', 'batch_size', 'seq_len', 'machine', 'new_tokens', 'dtype'];
 const COMPARE_FIELDS = FIELDS.map((f) => `b_${f}`);
 const VIEW_KEYS = ['view', ...COMPARE_FIELDS, 'sweep_batches', 'sweep_step'];
 

@@ -476,6 +476,36 @@ describe('irene dashboard', { timeout: TEST_TIMEOUT }, () => {
     await closePage(page);
   });
 
+  test('a generation: models grouped by family, new tokens and dtype for decoders, energy per output token', async () => {
+    const page = await newPage();
+    await page.goto('/');
+    await page.locator('#model-select:not([disabled])').waitFor();
+    const families = await page.locator('#model-select optgroup').evaluateAll((groups) => groups.map((g) => g.label));
+    for (const family of ['BERT', 'GPT-2', 'Llama', 'Qwen3', 'Mixtral']) assert.ok(families.includes(family), families.join(', '));
+    await page.selectOption('#model-select', 'bert-base-uncased');
+    assert.ok(await page.locator('#new-tokens-select').isDisabled(), 'BERT does not generate');
+    await page.selectOption('#model-select', 'Qwen/Qwen2.5-0.5B');
+    assert.ok(await page.locator('#new-tokens-select').isEnabled());
+    await page.selectOption('#batch-select', '4');
+    await page.selectOption('#seq-select', '64');
+    await page.selectOption('#new-tokens-select', '16');
+    await page.selectOption('#dtype-select', 'float16');
+    await page.click('#visualize-button');
+    await page.locator('g.tree-node[data-path=""]').waitFor();
+    await page.waitForFunction(() => document.querySelector('#summary-config').textContent.includes('new tokens'));
+    const config = await page.locator('#summary-config').textContent();
+    assert.ok(config.includes('prefill of 64 tokens + 16 new tokens') && config.includes('float16'), config);
+    assert.match(await page.locator('#summary-total').textContent(), /per output token/);
+    assert.match(page.url(), /new_tokens=16/);
+    assert.match(page.url(), /dtype=float16/);
+    // The root is the generation; its two phases are the nodes below it.
+    await page.fill('#list-search', 'decode');
+    await page.selectOption('#list-kind', 'module');
+    await page.waitForFunction(() => document.querySelector('#list-count').textContent.length > 0);
+    await screenshot(page, '15-generation');
+    await closePage(page);
+  });
+
   test('cost and CO2 follow the editable price and grid intensity, with sources stated', async () => {
     const page = await newPage();
     await openSelection(page, MEASURED);
