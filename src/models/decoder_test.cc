@@ -10,6 +10,7 @@
 #include <set>
 
 #include "models/weights.h"
+#include "models/test_safetensors.h"
 #include "models/zoo.h"
 
 namespace irene::models {
@@ -228,25 +229,7 @@ TEST(DecoderTest, DecodingWithTheCacheMatchesAPlainForwardPass) {
   }
 }
 
-// Writes `tensors` as one safetensors file (float32).
-void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, at::Tensor>>& tensors) {
-  nlohmann::json header = nlohmann::json::object();
-  int64_t offset = 0;
-  for (const auto& [name, t] : tensors) {
-    const int64_t bytes = t.numel() * 4;
-    header[name] = {{"dtype", "F32"}, {"shape", t.sizes().vec()}, {"data_offsets", {offset, offset + bytes}}};
-    offset += bytes;
-  }
-  std::string text = header.dump();
-  std::ofstream out(path, std::ios::binary);
-  const uint64_t n = text.size();
-  for (int i = 0; i < 8; ++i) out.put(static_cast<char>((n >> (8 * i)) & 0xff));
-  out << text;
-  for (const auto& [name, t] : tensors) {
-    at::Tensor c = t.contiguous();
-    out.write(static_cast<const char*>(c.data_ptr()), c.numel() * 4);
-  }
-}
+using testing::write_safetensors;
 
 TEST(DecoderTest, RealWeightsLoadFromAShardedCheckpoint) {
   ModelConfig c = config_of(tiny("qwen2"));
