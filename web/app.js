@@ -221,7 +221,8 @@ function renderSummary(model) {
   const newTokens = Number(model.answer.new_tokens) || 0;
   const run = newTokens > 0 ? `prefill of ${sel.seq_len} tokens + ${newTokens} new tokens` : 'one forward pass';
   const dtype = model.answer.dtype && model.answer.dtype !== 'float32' ? ` · ${model.answer.dtype}` : '';
-  $('summary-config').textContent = `${sel.model} · batch ${sel.batch_size} · seq ${sel.seq_len}${sel.machine ? ` · ${sel.machine}` : ''} · ${run}${dtype}`;
+  const pasted = state.selection && state.selection.config ? 'pasted config · ' : '';
+  $('summary-config').textContent = `${pasted}${sel.model} · batch ${sel.batch_size} · seq ${sel.seq_len}${sel.machine ? ` · ${sel.machine}` : ''} · ${run}${dtype}`;
   // A generation's energy per output token: everything (prefill included) over the tokens made.
   $('summary-total').textContent = formatEnergy(model.totalEnergy) + (newTokens > 0 && model.totalEnergy != null
     ? ` (${formatEnergy(model.totalEnergy / (newTokens * Number(sel.batch_size)))} per output token)` : '');
@@ -246,6 +247,56 @@ function renderSummary(model) {
   notesList.hidden = notes.length === 0;
 }
 
+// ---- a pasted or dropped config.json ----
+
+// Reads the config text; null (and the reason shown) when it is not a JSON object.
+function pastedConfig() {
+  const text = $('config-text').value.trim();
+  $('config-error').textContent = '';
+  if (!text) {
+    $('config-error').textContent = 'Paste a config.json first, or drop or open a file.';
+    return null;
+  }
+  try {
+    const config = JSON.parse(text);
+    if (config && typeof config === 'object' && !Array.isArray(config)) return config;
+    $('config-error').textContent = 'A config.json holds one JSON object.';
+  } catch (error) {
+    $('config-error').textContent = `Not valid JSON: ${error.message}`;
+  }
+  return null;
+}
+
+function wirePastedConfig() {
+  const text = $('config-text');
+  const load = async (file) => { text.value = await file.text(); };
+  $('config-file').addEventListener('change', (event) => {
+    if (event.target.files[0]) load(event.target.files[0]);
+    event.target.value = '';
+  });
+  text.addEventListener('dragover', (event) => event.preventDefault());
+  text.addEventListener('drop', (event) => {
+    event.preventDefault();
+    if (event.dataTransfer.files[0]) load(event.dataTransfer.files[0]);
+  });
+  // A decoder config may generate: the new-tokens and dtype fields follow its model_type.
+  const decoderTypes = new Set(state.models.filter((m) => m.decoder).map((m) => m.model_type));
+  text.addEventListener('input', () => {
+    let type = null;
+    try { type = JSON.parse(text.value).model_type; } catch { /* not JSON yet */ }
+    if (decoderTypes.has(type)) {
+      $('new-tokens-select').disabled = false;
+      $('dtype-select').disabled = false;
+    }
+  });
+  $('config-visualize').addEventListener('click', () => {
+    const config = pastedConfig();
+    if (!config) return;
+    // The URL cannot hold a config: the view is not a link, and Back does not return to it.
+    visualize({ ...mainForm.value, model: config._name_or_path || 'pasted config', config }, { history: false });
+  });
+}
+
 // ---- start ----
 
 async function start() {
@@ -267,6 +318,7 @@ async function start() {
   }
   for (const select of Object.values(selects)) select.disabled = false;
   mainForm.enableDecoderFields();
+  wirePastedConfig();
   selects.machine.addEventListener('change', describeMachine);
   describeMachine();
   setBusy(false);

@@ -55,8 +55,9 @@ export async function fetchMachines() {
 // switching back to a configuration, comparing or sweeping never asks twice.
 const energyCache = new Map();
 
-export function energyKey({ model, batch_size, seq_len, machine, new_tokens, dtype }) {
-  return JSON.stringify([model, String(batch_size), String(seq_len), machine || '', String(new_tokens || 0), dtype || '']);
+export function energyKey({ model, batch_size, seq_len, machine, new_tokens, dtype, config }) {
+  return JSON.stringify([config ? JSON.stringify(config) : model, String(batch_size), String(seq_len), machine || '',
+    String(new_tokens || 0), dtype || '']);
 }
 
 export function fetchEnergy(selection) {
@@ -66,7 +67,18 @@ export function fetchEnergy(selection) {
     if (selection.machine) params.machine = selection.machine;
     if (Number(selection.new_tokens) > 0) params.new_tokens = selection.new_tokens;
     if (selection.dtype) params.dtype = selection.dtype;
-    const pending = requestJson('GET', '/api/energy', { params });
+    // A pasted config.json goes in the body of the POST form (docs/api.md).
+    const pending = selection.config
+      ? requestJson('POST', '/api/energy', {
+        body: {
+          ...Object.fromEntries(Object.entries(params).filter(([key]) => key !== 'model')),
+          config: selection.config,
+          batch_size: Number(params.batch_size),
+          seq_len: Number(params.seq_len),
+          ...(params.new_tokens ? { new_tokens: Number(params.new_tokens) } : {}),
+        },
+      })
+      : requestJson('GET', '/api/energy', { params });
     // A failed request is forgotten so that trying again asks the server again.
     pending.catch(() => energyCache.delete(key));
     energyCache.set(key, pending);

@@ -506,6 +506,36 @@ describe('irene dashboard', { timeout: TEST_TIMEOUT }, () => {
     await closePage(page);
   });
 
+  test('paste a config.json: its tree and energy; a broken one names the field', async () => {
+    const page = await newPage();
+    await page.goto('/');
+    await page.locator('#model-select:not([disabled])').waitFor();
+    await page.selectOption('#model-select', 'bert-base-uncased');
+    await page.selectOption('#batch-select', '2');
+    await page.selectOption('#seq-select', '32');
+    await page.click('#paste-config summary');
+    const tiny = { model_type: 'qwen3', vocab_size: 1000, hidden_size: 128, intermediate_size: 256, num_hidden_layers: 2,
+      num_attention_heads: 4, num_key_value_heads: 2, head_dim: 32, max_position_embeddings: 512 };
+    await page.fill('#config-text', JSON.stringify(tiny));
+    assert.ok(await page.locator('#new-tokens-select').isEnabled(), 'a decoder config may generate');
+    await page.selectOption('#new-tokens-select', '16');
+    await page.click('#config-visualize');
+    await page.waitForFunction(() => document.querySelector('#summary-config').textContent.includes('pasted config'));
+    const config = await page.locator('#summary-config').textContent();
+    assert.ok(config.includes('batch 2') && config.includes('prefill of 32 tokens + 16 new tokens'), config);
+    assert.match(await page.locator('#summary-facts').textContent(), /nodes/);
+
+    await page.fill('#config-text', JSON.stringify({ ...tiny, num_hidden_layers: 'two' }));
+    await page.click('#config-visualize');
+    const status = page.locator('#status');
+    await status.locator('text=num_hidden_layers').waitFor();
+    assert.match(await status.textContent(), /config field 'num_hidden_layers' must be a positive integer/);
+    await page.fill('#config-text', '{"model_type": ');
+    await page.click('#config-visualize');
+    assert.match(await page.locator('#config-error').textContent(), /Not valid JSON/);
+    await closePage(page);
+  });
+
   test('cost and CO2 follow the editable price and grid intensity, with sources stated', async () => {
     const page = await newPage();
     await openSelection(page, MEASURED);
