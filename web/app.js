@@ -234,6 +234,11 @@ function renderSummary(model) {
   $('summary-facts').textContent = `${formatCount(raw.num_parameters)} parameters · ${formatCount(raw.flops)} FLOPs · `
     + `${formatBytes(raw.mem_bytes)} moved · ${model.nodes.length.toLocaleString('en-US')} nodes`
     + `${measuredNodes ? ` (${measuredNodes} measured in the IrEne dataset)` : ''}`;
+  // A generation's phases side by side: where its energy goes, prefill or decode.
+  const phases = model.root.children.filter((n) => n.kind === 'phase');
+  $('summary-phases').textContent = phases.map((p) => `${p.path} ${formatEnergy(p.energy)} (${formatPercent(p.shareOfModel, 1)})`
+    + ` · ${formatCount(p.data.flops)} FLOPs · ${formatBytes(p.data.mem_bytes)} moved`).join('   |   ');
+  $('summary-phases').hidden = phases.length === 0;
   // What the figures assume (extrapolated node types, balanced expert routing, sums of
   // decode steps), as the server's tree lists it.
   const notes = Array.isArray(model.tree.notes) ? model.tree.notes : [];

@@ -498,11 +498,29 @@ describe('irene dashboard', { timeout: TEST_TIMEOUT }, () => {
     assert.match(await page.locator('#summary-total').textContent(), /per output token/);
     assert.match(page.url(), /new_tokens=16/);
     assert.match(page.url(), /dtype=float16/);
+    const phases = await page.locator('#summary-phases').textContent();
+    assert.match(phases, /^prefill .+ \(\d+(\.\d)?\s?%\).*\|.*decode .+ \(\d+(\.\d)?\s?%\)/, phases);
     // The root is the generation; its two phases are the nodes below it.
     await page.fill('#list-search', 'decode');
     await page.selectOption('#list-kind', 'module');
     await page.waitForFunction(() => document.querySelector('#list-count').textContent.length > 0);
     await screenshot(page, '15-generation');
+    await closePage(page);
+  });
+
+  test('Llama-3.1-405B generating 1,024 tokens: the 18,000-node tree opens and a layer expands', async () => {
+    const page = await newPage();
+    await openSelection(page, { model: 'meta-llama/Llama-3.1-405B', batch_size: '8', seq_len: '2048', machine: 'pc1',
+      new_tokens: '1024' });
+    const total = await totalNodes(page);
+    assert.ok(total > 18000, `${total} nodes`);
+    assert.ok(await page.locator('#node-table .vt-row').count() < 80, 'only the rows in view are in the page');
+    await page.fill('#list-search', 'model.layers.125.mlp');
+    await page.selectOption('#list-kind', 'module');
+    await page.locator('#node-table .vt-row').first().click();
+    await page.locator('g.tree-node.selected[data-path="model.layers.125.mlp"]').waitFor();
+    assert.ok(await visibleTreeNodes(page) < 1000, 'revealing one node opens its ancestors only');
+    await screenshot(page, '16-405b-generation');
     await closePage(page);
   });
 
