@@ -46,6 +46,20 @@ TEST(CliTest, ModelsListsTheZoo) {
   EXPECT_EQ(rows[0].count("max_seq_len"), 1u);
 }
 
+TEST(CliTest, MachinesListsTheCatalogue) {
+  CliRun text = irene("machines");
+  ASSERT_EQ(text.exit_code, 0) << text.out;
+  EXPECT_NE(text.out.find("h100-sxm5-80gb"), std::string::npos);
+  EXPECT_NE(text.out.find("this-cpu"), std::string::npos);
+  CliRun json = irene("machines --format json");
+  ASSERT_EQ(json.exit_code, 0) << json.out;
+  auto doc = nlohmann::json::parse(json.out);
+  ASSERT_GE(doc["machines"].size(), 12u);
+  EXPECT_EQ(doc["machines"][0]["id"], "a100-sxm4-40gb");
+  EXPECT_EQ(doc["machines"][0]["peak_flops"]["bfloat16"], 312e12);
+  EXPECT_EQ(irene("machines --format xml").exit_code, 2);
+}
+
 TEST(CliTest, TreeCsvHasTheDocumentedColumns) {
   CliRun r = irene("tree --model distilgpt2 -b 2 -s 8 --format csv");
   ASSERT_EQ(r.exit_code, 0) << r.out;

@@ -12,6 +12,7 @@ namespace irene::cli {
 using Runner = std::function<Status()>;
 
 Runner add_models_command(CLI::App& app);
+Runner add_machines_command(CLI::App& app);
 Runner add_tree_command(CLI::App& app);
 Runner add_crossval_command(CLI::App& app);
 Runner add_train_command(CLI::App& app);

@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
     runners[app.get_subcommands({})[before]] = std::move(run);
   };
   add(irene::cli::add_models_command);
+  add(irene::cli::add_machines_command);
   add(irene::cli::add_tree_command);
   add(irene::cli::add_crossval_command);
   add(irene::cli::add_train_command);

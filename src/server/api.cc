@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "common/memory.h"
+#include "machines/catalogue.h"
 #include "models/memory.h"
 #include "models/zoo.h"
 #include "profile/profile.h"
@@ -250,8 +251,18 @@ ApiResponse Api::machines(const ApiRequest&) {
                    {"default", m.is_default},
                    {"method", predict::method_name(m.predictor.method())},
                    {"feature_set", predict::feature_set_name(m.predictor.features())},
-                   {"crossval_error_pct", m.crossval_error_pct}});
-  return ApiResponse::json(200, {{"machines", out}});
+                   {"crossval_error_pct", m.crossval_error_pct},
+                   {"calibrated", true}});
+  // The catalogue: spec-sheet figures of machines with no predictor yet (the serving
+  // predictor of the roadmap reads them); not choices for /api/energy.
+  nlohmann::json catalogue = nlohmann::json::array();
+  for (const auto& spec : machines::catalogue()) {
+    nlohmann::json row = machines::to_json(spec);
+    row["calibrated"] = false;
+    row["spec_only"] = true;
+    catalogue.push_back(std::move(row));
+  }
+  return ApiResponse::json(200, {{"machines", out}, {"catalogue", catalogue}});
 }
 
 ApiResponse Api::energy(const ApiRequest& r) {

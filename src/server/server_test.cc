@@ -125,6 +125,18 @@ TEST(ServerTest, HealthModelsMachinesAndOpenApi) {
   ASSERT_GE(machines.size(), 1u);
   EXPECT_EQ(machines[0]["id"], "pc1");
   EXPECT_LT(machines[0]["crossval_error_pct"]["model"].get<double>(), 5.0);
+  EXPECT_TRUE(machines[0]["calibrated"].get<bool>());
+  // The catalogue beside them: spec-sheet machines, each marked spec-only, with sources.
+  json catalogue = s.get("/api/machines", 200)["catalogue"];
+  bool h100 = false;
+  for (const auto& m : catalogue) {
+    EXPECT_TRUE(m["spec_only"].get<bool>());
+    if (m["id"] != "h100-sxm5-80gb") continue;
+    h100 = true;
+    EXPECT_GT(m["peak_flops"]["bfloat16"].get<double>(), 9e14);
+    EXPECT_FALSE(m["sources"]["memory_bandwidth_bytes_per_s"].get<std::string>().empty());
+  }
+  EXPECT_TRUE(h100);
   json spec = s.get("/api/openapi.json", 200);
   EXPECT_EQ(spec["openapi"], "3.0.3");
   EXPECT_TRUE(spec["paths"].contains("/api/energy"));

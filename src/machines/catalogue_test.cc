@@ -1,0 +1,73 @@
+#include "machines/catalogue.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "machines/machine_specs.h"
+
+namespace irene::machines {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(CatalogueTest, EveryShippedSpecParsesAndSaysWhereEachFigureComesFrom) {
+  const auto files = machine_spec_files();
+  ASSERT_GE(files.size(), 11u);
+  for (const auto& f : files) {
+    auto doc = nlohmann::json::parse(f.text, nullptr, false);
+    ASSERT_FALSE(doc.is_discarded()) << f.name;
+    auto m = spec_from_json(doc);
+    ASSERT_TRUE(m.is_ok()) << f.name << ": " << m.status().to_string();
+    EXPECT_EQ(m->id, std::string(f.name)) << "file name and id agree";
+    EXPECT_EQ(m->kind, "gpu");
+    ASSERT_TRUE(m->peak_flops.count("float32")) << f.name;
+    EXPECT_GT(m->peak_flops.at("float32"), 1e12) << f.name;
+    ASSERT_TRUE(m->memory_bandwidth_bytes_per_s.has_value()) << f.name;
+    EXPECT_GT(*m->memory_bandwidth_bytes_per_s, 1e11) << f.name;
+    ASSERT_TRUE(m->tdp_w.has_value()) << f.name;
+    for (const char* figure : {"peak_flops", "memory_bandwidth_bytes_per_s", "memory_bytes", "tdp_w"})
+      EXPECT_TRUE(m->sources.contains(figure) && !m->sources[figure].get<std::string>().empty())
+          << f.name << " gives no source for " << figure;
+    // Dense figures: no tensor rate of a catalogued part reaches 5 PFLOP/s dense at 16 bits.
+    if (m->peak_flops.count("bfloat16")) EXPECT_LT(m->peak_flops.at("bfloat16"), 5e15) << f.name;
+  }
+}
+
+TEST(CatalogueTest, FindsMachinesAndNamesTheOnesThatExist) {
+  auto h100 = find_machine("h100-sxm5-80gb");
+  ASSERT_TRUE(h100.is_ok()) << h100.status().to_string();
+  EXPECT_GT(*h100->peak_for("bfloat16"), *h100->peak_for("float32"));
+  auto missing = find_machine("tpu-v9");
+  ASSERT_FALSE(missing.is_ok());
+  EXPECT_NE(missing.status().message().find("a100-sxm4-40gb"), std::string::npos);
+  EXPECT_NE(missing.status().message().find("this-cpu"), std::string::npos);
+  // A Pascal card has no bfloat16: the nearest type it computes in answers.
+  auto pascal = find_machine("gtx-1080-ti").value();
+  EXPECT_FALSE(pascal.peak_flops.count("bfloat16"));
+  EXPECT_TRUE(pascal.peak_for("bfloat16").has_value());
+}
+
+TEST(CatalogueTest, TheHostCpuFromTheOperatingSystem) {
+  const fs::path root = fs::path(IRENE_BINARY_DIR) / "fake-os";
+  fs::create_directories(root / "proc");
+  fs::create_directories(root / "sys/devices/system/cpu/cpu0/cpufreq");
+  std::ofstream(root / "proc/cpuinfo") << "processor\t: 0\nmodel name\t: Test CPU 9000\nflags\t\t: fpu sse avx2 fma\n";
+  std::ofstream(root / "sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq") << "3000000\n";
+  std::ofstream(root / "proc/meminfo") << "MemTotal:       16384 kB\nMemFree:  100 kB\n";
+  const MachineSpec cpu = host_cpu(root.string());
+  EXPECT_EQ(cpu.name, "Test CPU 9000");
+  EXPECT_EQ(cpu.kind, "cpu");
+  const double threads = std::max(1u, std::thread::hardware_concurrency());
+  EXPECT_DOUBLE_EQ(cpu.peak_flops.at("float32"), threads * 3e9 * 8 * 2 * 2);  // AVX2 + FMA
+  EXPECT_DOUBLE_EQ(*cpu.memory_bytes, 16384.0 * 1024);
+  EXPECT_FALSE(cpu.memory_bandwidth_bytes_per_s.has_value()) << "the OS does not say: empty, not 0";
+  EXPECT_FALSE(cpu.tdp_w.has_value());
+  const nlohmann::json j = to_json(cpu);
+  EXPECT_TRUE(j["memory_bandwidth_bytes_per_s"].is_null());
+}
+
+}  // namespace
+}  // namespace irene::machines
