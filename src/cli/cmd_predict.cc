@@ -1,9 +1,11 @@
 // `irene predict`: a model's tree with predicted energy on every node.
 #include "cli/commands.h"
 #include "cli/model_choice.h"
+#include "machines/catalogue.h"
 #include "models/zoo.h"
 #include "predict/dataset.h"
 #include "predict/predictor.h"
+#include "predict/roofline.h"
 
 namespace irene::cli {
 
@@ -11,17 +13,40 @@ namespace {
 struct PredictArgs {
   ModelChoice choice;
   GenerationChoice generation;
-  std::string predictor, data;
+  std::string predictor, data, machine;
+  int num_gpus = 1;
   int64_t batch_size = 1, seq_len = 128;
   std::string format = "text";
   int max_depth = -1;
 };
+// The roofline method on a catalogued machine: energy and latency from the spec sheet.
+Status predict_on_machine(const PredictArgs& a, const models::ModelConfig& cfg) {
+  IRENE_ASSIGN_OR_RETURN(machines::MachineSpec machine, machines::find_machine(a.machine));
+  models::RunOptions options{a.batch_size, a.seq_len, /*shapes_only=*/true};
+  a.generation.apply_to(options);
+  IRENE_ASSIGN_OR_RETURN(tree::Tree t, models::trace_model(cfg, options));
+  predict::RooflineOptions ro{a.num_gpus};
+  // One layer's hidden states, all-reduced twice per layer under tensor parallelism.
+  const int64_t tokens = a.batch_size * (options.new_tokens > 0 ? 1 : a.seq_len);
+  ro.layer_activation_bytes = static_cast<double>(tokens * cfg.hidden_size) * (t.dtype == "float32" ? 4 : 2);
+  IRENE_ASSIGN_OR_RETURN(double latency, predict::predict_roofline(t, machine, predict::RooflineParams{}, ro));
+  t.notes.push_back("predicted latency of the whole tree: " + std::to_string(latency * 1e3) + " ms");
+  print_tree(t, a.format, a.max_depth);
+  return Status::ok();
+}
+
 }  // namespace
 
 Runner add_predict_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("predict", "Predict the energy of every node of a model's tree");
   auto a = std::make_shared<PredictArgs>();
-  cmd->add_option("--predictor,-p", a->predictor, "Predictor file (from `irene train`)")->required();
+  auto* pred = cmd->add_option("--predictor,-p", a->predictor, "Predictor file (from `irene train`)");
+  auto* mach = cmd->add_option("--machine", a->machine,
+                               "Predict with the roofline method on this machine of the catalogue (`irene machines`), "
+                               "from its spec sheet");
+  pred->excludes(mach);
+  mach->excludes(pred);
+  cmd->add_option("--num-gpus", a->num_gpus, "With --machine: GPUs in tensor parallel")->capture_default_str();
   a->choice.add_to(cmd);
   cmd->add_option("--batch-size,-b", a->batch_size, "Batch size")->required();
   cmd->add_option("--seq-len,-s", a->seq_len, "Sequence length")->required();
@@ -31,6 +56,8 @@ Runner add_predict_command(CLI::App& app) {
   a->generation.add_to(cmd);
   return [a]() -> Status {
     IRENE_ASSIGN_OR_RETURN(models::ModelConfig cfg, a->choice.resolve());
+    if (!a->machine.empty()) return predict_on_machine(*a, cfg);
+    if (a->predictor.empty()) return Status::invalid_argument("give --predictor FILE or --machine ID");
     IRENE_ASSIGN_OR_RETURN(predict::Predictor p, predict::load_predictor(a->predictor));
     tree::Tree t;
     bool found = false;

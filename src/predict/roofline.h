@@ -1,0 +1,59 @@
+// The roofline predictor: every math node gets a latency from its FLOPs and bytes
+// against a machine's spec (compute- or memory-bound, an efficiency by op class, a
+// per-kernel overhead) and an energy from a power model (idle power over the time, plus
+// dynamic power rising with the achieved compute and memory utilisation, capped at the
+// power limit); ML, module, model, phase and generation nodes sum their children. With
+// tensor parallelism over G GPUs each GPU runs 1/G of every op and each decoder layer
+// adds two all-reduces over the interconnect; energies are all G GPUs' together.
+//
+// The default parameters are first guesses, not fitted to any data: a prediction with
+// them is from the spec sheet alone (the answer says so). Calibration on measured data
+// is the job of `irene train --method roofline` (the roadmap's next step).
+#pragma once
+
+#include <string_view>
+
+#include "common/status.h"
+#include "machines/catalogue.h"
+#include "tree/tree.h"
+
+namespace irene::predict {
+
+// What kind of work an aten op is, for its efficiency.
+enum class OpClass {
+  kGemm,           // linear, addmm, matmul, bmm
+  kAttention,      // scaled_dot_product_attention
+  kNormalization,  // layer_norm, and the ops of RMSNorm (mean, rsqrt, pow)
+  kGather,         // embedding, index, index_select, index_add_
+  kElementwise,    // everything else that moves bytes
+  kView,           // moves nothing (views, reshapes, dropout at inference): no kernel
+};
+OpClass op_class(std::string_view aten_op, int64_t flops, int64_t bytes);
+const char* op_class_name(OpClass c);
+
+struct RooflineParams {
+  // Fractions of the dense peak FLOP/s that each class reaches when compute-bound.
+  double gemm_efficiency = 0.7;
+  double attention_efficiency = 0.5;
+  double other_compute_efficiency = 0.3;
+  // Fraction of the peak memory bandwidth reached when memory-bound.
+  double memory_efficiency = 0.8;
+  double kernel_overhead_s = 5e-6;  // launch and tail of one kernel
+  // Dynamic power = (power limit - idle) x min(1, compute_power x u_compute + memory_power x u_memory).
+  double compute_power = 1.0;
+  double memory_power = 0.6;
+  bool calibrated = false;  // false: the defaults above, from no data
+};
+
+struct RooflineOptions {
+  int num_gpus = 1;                   // tensor parallel degree
+  double layer_activation_bytes = 0;  // one layer's hidden states (batch x tokens x hidden x element size), all-reduced twice
+};
+
+// Sets energy_j (and energy_remainder_j on parents) on every node of `t`, and returns
+// the predicted latency of the whole tree (seconds). The machine needs peak FLOP/s for
+// the tree's dtype (or float32), memory bandwidth, a power limit and an idle power.
+Result<double> predict_roofline(tree::Tree& t, const machines::MachineSpec& machine, const RooflineParams& params,
+                                const RooflineOptions& options);
+
+}  // namespace irene::predict

@@ -1,0 +1,98 @@
+#include "predict/roofline.h"
+
+#include <gtest/gtest.h>
+
+#include "models/zoo.h"
+
+namespace irene::predict {
+namespace {
+
+machines::MachineSpec h100() { return machines::find_machine("h100-sxm5-80gb").value(); }
+
+// One module holding one math node: the roofline of a single kernel by hand.
+tree::Tree one_op(const char* op, int64_t flops, int64_t bytes, const char* dtype = "bfloat16") {
+  tree::Tree t;
+  t.dtype = dtype;
+  t.nodes.push_back(tree::Node{.path = "", .cls = "M", .kind = tree::NodeKind::kModel, .children = {1}});
+  t.nodes.push_back(tree::Node{.path = "x", .cls = op, .kind = tree::NodeKind::kMath, .depth = 1, .parent = 0,
+                               .flops = flops, .mem_bytes = bytes});
+  return t;
+}
+
+TEST(RooflineTest, OpsFallIntoClasses) {
+  EXPECT_EQ(op_class("aten::linear", 10, 10), OpClass::kGemm);
+  EXPECT_EQ(op_class("aten::scaled_dot_product_attention", 10, 10), OpClass::kAttention);
+  EXPECT_EQ(op_class("aten::rsqrt", 10, 10), OpClass::kNormalization);
+  EXPECT_EQ(op_class("aten::embedding", 0, 10), OpClass::kGather);
+  EXPECT_EQ(op_class("aten::silu", 10, 10), OpClass::kElementwise);
+  EXPECT_EQ(op_class("aten::view", 0, 0), OpClass::kView);
+}
+
+TEST(RooflineTest, ASingleKernelIsComputeOrMemoryBound) {
+  const auto m = h100();
+  const RooflineParams p;
+  const double peak = m.peak_flops.at("bfloat16"), bw = *m.memory_bandwidth_bytes_per_s;
+  // A large GEMM: compute-bound at 70 % of the bf16 peak.
+  tree::Tree gemm = one_op("aten::linear", int64_t{2} * 8192 * 8192 * 8192, int64_t{3} * 8192 * 8192 * 2);
+  const double t_gemm = predict_roofline(gemm, m, p, {}).value();
+  const double expected = 2.0 * 8192 * 8192 * 8192 / (peak * 0.7) + p.kernel_overhead_s;
+  EXPECT_NEAR(t_gemm, expected, 1e-9);
+  // Its power: idle + (limit - idle) x (compute share reached x 0.7), capped at the limit.
+  const double compute_share = (expected - p.kernel_overhead_s) / expected;
+  const double power = *m.idle_power_w + (*m.tdp_w - *m.idle_power_w) * std::min(1.0, compute_share * 0.7 +
+                       0.6 * (3.0 * 8192 * 8192 * 2 / bw / expected));  // achieved bandwidth / peak
+  EXPECT_NEAR(*gemm.root().energy_j, power * expected, 1e-9 * power);
+  // An elementwise op over 1 GB: memory-bound at 80 % of the bandwidth.
+  tree::Tree add = one_op("aten::add", 500'000'000, 1'000'000'000);
+  EXPECT_NEAR(predict_roofline(add, m, p, {}).value(), 1e9 / (bw * 0.8) + p.kernel_overhead_s, 1e-9);
+  // Views cost nothing, not even a kernel launch.
+  tree::Tree view = one_op("aten::view", 0, 0);
+  EXPECT_EQ(predict_roofline(view, m, p, {}).value(), 0.0);
+}
+
+TEST(RooflineTest, DecodingIsBoundByStreamingTheWeights) {
+  auto c = models::bundled_config("meta-llama/Llama-3.1-8B").value();
+  models::RunOptions o{1, 512, true};
+  o.new_tokens = 64;
+  o.decode_step = 0;
+  tree::Tree step = models::trace_model(c, o).value();
+  const auto m = h100();
+  const RooflineParams p;
+  const double latency = predict_roofline(step, m, p, {}).value();
+  // ~16 GB of bf16 weights at 80 % of 3.35 TB/s is ~6 ms, plus 5 us for each of the
+  // step's ~1,000 kernels (transformers' eager ops; a serving engine fuses them).
+  const double streaming = static_cast<double>(step.root().mem_bytes) / (*m.memory_bandwidth_bytes_per_s * 0.8);
+  int kernels = 0;
+  for (const auto& n : step.nodes)
+    kernels += n.kind == tree::NodeKind::kMath && op_class(n.cls, n.flops, n.mem_bytes) != OpClass::kView;
+  const double launches = kernels * p.kernel_overhead_s;
+  EXPECT_GT(streaming, 5e-3);
+  EXPECT_GE(latency, streaming + launches - 1e-12);
+  EXPECT_LT(latency, streaming * 1.05 + launches);
+  // Every energy node got an energy; parents cover their children.
+  for (const auto& n : step.nodes)
+    if (n.kind != tree::NodeKind::kMath) ASSERT_TRUE(n.energy_j.has_value()) << n.path;
+  EXPECT_NEAR(*step.root().energy_j, *step.nodes[step.root().children.back()].energy_j +
+                                         *step.nodes[step.root().children.front()].energy_j +
+                                         *step.root().energy_remainder_j, 1e-9);
+  EXPECT_NE(step.notes.back().find("from the spec sheet alone"), std::string::npos);
+
+  // Two GPUs: each streams half the weights, and two all-reduces a layer are added.
+  tree::Tree tp = models::trace_model(c, o).value();
+  const double latency2 = predict_roofline(tp, m, p, {2, 1.0 * 4096 * 2}).value();
+  // Each of the 32 layers adds two all-reduces (their launches and 2 x 2 x 1/2 x 8 KB over NVLink).
+  const double all_reduces = 32 * (2 * p.kernel_overhead_s + 2.0 * 2 * 0.5 * 4096 * 2 / *m.interconnect_bytes_per_s);
+  EXPECT_NEAR(latency2, streaming / 2 + launches + all_reduces, 1e-3 * latency2);
+  EXPECT_GT(*tp.root().energy_j, 0.0);
+}
+
+TEST(RooflineTest, AMachineWithoutTheFiguresIsRefused) {
+  machines::MachineSpec cpu = machines::host_cpu();
+  tree::Tree t = one_op("aten::add", 10, 10, "float32");
+  auto r = predict_roofline(t, cpu, RooflineParams{}, {});
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.status().message().find("memory bandwidth"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace irene::predict
