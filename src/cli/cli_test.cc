@@ -60,6 +60,20 @@ TEST(CliTest, MachinesListsTheCatalogue) {
   EXPECT_EQ(irene("machines --format xml").exit_code, 2);
 }
 
+TEST(CliTest, PredictOnACataloguedMachineSaysItIsFromTheSpecSheet) {
+  CliRun r = irene("predict --machine h100-sxm5-80gb --model meta-llama/Llama-3.1-8B -b 8 -s 64 -n 16 --max-depth 1");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("roofline on NVIDIA H100 SXM5 80GB: from the spec sheet alone"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("predicted latency of the whole tree"), std::string::npos);
+  EXPECT_NE(r.out.find("decode : Decode  [phase]"), std::string::npos);
+  CliRun bad = irene("predict --machine tpu-v9 --model gpt2 -b 1 -s 8");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.out.find("the catalogue has: a100-sxm4-40gb"), std::string::npos) << bad.out;
+  CliRun cpu = irene("predict --machine this-cpu --model gpt2 -b 1 -s 8");
+  EXPECT_EQ(cpu.exit_code, 2);
+  EXPECT_NE(cpu.out.find("lacks what the roofline needs"), std::string::npos) << cpu.out;
+}
+
 TEST(CliTest, TreeCsvHasTheDocumentedColumns) {
   CliRun r = irene("tree --model distilgpt2 -b 2 -s 8 --format csv");
   ASSERT_EQ(r.exit_code, 0) << r.out;
