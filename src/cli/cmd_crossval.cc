@@ -4,6 +4,7 @@
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "predict/crossval.h"
+#include "serving/calibration.h"
 
 namespace irene::cli {
 
@@ -14,7 +15,42 @@ struct CrossvalArgs {
   std::string method = "additive";
   int seeds = 3;
   std::string format = "text";
+  double prompt_len = 128;
 };
+
+// The roofline method on measured serving data (the ML.ENERGY layout).
+Status crossval_roofline(const CrossvalArgs& a) {
+  IRENE_ASSIGN_OR_RETURN(serving::MeasuredData data, serving::load_measured_serving(a.data));
+  serving::CalibrationOptions o;
+  o.default_prompt_len = a.prompt_len;
+  IRENE_ASSIGN_OR_RETURN(std::vector<serving::ServingCase> cases, serving::build_cases(data, o));
+  IRENE_ASSIGN_OR_RETURN(nlohmann::json report, serving::crossval(cases, o));
+  report["skipped_models"] = data.skipped_models;
+  if (a.format == "json") {
+    std::cout << report.dump(2) << "\n";
+    return Status::ok();
+  }
+  char line[200];
+  std::string text = "leave-one-model-out, mean of 100 x |predicted - measured| / measured, per GPU:\n";
+  for (const char* f : {"energy_per_token", "power", "tpot"}) {
+    for (const auto& [gpu, v] : report[f]["per_gpu"].items()) {
+      std::snprintf(line, sizeof line, "  %-18s %-16s %7.2f %%\n", f, gpu.c_str(), v.get<double>());
+      text += line;
+    }
+    std::snprintf(line, sizeof line, "  %-18s %-16s %7.2f %%\n", f, "average", report[f]["average"].get<double>());
+    text += line;
+  }
+  for (const auto& [pair, v] : report["cross_gpu"].items()) {
+    std::snprintf(line, sizeof line, "  cross-GPU %-36s energy %6.2f %%  power %6.2f %%  tpot %6.2f %%\n", pair.c_str(),
+                  v["energy_per_token"].get<double>(), v["power"].get<double>(), v["tpot"].get<double>());
+    text += line;
+  }
+  std::snprintf(line, sizeof line, "  %.0f %% interval: %.1f %% of %d held-out energies inside\n",
+                100 * report["coverage"]["level"].get<double>(), 100 * report["coverage"]["observed"].get<double>(),
+                report["coverage"]["held_out_rows"].get<int>());
+  std::cout << text << line;
+  return Status::ok();
+}
 }  // namespace
 
 Runner add_crossval_command(CLI::App& app) {
@@ -22,10 +58,14 @@ Runner add_crossval_command(CLI::App& app) {
   auto a = std::make_shared<CrossvalArgs>();
   cmd->add_option("--data", a->data, "Folder in the IrEne CSV layout (e.g. ../shared/data/irene/device_1)")->required();
   cmd->add_option("--features", a->features, "full or model");
-  cmd->add_option("--method", a->method, "additive (default), irene, predicted-sum, stepwise, unstructured");
+  cmd->add_option("--method", a->method,
+                  "additive (default), irene, predicted-sum, stepwise, unstructured; roofline for measured serving "
+                  "data (the ML.ENERGY layout, e.g. ../shared/data/mlenergy)");
+  cmd->add_option("--prompt-len", a->prompt_len, "roofline: prompt tokens where the data gives none")->capture_default_str();
   cmd->add_option("--seeds", a->seeds, "Seeds to average over");
   cmd->add_option("--format,-f", a->format, "text or json")->check(CLI::IsMember({"text", "json"}));
   return [a]() -> Status {
+    if (a->method == "roofline") return crossval_roofline(*a);
     predict::CrossvalOptions o;
     IRENE_ASSIGN_OR_RETURN(o.train.features, predict::feature_set_from_name(a->features));
     IRENE_ASSIGN_OR_RETURN(o.train.method, predict::method_from_name(a->method));

@@ -13,6 +13,7 @@ using Runner = std::function<Status()>;
 
 Runner add_models_command(CLI::App& app);
 Runner add_machines_command(CLI::App& app);
+Runner add_serving_command(CLI::App& app);
 Runner add_tree_command(CLI::App& app);
 Runner add_crossval_command(CLI::App& app);
 Runner add_train_command(CLI::App& app);

@@ -17,6 +17,10 @@ struct Costs {
 
 }  // namespace
 
+bool is_decoder_layer(std::string_view cls) {
+  return cls.size() > 12 && cls.compare(cls.size() - 12, 12, "DecoderLayer") == 0;
+}
+
 OpClass op_class(std::string_view op, int64_t flops, int64_t bytes) {
   if (flops == 0 && bytes == 0) return OpClass::kView;
   if (one_of(op, {"aten::linear", "aten::addmm", "aten::matmul", "aten::bmm"})) return OpClass::kGemm;
@@ -38,48 +42,61 @@ const char* op_class_name(OpClass c) {
   return "?";
 }
 
-Result<double> predict_roofline(tree::Tree& t, const machines::MachineSpec& m, const RooflineParams& p,
-                                const RooflineOptions& o) {
-  if (t.empty()) return Status::invalid_argument("an empty tree has no energy");
-  const std::string dtype = t.dtype.empty() ? "float32" : t.dtype;
+Result<double> roofline_peak(const machines::MachineSpec& m, const std::string& dtype, int num_gpus) {
   const auto peak = m.peak_for(dtype);
   if (!peak || !m.memory_bandwidth_bytes_per_s || !m.tdp_w || !m.idle_power_w)
     return Status::invalid_argument("machine '" + m.id + "' lacks what the roofline needs (peak FLOP/s for " + dtype +
                                     ", memory bandwidth, power limit, idle power); give a machine of the catalogue "
                                     "with all four");
-  if (o.num_gpus < 1) return Status::invalid_argument("the number of GPUs must be 1 or more");
-  const double g = o.num_gpus, bandwidth = *m.memory_bandwidth_bytes_per_s * p.memory_efficiency;
-  const double idle = *m.idle_power_w, dynamic = std::max(0.0, *m.tdp_w - idle);
-  if (g > 1 && !m.interconnect_bytes_per_s)
+  if (num_gpus < 1) return Status::invalid_argument("the number of GPUs must be 1 or more");
+  if (num_gpus > 1 && !m.interconnect_bytes_per_s)
     return Status::invalid_argument("machine '" + m.id + "' has no interconnect bandwidth for tensor parallelism");
+  return *peak;
+}
 
-  // One kernel's time and the energy of all GPUs running it.
-  auto kernel = [&](double flops, double bytes, double efficiency) {
-    const double compute_s = flops / g / (*peak * efficiency), memory_s = bytes / g / bandwidth;
-    const double time = std::max(compute_s, memory_s) + p.kernel_overhead_s;
-    const double u_compute = compute_s / time, u_memory = memory_s / time;  // shares of the peaks reached
-    const double power = idle + dynamic * std::min(1.0, p.compute_power * u_compute * efficiency +
-                                                            p.memory_power * u_memory * p.memory_efficiency);
-    return Costs{time, g * power * time};
-  };
+KernelCost kernel_cost(OpClass k, double flops, double bytes, double peak, const machines::MachineSpec& m,
+                       const RooflineParams& p, int num_gpus) {
+  if (k == OpClass::kView) return {};
+  const double g = num_gpus;
+  const double efficiency = k == OpClass::kGemm        ? p.gemm_efficiency
+                            : k == OpClass::kAttention ? p.attention_efficiency
+                                                       : p.other_compute_efficiency;
+  const double compute_s = flops / g / (peak * efficiency);
+  const double memory_s = bytes / g / (*m.memory_bandwidth_bytes_per_s * p.memory_efficiency);
+  const double time = std::max(compute_s, memory_s) + p.kernel_overhead_s;
+  // Achieved compute and bandwidth as shares of the machine's peaks.
+  const double u_compute = compute_s * efficiency / time, u_memory = memory_s * p.memory_efficiency / time;
+  const double idle = *m.idle_power_w, dynamic = std::max(0.0, *m.tdp_w - idle);
+  const double power = idle + dynamic * std::min(1.0, p.compute_power * u_compute + p.memory_power * u_memory);
+  return {time, g * power * time};
+}
+
+KernelCost all_reduce_cost(double bytes, const machines::MachineSpec& m, const RooflineParams& p, int num_gpus) {
+  if (num_gpus <= 1) return {};
+  // Ring all-reduce: 2 (G - 1) / G of the data through each GPU's link.
+  const double g = num_gpus;
+  const double time = 2 * (2 * (g - 1) / g * bytes / *m.interconnect_bytes_per_s + p.kernel_overhead_s);
+  return {time, g * *m.idle_power_w * time};
+}
+
+Result<double> predict_roofline(tree::Tree& t, const machines::MachineSpec& m, const RooflineParams& p,
+                                const RooflineOptions& o) {
+  if (t.empty()) return Status::invalid_argument("an empty tree has no energy");
+  const std::string dtype = t.dtype.empty() ? "float32" : t.dtype;
+  IRENE_ASSIGN_OR_RETURN(double peak, roofline_peak(m, dtype, o.num_gpus));
 
   std::vector<Costs> c(t.nodes.size());
   for (size_t i = t.nodes.size(); i-- > 0;) {
     const tree::Node& n = t.nodes[i];
     if (n.kind == tree::NodeKind::kMath) {
-      const OpClass k = op_class(n.cls, n.flops, n.mem_bytes);
-      if (k == OpClass::kView) continue;
-      const double eff = k == OpClass::kGemm        ? p.gemm_efficiency
-                         : k == OpClass::kAttention ? p.attention_efficiency
-                                                    : p.other_compute_efficiency;
-      c[i] = kernel(static_cast<double>(n.flops), static_cast<double>(n.mem_bytes), eff);
-    } else if (g > 1 && n.cls.size() > 12 && n.cls.compare(n.cls.size() - 12, 12, "DecoderLayer") == 0) {
-      // Tensor parallelism: the attention output and the MLP output are all-reduced
-      // (ring: 2 (G - 1) / G of the data through each GPU's link), GPUs otherwise idle.
-      const double bytes = 2 * 2 * (g - 1) / g * o.layer_activation_bytes;
-      const double time = bytes / *m.interconnect_bytes_per_s + 2 * p.kernel_overhead_s;
-      c[i].latency_s += time;
-      c[i].energy_j += g * idle * time;
+      const KernelCost k = kernel_cost(op_class(n.cls, n.flops, n.mem_bytes), static_cast<double>(n.flops),
+                                       static_cast<double>(n.mem_bytes), peak, m, p, o.num_gpus);
+      c[i] = {k.latency_s, k.energy_j};
+    } else if (o.num_gpus > 1 && is_decoder_layer(n.cls)) {
+      // Tensor parallelism: the attention output and the MLP output are all-reduced.
+      const KernelCost k = all_reduce_cost(o.layer_activation_bytes, m, p, o.num_gpus);
+      c[i].latency_s += k.latency_s;
+      c[i].energy_j += k.energy_j;
     }
     if (n.parent >= 0) {
       c[n.parent].latency_s += c[i].latency_s;

@@ -30,6 +30,8 @@ enum class OpClass {
 };
 OpClass op_class(std::string_view aten_op, int64_t flops, int64_t bytes);
 const char* op_class_name(OpClass c);
+// A decoder layer's node (LlamaDecoderLayer, ...): where tensor parallelism all-reduces.
+bool is_decoder_layer(std::string_view cls);
 
 struct RooflineParams {
   // Fractions of the dense peak FLOP/s that each class reaches when compute-bound.
@@ -49,6 +51,22 @@ struct RooflineOptions {
   int num_gpus = 1;                   // tensor parallel degree
   double layer_activation_bytes = 0;  // one layer's hidden states (batch x tokens x hidden x element size), all-reduced twice
 };
+
+// One kernel (or a group of identical ones) on the machine.
+struct KernelCost {
+  double latency_s = 0;
+  double energy_j = 0;  // all GPUs together
+};
+// The roofline of one op of `flops` and `bytes` (whole-model figures; each of the
+// `num_gpus` GPUs runs 1/num_gpus of it). `peak` is the machine's dense peak for the dtype.
+KernelCost kernel_cost(OpClass c, double flops, double bytes, double peak, const machines::MachineSpec& machine,
+                       const RooflineParams& params, int num_gpus);
+// Two ring all-reduces of `bytes` each over the interconnect (one decoder layer under
+// tensor parallelism), the GPUs otherwise idle.
+KernelCost all_reduce_cost(double bytes, const machines::MachineSpec& machine, const RooflineParams& params,
+                           int num_gpus);
+// Checks the machine has what the roofline needs; returns its peak for `dtype`.
+Result<double> roofline_peak(const machines::MachineSpec& machine, const std::string& dtype, int num_gpus);
 
 // Sets energy_j (and energy_remainder_j on parents) on every node of `t`, and returns
 // the predicted latency of the whole tree (seconds). The machine needs peak FLOP/s for

@@ -1,0 +1,124 @@
+#include "serving/mlenergy.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace irene::serving {
+
+namespace {
+
+std::vector<std::string> split_csv_line(const std::string& line) {
+  std::vector<std::string> cells;
+  std::string cell;
+  bool quoted = false;
+  for (char c : line) {
+    if (c == '"') {
+      quoted = !quoted;
+    } else if (c == ',' && !quoted) {
+      cells.push_back(cell);
+      cell.clear();
+    } else if (c != '\r') {
+      cell += c;
+    }
+  }
+  cells.push_back(cell);
+  return cells;
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+}  // namespace
+
+Result<MeasuredData> load_measured_serving(const std::string& dir) {
+  namespace fs = std::filesystem;
+  MeasuredData data;
+  const std::string configs_path = dir + "/model_configs.json";
+  std::ifstream cin(configs_path);
+  if (!cin) return Status::not_found("cannot read " + configs_path + " (the models' config.json numbers)");
+  nlohmann::json configs = nlohmann::json::parse(cin, nullptr, false);
+  if (configs.is_discarded() || !configs.is_object()) return Status::corrupt(configs_path + " is not a JSON object");
+  for (const auto& [name, entry] : configs.items()) {
+    const nlohmann::json& config = entry.contains("config") ? entry["config"] : entry;
+    auto c = models::parse_config(config, name);
+    if (!c.is_ok()) {  // an architecture irene does not build: its rows are skipped, with the reason
+      data.unbuildable[name] = c.status().message();
+      continue;
+    }
+    data.configs.emplace(name, std::move(*c));
+  }
+  std::vector<fs::path> files;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (e.path().extension() == ".csv") files.push_back(e.path());
+  if (ec) return Status::not_found("cannot list " + dir + ": " + ec.message());
+  if (files.empty()) return Status::not_found(dir + " holds no .csv file of measurements");
+  std::sort(files.begin(), files.end());
+  std::set<std::string> skipped;
+  const std::vector<std::string> required = {"model", "gpu", "num_gpus", "tensor_parallel", "pipeline_parallel",
+                                             "max_num_seqs", "avg_batch_size", "avg_output_tokens",
+                                             "energy_per_token_j", "avg_power_w", "throughput_tokens_per_s", "tpot_avg_s"};
+  for (const auto& path : files) {
+    std::ifstream in(path);
+    std::string line;
+    if (!std::getline(in, line)) continue;
+    const auto header = split_csv_line(line);
+    std::map<std::string, size_t> col;
+    for (size_t i = 0; i < header.size(); ++i) col[header[i]] = i;
+    for (const auto& r : required)
+      if (!col.count(r)) return Status::corrupt(path.string() + ": no column '" + r + "'");
+    int number = 1;
+    while (std::getline(in, line)) {
+      ++number;
+      if (line.empty()) continue;
+      const auto cells = split_csv_line(line);
+      const std::string where = path.filename().string() + ":" + std::to_string(number);
+      auto num = [&](const std::string& name) -> Result<double> {
+        const size_t i = col.at(name);
+        if (i >= cells.size() || cells[i].empty()) return Status::corrupt(where + ": empty '" + name + "'");
+        try {
+          return std::stod(cells[i]);
+        } catch (const std::exception&) {
+          return Status::corrupt(where + ": '" + name + "' is not a number: " + cells[i]);
+        }
+      };
+      MeasuredServing m;
+      m.model = cells[col["model"]];
+      if (!data.configs.count(m.model)) {
+        skipped.insert(m.model);
+        continue;
+      }
+      m.task = col.count("task") ? cells[col["task"]] : "";
+      m.gpu = cells[col["gpu"]];
+      m.machine_id = lower(m.gpu);
+      IRENE_ASSIGN_OR_RETURN(double g, num("num_gpus"));
+      IRENE_ASSIGN_OR_RETURN(double tp, num("tensor_parallel"));
+      IRENE_ASSIGN_OR_RETURN(double pp, num("pipeline_parallel"));
+      m.num_gpus = static_cast<int>(g);
+      m.tensor_parallel = static_cast<int>(tp);
+      m.pipeline_parallel = static_cast<int>(pp);
+      IRENE_ASSIGN_OR_RETURN(m.max_num_seqs, num("max_num_seqs"));
+      IRENE_ASSIGN_OR_RETURN(m.avg_batch_size, num("avg_batch_size"));
+      IRENE_ASSIGN_OR_RETURN(m.avg_output_tokens, num("avg_output_tokens"));
+      IRENE_ASSIGN_OR_RETURN(m.energy_per_token_j, num("energy_per_token_j"));
+      IRENE_ASSIGN_OR_RETURN(m.power_w, num("avg_power_w"));
+      IRENE_ASSIGN_OR_RETURN(m.throughput_tokens_per_s, num("throughput_tokens_per_s"));
+      IRENE_ASSIGN_OR_RETURN(m.tpot_s, num("tpot_avg_s"));
+      if (col.count("avg_input_tokens") && col["avg_input_tokens"] < cells.size() && !cells[col["avg_input_tokens"]].empty()) {
+        IRENE_ASSIGN_OR_RETURN(double s, num("avg_input_tokens"));
+        m.avg_input_tokens = s;
+      }
+      m.source = where;
+      data.rows.push_back(std::move(m));
+    }
+  }
+  data.skipped_models.assign(skipped.begin(), skipped.end());
+  return data;
+}
+
+}  // namespace irene::serving

@@ -1,0 +1,116 @@
+#include "serving/serving.h"
+
+#include <map>
+#include <tuple>
+
+#include "models/zoo.h"
+
+namespace irene::serving {
+
+namespace {
+
+Status check(const ServingConfig& s) {
+  if (s.batch_size < 1 || s.batch_size > 4096)
+    return Status::invalid_argument("batch size must be from 1 to 4096 running requests, got " + std::to_string(s.batch_size));
+  if (s.prompt_len < 1 || s.output_len < 1)
+    return Status::invalid_argument("prompt and output lengths must be positive");
+  if (s.num_gpus < 1 || s.num_gpus > 64) return Status::invalid_argument("GPUs must be from 1 to 64");
+  return Status::ok();
+}
+
+}  // namespace
+
+ServingWorkload::Phase ServingWorkload::phase_of(const tree::Tree& t, double activation_bytes) {
+  std::map<std::tuple<int, double, double>, double> groups;
+  Phase p;
+  for (const tree::Node& n : t.nodes) {
+    if (n.kind != tree::NodeKind::kMath) {
+      if (predict::is_decoder_layer(n.cls)) p.layers += 1;
+      continue;
+    }
+    const predict::OpClass c = predict::op_class(n.cls, n.flops, n.mem_bytes);
+    if (c == predict::OpClass::kView) continue;
+    groups[{static_cast<int>(c), static_cast<double>(n.flops), static_cast<double>(n.mem_bytes)}] += 1;
+  }
+  for (const auto& [key, count] : groups)
+    p.kernels.push_back({static_cast<predict::OpClass>(std::get<0>(key)), std::get<1>(key), std::get<2>(key), count});
+  p.layer_activation_bytes = activation_bytes;
+  return p;
+}
+
+Result<ServingWorkload> ServingWorkload::build(const models::ModelConfig& config, const ServingConfig& s) {
+  IRENE_RETURN_IF_ERROR(check(s));
+  if (!config.is_decoder())
+    return Status::invalid_argument("serving estimates are for the decoder LLM families; " + config.name + " is " +
+                                    config.family());
+  ServingWorkload w;
+  w.serving_ = s;
+  // The decode step at the mean context: step N / 2 of a generation of N tokens.
+  models::RunOptions decode{s.batch_size, s.prompt_len, /*shapes_only=*/true};
+  decode.new_tokens = s.output_len;
+  decode.decode_step = s.output_len / 2;
+  decode.dtype = s.dtype;
+  IRENE_ASSIGN_OR_RETURN(tree::Tree step, models::trace_model(config, decode));
+  w.dtype_ = step.dtype;
+  const double element = step.dtype == "float32" ? 4 : 2;
+  w.decode_ = phase_of(step, static_cast<double>(s.batch_size * config.hidden_size) * element);
+  w.decode_tree_ = std::make_shared<const tree::Tree>(std::move(step));
+  // One prompt's prefill (as generate() runs it: the last position's logits only).
+  models::RunOptions prefill{1, s.prompt_len, /*shapes_only=*/true};
+  prefill.new_tokens = 1;
+  prefill.dtype = s.dtype;
+  IRENE_ASSIGN_OR_RETURN(tree::Tree gen, models::trace_model(config, prefill));
+  tree::Tree prompt;  // the prefill phase alone
+  prompt.dtype = gen.dtype;
+  const int phase = gen.find("prefill", "Prefill");
+  for (size_t i = 0; i < gen.nodes.size(); ++i) {
+    int a = static_cast<int>(i);
+    while (a >= 0 && a != phase) a = gen.nodes[a].parent;
+    if (a == phase) prompt.nodes.push_back(gen.nodes[i]);
+  }
+  w.prefill_ = phase_of(prompt, static_cast<double>(s.prompt_len * config.hidden_size) * element);
+  return w;
+}
+
+Result<predict::KernelCost> ServingWorkload::cost(const Phase& p, const machines::MachineSpec& m,
+                                                  const predict::RooflineParams& params) const {
+  IRENE_ASSIGN_OR_RETURN(double peak, predict::roofline_peak(m, dtype_, serving_.num_gpus));
+  predict::KernelCost total;
+  for (const KernelGroup& k : p.kernels) {
+    const predict::KernelCost c = predict::kernel_cost(k.op_class, k.flops, k.bytes, peak, m, params, serving_.num_gpus);
+    total.latency_s += k.count * c.latency_s;
+    total.energy_j += k.count * c.energy_j;
+  }
+  const predict::KernelCost ar = predict::all_reduce_cost(p.layer_activation_bytes, m, params, serving_.num_gpus);
+  total.latency_s += p.layers * ar.latency_s;
+  total.energy_j += p.layers * ar.energy_j;
+  return total;
+}
+
+Result<ServingEstimate> ServingWorkload::estimate(const machines::MachineSpec& m,
+                                                  const predict::RooflineParams& params) const {
+  IRENE_ASSIGN_OR_RETURN(predict::KernelCost decode, cost(decode_, m, params));
+  IRENE_ASSIGN_OR_RETURN(predict::KernelCost prompt, cost(prefill_, m, params));
+  // Each iteration finishes B / N requests on average; as many new prompts are prefilled.
+  const double b = static_cast<double>(serving_.batch_size), n = static_cast<double>(serving_.output_len);
+  const double prefills = b / n;
+  const double time = decode.latency_s + prefills * prompt.latency_s;
+  const double energy = decode.energy_j + prefills * prompt.energy_j;
+  ServingEstimate e;
+  e.tpot_s = time;
+  e.energy_per_output_token_j = energy / b;
+  e.energy_per_request_j = e.energy_per_output_token_j * n;
+  e.power_w = energy / time;
+  e.throughput_tokens_per_s = b / time;
+  e.prefill_share = prefills * prompt.energy_j / energy;
+  return e;
+}
+
+Result<tree::Tree> ServingWorkload::step_tree(const machines::MachineSpec& m, const predict::RooflineParams& params) const {
+  tree::Tree t = *decode_tree_;
+  predict::RooflineOptions o{serving_.num_gpus, decode_.layer_activation_bytes};
+  IRENE_RETURN_IF_ERROR(predict::predict_roofline(t, m, params, o).status());
+  return t;
+}
+
+}  // namespace irene::serving

@@ -1,0 +1,69 @@
+// The steady state of an LLM server under continuous batching, as vLLM runs it: B
+// requests in flight, each somewhere in its decode (spread evenly over its N output
+// tokens), and as requests finish new ones are prefilled. One engine iteration is one
+// decode step of B sequences at the mean context (prompt + N / 2: attention grows
+// linearly with the context, so the mean context gives the mean cost) plus the prefill
+// of B / N new prompts. Its roofline cost (predict/roofline.h) on a machine gives the
+// server's energy per output token, power, time per output token and throughput.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "machines/catalogue.h"
+#include "models/config.h"
+#include "predict/roofline.h"
+#include "tree/tree.h"
+
+namespace irene::serving {
+
+struct ServingConfig {
+  int64_t batch_size = 64;   // requests running at once, 1 to 4096
+  int64_t prompt_len = 128;  // tokens per prompt
+  int64_t output_len = 256;  // tokens generated per request
+  int num_gpus = 1;          // tensor parallel
+  std::string dtype;         // "" = the config's torch_dtype
+};
+
+struct ServingEstimate {
+  double energy_per_output_token_j = 0;
+  double energy_per_request_j = 0;
+  double power_w = 0;  // all GPUs together
+  double tpot_s = 0;   // one engine iteration
+  double throughput_tokens_per_s = 0;
+  double prefill_share = 0;  // of each iteration's energy
+};
+
+// The work of one iteration, traced once (shapes only); estimating it on a machine is
+// then cheap, as calibration needs.
+class ServingWorkload {
+ public:
+  static Result<ServingWorkload> build(const models::ModelConfig& config, const ServingConfig& serving);
+  Result<ServingEstimate> estimate(const machines::MachineSpec& machine, const predict::RooflineParams& params) const;
+  // The decode step's tree, with each node's energy on the machine (where the energy goes).
+  Result<tree::Tree> step_tree(const machines::MachineSpec& machine, const predict::RooflineParams& params) const;
+  const ServingConfig& config() const { return serving_; }
+
+ private:
+  struct KernelGroup {
+    predict::OpClass op_class;
+    double flops, bytes, count;
+  };
+  struct Phase {
+    std::vector<KernelGroup> kernels;
+    double layers = 0;  // decoder layers (all-reduces under tensor parallelism)
+    double layer_activation_bytes = 0;
+  };
+  static Phase phase_of(const tree::Tree& t, double activation_bytes);
+  Result<predict::KernelCost> cost(const Phase& p, const machines::MachineSpec& m,
+                                   const predict::RooflineParams& params) const;
+
+  ServingConfig serving_;
+  std::string dtype_;
+  Phase decode_, prefill_;  // prefill of one prompt
+  std::shared_ptr<const tree::Tree> decode_tree_;
+};
+
+}  // namespace irene::serving
