@@ -74,6 +74,21 @@ TEST(CliTest, PredictOnACataloguedMachineSaysItIsFromTheSpecSheet) {
   EXPECT_NE(cpu.out.find("lacks what the roofline needs"), std::string::npos) << cpu.out;
 }
 
+TEST(CliTest, ServingGivesTheSteadyStateFigures) {
+  CliRun r = irene("serving --model Qwen/Qwen3-8B --machine a100-sxm4-40gb -b 32 --prompt-len 64 --output-len 128 "
+                   "--format json --max-depth 1");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto doc = nlohmann::json::parse(r.out);
+  for (const char* key : {"energy_per_output_token_j", "energy_per_request_j", "power_w", "tpot_s",
+                          "throughput_tokens_per_s", "prefill_share"})
+    EXPECT_GT(doc[key].get<double>(), 0) << key;
+  EXPECT_NE(doc["basis"].get<std::string>().find("spec sheet alone"), std::string::npos);
+  EXPECT_EQ(doc["step"]["root"]["class"], "Qwen3ForCausalLM");
+  CliRun bad = irene("serving --model Qwen/Qwen3-8B --machine a100-sxm4-40gb -b 9000");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.out.find("from 1 to 4096"), std::string::npos) << bad.out;
+}
+
 TEST(CliTest, TreeCsvHasTheDocumentedColumns) {
   CliRun r = irene("tree --model distilgpt2 -b 2 -s 8 --format csv");
   ASSERT_EQ(r.exit_code, 0) << r.out;
