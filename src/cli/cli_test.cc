@@ -328,7 +328,7 @@ TEST(CliProfileTest, InterruptWritesWhatFinished) {
   const std::string out = std::string(IRENE_BINARY_DIR) + "/cli_test_interrupted.json";
   std::remove(out.c_str());
   CliRun r = irene_shell("timeout --preserve-status -s INT 8 " + std::string(IRENE_BINARY_DIR) +
-                         "/irene profile --model distilgpt2 -b 1 -s 64 --seconds-per-node 0.3 -o " + out);
+                         "/irene profile --model distilgpt2 -b 1 -s 64 --seconds-per-node 1 -o " + out);  // ~40 s uninterrupted
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("interrupted"), std::string::npos) << r.out;
   FILE* f = fopen(out.c_str(), "r");

@@ -44,6 +44,11 @@ struct RooflineParams {
   // Dynamic power = (power limit - idle) x min(1, compute_power x u_compute + memory_power x u_memory).
   double compute_power = 1.0;
   double memory_power = 0.6;
+  // A serving engine's work outside the model in each iteration (scheduling, sampling,
+  // the host's share), during which the GPUs idle: a fixed part and a part per running
+  // request. 0 for a bare forward pass; calibration fits them on serving data.
+  double step_overhead_s = 0;
+  double per_sequence_overhead_s = 0;
   bool calibrated = false;  // false: the defaults above, from no data
 };
 

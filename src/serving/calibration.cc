@@ -13,7 +13,7 @@ namespace irene::serving {
 
 namespace {
 
-constexpr int kParams = 5;
+constexpr int kParams = 7;
 using Theta = std::array<double, kParams>;
 
 double sigmoid(double x) { return 1 / (1 + std::exp(-x)); }
@@ -27,13 +27,18 @@ predict::RooflineParams params_of(const Theta& t) {
   p.kernel_overhead_s = std::exp(t[2]);
   p.compute_power = std::exp(t[3]);
   p.memory_power = std::exp(t[4]);
+  p.step_overhead_s = std::exp(t[5]);
+  p.per_sequence_overhead_s = std::exp(t[6]);
   p.calibrated = true;
   return p;
 }
 
 Theta theta_of(const predict::RooflineParams& p) {
-  return {logit(p.gemm_efficiency), logit(p.memory_efficiency), std::log(p.kernel_overhead_s),
-          std::log(p.compute_power), std::log(p.memory_power)};
+  // The engine overheads start small but not at 0, which the log scale cannot hold.
+  return {logit(p.gemm_efficiency),   logit(p.memory_efficiency),
+          std::log(p.kernel_overhead_s), std::log(p.compute_power),
+          std::log(p.memory_power),      std::log(std::max(p.step_overhead_s, 1e-4)),
+          std::log(std::max(p.per_sequence_overhead_s, 1e-6))};
 }
 
 // Mean squared log error of energy per token and time per output token.
@@ -117,6 +122,7 @@ nlohmann::json to_json(const predict::RooflineParams& p) {
   return {{"gemm_efficiency", p.gemm_efficiency},     {"attention_efficiency", p.attention_efficiency},
           {"memory_efficiency", p.memory_efficiency}, {"kernel_overhead_s", p.kernel_overhead_s},
           {"compute_power", p.compute_power},         {"memory_power", p.memory_power},
+          {"step_overhead_s", p.step_overhead_s},     {"per_sequence_overhead_s", p.per_sequence_overhead_s},
           {"calibrated", p.calibrated}};
 }
 

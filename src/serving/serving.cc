@@ -94,8 +94,10 @@ Result<ServingEstimate> ServingWorkload::estimate(const machines::MachineSpec& m
   // Each iteration finishes B / N requests on average; as many new prompts are prefilled.
   const double b = static_cast<double>(serving_.batch_size), n = static_cast<double>(serving_.output_len);
   const double prefills = b / n;
-  const double time = decode.latency_s + prefills * prompt.latency_s;
-  const double energy = decode.energy_j + prefills * prompt.energy_j;
+  // The engine's own time per iteration, the GPUs idling through it.
+  const double engine_s = params.step_overhead_s + b * params.per_sequence_overhead_s;
+  const double time = decode.latency_s + prefills * prompt.latency_s + engine_s;
+  const double energy = decode.energy_j + prefills * prompt.energy_j + serving_.num_gpus * *m.idle_power_w * engine_s;
   ServingEstimate e;
   e.tpot_s = time;
   e.energy_per_output_token_j = energy / b;
