@@ -128,14 +128,18 @@ MachineSpec host_cpu(const std::string& root) {
 }
 
 std::vector<MachineSpec> catalogue() {
-  std::vector<MachineSpec> out;
-  for (const auto& file : machine_spec_files()) {
-    auto doc = nlohmann::json::parse(file.text, nullptr, false);
-    if (doc.is_discarded()) continue;  // shipped files are tested to parse
-    if (auto m = spec_from_json(doc); m.is_ok()) out.push_back(std::move(*m));
-  }
-  out.push_back(host_cpu());
-  return out;
+  // Parsed once per process: the files are compiled in and the host does not change.
+  static const std::vector<MachineSpec> all = [] {
+    std::vector<MachineSpec> out;
+    for (const auto& file : machine_spec_files()) {
+      auto doc = nlohmann::json::parse(file.text, nullptr, false);
+      if (doc.is_discarded()) continue;  // shipped files are tested to parse
+      if (auto m = spec_from_json(doc); m.is_ok()) out.push_back(std::move(*m));
+    }
+    out.push_back(host_cpu());
+    return out;
+  }();
+  return all;
 }
 
 Result<MachineSpec> find_machine(const std::string& id) {

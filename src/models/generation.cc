@@ -36,11 +36,9 @@ Tensor next_tokens(const Tensor& logits, const at::TensorOptions& o, int64_t bat
   return logits.select(1, logits.size(1) - 1).argmax(-1, /*keepdim=*/true);
 }
 
-StepOptions prefill_options(const RunOptions& o) {
-  // generate() asks for the last position's logits only (logits_to_keep=1), as servers do.
-  return StepOptions{.eager = o.attention == "eager", .keep_logits = 1};
-}
-StepOptions decode_options(const RunOptions& o) { return StepOptions{.eager = o.attention == "eager", .keep_logits = 1}; }
+// Prefill and decode steps alike: generate() asks for the last position's logits only
+// (logits_to_keep=1), as servers do.
+StepOptions step_options(const RunOptions& o) { return StepOptions{.eager = o.attention == "eager", .keep_logits = 1}; }
 
 // Contexts (positions already cached) from which the figures of a decode step change
 // differently: a sliding layer's keys stop growing once they fill its window.
@@ -67,7 +65,7 @@ Result<tree::Tree> shapes_only_decode(const GenerationRun& run, KvCache& cache) 
   const Tensor ids = at::empty({o.batch_size, 1}, run.tensor_options.dtype(at::kLong));
   auto step_at = [&](int64_t past) -> Result<tree::Tree> {
     cache.length = past;
-    IRENE_ASSIGN_OR_RETURN(Step s, traced_step(run, ids, cache, decode_options(o)));
+    IRENE_ASSIGN_OR_RETURN(Step s, traced_step(run, ids, cache, step_options(o)));
     return std::move(s.tree);
   };
   tree::Tree total;
@@ -147,18 +145,18 @@ Result<tree::Tree> trace_generation(const GenerationRun& run) {
     } else {  // reach step K untraced: the prefill, then K steps
       Tensor logits;
       IRENE_RETURN_IF_ERROR(run_guarded(run.config, o, [&] {
-        logits = run.lm.step(run.prompt_ids, cache, prefill_options(o));
+        logits = run.lm.step(run.prompt_ids, cache, step_options(o));
         for (int64_t i = 0; i < k; ++i)
-          logits = run.lm.step(next_tokens(logits, run.tensor_options, o.batch_size), cache, decode_options(o));
+          logits = run.lm.step(next_tokens(logits, run.tensor_options, o.batch_size), cache, step_options(o));
       }));
       ids = next_tokens(logits, run.tensor_options, o.batch_size);
     }
-    IRENE_ASSIGN_OR_RETURN(Step step, traced_step(run, ids, cache, decode_options(o)));
+    IRENE_ASSIGN_OR_RETURN(Step step, traced_step(run, ids, cache, step_options(o)));
     step.tree.generation = info;
     return std::move(step.tree);
   }
 
-  IRENE_ASSIGN_OR_RETURN(Step prefill, traced_step(run, run.prompt_ids, cache, prefill_options(o)));
+  IRENE_ASSIGN_OR_RETURN(Step prefill, traced_step(run, run.prompt_ids, cache, step_options(o)));
   tree::Tree decode;
   if (o.shapes_only) {
     IRENE_ASSIGN_OR_RETURN(decode, shapes_only_decode(run, cache));
@@ -166,7 +164,7 @@ Result<tree::Tree> trace_generation(const GenerationRun& run) {
     Tensor logits = prefill.logits;
     for (int64_t i = 0; i < N; ++i) {
       IRENE_ASSIGN_OR_RETURN(Step step, traced_step(run, next_tokens(logits, run.tensor_options, o.batch_size), cache,
-                                                    decode_options(o)));
+                                                    step_options(o)));
       tree::accumulate(decode, step.tree);
       logits = step.logits;
     }
@@ -180,9 +178,9 @@ Status run_generation_untraced(const GenerationRun& run) {
   const RunOptions& o = run.options;
   KvCache cache = run.lm.new_cache(o.batch_size, o.seq_len + o.new_tokens, run.tensor_options);
   return run_guarded(run.config, o, [&] {
-    Tensor logits = run.lm.step(run.prompt_ids, cache, prefill_options(o));
+    Tensor logits = run.lm.step(run.prompt_ids, cache, step_options(o));
     for (int64_t i = 0; i < o.new_tokens; ++i)
-      logits = run.lm.step(next_tokens(logits, run.tensor_options, o.batch_size), cache, decode_options(o));
+      logits = run.lm.step(next_tokens(logits, run.tensor_options, o.batch_size), cache, step_options(o));
   });
 }
 

@@ -11,10 +11,6 @@ bool one_of(std::string_view op, std::initializer_list<std::string_view> names) 
   return std::find(names.begin(), names.end(), op) != names.end();
 }
 
-struct Costs {
-  double latency_s = 0, energy_j = 0;
-};
-
 }  // namespace
 
 bool is_decoder_layer(std::string_view cls) {
@@ -85,13 +81,12 @@ Result<double> predict_roofline(tree::Tree& t, const machines::MachineSpec& m, c
   const std::string dtype = t.dtype.empty() ? "float32" : t.dtype;
   IRENE_ASSIGN_OR_RETURN(double peak, roofline_peak(m, dtype, o.num_gpus));
 
-  std::vector<Costs> c(t.nodes.size());
+  std::vector<KernelCost> c(t.nodes.size());
   for (size_t i = t.nodes.size(); i-- > 0;) {
     const tree::Node& n = t.nodes[i];
     if (n.kind == tree::NodeKind::kMath) {
-      const KernelCost k = kernel_cost(op_class(n.cls, n.flops, n.mem_bytes), static_cast<double>(n.flops),
-                                       static_cast<double>(n.mem_bytes), peak, m, p, o.num_gpus);
-      c[i] = {k.latency_s, k.energy_j};
+      c[i] = kernel_cost(op_class(n.cls, n.flops, n.mem_bytes), static_cast<double>(n.flops),
+                         static_cast<double>(n.mem_bytes), peak, m, p, o.num_gpus);
     } else if (o.num_gpus > 1 && is_decoder_layer(n.cls)) {
       // Tensor parallelism: the attention output and the MLP output are all-reduced.
       const KernelCost k = all_reduce_cost(o.layer_activation_bytes, m, p, o.num_gpus);

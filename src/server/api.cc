@@ -287,8 +287,7 @@ ApiResponse Api::post_tree(const ApiRequest& r) {
   return tree_answer(*p);
 }
 
-ApiResponse Api::energy_answer(const ApiRequest& r, const SizeParams& params) {
-  const SizeParams* p = &params;
+ApiResponse Api::energy_answer(const ApiRequest& r, const SizeParams& p) {
   const std::string machine_id = r.query.count("machine") && !r.query.at("machine").empty() ? r.query.at("machine") : "pc1";
   const Machine* machine = find_machine(machine_id);
   if (!machine) {
@@ -296,35 +295,35 @@ ApiResponse Api::energy_answer(const ApiRequest& r, const SizeParams& params) {
     for (const auto& m : machines_) ids += (ids.empty() ? "" : ", ") + m.id;
     return ApiResponse::error(404, "not_found", "parameter 'machine': unknown machine '" + machine_id + "' (known: " + ids + ")");
   }
-  const std::string key = std::string("energy/") + kAnswerVersion + "|" + p->key() + "|" + machine->id + "|" +
+  const std::string key = std::string("energy/") + kAnswerVersion + "|" + p.key() + "|" + machine->id + "|" +
                           machine->version + "|" + data_.fingerprint;
   auto body = cache_->get_or_compute(key, [&]() -> Result<std::string> {
     const tree::Tree* measured =
-        p->run.new_tokens > 0 ? nullptr : measured_tree(p->config.name, p->batch_size, p->seq_len);
+        p.run.new_tokens > 0 ? nullptr : measured_tree(p.config.name, p.batch_size, p.seq_len);
     tree::Tree t;
     if (measured) {
       t = *measured;
     } else {
-      IRENE_ASSIGN_OR_RETURN(t, models::trace_model(p->config, p->run));
+      IRENE_ASSIGN_OR_RETURN(t, models::trace_model(p.config, p.run));
     }
     IRENE_RETURN_IF_ERROR(machine->predictor.predict(t));
-    nlohmann::json tree_doc = tree::to_json(t, p->format);
+    nlohmann::json tree_doc = tree::to_json(t, p.format);
     const double total = t.root().energy_j.value_or(0.0);
     add_shares(tree_doc["root"], total, total);
-    nlohmann::json doc = {{"model", p->config.name},
-                          {"batch_size", p->batch_size},
-                          {"seq_len", p->seq_len},
+    nlohmann::json doc = {{"model", p.config.name},
+                          {"batch_size", p.batch_size},
+                          {"seq_len", p.seq_len},
                           {"machine", machine->id},
                           {"predictor",
                            {{"method", predict::method_name(machine->predictor.method())},
                             {"feature_set", predict::feature_set_name(machine->predictor.features())},
                             {"fingerprint", machine->predictor.fingerprint()}}},
-                          {"new_tokens", p->run.new_tokens},
+                          {"new_tokens", p.run.new_tokens},
                           {"dtype", t.dtype},
                           {"attention", t.attention},
                           {"measured", measured != nullptr},
-                          {"extrapolated", !t.notes.empty() && std::any_of(t.nodes.begin(), t.nodes.end(),
-                                                                           [](const tree::Node& n) { return n.extrapolated; })},
+                          {"extrapolated", std::any_of(t.nodes.begin(), t.nodes.end(),
+                                                       [](const tree::Node& n) { return n.extrapolated; })},
                           {"total_energy_j", total},
                           {"tree", std::move(tree_doc)}};
     return doc.dump();
@@ -339,16 +338,15 @@ ApiResponse Api::tree(const ApiRequest& r) {
   return tree_answer(*p);
 }
 
-ApiResponse Api::tree_answer(const SizeParams& params) {
-  const SizeParams* p = &params;
-  const std::string key = std::string("tree/") + kAnswerVersion + "|" + p->key();
+ApiResponse Api::tree_answer(const SizeParams& p) {
+  const std::string key = std::string("tree/") + kAnswerVersion + "|" + p.key();
   auto body = cache_->get_or_compute(key, [&]() -> Result<std::string> {
-    IRENE_ASSIGN_OR_RETURN(tree::Tree t, models::trace_model(p->config, p->run));
-    return nlohmann::json{{"model", p->config.name},
-                          {"batch_size", p->batch_size},
-                          {"seq_len", p->seq_len},
-                          {"new_tokens", p->run.new_tokens},
-                          {"tree", tree::to_json(t, p->format)}}
+    IRENE_ASSIGN_OR_RETURN(tree::Tree t, models::trace_model(p.config, p.run));
+    return nlohmann::json{{"model", p.config.name},
+                          {"batch_size", p.batch_size},
+                          {"seq_len", p.seq_len},
+                          {"new_tokens", p.run.new_tokens},
+                          {"tree", tree::to_json(t, p.format)}}
         .dump();
   });
   if (!body.is_ok()) return ApiResponse::from_status(body.status());

@@ -39,9 +39,9 @@ Result<MeasuredData> load_measured_serving(const std::string& dir) {
   namespace fs = std::filesystem;
   MeasuredData data;
   const std::string configs_path = dir + "/model_configs.json";
-  std::ifstream cin(configs_path);
-  if (!cin) return Status::not_found("cannot read " + configs_path + " (the models' config.json numbers)");
-  nlohmann::json configs = nlohmann::json::parse(cin, nullptr, false);
+  std::ifstream configs_file(configs_path);
+  if (!configs_file) return Status::not_found("cannot read " + configs_path + " (the models' config.json numbers)");
+  nlohmann::json configs = nlohmann::json::parse(configs_file, nullptr, false);
   if (configs.is_discarded() || !configs.is_object()) return Status::corrupt(configs_path + " is not a JSON object");
   for (const auto& [name, entry] : configs.items()) {
     const nlohmann::json& config = entry.contains("config") ? entry["config"] : entry;
