@@ -5,6 +5,9 @@
 #include "models/decoder.h"
 
 #include <cmath>
+#include <map>
+
+#include "trace/recorder.h"
 
 namespace irene::models {
 
@@ -213,6 +216,7 @@ class Attention : public HfModule {
 
   std::shared_ptr<TorchLinear> q_proj, k_proj, v_proj, qkv_proj, o_proj;
   std::shared_ptr<RMSNorm> q_norm, k_norm;
+  int64_t window() const { return window_; }
 
  private:
   int64_t layer_, heads_, kv_heads_, head_dim_, window_;
@@ -251,6 +255,12 @@ class DecoderLayer : public HfModule {
     if (gemma_) f = post_feedforward_layernorm(f);
     if (phi_) f = ops::dropout(f);
     return ops::add(h, f);
+  }
+
+  // Two layers with equal signatures trace to equal subtrees (bar their paths): the
+  // same modules, parameters and attention window.
+  std::string signature() const {
+    return ffn->name() + "|" + std::to_string(num_parameters()) + "|" + std::to_string(self_attn->window());
   }
 
   std::shared_ptr<Attention> self_attn;
@@ -304,7 +314,7 @@ class DecoderModel : public HfModule {
     }
     std::tie(ctx.cos, ctx.sin) = rotary_emb->forward(h, position_ids);
     if (gemma_) h = ops::mul(h, std::sqrt(static_cast<double>(hidden_size_)));  // Gemma's normalizer
-    for (const auto& layer : *layers) h = layer->as<DecoderLayer>()->forward(h, ctx);
+    run_layers(h, ctx);
     return norm(h);
   }
 
@@ -314,6 +324,29 @@ class DecoderModel : public HfModule {
   std::shared_ptr<RotaryEmbedding> rotary_emb;
 
  private:
+  // A shapes-only trace runs each distinct layer once: a layer whose signature was
+  // traced already gets a copy of that layer's nodes, and its output keeps its input's
+  // shape. A 126-layer model then costs about one layer's tracing per distinct kind.
+  void run_layers(Tensor& h, const StepContext& ctx) {
+    trace::Recorder* rec = trace::active_recorder();
+    const bool reuse = rec && !rec->timed() && !rec->capturing() && h.device().is_meta();
+    std::map<std::string, std::pair<int, std::string>> traced;  // signature -> (node, path)
+    for (const auto& module : *layers) {
+      auto* layer = module->as<DecoderLayer>();
+      if (!reuse) {
+        h = layer->forward(h, ctx);
+        continue;
+      }
+      const std::string sig = layer->signature();
+      if (auto it = traced.find(sig); it != traced.end()) {
+        rec->repeat_subtree(it->second.first, it->second.second, layer->path());
+        continue;
+      }
+      h = layer->forward(h, ctx);
+      traced[sig] = {rec->last_child(), layer->path()};
+    }
+  }
+
   // cache_position: torch.arange(past, past + s).
   static Tensor arange_positions(int64_t past, int64_t s, const at::TensorOptions& o) {
     return ops::arange(past, past + s, o.dtype(at::kLong));

@@ -229,6 +229,44 @@ TEST(DecoderTest, DecodingWithTheCacheMatchesAPlainForwardPass) {
   }
 }
 
+// A shapes-only trace copies the nodes of a layer already traced instead of running an
+// identical one again; a real run runs every layer. Both must give the same tree: every
+// node's path, class, costs and shapes, for alternating sliding windows (gemma2), mixed
+// windows (qwen2's max_window_layers) and generation's decode steps.
+TEST(DecoderTest, ShapesOnlyLayerReuseGivesTheTreeOfARealRun) {
+  for (const std::string type : {"llama", "qwen2", "gemma2", "phi3", "starcoder2"}) {
+    nlohmann::json j = tiny(type);
+    j["num_hidden_layers"] = 5;
+    if (type == "qwen2") {
+      j["use_sliding_window"] = true;
+      j["sliding_window"] = 3;
+      j["max_window_layers"] = 2;
+    }
+    const ModelConfig c = config_of(j);
+    for (int64_t new_tokens : {0, 2}) {
+      RunOptions real{2, 4};
+      real.new_tokens = new_tokens;
+      RunOptions meta = real;
+      meta.shapes_only = true;
+      meta.dtype = "float32";
+      auto a = trace_model(c, real), b = trace_model(c, meta);
+      ASSERT_TRUE(a.is_ok() && b.is_ok()) << type;
+      ASSERT_EQ(a->nodes.size(), b->nodes.size()) << type;
+      for (size_t i = 0; i < a->nodes.size(); ++i) {
+        const tree::Node &x = a->nodes[i], &y = b->nodes[i];
+        ASSERT_EQ(x.path, y.path) << type << " node " << i;
+        EXPECT_EQ(x.cls, y.cls) << x.path;
+        EXPECT_EQ(x.parent, y.parent) << x.path;
+        EXPECT_EQ(x.depth, y.depth) << x.path;
+        EXPECT_EQ(x.flops, y.flops) << x.path;
+        EXPECT_EQ(x.mem_bytes, y.mem_bytes) << x.path;
+        EXPECT_EQ(x.shapes, y.shapes) << x.path;
+        EXPECT_EQ(x.num_parameters, y.num_parameters) << x.path;
+      }
+    }
+  }
+}
+
 using testing::write_safetensors;
 
 TEST(DecoderTest, RealWeightsLoadFromAShardedCheckpoint) {

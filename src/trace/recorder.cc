@@ -88,6 +88,33 @@ void Recorder::add_op(std::string_view op, std::vector<TensorMeta> inputs, Tenso
   n.dtype = output.dtype;
 }
 
+int Recorder::last_child() const {
+  if (stack_.empty()) return tree_.nodes.empty() ? -1 : 0;
+  const auto& children = tree_.nodes[stack_.back().index].children;
+  return children.empty() ? -1 : children.back();
+}
+
+void Recorder::repeat_subtree(int source, std::string_view from, std::string_view to) {
+  if (source < 0 || source >= static_cast<int>(tree_.nodes.size())) return;
+  // Pre-order storage: the subtree is `source` and the nodes after it that are deeper.
+  const int depth = tree_.nodes[source].depth;
+  int end = source + 1;
+  while (end < static_cast<int>(tree_.nodes.size()) && tree_.nodes[end].depth > depth) ++end;
+  const int offset = static_cast<int>(tree_.nodes.size()) - source;
+  const int parent = stack_.empty() ? -1 : stack_.back().index;
+  const int depth_shift = (parent < 0 ? 0 : tree_.nodes[parent].depth + 1) - depth;
+  for (int i = source; i < end; ++i) {
+    tree::Node n = tree_.nodes[i];
+    if (n.path.compare(0, from.size(), from) == 0) n.path = std::string(to) + n.path.substr(from.size());
+    n.parent = i == source ? parent : n.parent + offset;
+    n.depth += depth_shift;
+    for (int& c : n.children) c += offset;
+    tree_.nodes.push_back(std::move(n));
+  }
+  if (parent >= 0) tree_.nodes[parent].children.push_back(source + offset);
+  if (capture_) replays_.resize(tree_.nodes.size());
+}
+
 Result<tree::Tree> Recorder::finish() {
   if (!stack_.empty())
     return Status::internal("trace finished with node '" + tree_.nodes[stack_.back().index].path + "' still open");

@@ -38,6 +38,13 @@ class Recorder {
 
   bool timed() const { return timed_; }
 
+  // The last node opened directly below the innermost open node (-1 if none).
+  int last_child() const;
+  // Appends below the innermost open node a copy of the finished subtree rooted at
+  // `source`, its paths moved from prefix `from` to `to`: a shapes-only trace of a
+  // layer identical to one already traced (same shapes, same costs) without running it.
+  void repeat_subtree(int source, std::string_view from, std::string_view to);
+
   // Capture mode keeps, for every module and ML node, a closure that re-runs it with
   // the inputs of this pass (holding those inputs alive), so a profiler can run each
   // node alone. Off by default.
