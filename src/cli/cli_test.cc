@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -82,11 +83,60 @@ TEST(CliTest, ServingGivesTheSteadyStateFigures) {
   for (const char* key : {"energy_per_output_token_j", "energy_per_request_j", "power_w", "tpot_s",
                           "throughput_tokens_per_s", "prefill_share"})
     EXPECT_GT(doc[key].get<double>(), 0) << key;
-  EXPECT_NE(doc["basis"].get<std::string>().find("spec sheet alone"), std::string::npos);
+  // The shipped A100 predictor by default; every figure with its interval.
+  EXPECT_TRUE(doc["calibrated"].get<bool>());
+  EXPECT_NE(doc["basis"].get<std::string>().find("calibrated on measured serving data"), std::string::npos);
+  EXPECT_TRUE(doc["intervals"]["energy_per_output_token_j"].is_array());
   EXPECT_EQ(doc["step"]["root"]["class"], "Qwen3ForCausalLM");
+  CliRun spec = irene("serving --model Qwen/Qwen3-8B --machine b200 -b 32 --prompt-len 64 --output-len 128");
+  ASSERT_EQ(spec.exit_code, 0) << spec.out;
+  EXPECT_NE(spec.out.find("from the spec sheet alone"), std::string::npos) << spec.out;
+  EXPECT_NE(spec.out.find("90 % interval"), std::string::npos) << spec.out;
   CliRun bad = irene("serving --model Qwen/Qwen3-8B --machine a100-sxm4-40gb -b 9000");
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.out.find("from 1 to 4096"), std::string::npos) << bad.out;
+}
+
+// irene train --method roofline on a copy of two models' rows of the shared data: one
+// predictor file for the machine, which irene serving then takes with --predictor.
+TEST(CliTest, TrainRooflineWritesAServingPredictor) {
+  const std::string data = std::string(IRENE_DATA_DIR) + "/../mlenergy";
+  if (!std::filesystem::exists(data + "/vllm_v2_measurements.csv")) GTEST_SKIP() << "no ML.ENERGY data";
+  const auto dir = std::filesystem::temp_directory_path() / "irene_cli_train_roofline";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir / "data");
+  std::filesystem::copy_file(data + "/model_configs.json", dir / "data/model_configs.json");
+  {
+    std::ifstream in(data + "/vllm_v2_measurements.csv");
+    std::ofstream out(dir / "data/rows.csv");
+    std::string line;
+    std::getline(in, line);
+    out << line << "\n";
+    while (std::getline(in, line))
+      if (line.find("H100") != std::string::npos &&
+          (line.find("Llama-3.1-8B") != std::string::npos || line.find("Mistral-7B") != std::string::npos ||
+           line.find("gemma-2-9b") != std::string::npos))
+        out << line << "\n";
+  }
+  const std::string file = (dir / "h100.json").string();
+  CliRun several = irene("train --method roofline --data " + data + " -o " + file);
+  EXPECT_EQ(several.exit_code, 2);
+  EXPECT_NE(several.out.find("choose one with --machine-id"), std::string::npos) << several.out;
+  CliRun r = irene("train --method roofline --data " + (dir / "data").string() + " -o " + file);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto doc = nlohmann::json::parse(std::ifstream(file));
+  EXPECT_EQ(doc["machine"], "h100-sxm5-80gb");
+  EXPECT_EQ(doc["data"]["models"].size(), 3u);
+  EXPECT_TRUE(doc["intervals"]["energy_per_token"].is_array());
+  EXPECT_TRUE(doc["carried_intervals"]["energy_per_token"].is_null());  // no other GPU in this data
+  CliRun serving = irene("serving --model meta-llama/Llama-3.1-8B --machine h100-sxm5-80gb -b 64 --predictor " + file +
+                         " --format json --max-depth 0");
+  ASSERT_EQ(serving.exit_code, 0) << serving.out;
+  EXPECT_EQ(nlohmann::json::parse(serving.out)["crossval_error_pct"]["per_model_energy_per_token"].size(), 3u);
+  CliRun missing = irene("train --method roofline --data " + (dir / "data").string() + " --machine-id l4 -o " + file);
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.out.find("no rows of machine 'l4'"), std::string::npos) << missing.out;
+  std::filesystem::remove_all(dir);
 }
 
 TEST(CliTest, TreeCsvHasTheDocumentedColumns) {

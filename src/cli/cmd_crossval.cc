@@ -24,7 +24,11 @@ Status crossval_roofline(const CrossvalArgs& a) {
   serving::CalibrationOptions o;
   o.default_prompt_len = a.prompt_len;
   IRENE_ASSIGN_OR_RETURN(std::vector<serving::ServingCase> cases, serving::build_cases(data, o));
-  IRENE_ASSIGN_OR_RETURN(nlohmann::json report, serving::crossval(cases, o));
+  nlohmann::json report;
+  {
+    ProgressBar bar("crossval");
+    IRENE_ASSIGN_OR_RETURN(report, serving::crossval(cases, o, [&](int d, int t) { bar.update(d, t); }));
+  }
   report["skipped_models"] = data.skipped_models;
   if (a.format == "json") {
     std::cout << report.dump(2) << "\n";
@@ -45,9 +49,12 @@ Status crossval_roofline(const CrossvalArgs& a) {
                   v["energy_per_token"].get<double>(), v["power"].get<double>(), v["tpot"].get<double>());
     text += line;
   }
-  std::snprintf(line, sizeof line, "  %.0f %% interval: %.1f %% of %d held-out energies inside\n",
-                100 * report["coverage"]["level"].get<double>(), 100 * report["coverage"]["observed"].get<double>(),
-                report["coverage"]["held_out_rows"].get<int>());
+  const auto& cov = report["coverage"];
+  std::snprintf(line, sizeof line,
+                "  %.0f %% intervals (cross-validation+), share of %d held-out rows inside: energy per token %.1f %%, "
+                "power %.1f %%, tpot %.1f %%\n",
+                100 * cov["level"].get<double>(), cov["held_out_rows"].get<int>(), 100 * cov["observed"].get<double>(),
+                100 * cov["observed_power"].get<double>(), 100 * cov["observed_tpot"].get<double>());
   std::cout << text << line;
   return Status::ok();
 }

@@ -2,9 +2,11 @@
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cli/commands.h"
 #include "cli/model_choice.h"
+#include "serving/predictor.h"
 #include "serving/serving.h"
 #include "tree/tree_format.h"
 
@@ -13,7 +15,7 @@ namespace irene::cli {
 namespace {
 struct ServingArgs {
   ModelChoice choice;
-  std::string machine, format = "text", dtype;
+  std::string machine, format = "text", dtype, predictor;
   serving::ServingConfig config;
   int max_depth = 3;
 };
@@ -31,43 +33,53 @@ Runner add_serving_command(CLI::App& app) {
   cmd->add_option("--dtype", a->config.dtype, "float32, bfloat16 or float16 (default: the config's torch_dtype)");
   cmd->add_option("--format,-f", a->format, "text or json")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
   cmd->add_option("--max-depth", a->max_depth, "Depth of the step's tree to print")->capture_default_str();
+  cmd->add_option("--predictor", a->predictor,
+                  "Serving predictor file (irene train --method roofline); default: the shipped one for the machine")
+      ->check(CLI::ExistingFile);
   return [a]() -> Status {
     IRENE_ASSIGN_OR_RETURN(models::ModelConfig cfg, a->choice.resolve());
     IRENE_ASSIGN_OR_RETURN(machines::MachineSpec machine, machines::find_machine(a->machine));
+    std::optional<serving::ServingPredictor> chosen;
+    if (!a->predictor.empty()) {
+      IRENE_ASSIGN_OR_RETURN(chosen, serving::load_serving_predictor(a->predictor));
+    }
+    IRENE_ASSIGN_OR_RETURN(serving::MachinePredictor p,
+                           serving::predictor_for(machine, serving::shipped_serving_predictors(),
+                                                  chosen ? &*chosen : nullptr));
     IRENE_ASSIGN_OR_RETURN(serving::ServingWorkload w, serving::ServingWorkload::build(cfg, a->config));
-    const predict::RooflineParams params;  // uncalibrated: see the note in the output
-    IRENE_ASSIGN_OR_RETURN(serving::ServingEstimate e, w.estimate(machine, params));
-    IRENE_ASSIGN_OR_RETURN(tree::Tree step, w.step_tree(machine, params));
-    const std::string basis = "from the spec sheet alone (uncalibrated roofline parameters); no interval yet";
+    IRENE_ASSIGN_OR_RETURN(serving::ServingEstimate e, w.estimate(machine, p.params));
+    IRENE_ASSIGN_OR_RETURN(tree::Tree step, w.step_tree(machine, p.params));
+    nlohmann::json doc = serving::serving_answer(cfg, machine, a->config, e, p);
     if (a->format == "json") {
-      nlohmann::json doc = {{"model", cfg.name},
-                            {"machine", machine.id},
-                            {"num_gpus", a->config.num_gpus},
-                            {"batch_size", a->config.batch_size},
-                            {"prompt_len", a->config.prompt_len},
-                            {"output_len", a->config.output_len},
-                            {"energy_per_output_token_j", e.energy_per_output_token_j},
-                            {"energy_per_request_j", e.energy_per_request_j},
-                            {"power_w", e.power_w},
-                            {"tpot_s", e.tpot_s},
-                            {"throughput_tokens_per_s", e.throughput_tokens_per_s},
-                            {"prefill_share", e.prefill_share},
-                            {"basis", basis},
-                            {"step", tree::to_json(step, {a->max_depth})}};
+      doc["step"] = tree::to_json(step, {a->max_depth});
       std::cout << doc.dump(2) << "\n";
       return Status::ok();
     }
-    char text[1024];
-    std::snprintf(text, sizeof text,
-                  "%s on %s x %d, %lld requests running, %lld-token prompts, %lld new tokens each\n"
-                  "  energy per output token  %.4g J\n  energy per request       %.4g J\n  power (all GPUs)         %.4g W\n"
-                  "  time per output token    %.4g ms\n  throughput               %.4g tokens/s\n"
-                  "  prefill share            %.1f %% of each step's energy\n  (%s)\n",
+    const auto& iv = doc["intervals"];
+    auto figure = [&](const char* label, const char* key, double scale, const char* unit) {
+      char line[256];
+      const double v = doc[key].get<double>() * scale;
+      if (iv[key].is_array())
+        std::snprintf(line, sizeof line, "  %-25s %.4g %s  (%.0f %% interval %.4g - %.4g)\n", label, v, unit,
+                      100 * iv["level"].get<double>(), iv[key][0].get<double>() * scale,
+                      iv[key][1].get<double>() * scale);
+      else
+        std::snprintf(line, sizeof line, "  %-25s %.4g %s  (no interval)\n", label, v, unit);
+      return std::string(line);
+    };
+    char head[512];
+    std::snprintf(head, sizeof head, "%s on %s x %d, %lld requests running, %lld-token prompts, %lld new tokens each\n",
                   cfg.name.c_str(), machine.name.c_str(), a->config.num_gpus,
                   static_cast<long long>(a->config.batch_size), static_cast<long long>(a->config.prompt_len),
-                  static_cast<long long>(a->config.output_len), e.energy_per_output_token_j, e.energy_per_request_j,
-                  e.power_w, e.tpot_s * 1e3, e.throughput_tokens_per_s, 100 * e.prefill_share, basis.c_str());
-    std::cout << text << "one steady-state decode step (energies in J):\n" << tree::to_text(step, {a->max_depth});
+                  static_cast<long long>(a->config.output_len));
+    char tail[128];
+    std::snprintf(tail, sizeof tail, "  %-25s %.1f %% of each step's energy\n", "prefill share", 100 * e.prefill_share);
+    std::cout << head << figure("energy per output token", "energy_per_output_token_j", 1, "J")
+              << figure("energy per request", "energy_per_request_j", 1, "J")
+              << figure("power (all GPUs)", "power_w", 1, "W") << figure("time per output token", "tpot_s", 1e3, "ms")
+              << figure("throughput", "throughput_tokens_per_s", 1, "tokens/s") << tail << "  (" << p.basis << ")\n"
+              << "one steady-state decode step (energies in J):\n"
+              << tree::to_text(step, {a->max_depth});
     return Status::ok();
   };
 }

@@ -3,10 +3,15 @@
 
 #include <iostream>
 
+#include <filesystem>
+#include <set>
+
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "predict/crossval.h"
 #include "predict/dataset.h"
 #include "predict/predictor.h"
+#include "serving/calibration.h"
 
 namespace irene::cli {
 
@@ -16,22 +21,61 @@ struct TrainArgs {
   std::string machine_id, machine_name, machine_description;
   uint64_t seed = 0;
   bool crossval = true;
+  double prompt_len = 128;
 };
+
+// The roofline on measured serving data (the ML.ENERGY layout): one machine's predictor.
+Status train_roofline(const TrainArgs& a) {
+  IRENE_ASSIGN_OR_RETURN(serving::MeasuredData data, serving::load_measured_serving(a.data));
+  serving::CalibrationOptions o;
+  o.default_prompt_len = a.prompt_len;
+  IRENE_ASSIGN_OR_RETURN(std::vector<serving::ServingCase> cases, serving::build_cases(data, o));
+  std::string machine = a.machine_id;
+  if (machine.empty()) {
+    std::set<std::string> ids;
+    for (const auto& c : cases) ids.insert(c.machine.id);
+    if (ids.size() != 1) {
+      std::string list;
+      for (const auto& id : ids) list += (list.empty() ? "" : ", ") + id;
+      return Status::invalid_argument("the data holds several machines (" + list +
+                                      "): choose one with --machine-id (one predictor file per machine)");
+    }
+    machine = *ids.begin();
+  }
+  serving::ServingPredictor p;
+  {
+    ProgressBar bar("train " + machine);
+    IRENE_ASSIGN_OR_RETURN(p, serving::train(cases, data, machine, o, [&](int d, int t) { bar.update(d, t); }));
+  }
+  p.data["source"] = std::filesystem::path(a.data).lexically_normal().filename().string();
+  IRENE_RETURN_IF_ERROR(serving::save_serving_predictor(p, a.output));
+  spdlog::info("wrote {} (roofline serving predictor of {}, {} rows; leave-one-model-out energy per token {:.1f} %)",
+               a.output, machine, p.data.value("rows", 0),
+               p.crossval.is_object() ? p.crossval.value("energy_per_token", 0.0) : 0.0);
+  return Status::ok();
+}
 }  // namespace
 
 Runner add_train_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("train", "Train an energy predictor on measured data");
   auto a = std::make_shared<TrainArgs>();
-  cmd->add_option("--data", a->data, "Folder in the IrEne CSV layout")->required();
-  cmd->add_option("--features", a->features, "full or model")->required();
-  cmd->add_option("--method", a->method, "additive (default), irene, predicted-sum, stepwise, unstructured");
+  cmd->add_option("--data", a->data,
+                  "Folder in the IrEne CSV layout; for --method roofline, measured serving data in the ML.ENERGY "
+                  "layout (e.g. ../shared/data/mlenergy)")->required();
+  cmd->add_option("--features", a->features, "full or model (not for roofline)");
+  cmd->add_option("--method", a->method,
+                  "additive (default), irene, predicted-sum, stepwise, unstructured; roofline for serving data");
+  cmd->add_option("--prompt-len", a->prompt_len, "roofline: prompt tokens where the data gives none")->capture_default_str();
   cmd->add_option("--seed", a->seed, "Seed for the tree-weighted methods");
   cmd->add_option("-o,--output", a->output, "Predictor file to write (JSON)")->required();
-  cmd->add_option("--machine-id", a->machine_id, "Short id of the measured machine (e.g. pc1)");
+  cmd->add_option("--machine-id", a->machine_id,
+                  "Short id of the measured machine (e.g. pc1); roofline: the catalogue's id of the GPU to fit");
   cmd->add_option("--machine-name", a->machine_name, "Name of the measured machine");
   cmd->add_option("--machine-description", a->machine_description, "Hardware of the measured machine");
   cmd->add_flag("!--no-crossval", a->crossval, "Skip recording the leave-one-model-out error in the file");
   return [a]() -> Status {
+    if (a->method == "roofline") return train_roofline(*a);
+    if (a->features.empty()) return Status::invalid_argument("--features is required: full or model");
     predict::TrainOptions o;
     IRENE_ASSIGN_OR_RETURN(o.features, predict::feature_set_from_name(a->features));
     IRENE_ASSIGN_OR_RETURN(o.method, predict::method_from_name(a->method));

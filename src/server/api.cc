@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cstdlib>
 
 #include "common/memory.h"
@@ -11,6 +10,7 @@
 #include "models/memory.h"
 #include "models/zoo.h"
 #include "profile/profile.h"
+#include "server/params.h"
 #include "tree/tree_format.h"
 
 namespace irene::server {
@@ -42,77 +42,9 @@ std::string default_db_path() {
   return base + "/irene/cache.sqlite";
 }
 
-// A required integer query parameter within [lo, hi].
-Result<int64_t> int_param(const ApiRequest& r, const std::string& name, int64_t lo, int64_t hi) {
-  auto it = r.query.find(name);
-  const std::string range = "an integer from " + std::to_string(lo) + " to " + std::to_string(hi);
-  if (it == r.query.end() || it->second.empty())
-    return Status::invalid_argument("missing parameter '" + name + "': give " + range);
-  int64_t v = 0;
-  const auto& s = it->second;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || end != s.data() + s.size() || v < lo || v > hi)
-    return Status::invalid_argument("parameter '" + name + "' must be " + range + ", got '" + s + "'");
-  return v;
-}
-
-Result<models::ModelConfig> model_param(const ApiRequest& r) {
-  auto it = r.query.find("model");
-  if (it == r.query.end() || it->second.empty())
-    return Status::invalid_argument("missing parameter 'model': give a name from /api/models");
-  auto c = models::bundled_config(it->second);
-  if (!c.is_ok()) return Status::not_found("parameter 'model': " + c.status().message());
-  return c;
-}
-
-
-// FNV-1a of a posted config, so that equal configs share cached answers.
-std::string config_hash(const nlohmann::json& config) {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char ch : config.dump()) h = (h ^ ch) * 1099511628211ULL;
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
-  return hex;
-}
-
-// max_depth (0 to 64) and kinds (comma-separated node kinds) of an answer.
-Status format_params(const ApiRequest& r, SizeParams& p) {
-  auto depth = r.query.find("max_depth");
-  if (depth != r.query.end() && !depth->second.empty()) {
-    IRENE_ASSIGN_OR_RETURN(int64_t d, int_param(r, "max_depth", 0, 64));
-    p.format.max_depth = static_cast<int>(d);
-  }
-  auto kinds = r.query.find("kinds");
-  if (kinds != r.query.end() && !kinds->second.empty()) {
-    size_t start = 0;
-    const std::string& list = kinds->second;
-    while (start <= list.size()) {
-      const size_t comma = std::min(list.find(',', start), list.size());
-      auto k = tree::kind_from_name(list.substr(start, comma - start));
-      if (!k.is_ok()) return Status::invalid_argument("parameter 'kinds': " + k.status().message());
-      p.format.kinds.push_back(*k);
-      start = comma + 1;
-    }
-  }
-  p.format_key = std::to_string(p.format.max_depth) + "|" + (kinds == r.query.end() ? "" : kinds->second);
-  return Status::ok();
-}
-
-std::string string_param(const ApiRequest& r, const std::string& name) {
-  auto it = r.query.find(name);
-  return it == r.query.end() ? std::string() : it->second;
-}
-
 // The request's model: a bundled name (`model`), or a config.json posted in the body.
 Result<SizeParams> size_params(const ApiRequest& r, int64_t max_batch, const nlohmann::json* posted_config = nullptr) {
-  models::ModelConfig c;
-  if (posted_config) {
-    auto parsed = models::parse_config(*posted_config, "config-" + config_hash(*posted_config));
-    if (!parsed.is_ok()) return Status(parsed.status().code(), "field 'config': " + parsed.status().message());
-    c = std::move(*parsed);
-  } else {
-    IRENE_ASSIGN_OR_RETURN(c, model_param(r));
-  }
+  IRENE_ASSIGN_OR_RETURN(models::ModelConfig c, model_param(r, posted_config));
   IRENE_ASSIGN_OR_RETURN(int64_t b, int_param(r, "batch_size", 1, max_batch));
   IRENE_ASSIGN_OR_RETURN(int64_t s, int_param(r, "seq_len", 1, c.max_seq_len()));
   models::RunOptions run{b, s, /*shapes_only=*/true};
@@ -123,54 +55,15 @@ Result<SizeParams> size_params(const ApiRequest& r, int64_t max_batch, const nlo
   run.attention = string_param(r, "attention");
   IRENE_RETURN_IF_ERROR(models::validate_run(c, run));
   SizeParams p{std::move(c), b, s, run};
-  IRENE_RETURN_IF_ERROR(format_params(r, p));
+  IRENE_RETURN_IF_ERROR(format_params(r, p.format, p.format_key));
   return p;
 }
 
-// A request too large to build is refused with 413 before any work; other bad
-// parameters with 400/404.
-ApiResponse refusal(const Status& s) {
-  if (s.message().rfind("request too large", 0) == 0) return ApiResponse::error(413, "too_large", s.message());
-  return ApiResponse::from_status(s);
-}
-
-// The POST form: {"config": {...} or "model": NAME, "batch_size", "seq_len", ...} as the
-// query parameters of the GET form, plus the config itself.
-Result<std::pair<ApiRequest, nlohmann::json>> body_request(const ApiRequest& r) {
-  if (r.body.size() > kMaxBodyBytes)
-    return Status::invalid_argument("request too large: the body is over " + std::to_string(kMaxBodyBytes) + " bytes");
-  nlohmann::json body = nlohmann::json::parse(r.body, nullptr, false);
-  if (body.is_discarded() || !body.is_object())
-    return Status::invalid_argument("the body must be a JSON object: {\"config\": {...config.json...} or \"model\", "
-                                    "\"batch_size\", \"seq_len\", and optionally \"new_tokens\", \"dtype\", "
-                                    "\"attention\", \"machine\", \"max_depth\", \"kinds\"}");
-  ApiRequest q;
-  for (const char* k : {"model", "batch_size", "seq_len", "new_tokens", "dtype", "attention", "machine", "max_depth",
-                        "kinds"}) {
-    if (!body.contains(k) || body[k].is_null()) continue;
-    q.query[k] = body[k].is_string() ? body[k].get<std::string>() : body[k].dump();
-  }
-  nlohmann::json config;
-  if (body.contains("config")) {
-    if (!body["config"].is_object()) return Status::invalid_argument("field 'config' must be a config.json object");
-    if (body.contains("model"))
-      return Status::invalid_argument("give either 'config' or 'model', not both");
-    config = std::move(body["config"]);
-  } else if (!body.contains("model")) {
-    return Status::invalid_argument("give 'config' (a config.json object) or 'model' (a name from /api/models)");
-  }
-  return std::make_pair(std::move(q), std::move(config));
-}
-
-// Adds share_of_parent and share_of_model to every node that has an energy.
-void add_shares(nlohmann::json& node, double parent_energy, double model_energy) {
-  if (node.contains("energy_j")) {
-    const double e = node["energy_j"].get<double>();
-    node["share_of_parent"] = parent_energy > 0 ? e / parent_energy : 0.0;
-    node["share_of_model"] = model_energy > 0 ? e / model_energy : 0.0;
-    parent_energy = e;
-  }
-  for (auto& c : node["children"]) add_shares(c, parent_energy, model_energy);
+// The POST forms of /api/energy and /api/tree.
+Result<std::pair<ApiRequest, nlohmann::json>> tree_body(const ApiRequest& r) {
+  return body_request(r, {"model", "batch_size", "seq_len", "new_tokens", "dtype", "attention", "machine", "max_depth", "kinds"},
+                      "{\"config\": {...config.json...} or \"model\", \"batch_size\", \"seq_len\", and optionally "
+                      "\"new_tokens\", \"dtype\", \"attention\", \"machine\", \"max_depth\", \"kinds\"}");
 }
 
 }  // namespace
@@ -222,6 +115,7 @@ Result<std::unique_ptr<Api>> Api::create(const ServerOptions& options) {
         return saved ? std::optional<std::string>(*saved) : std::nullopt;
       }};
   api->jobs_ = std::make_unique<ProfileJobs>(8, std::move(archive));
+  IRENE_RETURN_IF_ERROR(api->load_serving(options));
   spdlog::info("cache: {} ({} stored answers); machines: {}", api->cache_->path(), api->cache_->stored(),
                api->machines_.size());
   return api;
@@ -253,13 +147,16 @@ ApiResponse Api::machines(const ApiRequest&) {
                    {"feature_set", predict::feature_set_name(m.predictor.features())},
                    {"crossval_error_pct", m.crossval_error_pct},
                    {"calibrated", true}});
-  // The catalogue: spec-sheet figures of machines with no predictor yet (the serving
-  // predictor of the roadmap reads them); not choices for /api/energy.
+  // The catalogue: the machines of /api/serving, calibrated on measured serving data or
+  // predicted from their spec sheets; not choices for /api/energy.
   nlohmann::json catalogue = nlohmann::json::array();
   for (const auto& spec : machines::catalogue()) {
     nlohmann::json row = machines::to_json(spec);
-    row["calibrated"] = false;
-    row["spec_only"] = true;
+    auto p = serving::predictor_for(spec, serving_predictors_);
+    row["calibrated"] = p.is_ok() && p->calibrated;
+    row["spec_only"] = !row["calibrated"].get<bool>();
+    row["serving_basis"] = p.is_ok() ? p->basis : p.status().message();
+    row["crossval_error_pct"] = p.is_ok() ? p->crossval : nlohmann::json();
     catalogue.push_back(std::move(row));
   }
   return ApiResponse::json(200, {{"machines", out}, {"catalogue", catalogue}});
@@ -272,7 +169,7 @@ ApiResponse Api::energy(const ApiRequest& r) {
 }
 
 ApiResponse Api::post_energy(const ApiRequest& r) {
-  auto q = body_request(r);
+  auto q = tree_body(r);
   if (!q.is_ok()) return refusal(q.status());
   auto p = size_params(q->first, kMaxBatchSize, q->second.is_null() ? nullptr : &q->second);
   if (!p.is_ok()) return refusal(p.status());
@@ -280,7 +177,7 @@ ApiResponse Api::post_energy(const ApiRequest& r) {
 }
 
 ApiResponse Api::post_tree(const ApiRequest& r) {
-  auto q = body_request(r);
+  auto q = tree_body(r);
   if (!q.is_ok()) return refusal(q.status());
   auto p = size_params(q->first, kMaxBatchSize, q->second.is_null() ? nullptr : &q->second);
   if (!p.is_ok()) return refusal(p.status());

@@ -14,6 +14,8 @@
 #include "server/jobs.h"
 #include "server/machines.h"
 #include "server/server.h"
+#include "serving/mlenergy.h"
+#include "serving/predictor.h"
 
 namespace irene::server {
 
@@ -37,8 +39,10 @@ constexpr int64_t kMaxBatchSize = 64;
 constexpr int64_t kMaxProfileTokens = 4096;  // batch x sequence of a live profile
 constexpr int64_t kMaxNewTokens = 4096;      // decode steps of a generation tree
 constexpr size_t kMaxBodyBytes = 64 * 1024;  // a config.json is a few KB
+constexpr size_t kMaxSweepPoints = 32;       // values of one /api/serving sweep
 
 struct SizeParams;
+struct ServingParams;
 
 class Api {
  public:
@@ -51,6 +55,8 @@ class Api {
   ApiResponse tree(const ApiRequest&);
   ApiResponse post_energy(const ApiRequest&);  // the same, for a config.json in the body
   ApiResponse post_tree(const ApiRequest&);
+  ApiResponse serving(const ApiRequest&);       // an LLM server's steady state (server/serving_api.cc)
+  ApiResponse post_serving(const ApiRequest&);  // the same, for a config.json in the body
   ApiResponse openapi(const ApiRequest&);
   ApiResponse create_profile(const ApiRequest&);
   ApiResponse list_profiles(const ApiRequest&);
@@ -63,6 +69,10 @@ class Api {
   ApiResponse energy_answer(const ApiRequest& r, const SizeParams& p);
   ApiResponse tree_answer(const SizeParams& p);
   const tree::Tree* measured_tree(const std::string& model, int64_t b, int64_t s) const;
+  Status load_serving(const ServerOptions& options);
+  Result<ServingParams> serving_params(const ApiRequest& r, const nlohmann::json* posted) const;
+  ApiResponse serving_response(const ApiRequest& r, const nlohmann::json* posted);
+  nlohmann::json measured_serving(const models::ModelConfig& config, const std::string& machine_id) const;
 
   std::unique_ptr<ResultCache> cache_;
   std::vector<Machine> machines_;
@@ -70,6 +80,9 @@ class Api {
   predict::Dataset data_;
   std::map<std::tuple<std::string, int64_t, int64_t>, size_t> measured_index_;
   std::unique_ptr<ProfileJobs> jobs_;
+  std::vector<serving::ServingPredictor> serving_predictors_;  // shipped, or from --predictors
+  std::string serving_version_;  // of those predictors, in cache keys
+  serving::MeasuredData serving_data_;  // measured serving (ML.ENERGY layout) shown beside predictions
 };
 
 }  // namespace irene::server

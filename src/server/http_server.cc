@@ -37,6 +37,8 @@ constexpr Route kRoutes[] = {
     {"GET", "/api/tree", &Api::tree},
     {"POST", "/api/energy", &Api::post_energy},
     {"POST", "/api/tree", &Api::post_tree},
+    {"GET", "/api/serving", &Api::serving},
+    {"POST", "/api/serving", &Api::post_serving},
     {"GET", "/api/openapi.json", &Api::openapi},
     {"POST", "/api/profiles", &Api::create_profile},
     {"GET", "/api/profiles", &Api::list_profiles},

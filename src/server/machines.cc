@@ -3,9 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <fstream>
 #include <functional>
 
 #include "predict/bundled_predictors.h"
+#include "serving/predictor.h"
 
 namespace irene::server {
 
@@ -42,6 +44,10 @@ Result<std::vector<Machine>> load_machines(const std::string& predictors_dir) {
     return Status::not_found("--predictors: '" + predictors_dir + "' is not a folder");
   for (const auto& entry : std::filesystem::directory_iterator(predictors_dir)) {
     if (entry.path().extension() != ".json") continue;
+    {
+      std::ifstream in(entry.path());
+      if (serving::is_serving_predictor(nlohmann::json::parse(in, nullptr, false))) continue;  // /api/serving's
+    }
     auto p = predict::load_predictor(entry.path().string());
     if (!p.is_ok()) {
       spdlog::warn("skipping predictor {}: {}", entry.path().string(), p.status().message());

@@ -42,6 +42,21 @@ nlohmann::json posted_config_body() {
                 {"required", {"batch_size", "seq_len"}}}}}}}}};
 }
 
+// The POST form of /api/serving.
+nlohmann::json posted_serving_body() {
+  nlohmann::json props = {{"config", {{"type", "object"}, {"description", "A Hugging Face config.json (or give model)"}}}};
+  for (const char* k : {"model", "machine", "dtype", "kinds", "sweep"}) props[k] = {{"type", "string"}};
+  for (const char* k : {"num_gpus", "batch_size", "prompt_len", "output_len", "max_depth"}) props[k] = {{"type", "integer"}};
+  props["values"] = {{"type", "array"}, {"items", {{"type", "integer"}}}};
+  return {{"required", true},
+          {"content",
+           {{"application/json",
+             {{"schema",
+               {{"type", "object"},
+                {"properties", props},
+                {"required", {"machine", "batch_size", "prompt_len", "output_len"}}}}}}}}};
+}
+
 }  // namespace
 
 ApiResponse Api::openapi(const ApiRequest&) {
@@ -56,6 +71,18 @@ ApiResponse Api::openapi(const ApiRequest&) {
        query_param("kinds", "Comma-separated node kinds to keep", false, "string")});
   nlohmann::json energy_params = size_params;
   energy_params.push_back(query_param("machine", "Machine id from /api/machines (default pc1)", false, "string"));
+  const nlohmann::json serving_params = nlohmann::json::array(
+      {query_param("model", "A bundled decoder LLM from /api/models", true, "string"),
+       query_param("machine", "A machine id of the catalogue (/api/machines)", true, "string"),
+       query_param("num_gpus", "GPUs in tensor parallel, 1-64 (default 1)", false, "integer"),
+       query_param("batch_size", "Requests running at once, 1-4096", true, "integer"),
+       query_param("prompt_len", "Prompt tokens per request, 1 to the model's max_seq_len", true, "integer"),
+       query_param("output_len", "Tokens generated per request, 1-4096", true, "integer"),
+       query_param("dtype", "float32, bfloat16 or float16 (default: the config's)", false, "string"),
+       query_param("max_depth", "Depth of the step's tree, 0-64 (default 3)", false, "integer"),
+       query_param("kinds", "Comma-separated node kinds to keep in the step's tree", false, "string"),
+       query_param("sweep", "batch_size or num_gpus: also predict each of values", false, "string"),
+       query_param("values", "Comma-separated values of the sweep, at most 32", false, "string")});
   nlohmann::json doc = {
       {"openapi", "3.0.3"},
       {"info",
@@ -85,6 +112,16 @@ ApiResponse Api::openapi(const ApiRequest&) {
            {{"summary", "The same for a config.json in the body"},
             {"requestBody", posted_config_body()},
             {"responses", error_responses({{"200", json_response("tree")}})}}}}},
+        {"/api/serving",
+         {{"get",
+           {{"summary", "An LLM server's steady state on a machine: energy per token and request, power, time per "
+                        "token, throughput, each with an interval; the tree of one step; a sweep; measured points"},
+            {"parameters", serving_params},
+            {"responses", error_responses({{"200", json_response("serving estimate")}})}}},
+          {"post",
+           {{"summary", "The same for a config.json in the body"},
+            {"requestBody", posted_serving_body()},
+            {"responses", error_responses({{"200", json_response("serving estimate")}})}}}}},
         {"/api/profiles",
          {{"get",
            {{"summary", "Profiles waiting, running and recently finished, newest first, without results"},

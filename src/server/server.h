@@ -14,6 +14,7 @@ struct ServerOptions {
   std::string db_path;         // SQLite cache file; "" for ~/.cache/irene/cache.sqlite
   std::string predictors_dir;  // calibrated predictors (*.json) besides the shipped PC1 ones
   std::string data_dir;        // measured data (IrEne CSV layout) to show beside predictions
+  std::string serving_data_dir;  // measured serving (ML.ENERGY layout) to show beside serving predictions
   std::string web_dir;         // the dashboard's files
   int threads = 64;            // request handler threads (one per open keep-alive connection)
 };

@@ -24,6 +24,7 @@ namespace {
 using nlohmann::json;
 
 const std::string kData = std::string(IRENE_DATA_DIR) + "/device_1";
+const std::string kServingData = std::string(IRENE_DATA_DIR) + "/../mlenergy";
 
 // A port nothing listens on: bind port 0, read what the kernel chose, close.
 int free_port() {
@@ -49,6 +50,8 @@ class ServerProcess {
       freopen(log.c_str(), "a", stderr);
       std::vector<std::string> args = {bin, "serve", "--host", "127.0.0.1", "--port", port, "--db", db};
       if (with_data && std::filesystem::exists(kData)) args.insert(args.end(), {"--data", kData});
+      if (with_data && std::filesystem::exists(kServingData + "/vllm_v2_measurements.csv"))
+        args.insert(args.end(), {"--serving-data", kServingData});
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());
       argv.push_back(nullptr);
@@ -126,12 +129,16 @@ TEST(ServerTest, HealthModelsMachinesAndOpenApi) {
   EXPECT_EQ(machines[0]["id"], "pc1");
   EXPECT_LT(machines[0]["crossval_error_pct"]["model"].get<double>(), 5.0);
   EXPECT_TRUE(machines[0]["calibrated"].get<bool>());
-  // The catalogue beside them: spec-sheet machines, each marked spec-only, with sources.
+  // The catalogue beside them, for serving: the GPUs of the shared data calibrated (with
+  // their cross-validated error), the others spec-only; every one with its sources.
   json catalogue = s.get("/api/machines", 200)["catalogue"];
   bool h100 = false;
   for (const auto& m : catalogue) {
-    EXPECT_TRUE(m["spec_only"].get<bool>());
+    const bool measured = m["id"] == "h100-sxm5-80gb" || m["id"] == "a100-sxm4-40gb";
+    EXPECT_EQ(m["spec_only"].get<bool>(), !measured) << m["id"];
+    EXPECT_FALSE(m["serving_basis"].get<std::string>().empty());
     if (m["id"] != "h100-sxm5-80gb") continue;
+    EXPECT_GT(m["crossval_error_pct"]["energy_per_token"].get<double>(), 0);
     h100 = true;
     EXPECT_GT(m["peak_flops"]["bfloat16"].get<double>(), 9e14);
     EXPECT_FALSE(m["sources"]["memory_bandwidth_bytes_per_s"].get<std::string>().empty());
@@ -140,6 +147,7 @@ TEST(ServerTest, HealthModelsMachinesAndOpenApi) {
   json spec = s.get("/api/openapi.json", 200);
   EXPECT_EQ(spec["openapi"], "3.0.3");
   EXPECT_TRUE(spec["paths"].contains("/api/energy"));
+  EXPECT_TRUE(spec["paths"].contains("/api/serving"));
 }
 
 // Shares of each parent's children plus its remainder make the whole.
@@ -292,6 +300,57 @@ TEST(ServerTest, PostedConfigsAreCheckedAndBounded) {
   EXPECT_EQ(huge->status, 413);
   auto [both, both_err] = post("/api/energy", {{"config", tiny}, {"model", "gpt2"}, {"batch_size", 1}, {"seq_len", 8}});
   EXPECT_EQ(both, 400);
+  EXPECT_EQ(s.get("/api/health", 200)["status"], "ok");
+}
+
+// An LLM server's steady state: figures with intervals, the step's tree with shares, a
+// sweep, the measured points of the same architecture, and errors naming the parameter.
+TEST(ServerTest, ServingAnswersWithIntervalsSweepsAndMeasuredPoints) {
+  auto& s = shared_server();
+  const std::string base = "/api/serving?model=meta-llama/Llama-3.1-8B&machine=h100-sxm5-80gb&prompt_len=128&output_len=480";
+  json a = s.get(base + "&batch_size=128&sweep=batch_size&values=32,64,128,256", 200);
+  ASSERT_TRUE(a.contains("energy_per_output_token_j")) << a.dump().substr(0, 300);
+  EXPECT_TRUE(a["calibrated"].get<bool>());
+  EXPECT_NE(a["basis"].get<std::string>().find("calibrated"), std::string::npos);
+  for (const char* k : {"energy_per_output_token_j", "power_w", "tpot_s", "throughput_tokens_per_s"}) {
+    ASSERT_TRUE(a["intervals"][k].is_array()) << k;
+    EXPECT_LT(a["intervals"][k][0].get<double>(), a["intervals"][k][1].get<double>()) << k;
+  }
+  EXPECT_EQ(a["step"]["root"]["class"], "LlamaForCausalLM");
+  EXPECT_NEAR(a["step"]["root"]["share_of_model"].get<double>(), 1.0, 1e-9);
+  ASSERT_EQ(a["sweep"]["points"].size(), 4u);
+  double previous = 1e9;
+  for (const auto& p : a["sweep"]["points"]) {  // larger batches share the streamed weights
+    EXPECT_LT(p["energy_per_output_token_j"].get<double>(), previous);
+    previous = p["energy_per_output_token_j"].get<double>();
+  }
+  EXPECT_DOUBLE_EQ(a["sweep"]["points"][2]["energy_per_output_token_j"].get<double>(),
+                   a["energy_per_output_token_j"].get<double>());
+  if (std::filesystem::exists(kServingData + "/vllm_v2_measurements.csv")) {
+    ASSERT_GT(a["measured"].size(), 3u);  // Meta-Llama-3.1-8B-Instruct: the same architecture
+    EXPECT_NE(a["measured"][0]["model"].get<std::string>().find("Llama-3.1-8B"), std::string::npos);
+  }
+  // A machine without measurements: from its spec sheet, and the answer says so.
+  json b200 = s.get("/api/serving?model=meta-llama/Llama-3.1-70B&machine=b200&num_gpus=4&batch_size=64&prompt_len=512&output_len=256", 200);
+  EXPECT_TRUE(b200["spec_only"].get<bool>());
+  EXPECT_NE(b200["basis"].get<std::string>().find("spec sheet"), std::string::npos);
+  EXPECT_TRUE(b200["measured"].empty());
+  // The POST form with a config.
+  const json tiny = {{"model_type", "llama"}, {"vocab_size", 1000}, {"hidden_size", 64}, {"intermediate_size", 128},
+                     {"num_hidden_layers", 2}, {"num_attention_heads", 4}, {"max_position_embeddings", 256}};
+  auto r = s.http().Post("/api/serving", json{{"config", tiny}, {"machine", "l4"}, {"batch_size", 8}, {"prompt_len", 16},
+                                              {"output_len", 16}, {"sweep", "num_gpus"}, {"values", {1, 2}}}.dump(),
+                         "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body.substr(0, 300);
+  EXPECT_EQ(json::parse(r->body)["sweep"]["points"].size(), 2u);
+  expect_error(s, base + "&batch_size=5000", 400, "'batch_size' must be an integer from 1 to 4096");
+  expect_error(s, base + "&batch_size=8&machine=tpu-v9", 404, "parameter 'machine'");
+  expect_error(s, "/api/serving?model=bert-base-uncased&machine=l4&batch_size=8&prompt_len=16&output_len=16", 400,
+               "decoder LLM families");
+  expect_error(s, base + "&batch_size=8&sweep=prompt_len&values=1", 400, "'sweep' must be batch_size or num_gpus");
+  expect_error(s, base + "&batch_size=8&sweep=batch_size&values=1,x", 400, "'values'");
+  expect_error(s, base + "&batch_size=8&values=1,2", 400, "needs 'sweep'");
   EXPECT_EQ(s.get("/api/health", 200)["status"], "ok");
 }
 

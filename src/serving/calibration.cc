@@ -41,7 +41,9 @@ Theta theta_of(const predict::RooflineParams& p) {
           std::log(std::max(p.per_sequence_overhead_s, 1e-6))};
 }
 
-// Mean squared log error of energy per token and time per output token.
+// Mean squared log error of the three figures a serving answer gives: energy per token,
+// power and time per output token (power is energy over time, but weighing it on its
+// own keeps a fit from trading a power error against a time error of the other sign).
 double objective(const std::vector<const ServingCase*>& cases, const predict::RooflineParams& p) {
   double sum = 0;
   for (const ServingCase* c : cases) {
@@ -49,7 +51,8 @@ double objective(const std::vector<const ServingCase*>& cases, const predict::Ro
     if (!e.is_ok()) return 1e9;
     const double de = std::log(e->energy_per_output_token_j / c->row->energy_per_token_j);
     const double dt = std::log(e->tpot_s / c->row->tpot_s);
-    sum += de * de + dt * dt;
+    const double dp = std::log(e->power_w / c->row->power_w);
+    sum += de * de + dt * dt + dp * dp;
   }
   return cases.empty() ? 0 : sum / static_cast<double>(cases.size());
 }
@@ -114,17 +117,9 @@ double quantile(std::vector<double> v, double q) {
   return v[lo] + (pos - static_cast<double>(lo)) * (v[hi] - v[lo]);
 }
 
-double pct_error(double predicted, double measured) { return 100 * std::fabs(predicted - measured) / measured; }
-
 }  // namespace
 
-nlohmann::json to_json(const predict::RooflineParams& p) {
-  return {{"gemm_efficiency", p.gemm_efficiency},     {"attention_efficiency", p.attention_efficiency},
-          {"memory_efficiency", p.memory_efficiency}, {"kernel_overhead_s", p.kernel_overhead_s},
-          {"compute_power", p.compute_power},         {"memory_power", p.memory_power},
-          {"step_overhead_s", p.step_overhead_s},     {"per_sequence_overhead_s", p.per_sequence_overhead_s},
-          {"calibrated", p.calibrated}};
-}
+const char* const kFigureNames[kFigures] = {"energy_per_token", "power", "tpot"};
 
 Result<std::vector<ServingCase>> build_cases(const MeasuredData& data, const CalibrationOptions& o) {
   std::map<std::tuple<std::string, int64_t, int64_t, int64_t, int>, std::shared_ptr<const ServingWorkload>> cache;
@@ -149,94 +144,232 @@ Result<std::vector<ServingCase>> build_cases(const MeasuredData& data, const Cal
 }
 
 Calibration fit(const std::vector<const ServingCase*>& cases, const CalibrationOptions& o) {
-  const Theta best = minimise([&](const Theta& t) { return objective(cases, params_of(t)); },
-                              theta_of(predict::RooflineParams{}), o.max_evaluations);
+  auto f = [&](const Theta& t) { return objective(cases, params_of(t)); };
+  Theta best = minimise(f, theta_of(predict::RooflineParams{}), o.max_evaluations);
+  // Nelder-Mead can stall with a collapsed simplex; a fresh one around the best point
+  // lets it go on.
+  for (int i = 0; i < o.restarts; ++i) best = minimise(f, best, o.max_evaluations);
   Calibration c;
   c.params = params_of(best);
   c.objective = objective(cases, c.params);
-  std::vector<double> residuals;
-  for (const ServingCase* k : cases)
-    if (auto e = k->workload->estimate(k->machine, c.params); e.is_ok())
-      residuals.push_back(std::log(k->row->energy_per_token_j / e->energy_per_output_token_j));
-  c.log_residual_low = quantile(residuals, (1 - o.interval_level) / 2);
-  c.log_residual_high = quantile(residuals, 1 - (1 - o.interval_level) / 2);
   return c;
 }
 
-Result<nlohmann::json> crossval(const std::vector<ServingCase>& cases, const CalibrationOptions& o) {
-  std::map<std::string, std::set<std::string>> models_by_gpu;
-  for (const auto& c : cases) models_by_gpu[c.row->gpu].insert(c.row->model);
-  if (models_by_gpu.empty()) return Status::invalid_argument("no measured rows on a catalogued machine");
-  const char* figures[] = {"energy_per_token", "power", "tpot"};
+namespace {
+
+// ln(measured / predicted) of the three figures of one row.
+Result<Figures> log_residuals(const ServingCase& c, const predict::RooflineParams& p) {
+  IRENE_ASSIGN_OR_RETURN(ServingEstimate e, c.workload->estimate(c.machine, p));
+  return Figures{std::log(c.row->energy_per_token_j / e.energy_per_output_token_j), std::log(c.row->power_w / e.power_w),
+                 std::log(c.row->tpot_s / e.tpot_s)};
+}
+
+// 100 x |predicted - measured| / measured from ln(measured / predicted).
+double pct_of(double log_residual) { return 100 * std::fabs(std::exp(-log_residual) - 1); }
+
+// The central interval at `level` of residuals pooled from `models`, skipping `except`.
+Intervals intervals_of(const std::vector<HeldOutModel>& models, double level, const std::string* except = nullptr) {
+  std::array<std::vector<double>, kFigures> pooled;
+  for (const auto& m : models) {
+    if (except && m.model == *except) continue;
+    for (const Figures& r : m.log_residuals)
+      for (int k = 0; k < kFigures; ++k) pooled[k].push_back(r[k]);
+  }
+  Intervals out;
+  out.level = level;
+  std::optional<LogInterval>* slots[kFigures] = {&out.energy, &out.power, &out.tpot};
+  for (int k = 0; k < kFigures; ++k)
+    if (pooled[k].size() >= 2)
+      *slots[k] = LogInterval{quantile(pooled[k], (1 - level) / 2), quantile(pooled[k], 1 - (1 - level) / 2)};
+  return out;
+}
+
+std::vector<const ServingCase*> rows_of(const std::vector<ServingCase>& cases, const std::string& gpu) {
+  std::vector<const ServingCase*> out;
+  for (const auto& c : cases)
+    if (c.row->gpu == gpu) out.push_back(&c);
+  return out;
+}
+
+// Residuals of every row of `gpu` under `params` (a calibration made elsewhere).
+Result<std::vector<HeldOutModel>> residuals_on(const std::vector<ServingCase>& cases, const std::string& gpu,
+                                               const predict::RooflineParams& params) {
+  HeldOutModel all{gpu, "", {}, {}, {}};
+  for (const ServingCase* c : rows_of(cases, gpu)) {
+    IRENE_ASSIGN_OR_RETURN(Figures r, log_residuals(*c, params));
+    all.log_residuals.push_back(r);
+    all.rows.push_back(c);
+    for (int k = 0; k < kFigures; ++k) all.mean_pct_error[k] += pct_of(r[k]);
+  }
+  for (double& v : all.mean_pct_error) v /= std::max<size_t>(1, all.log_residuals.size());
+  return std::vector<HeldOutModel>{std::move(all)};
+}
+
+std::set<std::string> gpus_of(const std::vector<ServingCase>& cases) {
+  std::set<std::string> out;
+  for (const auto& c : cases) out.insert(c.row->gpu);
+  return out;
+}
+
+}  // namespace
+
+std::vector<HeldOutModel> leave_one_model_out(const std::vector<ServingCase>& cases, const std::string& gpu,
+                                              const CalibrationOptions& o, const Progress& progress) {
+  std::set<std::string> models;
+  for (const ServingCase* c : rows_of(cases, gpu)) models.insert(c->row->model);
+  std::vector<HeldOutModel> out;
+  int done = 0;
+  for (const std::string& model : models) {
+    std::vector<const ServingCase*> train, test;
+    for (const ServingCase* c : rows_of(cases, gpu)) (c->row->model == model ? test : train).push_back(c);
+    if (progress) progress(done++, static_cast<int>(models.size()));
+    if (train.empty()) continue;  // one model alone: nothing to fit on
+    const Calibration cal = fit(train, o);
+    HeldOutModel h{gpu, model, {}, {}, {}};
+    for (const ServingCase* c : test) {
+      auto r = log_residuals(*c, cal.params);
+      if (!r.is_ok()) continue;
+      h.log_residuals.push_back(*r);
+      h.rows.push_back(c);
+      for (int k = 0; k < kFigures; ++k) h.mean_pct_error[k] += pct_of((*r)[k]);
+    }
+    if (h.log_residuals.empty()) continue;
+    for (double& v : h.mean_pct_error) v /= static_cast<double>(h.log_residuals.size());
+    out.push_back(std::move(h));
+  }
+  if (progress) progress(static_cast<int>(models.size()), static_cast<int>(models.size()));
+  return out;
+}
+
+Result<nlohmann::json> crossval(const std::vector<ServingCase>& cases, const CalibrationOptions& o,
+                                const Progress& progress) {
+  const std::set<std::string> gpus = gpus_of(cases);
+  if (gpus.empty()) return Status::invalid_argument("no measured rows on a catalogued machine");
+  std::set<std::pair<std::string, std::string>> all_models;
+  for (const auto& c : cases) all_models.insert({c.row->gpu, c.row->model});
+  const int total = static_cast<int>(all_models.size() + gpus.size());
+  int done = 0;
   nlohmann::json out;
-  for (const char* f : figures) out[f] = {{"per_model", nlohmann::json::object()}, {"per_gpu", nlohmann::json::object()}};
-  int inside = 0, held_out = 0;
-  std::map<std::string, std::array<double, 3>> gpu_sums;
-  for (const auto& [gpu, models] : models_by_gpu) {
-    std::array<double, 3> gpu_total{};
-    for (const std::string& model : models) {
-      std::vector<const ServingCase*> train, test;
-      for (const auto& c : cases) {
-        if (c.row->gpu != gpu) continue;
-        (c.row->model == model ? test : train).push_back(&c);
+  for (const char* f : kFigureNames) out[f] = {{"per_model", nlohmann::json::object()}, {"per_gpu", nlohmann::json::object()}};
+  std::array<int, kFigures> inside{};
+  int held_out_rows = 0;
+  nlohmann::json detail = nlohmann::json::array();  // every held-out row: measured and predicted
+  Figures average{};
+  for (const std::string& gpu : gpus) {
+    const std::vector<HeldOutModel> held = leave_one_model_out(cases, gpu, o, [&](int d, int) {
+      if (progress) progress(done + d, total);
+    });
+    done += static_cast<int>(std::count_if(all_models.begin(), all_models.end(),
+                                           [&](const auto& m) { return m.first == gpu; }));
+    Figures gpu_mean{};
+    for (const HeldOutModel& h : held) {
+      for (int k = 0; k < kFigures; ++k) {
+        out[kFigureNames[k]]["per_model"][gpu][h.model] = h.mean_pct_error[k];
+        gpu_mean[k] += h.mean_pct_error[k] / static_cast<double>(held.size());
       }
-      if (train.empty()) continue;
-      const Calibration cal = fit(train, o);
-      std::array<double, 3> err{};
-      for (const ServingCase* c : test) {
-        IRENE_ASSIGN_OR_RETURN(ServingEstimate e, c->workload->estimate(c->machine, cal.params));
-        err[0] += pct_error(e.energy_per_output_token_j, c->row->energy_per_token_j);
-        err[1] += pct_error(e.power_w, c->row->power_w);
-        err[2] += pct_error(e.tpot_s, c->row->tpot_s);
-        const double lo = e.energy_per_output_token_j * std::exp(cal.log_residual_low);
-        const double hi = e.energy_per_output_token_j * std::exp(cal.log_residual_high);
-        inside += c->row->energy_per_token_j >= lo && c->row->energy_per_token_j <= hi;
-        ++held_out;
-      }
-      for (int k = 0; k < 3; ++k) {
-        const double mean = err[k] / static_cast<double>(test.size());
-        out[figures[k]]["per_model"][gpu][model] = mean;
-        gpu_total[k] += mean / static_cast<double>(models.size());
+      // Cross-validation+: this model's interval from the other models' held-out residuals.
+      const Intervals iv = intervals_of(held, o.interval_level, &h.model);
+      const std::optional<LogInterval>* slots[kFigures] = {&iv.energy, &iv.power, &iv.tpot};
+      for (size_t i = 0; i < h.rows.size(); ++i) {
+        const Figures& r = h.log_residuals[i];
+        const MeasuredServing& m = *h.rows[i]->row;
+        detail.push_back({{"source", m.source}, {"gpu", gpu}, {"model", h.model}, {"num_gpus", m.num_gpus},
+                          {"batch_size", m.avg_batch_size}, {"output_len", m.avg_output_tokens},
+                          {"energy_per_token", {m.energy_per_token_j, m.energy_per_token_j * std::exp(-r[0])}},
+                          {"power", {m.power_w, m.power_w * std::exp(-r[1])}},
+                          {"tpot", {m.tpot_s, m.tpot_s * std::exp(-r[2])}}});
+        ++held_out_rows;
+        for (int k = 0; k < kFigures; ++k)
+          inside[k] += *slots[k] && r[k] >= (*slots[k])->low && r[k] <= (*slots[k])->high;
       }
     }
-    gpu_sums[gpu] = gpu_total;
-    for (int k = 0; k < 3; ++k) out[figures[k]]["per_gpu"][gpu] = gpu_total[k];
+    for (int k = 0; k < kFigures; ++k) {
+      out[kFigureNames[k]]["per_gpu"][gpu] = gpu_mean[k];
+      average[k] += gpu_mean[k] / static_cast<double>(gpus.size());
+    }
   }
-  for (int k = 0; k < 3; ++k) {
-    double sum = 0;
-    for (const auto& [gpu, v] : gpu_sums) sum += v[k];
-    out[figures[k]]["average"] = sum / static_cast<double>(gpu_sums.size());
-  }
+  for (int k = 0; k < kFigures; ++k) out[kFigureNames[k]]["average"] = average[k];
+  auto share = [&](int k) { return held_out_rows ? static_cast<double>(inside[k]) / held_out_rows : 0.0; };
   out["coverage"] = {{"level", o.interval_level},
-                     {"observed", held_out ? static_cast<double>(inside) / held_out : 0.0},
-                     {"held_out_rows", held_out}};
+                     {"observed", share(0)},
+                     {"observed_power", share(1)},
+                     {"observed_tpot", share(2)},
+                     {"held_out_rows", held_out_rows},
+                     {"method", "cross-validation+: each held-out model's interval from the other models' "
+                                "held-out residuals on its GPU"}};
   // Cross-GPU: calibrated on every row of one GPU, predicting another's rows.
   nlohmann::json cross = nlohmann::json::object();
-  for (const auto& [from, unused] : models_by_gpu) {
-    std::vector<const ServingCase*> train;
-    for (const auto& c : cases)
-      if (c.row->gpu == from) train.push_back(&c);
-    const Calibration cal = fit(train, o);
-    for (const auto& [to, unused2] : models_by_gpu) {
+  for (const std::string& from : gpus) {
+    if (progress) progress(done++, total);
+    const Calibration cal = fit(rows_of(cases, from), o);
+    for (const std::string& to : gpus) {
       if (to == from) continue;
-      std::array<double, 3> err{};
-      int n = 0;
-      for (const auto& c : cases) {
-        if (c.row->gpu != to) continue;
-        IRENE_ASSIGN_OR_RETURN(ServingEstimate e, c.workload->estimate(c.machine, cal.params));
-        err[0] += pct_error(e.energy_per_output_token_j, c.row->energy_per_token_j);
-        err[1] += pct_error(e.power_w, c.row->power_w);
-        err[2] += pct_error(e.tpot_s, c.row->tpot_s);
-        ++n;
-      }
-      cross[from + " -> " + to] = {{"energy_per_token", err[0] / n}, {"power", err[1] / n}, {"tpot", err[2] / n},
-                                   {"rows", n}};
+      IRENE_ASSIGN_OR_RETURN(std::vector<HeldOutModel> r, residuals_on(cases, to, cal.params));
+      cross[from + " -> " + to] = {{"energy_per_token", r[0].mean_pct_error[0]},
+                                   {"power", r[0].mean_pct_error[1]},
+                                   {"tpot", r[0].mean_pct_error[2]},
+                                   {"rows", r[0].log_residuals.size()}};
     }
   }
+  if (progress) progress(total, total);
   out["cross_gpu"] = cross;
+  out["rows"] = std::move(detail);
   out["settings"] = {{"default_prompt_len", o.default_prompt_len},
                      {"note", "prompt lengths are not published; pipeline stages are counted as tensor-parallel GPUs"}};
   return out;
+}
+
+Result<ServingPredictor> train(const std::vector<ServingCase>& cases, const MeasuredData& data,
+                               const std::string& machine_id, const CalibrationOptions& o, const Progress& progress) {
+  std::string gpu;
+  std::set<std::string> models, machines_seen;
+  for (const auto& c : cases) {
+    machines_seen.insert(c.machine.id);
+    if (c.machine.id != machine_id) continue;
+    gpu = c.row->gpu;
+    models.insert(c.row->model);
+  }
+  if (gpu.empty()) {
+    std::string seen;
+    for (const auto& m : machines_seen) seen += (seen.empty() ? "" : ", ") + m;
+    return Status::invalid_argument("the data has no rows of machine '" + machine_id + "' (it has: " +
+                                    (seen.empty() ? "none on a catalogued machine" : seen) + ")");
+  }
+  ServingPredictor p;
+  p.machine_id = machine_id;
+  const std::vector<const ServingCase*> rows = rows_of(cases, gpu);
+  p.params = fit(rows, o).params;
+  const std::vector<HeldOutModel> held = leave_one_model_out(cases, gpu, o, progress);
+  p.intervals = intervals_of(held, o.interval_level);
+  if (!held.empty()) {
+    Figures mean{};
+    nlohmann::json per_model = nlohmann::json::object();
+    for (const auto& h : held) {
+      per_model[h.model] = h.mean_pct_error[0];
+      for (int k = 0; k < kFigures; ++k) mean[k] += h.mean_pct_error[k] / static_cast<double>(held.size());
+    }
+    p.crossval = {{"energy_per_token", mean[0]}, {"power", mean[1]}, {"tpot", mean[2]},
+                  {"per_model_energy_per_token", per_model}, {"method", "leave one model out, mean percent error"}};
+  }
+  // The carried intervals: this calibration predicting the data's other GPUs from their spec sheets.
+  std::vector<HeldOutModel> carried;
+  nlohmann::json carried_error = nlohmann::json::object();
+  for (const std::string& other : gpus_of(cases)) {
+    if (other == gpu) continue;
+    IRENE_ASSIGN_OR_RETURN(std::vector<HeldOutModel> r, residuals_on(cases, other, p.params));
+    carried_error[other] = r[0].mean_pct_error[0];
+    carried.insert(carried.end(), r.begin(), r.end());
+  }
+  p.carried_intervals = intervals_of(carried, o.interval_level);
+  if (!carried_error.empty() && p.crossval.is_object()) p.crossval["carried_energy_per_token"] = carried_error;
+  p.data = {{"gpu", gpu},
+            {"rows", rows.size()},
+            {"models", std::vector<std::string>(models.begin(), models.end())},
+            {"fingerprint", data.fingerprint},
+            {"default_prompt_len", o.default_prompt_len},
+            {"max_evaluations", o.max_evaluations},
+            {"restarts", o.restarts}};
+  return p;
 }
 
 }  // namespace irene::serving

@@ -3,6 +3,8 @@
 // the interval each prediction carries, from the residuals of the fit.
 #pragma once
 
+#include <array>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -10,13 +12,15 @@
 
 #include "common/status.h"
 #include "serving/mlenergy.h"
+#include "serving/predictor.h"
 #include "serving/serving.h"
 
 namespace irene::serving {
 
 struct CalibrationOptions {
   double default_prompt_len = 128;  // tokens, where the data gives no avg_input_tokens
-  int max_evaluations = 600;        // of the fit's objective (Nelder-Mead)
+  int max_evaluations = 1000;       // of the fit's objective per Nelder-Mead run
+  int restarts = 2;                 // further runs from the best point so far
   double interval_level = 0.9;
 };
 
@@ -32,18 +36,44 @@ Result<std::vector<ServingCase>> build_cases(const MeasuredData& data, const Cal
 
 struct Calibration {
   predict::RooflineParams params;
-  double log_residual_low = 0, log_residual_high = 0;  // the interval of ln(measured / predicted) energy
   double objective = 0;
 };
-// Fits the parameters to `cases` (energy per token and time per output token, in log
-// space), starting from the defaults.
+// Fits the parameters to `cases` (energy per token, power and time per output token, in
+// log space), starting from the defaults.
 Calibration fit(const std::vector<const ServingCase*>& cases, const CalibrationOptions& options);
-nlohmann::json to_json(const predict::RooflineParams& p);
+
+// Figures predicted and checked: energy per output token, power, time per output token.
+constexpr int kFigures = 3;
+using Figures = std::array<double, kFigures>;
+extern const char* const kFigureNames[kFigures];  // "energy_per_token", "power", "tpot"
+
+// One held-out model of one GPU: ln(measured / predicted) of each of its rows, from a
+// fit on the GPU's other models, and the mean percent errors.
+struct HeldOutModel {
+  std::string gpu, model;
+  std::vector<Figures> log_residuals;
+  std::vector<const ServingCase*> rows;  // parallel to log_residuals
+  Figures mean_pct_error{};
+};
+using Progress = std::function<void(int done, int total)>;
+// Leave one model out on the rows of `gpu` (the data's name for it).
+std::vector<HeldOutModel> leave_one_model_out(const std::vector<ServingCase>& cases, const std::string& gpu,
+                                              const CalibrationOptions& options, const Progress& progress = nullptr);
 
 // Leave one model out, per GPU: per held-out model, the mean of 100 x |pred - meas| / meas
 // of energy per output token, power and time per output token; per GPU and overall;
-// the share of measured energies inside the stated interval; and the cross-GPU case
-// (calibrated on one GPU, predicting the other from its spec sheet).
-Result<nlohmann::json> crossval(const std::vector<ServingCase>& cases, const CalibrationOptions& options);
+// the share of measured values inside the stated interval, each held-out model's
+// interval made from the other models' held-out residuals (cross-validation+, so no
+// model's own error widens its interval); and the cross-GPU case (calibrated on one
+// GPU, predicting the other from its spec sheet).
+Result<nlohmann::json> crossval(const std::vector<ServingCase>& cases, const CalibrationOptions& options,
+                                const Progress& progress = nullptr);
+
+// `irene train --method roofline`: the predictor of machine `machine_id`, fitted on all
+// its rows; its intervals from the leave-one-model-out residuals; its carried intervals
+// from predicting the data's other GPUs with it (none when the data has no other GPU).
+Result<ServingPredictor> train(const std::vector<ServingCase>& cases, const MeasuredData& data,
+                               const std::string& machine_id, const CalibrationOptions& options,
+                               const Progress& progress = nullptr);
 
 }  // namespace irene::serving

@@ -1,6 +1,8 @@
 #include "serving/mlenergy.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <iterator>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -41,7 +43,14 @@ Result<MeasuredData> load_measured_serving(const std::string& dir) {
   const std::string configs_path = dir + "/model_configs.json";
   std::ifstream configs_file(configs_path);
   if (!configs_file) return Status::not_found("cannot read " + configs_path + " (the models' config.json numbers)");
-  nlohmann::json configs = nlohmann::json::parse(configs_file, nullptr, false);
+  const std::string configs_text((std::istreambuf_iterator<char>(configs_file)), std::istreambuf_iterator<char>());
+  uint64_t hash = 1469598103934665603ULL;
+  auto fnv = [&hash](const std::string& s) {
+    for (unsigned char ch : s) hash = (hash ^ ch) * 1099511628211ULL;
+    hash = (hash ^ '\n') * 1099511628211ULL;
+  };
+  fnv(configs_text);
+  nlohmann::json configs = nlohmann::json::parse(configs_text, nullptr, false);
   if (configs.is_discarded() || !configs.is_object()) return Status::corrupt(configs_path + " is not a JSON object");
   for (const auto& [name, entry] : configs.items()) {
     const nlohmann::json& config = entry.contains("config") ? entry["config"] : entry;
@@ -67,6 +76,7 @@ Result<MeasuredData> load_measured_serving(const std::string& dir) {
     std::ifstream in(path);
     std::string line;
     if (!std::getline(in, line)) continue;
+    fnv(line);
     const auto header = split_csv_line(line);
     std::map<std::string, size_t> col;
     for (size_t i = 0; i < header.size(); ++i) col[header[i]] = i;
@@ -75,6 +85,7 @@ Result<MeasuredData> load_measured_serving(const std::string& dir) {
     int number = 1;
     while (std::getline(in, line)) {
       ++number;
+      fnv(line);
       if (line.empty()) continue;
       const auto cells = split_csv_line(line);
       const std::string where = path.filename().string() + ":" + std::to_string(number);
@@ -118,6 +129,9 @@ Result<MeasuredData> load_measured_serving(const std::string& dir) {
     }
   }
   data.skipped_models.assign(skipped.begin(), skipped.end());
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+  data.fingerprint = hex;
   return data;
 }
 

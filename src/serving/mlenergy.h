@@ -29,6 +29,7 @@ struct MeasuredData {
   std::map<std::string, models::ModelConfig> configs;
   std::vector<std::string> skipped_models;  // rows without a (buildable) config, by model
   std::map<std::string, std::string> unbuildable;  // configs irene cannot build, and why
+  std::string fingerprint;  // of the files' bytes (FNV-1a 64, hex): what a calibration was fitted on
 };
 
 // Reads every *.csv in `dir` and its model_configs.json. Errors name file, line and column.

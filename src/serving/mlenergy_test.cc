@@ -37,6 +37,7 @@ TEST(MlEnergyTest, CrossValidationHoldsEachModelOut) {
   auto data = load_measured_serving(kData).value();
   CalibrationOptions o;
   o.max_evaluations = 150;
+  o.restarts = 0;
   auto cases = build_cases(data, o).value();
   std::vector<ServingCase> some;
   for (const auto& c : cases)

@@ -1,0 +1,184 @@
+// /api/serving: the steady state of an LLM server on a machine of the catalogue, with
+// intervals, the tree of one steady-state step, an optional sweep over batch sizes or
+// GPUs, and the measured points of the same architecture on that machine when the
+// server was given measured serving data.
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "machines/catalogue.h"
+#include "server/api.h"
+#include "server/params.h"
+#include "serving/serving.h"
+#include "tree/tree_format.h"
+
+namespace irene::server {
+
+struct ServingParams {
+  models::ModelConfig config;
+  serving::ServingConfig serving;
+  machines::MachineSpec machine;
+  serving::MachinePredictor predictor;
+  tree::FormatOptions format;
+  std::string format_key;
+  std::string sweep;  // "", "batch_size" or "num_gpus"
+  std::vector<int64_t> values;
+
+  std::string key() const {
+    std::string v;
+    for (int64_t x : values) v += std::to_string(x) + ",";
+    return config.name + "|" + machine.id + "|" + std::to_string(serving.num_gpus) + "|" +
+           std::to_string(serving.batch_size) + "|" + std::to_string(serving.prompt_len) + "|" +
+           std::to_string(serving.output_len) + "|" + serving.dtype + "|" + format_key + "|" + sweep + "|" + v;
+  }
+};
+
+namespace {
+
+constexpr const char* kAnswerVersion = "serving-v1";
+constexpr int64_t kMaxGpus = 64;
+constexpr int64_t kMaxRunning = 4096;   // requests in flight, as servers run them
+constexpr int64_t kMaxOutputLen = 4096;  // tokens per request
+
+const std::vector<std::string> kServingFields = {"model",      "machine",   "num_gpus", "batch_size", "prompt_len",
+                                                 "output_len", "dtype",     "max_depth", "kinds",     "sweep",
+                                                 "values"};
+constexpr const char* kServingUsage =
+    "{\"config\": {...config.json...} or \"model\", \"machine\", \"batch_size\", \"prompt_len\", \"output_len\", and "
+    "optionally \"num_gpus\", \"dtype\", \"max_depth\", \"kinds\", \"sweep\" (batch_size or num_gpus) with \"values\"}";
+
+bool same_architecture(const models::ModelConfig& a, const models::ModelConfig& b) {
+  return a.model_type == b.model_type && a.hidden_size == b.hidden_size && a.num_layers == b.num_layers &&
+         a.num_heads == b.num_heads && a.intermediate_size == b.intermediate_size && a.vocab_size == b.vocab_size &&
+         a.decoder.num_kv_heads == b.decoder.num_kv_heads && a.decoder.num_experts == b.decoder.num_experts;
+}
+
+}  // namespace
+
+Status Api::load_serving(const ServerOptions& options) {
+  serving_predictors_ = serving::shipped_serving_predictors();
+  if (!options.predictors_dir.empty() && std::filesystem::is_directory(options.predictors_dir)) {
+    for (const auto& entry : std::filesystem::directory_iterator(options.predictors_dir)) {
+      if (entry.path().extension() != ".json") continue;
+      std::ifstream in(entry.path());
+      auto doc = nlohmann::json::parse(in, nullptr, false);
+      if (!serving::is_serving_predictor(doc)) continue;
+      auto p = serving::serving_predictor_from_json(doc, entry.path().string());
+      if (!p.is_ok()) {
+        spdlog::warn("skipping serving predictor {}: {}", entry.path().string(), p.status().message());
+        continue;
+      }
+      // A file for a machine replaces the shipped predictor of that machine.
+      std::erase_if(serving_predictors_, [&](const auto& q) { return q.machine_id == p->machine_id; });
+      serving_predictors_.push_back(std::move(*p));
+    }
+  }
+  std::string all;
+  for (const auto& p : serving_predictors_) all += serving::to_json(p).dump();
+  serving_version_ = config_hash(all);
+  if (!options.serving_data_dir.empty()) {
+    IRENE_ASSIGN_OR_RETURN(serving_data_, serving::load_measured_serving(options.serving_data_dir));
+    spdlog::info("measured serving: {} rows of {} models from {}", serving_data_.rows.size(),
+                 serving_data_.configs.size(), options.serving_data_dir);
+  }
+  return Status::ok();
+}
+
+Result<ServingParams> Api::serving_params(const ApiRequest& r, const nlohmann::json* posted) const {
+  ServingParams p;
+  IRENE_ASSIGN_OR_RETURN(p.config, model_param(r, posted));
+  const std::string machine = string_param(r, "machine");
+  if (machine.empty()) return Status::invalid_argument("missing parameter 'machine': give an id from /api/machines");
+  auto spec = machines::find_machine(machine);
+  if (!spec.is_ok()) return Status::not_found("parameter 'machine': " + spec.status().message());
+  p.machine = std::move(*spec);
+  IRENE_ASSIGN_OR_RETURN(p.predictor, serving::predictor_for(p.machine, serving_predictors_));
+  IRENE_ASSIGN_OR_RETURN(int64_t gpus, optional_int_param(r, "num_gpus", 1, kMaxGpus, 1));
+  p.serving.num_gpus = static_cast<int>(gpus);
+  IRENE_ASSIGN_OR_RETURN(p.serving.batch_size, int_param(r, "batch_size", 1, kMaxRunning));
+  IRENE_ASSIGN_OR_RETURN(p.serving.prompt_len, int_param(r, "prompt_len", 1, p.config.max_seq_len()));
+  IRENE_ASSIGN_OR_RETURN(p.serving.output_len, int_param(r, "output_len", 1, kMaxOutputLen));
+  p.serving.dtype = string_param(r, "dtype");
+  p.format.max_depth = 3;
+  IRENE_RETURN_IF_ERROR(format_params(r, p.format, p.format_key));
+  p.sweep = string_param(r, "sweep");
+  if (p.sweep == "batch_size") {
+    IRENE_ASSIGN_OR_RETURN(p.values, int_list_param(r, "values", 1, kMaxRunning, kMaxSweepPoints));
+  } else if (p.sweep == "num_gpus") {
+    IRENE_ASSIGN_OR_RETURN(p.values, int_list_param(r, "values", 1, kMaxGpus, kMaxSweepPoints));
+  } else if (!p.sweep.empty()) {
+    return Status::invalid_argument("parameter 'sweep' must be batch_size or num_gpus, got '" + p.sweep + "'");
+  } else if (!string_param(r, "values").empty()) {
+    return Status::invalid_argument("parameter 'values' needs 'sweep' (batch_size or num_gpus)");
+  }
+  return p;
+}
+
+nlohmann::json Api::measured_serving(const models::ModelConfig& config, const std::string& machine_id) const {
+  nlohmann::json points = nlohmann::json::array();
+  std::string measured_model;
+  for (const auto& row : serving_data_.rows) {
+    if (row.machine_id != machine_id) continue;
+    const auto it = serving_data_.configs.find(row.model);
+    if (it == serving_data_.configs.end() || !same_architecture(it->second, config)) continue;
+    measured_model = row.model;
+    points.push_back({{"model", row.model},
+                      {"num_gpus", row.num_gpus},
+                      {"max_num_seqs", row.max_num_seqs},
+                      {"batch_size", row.avg_batch_size},
+                      {"output_len", row.avg_output_tokens},
+                      {"energy_per_output_token_j", row.energy_per_token_j},
+                      {"power_w", row.power_w},
+                      {"tpot_s", row.tpot_s},
+                      {"throughput_tokens_per_s", row.throughput_tokens_per_s},
+                      {"source", row.source}});
+  }
+  return points;
+}
+
+ApiResponse Api::serving(const ApiRequest& r) { return serving_response(r, nullptr); }
+
+ApiResponse Api::post_serving(const ApiRequest& r) {
+  auto q = body_request(r, kServingFields, kServingUsage);
+  if (!q.is_ok()) return refusal(q.status());
+  return serving_response(q->first, q->second.is_null() ? nullptr : &q->second);
+}
+
+ApiResponse Api::serving_response(const ApiRequest& r, const nlohmann::json* posted) {
+  auto p = serving_params(r, posted);
+  if (!p.is_ok()) return refusal(p.status());
+  const std::string key = std::string(kAnswerVersion) + "|" + p->key() + "|" + serving_version_ + "|" +
+                          serving_data_.fingerprint;
+  auto body = cache_->get_or_compute(key, [&]() -> Result<std::string> {
+    IRENE_ASSIGN_OR_RETURN(serving::ServingWorkload w, serving::ServingWorkload::build(p->config, p->serving));
+    IRENE_ASSIGN_OR_RETURN(serving::ServingEstimate e, w.estimate(p->machine, p->predictor.params));
+    IRENE_ASSIGN_OR_RETURN(tree::Tree step, w.step_tree(p->machine, p->predictor.params));
+    nlohmann::json doc = serving::serving_answer(p->config, p->machine, p->serving, e, p->predictor);
+    nlohmann::json step_doc = tree::to_json(step, p->format);
+    const double total = step.root().energy_j.value_or(0.0);
+    add_shares(step_doc["root"], total, total);
+    doc["step"] = std::move(step_doc);
+    if (!p->sweep.empty()) {
+      nlohmann::json points = nlohmann::json::array();
+      for (int64_t v : p->values) {
+        serving::ServingConfig s = p->serving;
+        if (p->sweep == "batch_size") s.batch_size = v;
+        else s.num_gpus = static_cast<int>(v);
+        IRENE_ASSIGN_OR_RETURN(serving::ServingWorkload sw, serving::ServingWorkload::build(p->config, s));
+        IRENE_ASSIGN_OR_RETURN(serving::ServingEstimate se, sw.estimate(p->machine, p->predictor.params));
+        nlohmann::json point = serving::serving_answer(p->config, p->machine, s, se, p->predictor);
+        for (const char* k : {"model", "machine", "machine_name", "basis", "crossval_error_pct", "calibrated", "spec_only"})
+          point.erase(k);
+        points.push_back(std::move(point));
+      }
+      doc["sweep"] = {{"over", p->sweep}, {"points", std::move(points)}};
+    }
+    doc["measured"] = measured_serving(p->config, p->machine.id);
+    return doc.dump();
+  });
+  if (!body.is_ok()) return refusal(body.status());
+  return {200, *body};
+}
+
+}  // namespace irene::server

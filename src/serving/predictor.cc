@@ -1,0 +1,257 @@
+#include "serving/predictor.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <cmath>
+#include <fstream>
+#include <iterator>
+
+#include "predict/bundled_predictors.h"
+
+namespace irene::serving {
+
+namespace {
+
+constexpr const char* kFormat = "irene-serving-predictor";
+constexpr int kVersion = 1;
+
+// The parameters a file holds, by name; the defaults stand for absent ones.
+struct ParamField {
+  const char* name;
+  double predict::RooflineParams::*field;
+};
+constexpr ParamField kParamFields[] = {
+    {"gemm_efficiency", &predict::RooflineParams::gemm_efficiency},
+    {"attention_efficiency", &predict::RooflineParams::attention_efficiency},
+    {"other_compute_efficiency", &predict::RooflineParams::other_compute_efficiency},
+    {"memory_efficiency", &predict::RooflineParams::memory_efficiency},
+    {"kernel_overhead_s", &predict::RooflineParams::kernel_overhead_s},
+    {"compute_power", &predict::RooflineParams::compute_power},
+    {"memory_power", &predict::RooflineParams::memory_power},
+    {"step_overhead_s", &predict::RooflineParams::step_overhead_s},
+    {"per_sequence_overhead_s", &predict::RooflineParams::per_sequence_overhead_s},
+};
+
+nlohmann::json params_json(const predict::RooflineParams& p) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& f : kParamFields) j[f.name] = p.*f.field;
+  return j;
+}
+
+Result<predict::RooflineParams> params_from_json(const nlohmann::json& j, const std::string& where) {
+  if (!j.is_object()) return Status::corrupt(where + ": 'params' must be an object");
+  predict::RooflineParams p;
+  for (const auto& f : kParamFields) {
+    if (!j.contains(f.name)) continue;
+    if (!j[f.name].is_number() || !std::isfinite(j[f.name].get<double>()) || j[f.name].get<double>() < 0)
+      return Status::corrupt(where + ": params." + f.name + " must be a number >= 0");
+    p.*f.field = j[f.name].get<double>();
+  }
+  for (double e : {p.gemm_efficiency, p.attention_efficiency, p.other_compute_efficiency, p.memory_efficiency})
+    if (e <= 0 || e > 1) return Status::corrupt(where + ": efficiencies must be in (0, 1]");
+  p.calibrated = true;
+  return p;
+}
+
+nlohmann::json interval_json(const std::optional<LogInterval>& i) {
+  if (!i) return nullptr;
+  return nlohmann::json::array({i->low, i->high});
+}
+
+nlohmann::json intervals_json(const Intervals& i) {
+  return {{"level", i.level},
+          {"energy_per_token", interval_json(i.energy)},
+          {"power", interval_json(i.power)},
+          {"tpot", interval_json(i.tpot)}};
+}
+
+Result<Intervals> intervals_from_json(const nlohmann::json& j, const std::string& where) {
+  Intervals out;
+  if (j.is_null()) return out;
+  if (!j.is_object() || !j.contains("level") || !j["level"].is_number())
+    return Status::corrupt(where + ": intervals need a numeric 'level'");
+  out.level = j["level"].get<double>();
+  auto one = [&](const char* name, std::optional<LogInterval>& slot) -> Status {
+    if (!j.contains(name) || j[name].is_null()) return Status::ok();
+    const auto& v = j[name];
+    if (!v.is_array() || v.size() != 2 || !v[0].is_number() || !v[1].is_number() || v[0].get<double>() > v[1].get<double>())
+      return Status::corrupt(where + ": intervals." + name + " must be [low, high] (log residuals)");
+    slot = LogInterval{v[0].get<double>(), v[1].get<double>()};
+    return Status::ok();
+  };
+  IRENE_RETURN_IF_ERROR(one("energy_per_token", out.energy));
+  IRENE_RETURN_IF_ERROR(one("power", out.power));
+  IRENE_RETURN_IF_ERROR(one("tpot", out.tpot));
+  return out;
+}
+
+// The widest of two intervals (either may be missing).
+std::optional<LogInterval> widest(const std::optional<LogInterval>& a, const std::optional<LogInterval>& b) {
+  if (!a) return b;
+  if (!b) return a;
+  return LogInterval{std::min(a->low, b->low), std::max(a->high, b->high)};
+}
+
+// [value x e^low, value x e^high], or null.
+nlohmann::json scaled(double value, const std::optional<LogInterval>& i) {
+  if (!i) return nullptr;
+  return nlohmann::json::array({value * std::exp(i->low), value * std::exp(i->high)});
+}
+
+}  // namespace
+
+bool is_serving_predictor(const nlohmann::json& doc) {
+  return doc.is_object() && doc.value("method", "") == "roofline";
+}
+
+nlohmann::json to_json(const ServingPredictor& p) {
+  return {{"format", kFormat},
+          {"version", kVersion},
+          {"method", "roofline"},
+          {"machine", p.machine_id},
+          {"params", params_json(p.params)},
+          {"intervals", intervals_json(p.intervals)},
+          {"carried_intervals", intervals_json(p.carried_intervals)},
+          {"crossval", p.crossval},
+          {"data", p.data}};
+}
+
+Result<ServingPredictor> serving_predictor_from_json(const nlohmann::json& doc, const std::string& where) {
+  if (!is_serving_predictor(doc)) return Status::corrupt(where + " is not a serving predictor (\"method\": \"roofline\")");
+  if (doc.value("format", "") != kFormat || doc.value("version", 0) != kVersion)
+    return Status::corrupt(where + ": format must be " + kFormat + " version " + std::to_string(kVersion));
+  if (!doc.contains("machine") || !doc["machine"].is_string() || doc["machine"].get<std::string>().empty())
+    return Status::corrupt(where + ": no 'machine' (the id of the machine it was fitted on)");
+  ServingPredictor p;
+  p.machine_id = doc["machine"].get<std::string>();
+  IRENE_ASSIGN_OR_RETURN(p.params, params_from_json(doc.value("params", nlohmann::json()), where));
+  IRENE_ASSIGN_OR_RETURN(p.intervals, intervals_from_json(doc.value("intervals", nlohmann::json()), where));
+  IRENE_ASSIGN_OR_RETURN(p.carried_intervals, intervals_from_json(doc.value("carried_intervals", nlohmann::json()), where));
+  p.crossval = doc.value("crossval", nlohmann::json());
+  p.data = doc.value("data", nlohmann::json());
+  return p;
+}
+
+Result<ServingPredictor> load_serving_predictor(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::not_found("cannot read serving predictor '" + path + "': " + std::strerror(errno));
+  nlohmann::json doc = nlohmann::json::parse(in, nullptr, false);
+  if (doc.is_discarded()) return Status::corrupt(path + " is not JSON");
+  return serving_predictor_from_json(doc, path);
+}
+
+Status save_serving_predictor(const ServingPredictor& p, const std::string& path) {
+  std::ofstream out(path);
+  if (!out) return Status::io_error("cannot write '" + path + "': " + std::strerror(errno));
+  out << to_json(p).dump(2) << "\n";
+  return out ? Status::ok() : Status::io_error("cannot write '" + path + "'");
+}
+
+const std::vector<ServingPredictor>& shipped_serving_predictors() {
+  static const std::vector<ServingPredictor> shipped = [] {
+    std::vector<ServingPredictor> out;
+    for (const auto& f : predict::bundled_predictors()) {
+      auto doc = nlohmann::json::parse(f.text, nullptr, false);
+      if (!is_serving_predictor(doc)) continue;
+      auto p = serving_predictor_from_json(doc, std::string(f.name));
+      if (p.is_ok()) out.push_back(std::move(*p));  // a broken shipped file fails its test (predictor_test)
+    }
+    return out;
+  }();
+  return shipped;
+}
+
+Result<MachinePredictor> predictor_for(const machines::MachineSpec& m, const std::vector<ServingPredictor>& available,
+                                       const ServingPredictor* chosen) {
+  auto calibrated = [&](const ServingPredictor& p) {
+    MachinePredictor out{p.params, p.intervals, true, "", p.crossval};
+    char line[256];
+    const double err = p.crossval.is_object() ? p.crossval.value("energy_per_token", -1.0) : -1.0;
+    if (err >= 0)
+      std::snprintf(line, sizeof line,
+                    "calibrated on measured serving data of this machine (%d rows); leave-one-model-out error of "
+                    "energy per token %.1f %%",
+                    p.data.is_object() ? p.data.value("rows", 0) : 0, err);
+    else
+      std::snprintf(line, sizeof line, "calibrated on measured serving data of this machine");
+    out.basis = line;
+    return out;
+  };
+  if (chosen) {
+    if (chosen->machine_id == m.id) return calibrated(*chosen);
+    // A predictor made on another machine: carried over to this one's spec sheet.
+    MachinePredictor out{chosen->params, chosen->carried_intervals, false,
+                         "from the spec sheet, with parameters carried over from " + chosen->machine_id, nullptr};
+    return out;
+  }
+  for (const auto& p : available)
+    if (p.machine_id == m.id) return calibrated(p);
+  if (available.empty()) {
+    MachinePredictor out{predict::RooflineParams{}, Intervals{}, false,
+                         "from the spec sheet alone, with uncalibrated first-guess parameters; no interval", nullptr};
+    return out;
+  }
+  // The geometric mean of the calibrated machines' parameters: efficiencies stay in (0, 1].
+  MachinePredictor out;
+  out.params = predict::RooflineParams{};
+  std::string from;
+  const double n = static_cast<double>(available.size());
+  auto mean_of = [&](double predict::RooflineParams::*field) {
+    double log_sum = 0;
+    for (const auto& p : available) log_sum += std::log(std::max(p.params.*field, 1e-12));
+    out.params.*field = std::exp(log_sum / n);
+  };
+  for (auto field : {&predict::RooflineParams::gemm_efficiency, &predict::RooflineParams::attention_efficiency,
+                     &predict::RooflineParams::other_compute_efficiency, &predict::RooflineParams::memory_efficiency,
+                     &predict::RooflineParams::kernel_overhead_s, &predict::RooflineParams::compute_power,
+                     &predict::RooflineParams::memory_power, &predict::RooflineParams::step_overhead_s,
+                     &predict::RooflineParams::per_sequence_overhead_s})
+    mean_of(field);
+  out.params.calibrated = true;
+  out.intervals = available.front().carried_intervals;
+  for (const auto& p : available) {
+    out.intervals.energy = widest(out.intervals.energy, p.carried_intervals.energy);
+    out.intervals.power = widest(out.intervals.power, p.carried_intervals.power);
+    out.intervals.tpot = widest(out.intervals.tpot, p.carried_intervals.tpot);
+    from += (from.empty() ? "" : ", ") + p.machine_id;
+  }
+  out.basis = "from the spec sheet alone (no measurements of this machine), with parameters carried over from " + from;
+  return out;
+}
+
+nlohmann::json serving_answer(const models::ModelConfig& config, const machines::MachineSpec& machine,
+                              const ServingConfig& s, const ServingEstimate& e, const MachinePredictor& p) {
+  const Intervals& i = p.intervals;
+  nlohmann::json throughput = nullptr;
+  if (i.tpot)
+    throughput = nlohmann::json::array(
+        {e.throughput_tokens_per_s * std::exp(-i.tpot->high), e.throughput_tokens_per_s * std::exp(-i.tpot->low)});
+  return {{"model", config.name},
+          {"machine", machine.id},
+          {"machine_name", machine.name},
+          {"num_gpus", s.num_gpus},
+          {"batch_size", s.batch_size},
+          {"prompt_len", s.prompt_len},
+          {"output_len", s.output_len},
+          {"energy_per_output_token_j", e.energy_per_output_token_j},
+          {"energy_per_request_j", e.energy_per_request_j},
+          {"power_w", e.power_w},
+          {"tpot_s", e.tpot_s},
+          {"throughput_tokens_per_s", e.throughput_tokens_per_s},
+          {"prefill_share", e.prefill_share},
+          {"intervals",
+           {{"level", i.level},
+            {"energy_per_output_token_j", scaled(e.energy_per_output_token_j, i.energy)},
+            {"energy_per_request_j", scaled(e.energy_per_request_j, i.energy)},
+            {"power_w", scaled(e.power_w, i.power)},
+            {"tpot_s", scaled(e.tpot_s, i.tpot)},
+            {"throughput_tokens_per_s", throughput}}},
+          {"calibrated", p.calibrated},
+          {"spec_only", !p.calibrated},
+          {"basis", p.basis},
+          {"crossval_error_pct", p.crossval}};
+}
+
+}  // namespace irene::serving
