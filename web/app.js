@@ -2,7 +2,7 @@
 // /api/energy request, and hands the answer to every view. The views themselves live in
 // js/; this file only decides who is told what, and keeps the URL in step.
 
-import { fetchEnergy, fetchMachines, fetchModels } from './js/api.js';
+import { fetchCatalogue, fetchEnergy, fetchMachines, fetchModels, fetchServing } from './js/api.js';
 import { drawClassChart } from './js/class-chart.js';
 import { ComparePanel } from './js/compare.js';
 import { CostPanel } from './js/cost-panel.js';
@@ -16,18 +16,25 @@ import { MeasurePanel } from './js/measure-panel.js';
 import { NodeList } from './js/node-list.js';
 import { BATCH_SIZES, SelectionForm, buildSelectControls } from './js/selection-form.js';
 import { clearStatus, showError, showLoading } from './js/status.js';
+import { ServingPanel } from './js/serving-panel.js';
 import { SweepPanel } from './js/sweep-chart.js';
 import { Tooltip } from './js/tooltip.js';
-import { buildModel, fullName } from './js/tree-model.js';
+import { buildModel, fullName, graftChildren, omittedCount } from './js/tree-model.js';
 import { TreeView } from './js/tree-view.js';
 import { readSelection, readView, writeSelection, writeView } from './js/url-state.js';
 
 const $ = (id) => document.getElementById(id);
 const SELECT_HINT = 'Click a node to open it; hover or focus it for details.';
+// Answers hold at most about this many nodes; deeper levels of larger trees (a 126-layer
+// generation has 18,000) are asked for when a node opens.
+const MAX_NODES = 6000;
 
 const state = {
   models: [],
   machines: [],
+  catalogue: [], // the machines serving predicts for
+  // The subtree below a node of the answer on screen (an energy tree, or a serving step).
+  fetchSubtree: async (selection, node) => (await fetchEnergy({ ...selection, root: node.index, max_nodes: MAX_NODES })).tree.root,
   model: null, // the buildModel() of the answer on screen
   selection: null,
   tab: 'tree',
@@ -43,7 +50,24 @@ const treeView = new TreeView($('tree-container'), {
   onRender: (shown, total) => {
     $('tree-count').textContent = `${shown.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} nodes shown`;
   },
+  loadChildren: (node) => loadSubtree(node),
 });
+
+// Grafts the subtree below `node` that the first answer left out, and tells the views.
+async function loadSubtree(node) {
+  const model = state.model;
+  const selection = state.selection;
+  try {
+    const subtree = await state.fetchSubtree(selection, node);
+    if (state.model !== model) return;
+    graftChildren(model, node, subtree);
+    nodeList.setModel(model);
+    state.staleTabs = new Set(['icicle', 'classes']);
+    renderFacts(model);
+  } catch (error) {
+    showError($('status'), error, { title: `Cannot load the nodes below ${fullName(node)}` });
+  }
+}
 const icicle = new IcicleView($('icicle-container'), { tooltip, onSelect: (node) => selectNode(node, 'icicle') });
 const nodeList = new NodeList(
   { table: $('node-table'), search: $('list-search'), kind: $('list-kind'), count: $('list-count') },
@@ -170,8 +194,9 @@ async function visualize(selection, { history }) {
   setBusy(true);
   showLoading($('status'), `Predicting the energy of every node of ${selection.model} (batch ${selection.batch_size}, sequence ${selection.seq_len}) on ${selection.machine || 'the default machine'}…`);
   try {
-    const answer = await fetchEnergy(selection);
+    const answer = await fetchEnergy({ ...selection, max_nodes: MAX_NODES });
     if (token !== state.loadToken) return false; // a newer request won
+    state.fetchSubtree = async (sel, node) => (await fetchEnergy({ ...sel, root: node.index, max_nodes: MAX_NODES })).tree.root;
     show(buildModel(answer), selection);
     clearStatus($('status'));
     return true;
@@ -230,10 +255,7 @@ function renderSummary(model) {
     ? `<span class="fs-5 fw-semibold" id="summary-measured-total">${formatEnergy(model.measuredTotal)}</span> <span class="small">measured,
        error <strong>${formatSignedPercent(model.root.errorPct)}</strong></span>`
     : '<span class="small text-body-secondary">no measurement for this configuration</span>';
-  const measuredNodes = model.nodes.filter((n) => n.measuredEnergy != null).length;
-  $('summary-facts').textContent = `${formatCount(raw.num_parameters)} parameters · ${formatCount(raw.flops)} FLOPs · `
-    + `${formatBytes(raw.mem_bytes)} moved · ${model.nodes.length.toLocaleString('en-US')} nodes`
-    + `${measuredNodes ? ` (${measuredNodes} measured in the IrEne dataset)` : ''}`;
+  renderFacts(model);
   // A generation's phases side by side: where its energy goes, prefill or decode.
   const phases = model.root.children.filter((n) => n.kind === 'phase');
   $('summary-phases').textContent = phases.map((p) => `${p.path} ${formatEnergy(p.energy)} (${formatPercent(p.shareOfModel, 1)})`
@@ -250,6 +272,37 @@ function renderSummary(model) {
     return li;
   }));
   notesList.hidden = notes.length === 0;
+}
+
+// ---- one serving step's tree ----
+
+// The tree of one steady-state step of a serving answer, in the main views: which nodes
+// spend the energy (its energies are the roofline's on the chosen GPUs). Not a link: the
+// URL keeps the main selection.
+function showServingStep(answer, request) {
+  state.loadToken += 1;
+  state.fetchSubtree = async (sel, node) => (await fetchServing({ ...request, root: String(node.index), max_nodes: String(MAX_NODES) })).step.root;
+  const selection = { model: answer.model, batch_size: String(answer.batch_size), seq_len: '1', machine: answer.machine };
+  show(buildModel({
+    model: answer.model, batch_size: answer.batch_size, seq_len: 1, machine: answer.machine,
+    new_tokens: 0, dtype: answer.step.dtype, tree: answer.step, total_energy_j: answer.step.root.energy_j,
+  }), selection);
+  $('summary-config').textContent = `one steady-state serving step · ${answer.model} · ${answer.batch_size} requests running · `
+    + `${answer.num_gpus} × ${answer.machine_name} · context ${answer.prompt_len} + ${Math.floor(answer.output_len / 2)} tokens`;
+  $('summary-total').textContent = `${formatEnergy(answer.step.root.energy_j)} (the step's decode; `
+    + `${formatEnergy(answer.energy_per_output_token_j)} per output token with prefills and engine time)`;
+}
+
+function renderFacts(model) {
+  const raw = model.root.data;
+  const measuredNodes = model.nodes.filter((n) => n.measuredEnergy != null).length;
+  const all = Number(model.tree.node_count) || model.nodes.length;
+  const loaded = omittedCount(model) > 0 || model.nodes.length < all
+    ? `${model.nodes.length.toLocaleString('en-US')} of ${all.toLocaleString('en-US')} nodes loaded (deeper levels load when a node opens)`
+    : `${model.nodes.length.toLocaleString('en-US')} nodes`;
+  $('summary-facts').textContent = `${formatCount(raw.num_parameters)} parameters · ${formatCount(raw.flops)} FLOPs · `
+    + `${formatBytes(raw.mem_bytes)} moved · ${loaded}`
+    + `${measuredNodes ? ` (${measuredNodes} measured in the IrEne dataset)` : ''}`;
 }
 
 // ---- a pasted or dropped config.json ----
@@ -307,7 +360,7 @@ function wirePastedConfig() {
 async function start() {
   showLoading($('status'), 'Loading the models and machines…');
   try {
-    [state.models, state.machines] = await Promise.all([fetchModels(), fetchMachines()]);
+    [state.models, state.machines, state.catalogue] = await Promise.all([fetchModels(), fetchMachines(), fetchCatalogue()]);
   } catch (error) {
     showError($('status'), error, { title: 'Cannot load the models and machines', retry: start });
     return;
@@ -349,6 +402,20 @@ async function start() {
         state.view.sweep = settings;
         writeView(state.view);
       },
+    },
+  );
+
+  new ServingPanel(
+    {
+      model: $('serving-model'), machine: $('serving-machine'), gpus: $('serving-gpus'), batch: $('serving-batch'),
+      prompt: $('serving-prompt'), output: $('serving-output'), run: $('serving-run'), info: $('serving-machine-info'),
+      result: $('serving-result'), over: $('serving-over'), chart: $('serving-chart'), showTree: $('serving-show-tree'),
+    },
+    {
+      models: state.models,
+      catalogue: state.catalogue,
+      onStatus: (error) => (error ? showError($('serving-status'), error, { title: 'Serving' }) : clearStatus($('serving-status'))),
+      onShowTree: showServingStep,
     },
   );
 

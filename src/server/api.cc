@@ -61,7 +61,7 @@ Result<SizeParams> size_params(const ApiRequest& r, int64_t max_batch, const nlo
 
 // The POST forms of /api/energy and /api/tree.
 Result<std::pair<ApiRequest, nlohmann::json>> tree_body(const ApiRequest& r) {
-  return body_request(r, {"model", "batch_size", "seq_len", "new_tokens", "dtype", "attention", "machine", "max_depth", "kinds"},
+  return body_request(r, {"model", "batch_size", "seq_len", "new_tokens", "dtype", "attention", "machine", "max_depth", "kinds", "root", "max_nodes"},
                       "{\"config\": {...config.json...} or \"model\", \"batch_size\", \"seq_len\", and optionally "
                       "\"new_tokens\", \"dtype\", \"attention\", \"machine\", \"max_depth\", \"kinds\"}");
 }
@@ -203,6 +203,7 @@ ApiResponse Api::energy_answer(const ApiRequest& r, const SizeParams& p) {
     } else {
       IRENE_ASSIGN_OR_RETURN(t, models::trace_model(p.config, p.run));
     }
+    IRENE_RETURN_IF_ERROR(check_root(p.format, t));
     IRENE_RETURN_IF_ERROR(machine->predictor.predict(t));
     nlohmann::json tree_doc = tree::to_json(t, p.format);
     const double total = t.root().energy_j.value_or(0.0);
@@ -239,6 +240,7 @@ ApiResponse Api::tree_answer(const SizeParams& p) {
   const std::string key = std::string("tree/") + kAnswerVersion + "|" + p.key();
   auto body = cache_->get_or_compute(key, [&]() -> Result<std::string> {
     IRENE_ASSIGN_OR_RETURN(tree::Tree t, models::trace_model(p.config, p.run));
+    IRENE_RETURN_IF_ERROR(check_root(p.format, t));
     return nlohmann::json{{"model", p.config.name},
                           {"batch_size", p.batch_size},
                           {"seq_len", p.seq_len},

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <limits>
 #include <cstdio>
 
 #include "models/zoo.h"
@@ -76,8 +77,23 @@ Status format_params(const ApiRequest& r, tree::FormatOptions& format, std::stri
       start = comma + 1;
     }
   }
-  key = std::to_string(format.max_depth) + "|" + kinds;
+  if (!string_param(r, "root").empty()) {
+    IRENE_ASSIGN_OR_RETURN(int64_t root, int_param(r, "root", 0, std::numeric_limits<int32_t>::max()));
+    format.root = static_cast<int>(root);
+  }
+  if (!string_param(r, "max_nodes").empty()) {
+    IRENE_ASSIGN_OR_RETURN(int64_t n, int_param(r, "max_nodes", 1, 10'000'000));
+    format.max_nodes = static_cast<size_t>(n);
+  }
+  key = std::to_string(format.max_depth) + "|" + kinds + "|" + std::to_string(format.root) + "|" +
+        std::to_string(format.max_nodes);
   return Status::ok();
+}
+
+Status check_root(const tree::FormatOptions& format, const tree::Tree& t) {
+  if (format.root >= 0 && format.root < static_cast<int>(t.nodes.size())) return Status::ok();
+  return Status::invalid_argument("parameter 'root' must be a node index below " + std::to_string(t.nodes.size()) +
+                                  " (this tree's node_count), got " + std::to_string(format.root));
 }
 
 Result<models::ModelConfig> model_param(const ApiRequest& r, const nlohmann::json* posted) {

@@ -25,9 +25,12 @@ Result<std::vector<int64_t>> int_list_param(const ApiRequest& r, const std::stri
 // "" when absent.
 std::string string_param(const ApiRequest& r, const std::string& name);
 
-// max_depth (0 to 64) and kinds (comma-separated node kinds) of an answer; `key` tells
-// two formats apart in cache keys.
+// max_depth (0 to 64), kinds (comma-separated node kinds), root (a node index: its
+// subtree alone) and max_nodes (cut at the deepest level that fits) of an answer; `key`
+// tells two formats apart in cache keys.
 Status format_params(const ApiRequest& r, tree::FormatOptions& format, std::string& key);
+// The format's root is a node of `t`.
+Status check_root(const tree::FormatOptions& format, const tree::Tree& t);
 
 // The request's model: a bundled name (`model`), or `posted` (a config.json from a body).
 Result<models::ModelConfig> model_param(const ApiRequest& r, const nlohmann::json* posted = nullptr);

@@ -43,7 +43,7 @@ constexpr int64_t kMaxOutputLen = 4096;  // tokens per request
 
 const std::vector<std::string> kServingFields = {"model",      "machine",   "num_gpus", "batch_size", "prompt_len",
                                                  "output_len", "dtype",     "max_depth", "kinds",     "sweep",
-                                                 "values"};
+                                                 "values",     "root",      "max_nodes"};
 constexpr const char* kServingUsage =
     "{\"config\": {...config.json...} or \"model\", \"machine\", \"batch_size\", \"prompt_len\", \"output_len\", and "
     "optionally \"num_gpus\", \"dtype\", \"max_depth\", \"kinds\", \"sweep\" (batch_size or num_gpus) with \"values\"}";
@@ -154,6 +154,7 @@ ApiResponse Api::serving_response(const ApiRequest& r, const nlohmann::json* pos
     IRENE_ASSIGN_OR_RETURN(serving::ServingWorkload w, serving::ServingWorkload::build(p->config, p->serving));
     IRENE_ASSIGN_OR_RETURN(serving::ServingEstimate e, w.estimate(p->machine, p->predictor.params));
     IRENE_ASSIGN_OR_RETURN(tree::Tree step, w.step_tree(p->machine, p->predictor.params));
+    IRENE_RETURN_IF_ERROR(check_root(p->format, step));
     nlohmann::json doc = serving::serving_answer(p->config, p->machine, p->serving, e, p->predictor);
     nlohmann::json step_doc = tree::to_json(step, p->format);
     const double total = step.root().energy_j.value_or(0.0);

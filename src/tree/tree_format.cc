@@ -135,10 +135,51 @@ nlohmann::json node_json(const Tree& tree, int index, const FormatOptions& o) {
   if (n.extrapolated) j["extrapolated"] = true;
   if (n.measured) j["measured"] = measurement_json(*n.measured);
   nlohmann::json children = nlohmann::json::array();
-  for (int c : n.children)
-    if (visible(tree.nodes[c], o)) children.push_back(node_json(tree, c, o));
+  int cut = 0;
+  for (int c : n.children) {
+    if (visible(tree.nodes[c], o)) {
+      children.push_back(node_json(tree, c, o));
+    } else if (o.max_depth >= 0 && tree.nodes[c].depth > o.max_depth) {
+      FormatOptions kinds_only = o;  // would the kinds filter have shown it?
+      kinds_only.max_depth = -1;
+      cut += visible(tree.nodes[c], kinds_only);
+    }
+  }
   j["children"] = std::move(children);
+  j["index"] = index;
+  if (cut > 0) j["children_omitted"] = cut;
   return j;
+}
+
+// The options for a JSON answer rooted at o.root: max_depth made absolute, and lowered
+// until the answer holds at most o.max_nodes nodes.
+FormatOptions json_options(const Tree& tree, const FormatOptions& o) {
+  FormatOptions out = o;
+  const int base = tree.nodes[o.root].depth;
+  if (o.max_depth >= 0) out.max_depth = base + o.max_depth;
+  if (o.max_nodes == 0) return out;
+  // Visible nodes of the subtree per level below its root (pre-order: the subtree is
+  // the root and the deeper nodes that follow it).
+  std::vector<size_t> per_level;
+  std::vector<char> shown(tree.nodes.size(), 0);
+  shown[o.root] = 1;
+  for (size_t i = o.root + 1; i < tree.nodes.size() && tree.nodes[i].depth > base; ++i) {
+    const Node& n = tree.nodes[i];
+    shown[i] = shown[n.parent] && visible(n, out);
+    if (!shown[i]) continue;
+    const size_t level = static_cast<size_t>(n.depth - base);
+    if (per_level.size() < level) per_level.resize(level, 0);
+    ++per_level[level - 1];
+  }
+  size_t total = 1;
+  int depth = 0;
+  for (size_t level = 0; level < per_level.size(); ++level) {
+    total += per_level[level];
+    if (total > o.max_nodes && level > 0) break;
+    depth = static_cast<int>(level) + 1;
+  }
+  if (depth < static_cast<int>(per_level.size())) out.max_depth = base + depth;
+  return out;
 }
 
 Status node_from_json(const nlohmann::json& j, int parent, Tree& tree) {
@@ -282,7 +323,9 @@ nlohmann::json to_json(const Tree& tree, const FormatOptions& o) {
       {"attention", tree.attention},
       {"notes", tree.notes},
       {"node_count", tree.nodes.size()},
-      {"root", tree.empty() ? nlohmann::json(nullptr) : node_json(tree, 0, o)},
+      {"root", tree.empty() || o.root < 0 || o.root >= static_cast<int>(tree.nodes.size())
+                   ? nlohmann::json(nullptr)
+                   : node_json(tree, o.root, json_options(tree, o))},
   };
 }
 

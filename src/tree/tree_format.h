@@ -11,10 +11,17 @@
 namespace irene::tree {
 
 struct FormatOptions {
-  int max_depth = -1;  // drop nodes deeper than this; -1 keeps all
+  int max_depth = -1;  // drop nodes deeper than this (below the JSON's root); -1 keeps all
   // Keep only nodes of these kinds (a node left out takes its subtree with it); empty
   // keeps all. E.g. everything but math: the ML-level tree a browser draws.
   std::vector<NodeKind> kinds;
+  // JSON only: the node (an index into Tree::nodes) whose subtree the answer holds, and
+  // at most about this many nodes (0: no limit): the answer stops at the deepest whole
+  // level that fits (at least one level below the root). A node whose children were
+  // left out by a depth cut says how many ("children_omitted"), so a client can ask for
+  // its subtree (root = its "index") when it opens.
+  int root = 0;
+  size_t max_nodes = 0;
 };
 
 // The CSV header row, without a newline; trees with energies add kCsvEnergyColumns.

@@ -69,6 +69,43 @@ TEST(TreeFormatTest, MaxDepthDropsDeeperNodes) {
   EXPECT_EQ(to_json(small_tree(), o)["root"]["children"][0]["children"].size(), 0u);
 }
 
+// Answers a browser loads level by level: a node budget cuts at the deepest whole level
+// that fits, cut nodes say how many children they left out, and a subtree is asked for
+// by its root's index.
+TEST(TreeFormatTest, JsonCanBeCutToANodeBudgetAndRootedAtANode) {
+  const Tree t = small_tree();  // levels: 1, 1, 2, 1 nodes
+  FormatOptions o;
+  o.max_nodes = 4;
+  nlohmann::json j = to_json(t, o);
+  const auto& layer = j["root"]["children"][0];
+  ASSERT_EQ(layer["children"].size(), 2u);  // 1 + 1 + 2 = 4 fit; the addmm level does not
+  EXPECT_EQ(layer["children"][0]["path"], "layer.dense");
+  EXPECT_EQ(layer["children"][0]["children"].size(), 0u);
+  EXPECT_EQ(layer["children"][0]["children_omitted"], 1);
+  EXPECT_EQ(layer["children"][0]["index"], 2);
+  EXPECT_FALSE(layer["children"][1].contains("children_omitted"));  // layer.add has no children
+  o.max_nodes = 2;  // at least one level below the root, even over the budget
+  EXPECT_EQ(to_json(t, o)["root"]["children"].size(), 1u);
+  EXPECT_EQ(to_json(t, o)["root"]["children"][0]["children_omitted"], 2);
+  // Rooted at layer.dense, whole: its subtree alone, depths as in the tree.
+  FormatOptions sub;
+  sub.root = 2;
+  nlohmann::json s = to_json(t, sub);
+  EXPECT_EQ(s["root"]["path"], "layer.dense");
+  EXPECT_EQ(s["root"]["depth"], 2);
+  ASSERT_EQ(s["root"]["children"].size(), 1u);
+  EXPECT_EQ(s["root"]["children"][0]["class"], "aten::addmm");
+  // max_depth counts from the answer's root; a node cut by kinds is not "omitted".
+  sub.max_depth = 0;
+  EXPECT_EQ(to_json(t, sub)["root"]["children_omitted"], 1);
+  FormatOptions no_math;
+  no_math.kinds = {NodeKind::kModel, NodeKind::kModule, NodeKind::kMl};
+  no_math.max_depth = 2;
+  EXPECT_FALSE(to_json(t, no_math)["root"]["children"][0]["children"][0].contains("children_omitted"));
+  sub.root = 99;
+  EXPECT_TRUE(to_json(t, sub)["root"].is_null());
+}
+
 TEST(TreeFormatTest, JsonRoundTripsEveryField) {
   Tree t = small_tree();
   nlohmann::json j = to_json(t);

@@ -46,18 +46,44 @@ export async function fetchModels() {
   return body.models || [];
 }
 
+// One /api/machines request serves both lists: the machines with energy predictors, and
+// the catalogue that serving predicts for.
+let machinesRequest = null;
+function machinesAnswer() {
+  if (!machinesRequest) {
+    machinesRequest = requestJson('GET', '/api/machines');
+    machinesRequest.catch(() => { machinesRequest = null; });
+  }
+  return machinesRequest;
+}
+
 export async function fetchMachines() {
-  const body = await requestJson('GET', '/api/machines');
-  return body.machines || [];
+  return (await machinesAnswer()).machines || [];
+}
+
+export async function fetchCatalogue() {
+  return (await machinesAnswer()).catalogue || [];
+}
+
+// An LLM server's steady state; `params` as GET /api/serving takes them (docs/api.md).
+const servingCache = new Map();
+export function fetchServing(params) {
+  const key = JSON.stringify(params);
+  if (!servingCache.has(key)) {
+    const pending = requestJson('GET', '/api/serving', { params });
+    pending.catch(() => servingCache.delete(key));
+    servingCache.set(key, pending);
+  }
+  return servingCache.get(key);
 }
 
 // Energy answers are immutable for a given request, so they are kept for the page's life:
 // switching back to a configuration, comparing or sweeping never asks twice.
 const energyCache = new Map();
 
-export function energyKey({ model, batch_size, seq_len, machine, new_tokens, dtype, config }) {
+export function energyKey({ model, batch_size, seq_len, machine, new_tokens, dtype, config, root, max_nodes }) {
   return JSON.stringify([config ? JSON.stringify(config) : model, String(batch_size), String(seq_len), machine || '',
-    String(new_tokens || 0), dtype || '']);
+    String(new_tokens || 0), dtype || '', String(root ?? ''), String(max_nodes ?? '')]);
 }
 
 export function fetchEnergy(selection) {
@@ -67,6 +93,9 @@ export function fetchEnergy(selection) {
     if (selection.machine) params.machine = selection.machine;
     if (Number(selection.new_tokens) > 0) params.new_tokens = selection.new_tokens;
     if (selection.dtype) params.dtype = selection.dtype;
+    // Large trees come level by level: at most max_nodes nodes, then subtrees by root index.
+    if (selection.max_nodes) params.max_nodes = selection.max_nodes;
+    if (selection.root != null) params.root = selection.root;
     // A pasted config.json goes in the body of the POST form (docs/api.md).
     const pending = selection.config
       ? requestJson('POST', '/api/energy', {
@@ -76,6 +105,8 @@ export function fetchEnergy(selection) {
           batch_size: Number(params.batch_size),
           seq_len: Number(params.seq_len),
           ...(params.new_tokens ? { new_tokens: Number(params.new_tokens) } : {}),
+          ...(params.max_nodes ? { max_nodes: Number(params.max_nodes) } : {}),
+          ...(params.root != null ? { root: Number(params.root) } : {}),
         },
       })
       : requestJson('GET', '/api/energy', { params });

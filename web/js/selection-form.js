@@ -89,7 +89,7 @@ export class SelectionForm {
 }
 
 // Models grouped by family, in the order families first appear.
-function fillGrouped(select, models) {
+export function fillGrouped(select, models) {
   const groups = new Map();
   for (const m of models) {
     if (!groups.has(m.family)) groups.set(m.family, []);

@@ -51,9 +51,9 @@ export function buildModel(answer) {
   };
 }
 
-function wrap(raw, parent, nodes) {
+function wrap(raw, parent, nodes, firstId = 0) {
   const node = {
-    id: nodes.length,
+    id: firstId + nodes.length,
     data: raw,
     parent,
     depth: raw.depth ?? (parent ? parent.depth + 1 : 0),
@@ -64,6 +64,8 @@ function wrap(raw, parent, nodes) {
     energy: finiteOrNull(raw.energy_j),
     measuredEnergy: raw.measured ? finiteOrNull(raw.measured.energy_j) : null,
     extrapolated: raw.extrapolated === true,
+    index: raw.index ?? null, // the node's index in the server's tree: ask for its subtree with it
+    omitted: raw.children_omitted || 0, // children the answer left out (loaded on demand)
     children: [],
   };
   node.key = joinKey(node.path, node.className);
@@ -72,8 +74,30 @@ function wrap(raw, parent, nodes) {
     ? ((node.energy - node.measuredEnergy) / node.measuredEnergy) * 100
     : null;
   nodes.push(node);
-  for (const child of raw.children || []) node.children.push(wrap(child, node, nodes));
+  for (const child of raw.children || []) node.children.push(wrap(child, node, nodes, firstId));
   return node;
+}
+
+// Adds the children of `subtreeRoot` (an answer rooted at `node`, from ?root=node.index)
+// below `node`, with their shares; returns the new nodes. Ids stay unique and stable.
+export function graftChildren(model, node, subtreeRoot) {
+  const added = [];
+  for (const child of subtreeRoot.children || []) node.children.push(wrap(child, node, added, model.nodes.length));
+  const rootEnergy = model.root.energy;
+  for (const n of added) {
+    n.shareOfModel = pickShare(n.data.share_of_model, n.energy, rootEnergy);
+    n.shareOfParent = pickShare(n.data.share_of_parent, n.energy, n.parent.energy);
+    model.nodes.push(n);
+    model.byId.set(n.id, n);
+  }
+  node.data.children = subtreeRoot.children || [];
+  node.omitted = 0;
+  return added;
+}
+
+// Nodes the answers so far left out, below every loaded node.
+export function omittedCount(model) {
+  return model.nodes.reduce((sum, n) => sum + n.omitted, 0);
 }
 
 function finiteOrNull(value) {

@@ -17,7 +17,11 @@ const LABELS_FROM_SCALE = 0.45; // below this zoom, labels are hidden (unreadabl
 const MIN_AUTO_SCALE = 0.8; // opening a node never zooms out further than this by itself
 
 export class TreeView {
-  constructor(container, { tooltip, onSelect, onRender }) {
+  // `loadChildren(node)`: resolves once the children an answer left out (node.omitted)
+  // are grafted into the model; the node then opens.
+  constructor(container, { tooltip, onSelect, onRender, loadChildren = null }) {
+    this.loadChildren = loadChildren;
+    this.loading = new Set();
     this.container = container;
     this.tooltip = tooltip;
     this.onSelect = onSelect;
@@ -70,7 +74,10 @@ export class TreeView {
 
   // Opens or closes a node, keeping it where it was on screen so the eye need not search.
   toggle(node) {
-    if (!this.visibleChildren(node).length) return;
+    if (!this.visibleChildren(node).length) {
+      if (node.omitted && this.loadChildren) this.openOnDemand(node);
+      return;
+    }
     if (this.expanded.has(node.id)) {
       this.collapseBelow(node);
       this.renderAnchored(node);
@@ -101,6 +108,21 @@ export class TreeView {
     const parentY = Math.min(height / 3, 40 + (node.parent ? LEVEL_HEIGHT * k : 0));
     const next = d3.zoomIdentity.translate(width / 2 - k * centerX, parentY - k * parent.y).scale(k);
     this.svg.transition().duration(350).call(this.zoom.transform, next);
+  }
+
+  async openOnDemand(node) {
+    if (this.loading.has(node.id)) return;
+    this.loading.add(node.id);
+    this.renderAnchored(node);
+    try {
+      await this.loadChildren(node);
+    } finally {
+      this.loading.delete(node.id);
+    }
+    if (!this.model.byId.has(node.id) || this.model.byId.get(node.id) !== node) return; // another answer came
+    if (this.visibleChildren(node).length) this.expanded.add(node.id);
+    this.renderAnchored(node);
+    this.showChildren(node);
   }
 
   collapseBelow(node) {
@@ -263,7 +285,7 @@ export class TreeView {
 
   decorate(selection) {
     const expanded = this.expanded;
-    const childCount = (d) => this.visibleChildren(d.data).length;
+    const childCount = (d) => this.visibleChildren(d.data).length || d.data.omitted;
     selection
       .classed('collapsed', (d) => childCount(d) > 0 && !expanded.has(d.data.id))
       .classed('selected', (d) => d.data.id === this.selectedId)
@@ -277,7 +299,11 @@ export class TreeView {
     selection.select('.label-class').text((d) => (d.data.path ? truncate(d.data.className) : ''));
     selection.select('.label-energy').text((d) => (d.data.energy != null ? formatEnergy(d.data.energy) : ''));
     selection.select('.label-more')
-      .text((d) => (childCount(d) && !expanded.has(d.data.id) ? `+${childCount(d)}` : ''));
+      .text((d) => {
+        if (this.loading.has(d.data.id)) return 'loading…';
+        return childCount(d) && !expanded.has(d.data.id) ? `+${childCount(d)}` : '';
+      });
+    selection.classed('on-demand', (d) => d.data.omitted > 0);
   }
 
   activate(node) {

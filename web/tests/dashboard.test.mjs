@@ -508,19 +508,70 @@ describe('irene dashboard', { timeout: TEST_TIMEOUT }, () => {
     await closePage(page);
   });
 
-  test('Llama-3.1-405B generating 1,024 tokens: the 18,000-node tree opens and a layer expands', async () => {
+  test('Llama-3.1-405B generating 1,024 tokens: the first levels of 18,465 nodes open, deeper ones load when a node opens', async () => {
     const page = await newPage();
     await openSelection(page, { model: 'meta-llama/Llama-3.1-405B', batch_size: '8', seq_len: '2048', machine: 'pc1',
       new_tokens: '1024' });
-    const total = await totalNodes(page);
-    assert.ok(total > 18000, `${total} nodes`);
+    const facts = await page.locator('#summary-facts').textContent();
+    const [, loaded, all] = facts.match(/([\d,]+) of ([\d,]+) nodes loaded/).map((v) => Number(String(v).replace(/,/g, '')));
+    assert.equal(all, 18465, facts);
+    assert.ok(loaded <= 6000, `${loaded} nodes in the first answer`);
+    assert.equal(await totalNodes(page), loaded);
     assert.ok(await page.locator('#node-table .vt-row').count() < 80, 'only the rows in view are in the page');
     await page.fill('#list-search', 'model.layers.125.mlp');
     await page.selectOption('#list-kind', 'module');
     await page.locator('#node-table .vt-row').first().click();
-    await page.locator('g.tree-node.selected[data-path="model.layers.125.mlp"]').waitFor();
+    const mlp = page.locator('g.tree-node.selected[data-path="model.layers.125.mlp"]');
+    await mlp.waitFor();
+    assert.equal(await page.locator('g.tree-node[data-path="model.layers.125.mlp.down_proj"]').count(), 0, 'not loaded yet');
+    await mlp.click(); // its children were left out of the first answer: asked for now
+    await page.locator('g.tree-node[data-path="model.layers.125.mlp.down_proj"]').waitFor();
+    assert.ok(await totalNodes(page) > loaded, 'the grafted nodes join the list');
     assert.ok(await visibleTreeNodes(page) < 1000, 'revealing one node opens its ancestors only');
     await screenshot(page, '16-405b-generation');
+    await closePage(page);
+  });
+
+  test('serving: energy per token on a calibrated GPU with intervals, the sweep beside measured points, one step\'s tree', async () => {
+    const page = await newPage();
+    await page.goto('/');
+    await page.locator('#model-select:not([disabled])').waitFor();
+    await page.click('#serving-section summary');
+    const groups = await page.locator('#serving-machine optgroup').evaluateAll((gs) => gs.map((g) => g.label));
+    assert.deepEqual(groups, ['calibrated on measured serving', 'spec sheet only']);
+    await page.selectOption('#serving-model', 'meta-llama/Llama-3.1-8B');
+    await page.selectOption('#serving-machine', 'h100-sxm5-80gb');
+    assert.match(await page.locator('#serving-machine-info').textContent(), /calibrated on measured serving data/);
+    await page.fill('#serving-batch', '128');
+    await page.fill('#serving-output', '480');
+    await page.click('#serving-run');
+    await page.locator('#serving-result tr[data-figure="energy_per_output_token_j"]').waitFor();
+    for (const figure of ['energy_per_output_token_j', 'energy_per_request_j', 'power_w', 'tpot_s', 'throughput_tokens_per_s']) {
+      const row = await page.locator(`#serving-result tr[data-figure="${figure}"]`).textContent();
+      assert.match(row, /–/, `${figure} has an interval: ${row}`);
+    }
+    assert.match(await page.locator('#serving-cost').textContent(), /Per million output tokens: .*USD.*CO₂/);
+    await page.locator('svg.serving-svg').waitFor();
+    assert.equal(await page.locator('svg.serving-svg .serving-predicted circle').count(), 13, 'batch 1 to 4096');
+    assert.ok(await page.locator('svg.serving-svg .serving-band').count() === 1, 'the interval as a band');
+    if (fs.existsSync(path.resolve(process.cwd(), '../../shared/data/mlenergy/vllm_v2_measurements.csv'))
+        || fs.existsSync(path.resolve(process.cwd(), '../shared/data/mlenergy/vllm_v2_measurements.csv'))) {
+      assert.ok(await page.locator('svg.serving-svg .serving-measured rect').count() >= 3, 'ML.ENERGY points drawn');
+    }
+    await screenshot(page, '18-serving');
+    await page.selectOption('#serving-over', 'num_gpus');
+    await page.waitForFunction(() => document.querySelectorAll('svg.serving-svg .serving-predicted circle').length === 5);
+    // One step's tree in the main views.
+    await page.click('#serving-show-tree');
+    await page.locator('g.tree-node[data-path=""]').waitFor();
+    assert.match(await page.locator('#summary-config').textContent(), /one steady-state serving step .* 128 requests running/);
+    // A GPU without measurements: spec-only, and it says so.
+    await page.selectOption('#serving-machine', 'b200');
+    await page.click('#serving-run');
+    await page.waitForFunction(() => /spec sheet alone/.test(document.querySelector('#serving-basis')?.textContent || ''));
+    await page.fill('#serving-batch', '9999');
+    await page.click('#serving-run');
+    await page.locator('#serving-status').locator('text=batch_size').waitFor();
     await closePage(page);
   });
 

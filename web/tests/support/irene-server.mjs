@@ -40,6 +40,9 @@ export async function startIreneServer() {
     '--web', webDir,
     '--data', path.resolve(repoRoot, '../shared/data/irene/device_1'),
   ];
+  // The ML.ENERGY measurements, drawn beside serving predictions, where the checkout has them.
+  const servingData = path.resolve(repoRoot, '../shared/data/mlenergy');
+  if (fs.existsSync(path.join(servingData, 'vllm_v2_measurements.csv'))) args.push('--serving-data', servingData);
   const child = spawn(binary, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const keep = (chunk) => {

@@ -1,0 +1,202 @@
+// Serving: the steady state of an LLM server (GET /api/serving) on a machine of the
+// catalogue: energy per output token and per request, power, time per token and
+// throughput, each with its interval; cost and CO2 per million output tokens; a sweep
+// against batch size or GPUs with the measured ML.ENERGY points of the same architecture
+// drawn beside it; and the tree of one steady-state step, handed to the main views.
+
+import { fetchServing } from './api.js';
+import { DEFAULTS, costOf } from './cost-panel.js';
+import {
+  escapeHtml, formatCo2, formatEnergy, formatEnergyTick, formatKwh, formatMoney, formatSeconds,
+} from './format.js';
+import { fillGrouped } from './selection-form.js';
+
+const d3 = window.d3;
+export const SWEEP_BATCHES = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096];
+export const SWEEP_GPUS = [1, 2, 4, 8, 16];
+const MILLION = 1e6;
+
+const FIGURES = [
+  ['energy_per_output_token_j', 'Energy per output token', formatEnergy],
+  ['energy_per_request_j', 'Energy per request', formatEnergy],
+  ['power_w', 'Power (all GPUs)', (w) => `${w.toFixed(0)} W`],
+  ['tpot_s', 'Time per output token', formatSeconds],
+  ['throughput_tokens_per_s', 'Throughput', (t) => `${Math.round(t).toLocaleString('en-US')} tokens/s`],
+];
+
+export class ServingPanel {
+  constructor(elements, { models, catalogue, onStatus, onShowTree }) {
+    // { model, machine, gpus, batch, prompt, output, run, info, result, over, chart, showTree }
+    this.elements = elements;
+    this.catalogue = catalogue;
+    this.onStatus = onStatus;
+    this.onShowTree = onShowTree;
+    this.answer = null;
+    this.runId = 0;
+    fillGrouped(elements.model, models.filter((m) => m.decoder));
+    if ([...elements.model.options].some((o) => o.value === 'meta-llama/Llama-3.1-8B')) {
+      elements.model.value = 'meta-llama/Llama-3.1-8B';
+    }
+    this.fillMachines();
+    elements.machine.addEventListener('change', () => this.describeMachine());
+    elements.run.addEventListener('click', () => this.run());
+    elements.over.addEventListener('change', () => this.runSweep());
+    elements.showTree.addEventListener('click', () => this.answer && this.onShowTree(this.answer, this.answerRequest));
+    this.describeMachine();
+  }
+
+  // Calibrated machines first (with their cross-validated error), then the spec-only ones.
+  fillMachines() {
+    const select = this.elements.machine;
+    const groups = [
+      ['calibrated on measured serving', this.catalogue.filter((m) => m.calibrated)],
+      ['spec sheet only', this.catalogue.filter((m) => !m.calibrated && m.kind === 'gpu')],
+    ];
+    select.replaceChildren(...groups.filter(([, members]) => members.length).map(([label, members]) => {
+      const group = document.createElement('optgroup');
+      group.label = label;
+      for (const m of members) {
+        const error = m.crossval_error_pct && m.crossval_error_pct.energy_per_token;
+        const text = `${m.name}${error != null ? ` (±${error.toFixed(1)} % energy, cross-validated)` : ' (spec-only)'}`;
+        group.appendChild(new Option(text, m.id));
+      }
+      return group;
+    }));
+    if (this.catalogue.some((m) => m.id === 'h100-sxm5-80gb')) select.value = 'h100-sxm5-80gb';
+  }
+
+  describeMachine() {
+    const m = this.catalogue.find((c) => c.id === this.elements.machine.value);
+    this.elements.info.textContent = m ? `${m.name}: ${m.serving_basis}` : '';
+  }
+
+  request(extra = {}) {
+    const e = this.elements;
+    return {
+      model: e.model.value,
+      machine: e.machine.value,
+      num_gpus: e.gpus.value,
+      batch_size: e.batch.value,
+      prompt_len: e.prompt.value,
+      output_len: e.output.value,
+      max_nodes: '6000', // the step's tree, cut to what a browser draws; deeper levels on demand
+      ...extra,
+    };
+  }
+
+  async run() {
+    const runId = ++this.runId;
+    this.onStatus(null);
+    this.elements.run.disabled = true;
+    this.elements.result.innerHTML = '<span class="spinner-border spinner-border-sm" aria-hidden="true"></span> Predicting…';
+    try {
+      const request = this.request();
+      const answer = await fetchServing(request);
+      if (runId !== this.runId) return;
+      this.answer = answer;
+      this.answerRequest = request;
+      this.renderFigures(answer);
+      this.elements.showTree.disabled = false;
+      await this.runSweep();
+    } catch (error) {
+      if (runId !== this.runId) return;
+      this.answer = null;
+      this.elements.result.replaceChildren();
+      this.elements.chart.replaceChildren();
+      this.elements.showTree.disabled = true;
+      this.onStatus(error);
+    } finally {
+      if (runId === this.runId) this.elements.run.disabled = false;
+    }
+  }
+
+  renderFigures(a) {
+    const level = Math.round(100 * a.intervals.level);
+    const rows = FIGURES.map(([key, label, format]) => {
+      const interval = a.intervals[key];
+      const range = Array.isArray(interval) ? `${format(interval[0])} – ${format(interval[1])}` : 'no interval';
+      return `<tr data-figure="${key}"><th scope="row" class="fw-normal">${label}</th><td class="fw-semibold">${format(a[key])}</td>`
+        + `<td class="text-body-secondary">${range}</td></tr>`;
+    }).join('');
+    // Cost and CO2 of a million output tokens, at the dashboard's stated defaults.
+    const million = costOf(a.energy_per_output_token_j * MILLION, { requests: 1, pricePerKwh: DEFAULTS.pricePerKwh, gramsPerKwh: DEFAULTS.gramsPerKwh });
+    this.elements.result.innerHTML = `
+      <table class="table table-sm mb-1 serving-figures"><thead><tr><th></th><th>predicted</th><th>${level} % interval</th></tr></thead>
+      <tbody>${rows}</tbody></table>
+      <div class="small" id="serving-cost">Per million output tokens: ${formatKwh(million.kwh)} · ${formatMoney(million.cost, 'USD')} · ${formatCo2(million.grams)}
+        <span class="text-body-secondary">(at ${DEFAULTS.pricePerKwh} USD/kWh, an assumption, and ${DEFAULTS.gramsPerKwh} g CO₂/kWh, the IEA world average of 2019)</span></div>
+      <div class="small">Prefill: ${(100 * a.prefill_share).toFixed(1)} % of each step's energy.</div>
+      <div class="tiny ${a.spec_only ? 'text-warning-emphasis' : 'text-body-secondary'}" id="serving-basis">${escapeHtml(a.basis)}</div>`;
+  }
+
+  async runSweep() {
+    if (!this.answer) return;
+    const over = this.elements.over.value;
+    const values = over === 'num_gpus' ? SWEEP_GPUS : SWEEP_BATCHES;
+    const runId = this.runId;
+    try {
+      const answer = await fetchServing(this.request({ sweep: over, values: values.join(','), max_nodes: '1' }));
+      if (runId !== this.runId) return;
+      this.drawSweep(answer, over);
+    } catch (error) {
+      if (runId === this.runId) this.onStatus(error);
+    }
+  }
+
+  drawSweep(answer, over) {
+    const container = this.elements.chart;
+    container.replaceChildren();
+    const points = answer.sweep.points;
+    const key = over === 'num_gpus' ? 'num_gpus' : 'batch_size';
+    // Measured points of this machine: at this GPU count for a batch sweep, near this
+    // batch size (within 20 %) for a GPU sweep.
+    const gpus = Number(answer.num_gpus);
+    const batch = Number(answer.batch_size);
+    const measured = (answer.measured || []).filter((m) => (over === 'num_gpus'
+      ? Math.abs(Math.log(m.batch_size / batch)) < Math.log(1.2) : m.num_gpus === gpus));
+    const width = Math.max(480, container.clientWidth || 720);
+    const height = 320;
+    const margin = { top: 16, right: 24, bottom: 42, left: 76 };
+    const xs = [...points.map((p) => p[key]), ...measured.map((m) => m[key])];
+    const x = d3.scaleLog().base(2).domain(d3.extent(xs)).range([margin.left, width - margin.right]);
+    const highs = points.map((p) => (p.intervals.energy_per_output_token_j || [p.energy_per_output_token_j])[1] ?? p.energy_per_output_token_j);
+    const lows = points.map((p) => (p.intervals.energy_per_output_token_j || [p.energy_per_output_token_j])[0]);
+    const top = d3.max([...highs, ...measured.map((m) => m.energy_per_output_token_j)]);
+    const bottom = d3.min([...lows, ...measured.map((m) => m.energy_per_output_token_j)]);
+    const y = d3.scaleLog().domain([bottom * 0.8, top * 1.2]).range([height - margin.bottom, margin.top]);
+    const svg = d3.select(container).append('svg').attr('class', 'serving-svg').attr('width', width).attr('height', height)
+      .attr('role', 'img')
+      .attr('aria-label', `Energy per output token of ${answer.model} on ${answer.machine_name} against ${over === 'num_gpus' ? 'GPUs' : 'batch size'}`);
+    svg.append('g').attr('transform', `translate(0,${height - margin.bottom})`)
+      .call(d3.axisBottom(x).tickValues(over === 'num_gpus' ? SWEEP_GPUS : SWEEP_BATCHES).tickFormat(d3.format('d')))
+      .append('text').attr('x', (margin.left + width - margin.right) / 2).attr('y', 34).attr('fill', 'currentColor')
+      .attr('text-anchor', 'middle').text(over === 'num_gpus' ? 'GPUs (tensor parallel)' : 'requests running at once (batch size)');
+    // Log ticks labelled at 1, 2 and 5 of each decade only: the others crowd.
+    const label = (v) => {
+      const mantissa = v / 10 ** Math.floor(Math.log10(v) + 1e-9);
+      return [1, 2, 5].some((k) => Math.abs(mantissa - k) < 1e-6) ? formatEnergyTick(v) : '';
+    };
+    svg.append('g').attr('transform', `translate(${margin.left},0)`).call(d3.axisLeft(y).ticks(6).tickFormat(label));
+    const banded = points.filter((p) => Array.isArray(p.intervals.energy_per_output_token_j));
+    if (banded.length) {
+      const area = d3.area().x((p) => x(p[key]))
+        .y0((p) => y(p.intervals.energy_per_output_token_j[0])).y1((p) => y(p.intervals.energy_per_output_token_j[1]));
+      svg.append('path').attr('class', 'serving-band').attr('d', area(banded)).attr('fill', '#4e79a7').attr('opacity', 0.18);
+    }
+    const line = d3.line().x((p) => x(p[key])).y((p) => y(p.energy_per_output_token_j));
+    svg.append('path').attr('d', line(points)).attr('fill', 'none').attr('stroke', '#4e79a7').attr('stroke-width', 2);
+    svg.append('g').attr('class', 'serving-predicted').selectAll('circle').data(points).join('circle')
+      .attr('cx', (p) => x(p[key])).attr('cy', (p) => y(p.energy_per_output_token_j)).attr('r', 3).attr('fill', '#4e79a7')
+      .append('title').text((p) => `${key === 'num_gpus' ? `${p.num_gpus} GPUs` : `batch ${p.batch_size}`}: predicted ${formatEnergy(p.energy_per_output_token_j)} per output token`);
+    svg.append('g').attr('class', 'serving-measured').selectAll('rect').data(measured).join('rect')
+      .attr('x', (m) => x(m[key]) - 4).attr('y', (m) => y(m.energy_per_output_token_j) - 4).attr('width', 8).attr('height', 8)
+      .attr('fill', '#e15759')
+      .append('title').text((m) => `measured (ML.ENERGY v2, ${m.model}, ${m.num_gpus} GPUs, mean batch ${m.batch_size.toFixed(0)}): ${formatEnergy(m.energy_per_output_token_j)} per output token`);
+    const legend = svg.append('g').attr('transform', `translate(${width - margin.right - 250},${margin.top})`).attr('font-size', 12);
+    legend.append('line').attr('x1', 0).attr('x2', 18).attr('y1', 6).attr('y2', 6).attr('stroke', '#4e79a7').attr('stroke-width', 2);
+    legend.append('text').attr('x', 24).attr('y', 10).attr('fill', 'currentColor').text(`predicted${banded.length ? `, ${Math.round(100 * answer.intervals.level)} % band` : ''}`);
+    legend.append('rect').attr('x', 5).attr('y', 18).attr('width', 8).attr('height', 8).attr('fill', '#e15759');
+    legend.append('text').attr('x', 24).attr('y', 27).attr('fill', 'currentColor')
+      .text(measured.length ? `measured (${measured.length} ML.ENERGY points)` : 'no measured points here');
+  }
+}
