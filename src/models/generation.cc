@@ -157,6 +157,10 @@ Result<tree::Tree> trace_generation(const GenerationRun& run) {
   }
 
   IRENE_ASSIGN_OR_RETURN(Step prefill, traced_step(run, run.prompt_ids, cache, step_options(o)));
+  if (o.prefill_only) {  // the prompt's step alone, as generate() runs it (last position's logits)
+    prefill.tree.generation = info;
+    return std::move(prefill.tree);
+  }
   tree::Tree decode;
   if (o.shapes_only) {
     IRENE_ASSIGN_OR_RETURN(decode, shapes_only_decode(run, cache));

@@ -185,6 +185,8 @@ Status validate_run(const ModelConfig& c, const RunOptions& o) {
     return Status::invalid_argument("decode step must be from 0 to new tokens - 1 (" +
                                     std::to_string(std::max<int64_t>(0, o.new_tokens - 1)) + "), got " +
                                     std::to_string(*o.decode_step));
+  if (o.prefill_only && (o.new_tokens == 0 || o.decode_step))
+    return Status::invalid_argument("the prefill alone is a part of a generation: give new tokens and no decode step");
   if (o.cuda) return require_cuda(torch::cuda::is_available());
   return Status::ok();
 }

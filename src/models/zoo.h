@@ -57,6 +57,7 @@ struct RunOptions {
   std::string attention;      // "sdpa" (default, as current transformers) or "eager"
   int64_t new_tokens = 0;     // > 0: a generation, a prefill then this many decode steps
   std::optional<int64_t> decode_step;  // with new_tokens: the tree of this decode step alone
+  bool prefill_only = false;           // with new_tokens: the tree of the prefill step alone
 };
 
 // The element type a run uses (see RunOptions::dtype).

@@ -58,16 +58,9 @@ Result<ServingWorkload> ServingWorkload::build(const models::ModelConfig& config
   // One prompt's prefill (as generate() runs it: the last position's logits only).
   models::RunOptions prefill{1, s.prompt_len, /*shapes_only=*/true};
   prefill.new_tokens = 1;
+  prefill.prefill_only = true;
   prefill.dtype = s.dtype;
-  IRENE_ASSIGN_OR_RETURN(tree::Tree gen, models::trace_model(config, prefill));
-  tree::Tree prompt;  // the prefill phase alone
-  prompt.dtype = gen.dtype;
-  const int phase = gen.find("prefill", "Prefill");
-  for (size_t i = 0; i < gen.nodes.size(); ++i) {
-    int a = static_cast<int>(i);
-    while (a >= 0 && a != phase) a = gen.nodes[a].parent;
-    if (a == phase) prompt.nodes.push_back(gen.nodes[i]);
-  }
+  IRENE_ASSIGN_OR_RETURN(tree::Tree prompt, models::trace_model(config, prefill));
   w.prefill_ = phase_of(prompt, static_cast<double>(s.prompt_len * config.hidden_size) * element);
   return w;
 }
