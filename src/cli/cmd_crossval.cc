@@ -1,9 +1,12 @@
 // `irene crossval`: leave-one-model-out accuracy of a method on a dataset.
+#include <cstdio>
 #include <iostream>
 
 #include "cli/commands.h"
 #include "cli/progress.h"
+#include "machines/catalogue.h"
 #include "predict/crossval.h"
+#include "predict/latency_calibration.h"
 #include "serving/calibration.h"
 
 namespace irene::cli {
@@ -16,10 +19,38 @@ struct CrossvalArgs {
   int seeds = 3;
   std::string format = "text";
   double prompt_len = 128;
+  std::string machine = "this-cpu";
 };
+
+// The roofline's latency on irene's own profiles of several models on one machine.
+Status crossval_profiles(const CrossvalArgs& a) {
+  IRENE_ASSIGN_OR_RETURN(machines::MachineSpec machine, machines::find_machine(a.machine));
+  IRENE_ASSIGN_OR_RETURN(std::vector<predict::ProfiledModel> profiles, predict::load_profiles(a.data));
+  IRENE_ASSIGN_OR_RETURN(nlohmann::json report, predict::latency_crossval(profiles, machine));
+  if (a.format == "json") {
+    std::cout << report.dump(2) << "\n";
+    return Status::ok();
+  }
+  char line[256];
+  std::string text = "leave-one-model-out latency on " + machine.name +
+                     ", mean of 100 x |predicted - measured| / measured (calibrated | spec only):\n";
+  for (const auto& [model, v] : report["per_model"].items()) {
+    std::snprintf(line, sizeof line, "  %-40s nodes %7.2f %% | %7.2f %%   model %7.2f %% | %7.2f %%  (%d nodes)\n",
+                  model.c_str(), v["calibrated"]["nodes"].get<double>(), v["spec_only"]["nodes"].get<double>(),
+                  v["calibrated"]["model"].get<double>(), v["spec_only"]["model"].get<double>(),
+                  v["measured_nodes"].get<int>());
+    text += line;
+  }
+  std::snprintf(line, sizeof line, "  %-40s nodes %7.2f %% | %7.2f %%   model %7.2f %% | %7.2f %%\n", "average",
+                report["calibrated"]["nodes"].get<double>(), report["spec_only"]["nodes"].get<double>(),
+                report["calibrated"]["model"].get<double>(), report["spec_only"]["model"].get<double>());
+  std::cout << text << line << "  (" << report["note"].get<std::string>() << ")\n";
+  return Status::ok();
+}
 
 // The roofline method on measured serving data (the ML.ENERGY layout).
 Status crossval_roofline(const CrossvalArgs& a) {
+  if (predict::is_profile_folder(a.data)) return crossval_profiles(a);
   IRENE_ASSIGN_OR_RETURN(serving::MeasuredData data, serving::load_measured_serving(a.data));
   serving::CalibrationOptions o;
   o.default_prompt_len = a.prompt_len;
@@ -67,9 +98,11 @@ Runner add_crossval_command(CLI::App& app) {
   cmd->add_option("--features", a->features, "full or model");
   cmd->add_option("--method", a->method,
                   "additive (default), irene, predicted-sum, stepwise, unstructured; roofline for measured serving "
-                  "data (the ML.ENERGY layout, e.g. ../shared/data/mlenergy)");
+                  "data (the ML.ENERGY layout, e.g. ../shared/data/mlenergy) or a folder of `irene profile` JSON files");
   cmd->add_option("--prompt-len", a->prompt_len, "roofline: prompt tokens where the data gives none")->capture_default_str();
   cmd->add_option("--seeds", a->seeds, "Seeds to average over");
+  cmd->add_option("--machine", a->machine, "roofline on a folder of irene profiles: the machine they were made on")
+      ->capture_default_str();
   cmd->add_option("--format,-f", a->format, "text or json")->check(CLI::IsMember({"text", "json"}));
   return [a]() -> Status {
     if (a->method == "roofline") return crossval_roofline(*a);

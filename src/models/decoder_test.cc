@@ -8,6 +8,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "models/weights.h"
 #include "models/test_safetensors.h"
@@ -265,6 +266,44 @@ TEST(DecoderTest, ShapesOnlyLayerReuseGivesTheTreeOfARealRun) {
       }
     }
   }
+}
+
+// A compact trace counts repeated layers instead of copying them: every (op, FLOPs,
+// bytes) kernel occurs as often, weighted by Tree::multiplicity, as in the whole tree.
+TEST(DecoderTest, CompactTracesCountTheKernelsOfTheWholeTree) {
+  for (const std::string type : {"llama", "gemma2", "qwen3_moe"}) {
+    nlohmann::json j = tiny(type);
+    j["num_hidden_layers"] = 6;
+    const ModelConfig c = config_of(j);
+    RunOptions whole{3, 5, /*shapes_only=*/true};
+    whole.new_tokens = 4;
+    whole.decode_step = 2;
+    RunOptions compact = whole;
+    compact.compact_layers = true;
+    auto a = trace_model(c, whole), b = trace_model(c, compact);
+    ASSERT_TRUE(a.is_ok() && b.is_ok()) << type << ": " << b.status().to_string();
+    EXPECT_TRUE(a->multiplicity.empty());
+    ASSERT_EQ(b->multiplicity.size(), b->nodes.size());
+    EXPECT_LT(b->nodes.size(), a->nodes.size()) << type;
+    std::map<std::tuple<std::string, int64_t, int64_t>, int64_t> kernels_a, kernels_b;
+    int64_t layers_a = 0, layers_b = 0;
+    for (const auto& n : a->nodes) {
+      if (n.kind == NodeKind::kMath) ++kernels_a[{n.cls, n.flops, n.mem_bytes}];
+      layers_a += n.cls.find("DecoderLayer") != std::string::npos;
+    }
+    for (size_t i = 0; i < b->nodes.size(); ++i) {
+      const auto& n = b->nodes[i];
+      if (n.kind == NodeKind::kMath) kernels_b[{n.cls, n.flops, n.mem_bytes}] += b->multiplicity[i];
+      if (n.cls.find("DecoderLayer") != std::string::npos) layers_b += b->multiplicity[i];
+    }
+    EXPECT_EQ(kernels_a, kernels_b) << type;
+    EXPECT_EQ(layers_a, 6);
+    EXPECT_EQ(layers_b, 6);
+  }
+  RunOptions generation{1, 4, true};
+  generation.new_tokens = 3;
+  generation.compact_layers = true;
+  EXPECT_FALSE(trace_model(config_of(tiny("llama")), generation).is_ok());  // assembled generations are whole
 }
 
 using testing::write_safetensors;

@@ -21,6 +21,7 @@ struct Step {
 // One traced step of `tokens` tokens per sequence.
 Result<Step> traced_step(const GenerationRun& run, const Tensor& ids, KvCache& cache, const StepOptions& o) {
   trace::Recorder recorder(run.config.name, run.options.batch_size, ids.size(1), /*timed=*/!run.options.shapes_only);
+  recorder.set_compact(run.options.compact_layers);
   Step step;
   IRENE_RETURN_IF_ERROR(run_guarded(run.config, run.options, [&] {
     trace::ActiveRecorder active(&recorder);

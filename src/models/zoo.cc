@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
+#include <list>
 
 #include "common/memory.h"
 #include "models/bundled_configs.h"
@@ -185,6 +187,8 @@ Status validate_run(const ModelConfig& c, const RunOptions& o) {
     return Status::invalid_argument("decode step must be from 0 to new tokens - 1 (" +
                                     std::to_string(std::max<int64_t>(0, o.new_tokens - 1)) + "), got " +
                                     std::to_string(*o.decode_step));
+  if (o.compact_layers && (!o.shapes_only || (o.new_tokens > 0 && !o.decode_step && !o.prefill_only)))
+    return Status::invalid_argument("compact layers are for shapes-only forward passes, decode steps and prefills");
   if (o.prefill_only && (o.new_tokens == 0 || o.decode_step))
     return Status::invalid_argument("the prefill alone is a part of a generation: give new tokens and no decode step");
   if (o.cuda) return require_cuda(torch::cuda::is_available());
@@ -245,6 +249,31 @@ ModelRunner::~ModelRunner() = default;
 const ModelConfig& ModelRunner::config() const { return impl_->config; }
 const RunOptions& ModelRunner::options() const { return impl_->options; }
 
+namespace {
+
+// Shapes-only models hold no storage and are the same for every batch size and length,
+// so the last few built on this thread are kept: a sweep or a serving answer builds each
+// once. Per thread, because a model's forward pass keeps state (CausalLM's plain cache)
+// and must not run on two threads at once.
+std::shared_ptr<TransformerModel> cached_meta_model(const ModelConfig& c, const RunOptions& o,
+                                                    const std::function<std::shared_ptr<TransformerModel>()>& make) {
+  constexpr size_t kKept = 4;
+  thread_local std::list<std::pair<std::string, std::shared_ptr<TransformerModel>>> kept;
+  const std::string key = c.name + '\n' + c.raw.dump() + '\n' + run_dtype(c, o) + '\n' + o.attention;
+  for (auto it = kept.begin(); it != kept.end(); ++it) {
+    if (it->first != key) continue;
+    kept.splice(kept.begin(), kept, it);  // most recently used first
+    return kept.front().second;
+  }
+  std::shared_ptr<TransformerModel> model = make();
+  if (!model) return nullptr;
+  kept.emplace_front(key, model);
+  if (kept.size() > kKept) kept.pop_back();
+  return model;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<ModelRunner>> ModelRunner::create(const ModelConfig& config, const RunOptions& options) {
   IRENE_RETURN_IF_ERROR(validate_run(config, options));
   // Real weights and activations in host memory: refuse what cannot fit, rather than be
@@ -260,12 +289,17 @@ Result<std::unique_ptr<ModelRunner>> ModelRunner::create(const ModelConfig& conf
   try {
     torch::manual_seed(options.seed);
     torch::NoGradGuard no_grad;
-    impl->model = build(config, Init{impl->tensor_options});
+    auto make = [&]() -> std::shared_ptr<TransformerModel> {
+      std::shared_ptr<TransformerModel> model = build(config, Init{impl->tensor_options});
+      if (!model) return nullptr;
+      if (auto* lm = dynamic_cast<CausalLM*>(model.get())) lm->plain_options.eager = options.attention == "eager";
+      assign_paths(*model);
+      model->eval();
+      return model;
+    };
+    impl->model = options.shapes_only && options.weights_path.empty() ? cached_meta_model(config, options, make) : make();
     if (!impl->model) return Status::unsupported("no architecture for model_type '" + config.model_type + "'");
     impl->lm = dynamic_cast<CausalLM*>(impl->model.get());
-    if (impl->lm) impl->lm->plain_options.eager = options.attention == "eager";
-    assign_paths(*impl->model);
-    impl->model->eval();
     if (!options.weights_path.empty()) {
       IRENE_ASSIGN_OR_RETURN(LoadReport report, load_safetensors(*impl->model, options.weights_path));
       (void)report;
@@ -300,6 +334,7 @@ Result<tree::Tree> ModelRunner::trace() {
   }
   trace::Recorder recorder(impl_->config.name, impl_->options.batch_size, impl_->options.seq_len,
                            /*timed=*/!impl_->options.shapes_only);
+  recorder.set_compact(impl_->options.compact_layers);
   IRENE_RETURN_IF_ERROR(forward_into(recorder));
   IRENE_ASSIGN_OR_RETURN(tree::Tree t, recorder.finish());
   impl_->describe(t);

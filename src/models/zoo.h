@@ -58,6 +58,9 @@ struct RunOptions {
   int64_t new_tokens = 0;     // > 0: a generation, a prefill then this many decode steps
   std::optional<int64_t> decode_step;  // with new_tokens: the tree of this decode step alone
   bool prefill_only = false;           // with new_tokens: the tree of the prefill step alone
+  // Shapes-only forward passes, decode steps and prefills: each distinct decoder layer
+  // traced once and counted in Tree::multiplicity instead of copied (see tree.h).
+  bool compact_layers = false;
 };
 
 // The element type a run uses (see RunOptions::dtype).

@@ -50,21 +50,48 @@ Result<double> roofline_peak(const machines::MachineSpec& m, const std::string& 
   return *peak;
 }
 
-KernelCost kernel_cost(OpClass k, double flops, double bytes, double peak, const machines::MachineSpec& m,
-                       const RooflineParams& p, int num_gpus) {
-  if (k == OpClass::kView) return {};
+double kernel_latency(OpClass k, double flops, double bytes, double peak, double bandwidth, const RooflineParams& p,
+                      int num_gpus) {
+  if (k == OpClass::kView) return 0;
   const double g = num_gpus;
   const double efficiency = k == OpClass::kGemm        ? p.gemm_efficiency
                             : k == OpClass::kAttention ? p.attention_efficiency
                                                        : p.other_compute_efficiency;
   const double compute_s = flops / g / (peak * efficiency);
-  const double memory_s = bytes / g / (*m.memory_bandwidth_bytes_per_s * p.memory_efficiency);
-  const double time = std::max(compute_s, memory_s) + p.kernel_overhead_s;
+  const double memory_s = bytes / g / (bandwidth * p.memory_efficiency);
+  return std::max(compute_s, memory_s) + p.kernel_overhead_s;
+}
+
+KernelCost kernel_cost(OpClass k, double flops, double bytes, double peak, const machines::MachineSpec& m,
+                       const RooflineParams& p, int num_gpus) {
+  if (k == OpClass::kView) return {};
+  const double g = num_gpus;
+  const double bandwidth = *m.memory_bandwidth_bytes_per_s;
+  const double time = kernel_latency(k, flops, bytes, peak, bandwidth, p, num_gpus);
   // Achieved compute and bandwidth as shares of the machine's peaks.
-  const double u_compute = compute_s * efficiency / time, u_memory = memory_s * p.memory_efficiency / time;
+  const double u_compute = flops / g / peak / time, u_memory = bytes / g / bandwidth / time;
   const double idle = *m.idle_power_w, dynamic = std::max(0.0, *m.tdp_w - idle);
   const double power = idle + dynamic * std::min(1.0, p.compute_power * u_compute + p.memory_power * u_memory);
   return {time, g * power * time};
+}
+
+Result<std::vector<double>> node_latencies(const tree::Tree& t, const machines::MachineSpec& m, const RooflineParams& p,
+                                           double bandwidth) {
+  const std::string dtype = t.dtype.empty() ? "float32" : t.dtype;
+  auto peak = m.peak_flops.find(dtype);
+  if (peak == m.peak_flops.end()) peak = m.peak_flops.find("float32");
+  if (peak == m.peak_flops.end() || peak->second <= 0)
+    return Status::unsupported(m.id + " has no peak FLOP/s for " + dtype);
+  if (!(bandwidth > 0)) return Status::invalid_argument("a memory bandwidth is needed for " + m.id);
+  std::vector<double> latency(t.nodes.size(), 0.0);
+  for (size_t i = t.nodes.size(); i-- > 0;) {
+    const tree::Node& n = t.nodes[i];
+    if (n.kind == tree::NodeKind::kMath)
+      latency[i] = kernel_latency(op_class(n.cls, n.flops, n.mem_bytes), static_cast<double>(n.flops),
+                                  static_cast<double>(n.mem_bytes), peak->second, bandwidth, p);
+    if (n.parent >= 0) latency[n.parent] += latency[i];
+  }
+  return latency;
 }
 
 KernelCost all_reduce_cost(double bytes, const machines::MachineSpec& m, const RooflineParams& p, int num_gpus) {

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 #include "machines/catalogue.h"
@@ -56,6 +57,17 @@ struct RooflineOptions {
   int num_gpus = 1;                   // tensor parallel degree
   double layer_activation_bytes = 0;  // one layer's hidden states (batch x tokens x hidden x element size), all-reduced twice
 };
+
+// The latency of one kernel alone (seconds): the larger of its compute time (against
+// `peak` FLOP/s at its class's efficiency) and its memory time (against `bandwidth`
+// bytes/s at memory_efficiency), plus the per-kernel overhead; 0 for views.
+double kernel_latency(OpClass c, double flops, double bytes, double peak, double bandwidth, const RooflineParams& params,
+                      int num_gpus = 1);
+// Every node's predicted latency, math nodes summed up the tree (indexed like t.nodes).
+// Needs only the machine's peak for the tree's dtype and a bandwidth (the machine's, or a
+// fitted one where its spec has none, as for a CPU): no power figures.
+Result<std::vector<double>> node_latencies(const tree::Tree& t, const machines::MachineSpec& machine,
+                                           const RooflineParams& params, double bandwidth);
 
 // One kernel (or a group of identical ones) on the machine.
 struct KernelCost {

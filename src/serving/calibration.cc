@@ -8,13 +8,13 @@
 #include <tuple>
 
 #include "models/zoo.h"
+#include "predict/nelder_mead.h"
 
 namespace irene::serving {
 
 namespace {
 
-constexpr int kParams = 7;
-using Theta = std::array<double, kParams>;
+using Theta = std::vector<double>;  // the fitted parameters, unbounded (logit or log of each)
 
 double sigmoid(double x) { return 1 / (1 + std::exp(-x)); }
 double logit(double p) { return std::log(p / (1 - p)); }
@@ -35,7 +35,7 @@ predict::RooflineParams params_of(const Theta& t) {
 
 Theta theta_of(const predict::RooflineParams& p) {
   // The engine overheads start small but not at 0, which the log scale cannot hold.
-  return {logit(p.gemm_efficiency),   logit(p.memory_efficiency),
+  return Theta{logit(p.gemm_efficiency),   logit(p.memory_efficiency),
           std::log(p.kernel_overhead_s), std::log(p.compute_power),
           std::log(p.memory_power),      std::log(std::max(p.step_overhead_s, 1e-4)),
           std::log(std::max(p.per_sequence_overhead_s, 1e-6))};
@@ -55,58 +55,6 @@ double objective(const std::vector<const ServingCase*>& cases, const predict::Ro
     sum += de * de + dt * dt + dp * dp;
   }
   return cases.empty() ? 0 : sum / static_cast<double>(cases.size());
-}
-
-// Nelder-Mead simplex minimisation (standard reflection/expansion/contraction/shrink).
-Theta minimise(const std::function<double(const Theta&)>& f, Theta start, int max_evaluations) {
-  std::vector<Theta> x(kParams + 1, start);
-  for (int i = 0; i < kParams; ++i) x[i + 1][i] += 0.5;
-  std::vector<double> y;
-  for (const Theta& t : x) y.push_back(f(t));
-  int evaluations = kParams + 1;
-  while (evaluations < max_evaluations) {
-    std::vector<int> order(x.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
-    std::sort(order.begin(), order.end(), [&](int a, int b) { return y[a] < y[b]; });
-    const int best = order.front(), worst = order.back(), second = order[order.size() - 2];
-    if (std::fabs(y[worst] - y[best]) < 1e-10) break;
-    Theta centroid{};
-    for (int i : order)
-      if (i != worst)
-        for (int k = 0; k < kParams; ++k) centroid[k] += x[i][k] / kParams;
-    auto along = [&](double a) {
-      Theta t;
-      for (int k = 0; k < kParams; ++k) t[k] = centroid[k] + a * (x[worst][k] - centroid[k]);
-      return t;
-    };
-    const Theta r = along(-1);
-    const double yr = f(r);
-    ++evaluations;
-    if (yr < y[best]) {
-      const Theta e = along(-2);
-      const double ye = f(e);
-      ++evaluations;
-      if (ye < yr) x[worst] = e, y[worst] = ye;
-      else x[worst] = r, y[worst] = yr;
-    } else if (yr < y[second]) {
-      x[worst] = r, y[worst] = yr;
-    } else {
-      const Theta c = along(0.5);
-      const double yc = f(c);
-      ++evaluations;
-      if (yc < y[worst]) {
-        x[worst] = c, y[worst] = yc;
-      } else {
-        for (size_t i = 0; i < x.size(); ++i) {
-          if (static_cast<int>(i) == best) continue;
-          for (int k = 0; k < kParams; ++k) x[i][k] = x[best][k] + 0.5 * (x[i][k] - x[best][k]);
-          y[i] = f(x[i]);
-          ++evaluations;
-        }
-      }
-    }
-  }
-  return x[std::min_element(y.begin(), y.end()) - y.begin()];
 }
 
 double quantile(std::vector<double> v, double q) {
@@ -145,10 +93,10 @@ Result<std::vector<ServingCase>> build_cases(const MeasuredData& data, const Cal
 
 Calibration fit(const std::vector<const ServingCase*>& cases, const CalibrationOptions& o) {
   auto f = [&](const Theta& t) { return objective(cases, params_of(t)); };
-  Theta best = minimise(f, theta_of(predict::RooflineParams{}), o.max_evaluations);
+  Theta best = predict::nelder_mead(f, theta_of(predict::RooflineParams{}), o.max_evaluations);
   // Nelder-Mead can stall with a collapsed simplex; a fresh one around the best point
   // lets it go on.
-  for (int i = 0; i < o.restarts; ++i) best = minimise(f, best, o.max_evaluations);
+  for (int i = 0; i < o.restarts; ++i) best = predict::nelder_mead(f, best, o.max_evaluations);
   Calibration c;
   c.params = params_of(best);
   c.objective = objective(cases, c.params);

@@ -23,14 +23,16 @@ Status check(const ServingConfig& s) {
 ServingWorkload::Phase ServingWorkload::phase_of(const tree::Tree& t, double activation_bytes) {
   std::map<std::tuple<int, double, double>, double> groups;
   Phase p;
-  for (const tree::Node& n : t.nodes) {
+  for (size_t i = 0; i < t.nodes.size(); ++i) {
+    const tree::Node& n = t.nodes[i];
+    const double times = t.multiplicity.empty() ? 1.0 : static_cast<double>(t.multiplicity[i]);
     if (n.kind != tree::NodeKind::kMath) {
-      if (predict::is_decoder_layer(n.cls)) p.layers += 1;
+      if (predict::is_decoder_layer(n.cls)) p.layers += times;
       continue;
     }
     const predict::OpClass c = predict::op_class(n.cls, n.flops, n.mem_bytes);
     if (c == predict::OpClass::kView) continue;
-    groups[{static_cast<int>(c), static_cast<double>(n.flops), static_cast<double>(n.mem_bytes)}] += 1;
+    groups[{static_cast<int>(c), static_cast<double>(n.flops), static_cast<double>(n.mem_bytes)}] += times;
   }
   for (const auto& [key, count] : groups)
     p.kernels.push_back({static_cast<predict::OpClass>(std::get<0>(key)), std::get<1>(key), std::get<2>(key), count});
@@ -44,21 +46,19 @@ Result<ServingWorkload> ServingWorkload::build(const models::ModelConfig& config
     return Status::invalid_argument("serving estimates are for the decoder LLM families; " + config.name + " is " +
                                     config.family());
   ServingWorkload w;
+  w.config_ = std::make_shared<const models::ModelConfig>(config);
   w.serving_ = s;
-  // The decode step at the mean context: step N / 2 of a generation of N tokens.
-  models::RunOptions decode{s.batch_size, s.prompt_len, /*shapes_only=*/true};
-  decode.new_tokens = s.output_len;
-  decode.decode_step = s.output_len / 2;
-  decode.dtype = s.dtype;
+  models::RunOptions decode = w.decode_options();
+  decode.compact_layers = true;
   IRENE_ASSIGN_OR_RETURN(tree::Tree step, models::trace_model(config, decode));
   w.dtype_ = step.dtype;
   const double element = step.dtype == "float32" ? 4 : 2;
   w.decode_ = phase_of(step, static_cast<double>(s.batch_size * config.hidden_size) * element);
-  w.decode_tree_ = std::make_shared<const tree::Tree>(std::move(step));
   // One prompt's prefill (as generate() runs it: the last position's logits only).
   models::RunOptions prefill{1, s.prompt_len, /*shapes_only=*/true};
   prefill.new_tokens = 1;
   prefill.prefill_only = true;
+  prefill.compact_layers = true;
   prefill.dtype = s.dtype;
   IRENE_ASSIGN_OR_RETURN(tree::Tree prompt, models::trace_model(config, prefill));
   w.prefill_ = phase_of(prompt, static_cast<double>(s.prompt_len * config.hidden_size) * element);
@@ -101,8 +101,17 @@ Result<ServingEstimate> ServingWorkload::estimate(const machines::MachineSpec& m
   return e;
 }
 
+// The decode step at the mean context: step N / 2 of a generation of N tokens.
+models::RunOptions ServingWorkload::decode_options() const {
+  models::RunOptions decode{serving_.batch_size, serving_.prompt_len, /*shapes_only=*/true};
+  decode.new_tokens = serving_.output_len;
+  decode.decode_step = serving_.output_len / 2;
+  decode.dtype = serving_.dtype;
+  return decode;
+}
+
 Result<tree::Tree> ServingWorkload::step_tree(const machines::MachineSpec& m, const predict::RooflineParams& params) const {
-  tree::Tree t = *decode_tree_;
+  IRENE_ASSIGN_OR_RETURN(tree::Tree t, models::trace_model(*config_, decode_options()));
   predict::RooflineOptions o{serving_.num_gpus, decode_.layer_activation_bytes};
   IRENE_RETURN_IF_ERROR(predict::predict_roofline(t, m, params, o).status());
   return t;

@@ -14,6 +14,7 @@
 #include "common/status.h"
 #include "machines/catalogue.h"
 #include "models/config.h"
+#include "models/zoo.h"
 #include "predict/roofline.h"
 #include "tree/tree.h"
 
@@ -36,13 +37,15 @@ struct ServingEstimate {
   double prefill_share = 0;  // of each iteration's energy
 };
 
-// The work of one iteration, traced once (shapes only); estimating it on a machine is
-// then cheap, as calibration needs.
+// The work of one iteration, traced once (shapes only, each distinct layer once: see
+// RunOptions::compact_layers) and kept as groups of identical kernels; estimating it on a
+// machine is then cheap, as calibration and sweeps need.
 class ServingWorkload {
  public:
   static Result<ServingWorkload> build(const models::ModelConfig& config, const ServingConfig& serving);
   Result<ServingEstimate> estimate(const machines::MachineSpec& machine, const predict::RooflineParams& params) const;
-  // The decode step's tree, with each node's energy on the machine (where the energy goes).
+  // The decode step's tree, with each node's energy on the machine (where the energy
+  // goes); traced whole when asked for.
   Result<tree::Tree> step_tree(const machines::MachineSpec& machine, const predict::RooflineParams& params) const;
   const ServingConfig& config() const { return serving_; }
 
@@ -60,10 +63,12 @@ class ServingWorkload {
   Result<predict::KernelCost> cost(const Phase& p, const machines::MachineSpec& m,
                                    const predict::RooflineParams& params) const;
 
+  models::RunOptions decode_options() const;
+
+  std::shared_ptr<const models::ModelConfig> config_;
   ServingConfig serving_;
   std::string dtype_;
   Phase decode_, prefill_;  // prefill of one prompt
-  std::shared_ptr<const tree::Tree> decode_tree_;
 };
 
 }  // namespace irene::serving

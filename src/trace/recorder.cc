@@ -100,6 +100,11 @@ void Recorder::repeat_subtree(int source, std::string_view from, std::string_vie
   const int depth = tree_.nodes[source].depth;
   int end = source + 1;
   while (end < static_cast<int>(tree_.nodes.size()) && tree_.nodes[end].depth > depth) ++end;
+  if (compact_) {
+    multiplicity_.resize(tree_.nodes.size(), 1);
+    for (int i = source; i < end; ++i) ++multiplicity_[i];
+    return;
+  }
   const int offset = static_cast<int>(tree_.nodes.size()) - source;
   const int parent = stack_.empty() ? -1 : stack_.back().index;
   const int depth_shift = (parent < 0 ? 0 : tree_.nodes[parent].depth + 1) - depth;
@@ -120,6 +125,10 @@ Result<tree::Tree> Recorder::finish() {
     return Status::internal("trace finished with node '" + tree_.nodes[stack_.back().index].path + "' still open");
   if (tree_.nodes.empty()) return Status::internal("trace recorded no nodes");
   if (capture_) replays_.resize(tree_.nodes.size());
+  if (compact_) {
+    multiplicity_.resize(tree_.nodes.size(), 1);
+    tree_.multiplicity = std::move(multiplicity_);
+  }
   // Pre-order storage: walking backwards visits every child before its parent.
   for (size_t i = tree_.nodes.size(); i-- > 1;) {
     const tree::Node& n = tree_.nodes[i];

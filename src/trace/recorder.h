@@ -43,7 +43,10 @@ class Recorder {
   // Appends below the innermost open node a copy of the finished subtree rooted at
   // `source`, its paths moved from prefix `from` to `to`: a shapes-only trace of a
   // layer identical to one already traced (same shapes, same costs) without running it.
+  // In compact mode nothing is copied: the subtree's nodes count once more in the
+  // finished tree's Tree::multiplicity.
   void repeat_subtree(int source, std::string_view from, std::string_view to);
+  void set_compact(bool on) { compact_ = on; }
 
   // Capture mode keeps, for every module and ML node, a closure that re-runs it with
   // the inputs of this pass (holding those inputs alive), so a profiler can run each
@@ -69,6 +72,8 @@ class Recorder {
   std::vector<Open> stack_;
   bool timed_;
   bool capture_ = false;
+  bool compact_ = false;
+  std::vector<int64_t> multiplicity_;  // compact mode, per node (1 where not grown)
   std::vector<std::function<void()>> replays_;
 };
 

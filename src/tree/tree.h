@@ -98,6 +98,11 @@ struct Tree {
   // What the figures assume that a reader must know ("balanced expert routing ...").
   std::vector<std::string> notes;
   std::vector<Node> nodes;  // nodes[0] is the root
+  // Compact traces only (RunOptions::compact_layers): how many times each node stands in
+  // the model, a layer identical to one traced being counted on that layer's nodes
+  // instead of copied. Parents' figures then cover the traced copy only: such a tree is
+  // for counting kernels (serving), not for display or prediction. Empty otherwise.
+  std::vector<int64_t> multiplicity;
 
   const Node& root() const { return nodes.front(); }
   bool empty() const { return nodes.empty(); }

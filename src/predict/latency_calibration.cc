@@ -1,0 +1,182 @@
+#include "predict/latency_calibration.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+
+#include "predict/nelder_mead.h"
+#include "tree/tree_format.h"
+
+namespace irene::predict {
+
+namespace {
+
+// Where a spec has no memory bandwidth, the spec-only prediction leaves memory time out.
+constexpr double kNoBandwidth = std::numeric_limits<double>::infinity();
+// The fit's starting bandwidth when the spec has none: a first guess for one CPU socket's
+// DRAM (tens of GB/s), not a measured figure; the fit moves it.
+constexpr double kFirstGuessCpuBandwidth = 20e9;
+
+double sigmoid(double x) { return 1 / (1 + std::exp(-x)); }
+double logit(double p) { return std::log(p / (1 - p)); }
+
+bool measured(const tree::Node& n) { return n.measured && n.measured->times_mean_s > 0; }
+
+// Mean squared log error of every measured node's latency.
+double objective(const std::vector<const ProfiledModel*>& models, const machines::MachineSpec& m,
+                 const LatencyModel& lm) {
+  double sum = 0;
+  size_t n = 0;
+  for (const ProfiledModel* p : models) {
+    auto latency = node_latencies(p->tree, m, lm.params, lm.bandwidth_bytes_per_s);
+    if (!latency.is_ok()) return 1e9;
+    for (size_t i = 0; i < p->tree.nodes.size(); ++i) {
+      if (!measured(p->tree.nodes[i]) || (*latency)[i] <= 0) continue;
+      const double d = std::log((*latency)[i] / p->tree.nodes[i].measured->times_mean_s);
+      sum += d * d;
+      ++n;
+    }
+  }
+  return n ? sum / static_cast<double>(n) : 0;
+}
+
+LatencyModel model_of(const std::vector<double>& t, bool fit_bandwidth) {
+  LatencyModel lm;
+  lm.params.gemm_efficiency = sigmoid(t[0]);
+  lm.params.attention_efficiency = lm.params.gemm_efficiency;
+  lm.params.other_compute_efficiency = sigmoid(t[1]);
+  lm.params.kernel_overhead_s = std::exp(t[2]);
+  lm.params.calibrated = true;
+  if (fit_bandwidth) {
+    lm.params.memory_efficiency = 1;
+    lm.bandwidth_bytes_per_s = std::exp(t[3]);
+    lm.bandwidth_fitted = true;
+  } else {
+    lm.params.memory_efficiency = sigmoid(t[3]);
+  }
+  return lm;
+}
+
+double pct(double predicted, double measured) { return 100 * std::fabs(predicted - measured) / measured; }
+
+struct Errors {
+  double nodes = 0, model = 0;
+  int measured_nodes = 0;
+};
+
+Result<Errors> errors_of(const ProfiledModel& p, const machines::MachineSpec& m, const LatencyModel& lm) {
+  IRENE_ASSIGN_OR_RETURN(std::vector<double> latency, node_latencies(p.tree, m, lm.params, lm.bandwidth_bytes_per_s));
+  Errors e;
+  for (size_t i = 1; i < p.tree.nodes.size(); ++i) {
+    if (!measured(p.tree.nodes[i])) continue;
+    e.nodes += pct(latency[i], p.tree.nodes[i].measured->times_mean_s);
+    ++e.measured_nodes;
+  }
+  if (e.measured_nodes) e.nodes /= e.measured_nodes;
+  if (!measured(p.tree.root())) return Status::invalid_argument(p.file + ": the model itself was not profiled (use --level all)");
+  e.model = pct(latency[0], p.tree.root().measured->times_mean_s);
+  return e;
+}
+
+}  // namespace
+
+Result<std::vector<ProfiledModel>> load_profiles(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return Status::not_found("'" + dir + "' is not a folder of irene profiles");
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (e.path().extension() == ".json") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  std::vector<ProfiledModel> out;
+  for (const auto& f : files) {
+    std::ifstream in(f);
+    nlohmann::json doc = nlohmann::json::parse(in, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object() || !doc.contains("profile")) continue;  // not an irene profile
+    auto t = tree::from_json(doc);
+    if (!t.is_ok()) return Status::corrupt(f.string() + ": " + t.status().message());
+    if (std::none_of(t->nodes.begin(), t->nodes.end(), measured))
+      return Status::invalid_argument(f.string() + ": no node has a measured latency");
+    out.push_back({f.string(), std::move(*t)});
+  }
+  if (out.empty()) return Status::not_found(dir + " holds no irene profile (JSON written by `irene profile`)");
+  return out;
+}
+
+bool is_profile_folder(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(fs::path(dir) / "model_configs.json", ec)) return false;
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (e.path().extension() == ".json") return true;
+  return false;
+}
+
+LatencyModel spec_latency_model(const machines::MachineSpec& m) {
+  LatencyModel lm;
+  lm.bandwidth_bytes_per_s = m.memory_bandwidth_bytes_per_s ? *m.memory_bandwidth_bytes_per_s : kNoBandwidth;
+  return lm;
+}
+
+LatencyModel fit_latency(const std::vector<const ProfiledModel*>& models, const machines::MachineSpec& m,
+                         int max_evaluations) {
+  const bool fit_bandwidth = !m.memory_bandwidth_bytes_per_s;
+  const RooflineParams first;
+  std::vector<double> start = {logit(first.gemm_efficiency), logit(first.other_compute_efficiency),
+                               std::log(first.kernel_overhead_s),
+                               fit_bandwidth ? std::log(kFirstGuessCpuBandwidth) : logit(first.memory_efficiency)};
+  LatencyModel spec = spec_latency_model(m);
+  auto f = [&](const std::vector<double>& t) {
+    LatencyModel lm = model_of(t, fit_bandwidth);
+    if (!fit_bandwidth) lm.bandwidth_bytes_per_s = spec.bandwidth_bytes_per_s;
+    return objective(models, m, lm);
+  };
+  std::vector<double> best = nelder_mead(f, start, max_evaluations);
+  best = nelder_mead(f, best, max_evaluations);  // a fresh simplex where the first one collapsed
+  LatencyModel lm = model_of(best, fit_bandwidth);
+  if (!fit_bandwidth) lm.bandwidth_bytes_per_s = spec.bandwidth_bytes_per_s;
+  return lm;
+}
+
+Result<nlohmann::json> latency_crossval(const std::vector<ProfiledModel>& models, const machines::MachineSpec& m) {
+  if (models.size() < 2) return Status::invalid_argument("leave-one-model-out needs profiles of two models or more");
+  nlohmann::json per_model = nlohmann::json::object();
+  double calibrated_nodes = 0, calibrated_model = 0, spec_nodes = 0, spec_model = 0;
+  const LatencyModel spec = spec_latency_model(m);
+  for (size_t held = 0; held < models.size(); ++held) {
+    std::vector<const ProfiledModel*> train;
+    for (size_t i = 0; i < models.size(); ++i)
+      if (i != held) train.push_back(&models[i]);
+    const LatencyModel fitted = fit_latency(train, m);
+    IRENE_ASSIGN_OR_RETURN(Errors c, errors_of(models[held], m, fitted));
+    IRENE_ASSIGN_OR_RETURN(Errors s, errors_of(models[held], m, spec));
+    const tree::Tree& t = models[held].tree;
+    per_model[t.model + " (" + std::to_string(t.batch_size) + ", " + std::to_string(t.seq_len) + ")"] = {
+        {"calibrated", {{"nodes", c.nodes}, {"model", c.model}}},
+        {"spec_only", {{"nodes", s.nodes}, {"model", s.model}}},
+        {"measured_nodes", c.measured_nodes},
+        {"fitted", {{"gemm_efficiency", fitted.params.gemm_efficiency},
+                    {"other_compute_efficiency", fitted.params.other_compute_efficiency},
+                    {"kernel_overhead_s", fitted.params.kernel_overhead_s},
+                    {"bandwidth_bytes_per_s", fitted.bandwidth_bytes_per_s}}}};
+    calibrated_nodes += c.nodes;
+    calibrated_model += c.model;
+    spec_nodes += s.nodes;
+    spec_model += s.model;
+  }
+  const double n = static_cast<double>(models.size());
+  return nlohmann::json{
+      {"machine", m.id},
+      {"per_model", per_model},
+      {"calibrated", {{"nodes", calibrated_nodes / n}, {"model", calibrated_model / n}}},
+      {"spec_only", {{"nodes", spec_nodes / n}, {"model", spec_model / n}}},
+      {"note", std::string("mean of 100 x |predicted - measured| / measured latency: nodes = every profiled node below "
+                           "the root, weighted equally, averaged per model; model = the whole forward pass") +
+                   (m.memory_bandwidth_bytes_per_s ? ""
+                                                   : "; the spec has no memory bandwidth: spec-only leaves memory time "
+                                                     "out, the calibration fits an effective bandwidth")}};
+}
+
+}  // namespace irene::predict

@@ -1,0 +1,49 @@
+// The roofline's latency on irene's own profiles: `irene profile` JSON files, each a
+// model's tree with every node's measured latency on this machine. Predicted from the
+// spec sheet alone (first-guess efficiencies), or calibrated on the profiles of other
+// models (efficiencies, per-kernel overhead, and the memory bandwidth where the spec has
+// none, as for a CPU) and checked leave one model out against the measured latencies.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "machines/catalogue.h"
+#include "predict/roofline.h"
+#include "tree/tree.h"
+
+namespace irene::predict {
+
+struct ProfiledModel {
+  std::string file;   // the profile it was read from
+  tree::Tree tree;    // measured latency on the nodes that were profiled
+};
+
+// Every *.json of `dir` that is an `irene profile` output (a tree with a "profile"
+// header); other JSON files are skipped. Errors name the file.
+Result<std::vector<ProfiledModel>> load_profiles(const std::string& dir);
+// Whether `dir` holds profiles rather than measured serving data.
+bool is_profile_folder(const std::string& dir);
+
+struct LatencyModel {
+  RooflineParams params;
+  double bandwidth_bytes_per_s = 0;  // the machine's, or fitted where its spec has none
+  bool bandwidth_fitted = false;
+};
+
+// First guesses and the machine's bandwidth; where the spec has none, memory time is
+// left out (compute and overheads only), and the answer says so.
+LatencyModel spec_latency_model(const machines::MachineSpec& machine);
+// Fitted on the measured nodes of `models` (mean squared log error of every node's latency).
+LatencyModel fit_latency(const std::vector<const ProfiledModel*>& models, const machines::MachineSpec& machine,
+                         int max_evaluations = 1500);
+
+// Leave one model out: per held-out model, the node-weighted mean of 100 x |pred - meas|
+// / meas over its measured nodes below the root, and the same for the whole model (the
+// root), calibrated on the other models and from the spec sheet alone; averages over
+// models. Needs two models or more.
+Result<nlohmann::json> latency_crossval(const std::vector<ProfiledModel>& models, const machines::MachineSpec& machine);
+
+}  // namespace irene::predict
