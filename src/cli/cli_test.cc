@@ -1,10 +1,13 @@
 // Runs the real `irene` binary and checks what a user sees: output, messages, exit codes.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <sys/wait.h>
@@ -137,6 +140,41 @@ TEST(CliTest, TrainRooflineWritesAServingPredictor) {
   EXPECT_EQ(missing.exit_code, 2);
   EXPECT_NE(missing.out.find("no rows of machine 'l4'"), std::string::npos) << missing.out;
   std::filesystem::remove_all(dir);
+}
+
+// The roofline's per-node latency on this very CPU, measured for real on every run:
+// profiles of four models (BERT, DistilBERT, GPT-2 and a small Llama), then each model's
+// node latencies predicted from the spec sheet alone and calibrated on the other three.
+// The figures go to the test's output and build/latency-crossval.json.
+TEST(CliProfileTest, ProfilesOfOtherModelsCalibrateTheRooflineOnThisCpu) {
+  const auto dir = std::filesystem::path(IRENE_BINARY_DIR) / "latency-profiles";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  for (const std::string model : {"bert-base-uncased", "distilbert-base-uncased", "gpt2", "HuggingFaceTB/SmolLM2-135M"}) {
+    std::string file = model;
+    std::replace(file.begin(), file.end(), '/', '-');
+    CliRun p = irene("profile --model " + model + " -b 1 -s 32 --seconds-per-node 0.1 --rounds 2 --threads 1 -o " +
+                     (dir / (file + ".json")).string());
+    ASSERT_EQ(p.exit_code, 0) << p.out;
+  }
+  CliRun text = irene("crossval --method roofline --data " + dir.string());
+  ASSERT_EQ(text.exit_code, 0) << text.out;
+  std::cout << text.out;
+  CliRun r = irene("crossval --method roofline --data " + dir.string() + " --format json");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto doc = nlohmann::json::parse(r.out);
+  std::ofstream(std::filesystem::path(IRENE_BINARY_DIR) / "latency-crossval.json") << doc.dump(2) << "\n";
+  EXPECT_EQ(doc["per_model"].size(), 4u);
+  EXPECT_EQ(doc["machine"], "this-cpu");
+  // Calibrating on other models must beat the spec sheet alone, node by node and whole.
+  EXPECT_LT(doc["calibrated"]["nodes"].get<double>(), doc["spec_only"]["nodes"].get<double>());
+  EXPECT_LT(doc["calibrated"]["model"].get<double>(), doc["spec_only"]["model"].get<double>());
+  for (const auto& [model, v] : doc["per_model"].items()) {
+    EXPECT_GT(v["measured_nodes"].get<int>(), 10) << model;
+    EXPECT_TRUE(std::isfinite(v["calibrated"]["nodes"].get<double>())) << model;
+  }
+  CliRun one = irene("crossval --method roofline --data " + (dir / "none").string());
+  EXPECT_EQ(one.exit_code, 2) << one.out;
 }
 
 TEST(CliTest, TreeCsvHasTheDocumentedColumns) {

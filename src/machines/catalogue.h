@@ -23,6 +23,9 @@ struct MachineSpec {
   std::map<std::string, double> peak_flops;
   std::optional<double> memory_bandwidth_bytes_per_s;
   std::optional<double> memory_bytes;
+  // The last-level cache: a node profiled alone, over and over, whose bytes fit in it
+  // reads them from there rather than from memory (the host CPU, from sysfs).
+  std::optional<double> cache_bytes;
   std::optional<double> tdp_w;         // board power / TDP / default power limit
   std::optional<double> idle_power_w;
   std::string interconnect;            // "NVLink 4", "PCIe 4.0 x16"
@@ -44,9 +47,10 @@ std::vector<MachineSpec> catalogue();
 // The machine `id`; NotFound lists the ids that exist.
 Result<MachineSpec> find_machine(const std::string& id);
 
-// The CPU irene runs on, as /proc/cpuinfo, cpufreq and /proc/meminfo under `root`
-// describe it: peak float32 FLOP/s from cores x clock x the vector units the CPU's flags
-// name, memory size; what the OS does not say (bandwidth, power) is empty.
+// The CPU irene runs on, as /proc/cpuinfo, cpufreq, sysfs's cache folders and
+// /proc/meminfo under `root` describe it: peak float32 FLOP/s from cores x clock x the
+// vector units the CPU's flags name, last-level cache and memory sizes; what the OS does
+// not say (bandwidth, power) is empty.
 MachineSpec host_cpu(const std::string& root = "");
 
 }  // namespace irene::machines

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 
 #include "predict/nelder_mead.h"
 #include "tree/tree_format.h"
@@ -30,7 +31,7 @@ double objective(const std::vector<const ProfiledModel*>& models, const machines
   double sum = 0;
   size_t n = 0;
   for (const ProfiledModel* p : models) {
-    auto latency = node_latencies(p->tree, m, lm.params, lm.bandwidth_bytes_per_s);
+    auto latency = node_latencies(p->tree, m, lm.params, lm.memory);
     if (!latency.is_ok()) return 1e9;
     for (size_t i = 0; i < p->tree.nodes.size(); ++i) {
       if (!measured(p->tree.nodes[i]) || (*latency)[i] <= 0) continue;
@@ -42,8 +43,8 @@ double objective(const std::vector<const ProfiledModel*>& models, const machines
   return n ? sum / static_cast<double>(n) : 0;
 }
 
-LatencyModel model_of(const std::vector<double>& t, bool fit_bandwidth) {
-  LatencyModel lm;
+LatencyModel model_of(const std::vector<double>& t, bool fit_bandwidth, const machines::MachineSpec& m) {
+  LatencyModel lm = spec_latency_model(m);
   lm.params.gemm_efficiency = sigmoid(t[0]);
   lm.params.attention_efficiency = lm.params.gemm_efficiency;
   lm.params.other_compute_efficiency = sigmoid(t[1]);
@@ -51,10 +52,14 @@ LatencyModel model_of(const std::vector<double>& t, bool fit_bandwidth) {
   lm.params.calibrated = true;
   if (fit_bandwidth) {
     lm.params.memory_efficiency = 1;
-    lm.bandwidth_bytes_per_s = std::exp(t[3]);
+    lm.memory.bandwidth_bytes_per_s = std::exp(t[3]);
     lm.bandwidth_fitted = true;
   } else {
     lm.params.memory_efficiency = sigmoid(t[3]);
+  }
+  if (t.size() > 4) {  // the cache level: its size from the spec, its bandwidth fitted
+    lm.memory.cache_bytes = *m.cache_bytes;
+    lm.memory.cache_bandwidth_bytes_per_s = std::exp(t[4]);
   }
   return lm;
 }
@@ -64,20 +69,32 @@ double pct(double predicted, double measured) { return 100 * std::fabs(predicted
 struct Errors {
   double nodes = 0, model = 0;
   int measured_nodes = 0;
+  std::map<std::string, std::pair<double, int>> by_class;  // summed error and nodes
 };
 
 Result<Errors> errors_of(const ProfiledModel& p, const machines::MachineSpec& m, const LatencyModel& lm) {
-  IRENE_ASSIGN_OR_RETURN(std::vector<double> latency, node_latencies(p.tree, m, lm.params, lm.bandwidth_bytes_per_s));
+  IRENE_ASSIGN_OR_RETURN(std::vector<double> latency, node_latencies(p.tree, m, lm.params, lm.memory));
   Errors e;
   for (size_t i = 1; i < p.tree.nodes.size(); ++i) {
     if (!measured(p.tree.nodes[i])) continue;
-    e.nodes += pct(latency[i], p.tree.nodes[i].measured->times_mean_s);
+    const double err = pct(latency[i], p.tree.nodes[i].measured->times_mean_s);
+    e.nodes += err;
     ++e.measured_nodes;
+    auto& c = e.by_class[p.tree.nodes[i].cls];
+    c.first += err;
+    ++c.second;
   }
   if (e.measured_nodes) e.nodes /= e.measured_nodes;
   if (!measured(p.tree.root())) return Status::invalid_argument(p.file + ": the model itself was not profiled (use --level all)");
   e.model = pct(latency[0], p.tree.root().measured->times_mean_s);
   return e;
+}
+
+// {class: {"nodes", "error"}}: where a model's node error comes from.
+nlohmann::json by_class_json(const Errors& e) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [cls, v] : e.by_class) out[cls] = {{"nodes", v.second}, {"error", v.first / v.second}};
+  return out;
 }
 
 }  // namespace
@@ -116,7 +133,7 @@ bool is_profile_folder(const std::string& dir) {
 
 LatencyModel spec_latency_model(const machines::MachineSpec& m) {
   LatencyModel lm;
-  lm.bandwidth_bytes_per_s = m.memory_bandwidth_bytes_per_s ? *m.memory_bandwidth_bytes_per_s : kNoBandwidth;
+  lm.memory.bandwidth_bytes_per_s = m.memory_bandwidth_bytes_per_s ? *m.memory_bandwidth_bytes_per_s : kNoBandwidth;
   return lm;
 }
 
@@ -124,20 +141,15 @@ LatencyModel fit_latency(const std::vector<const ProfiledModel*>& models, const 
                          int max_evaluations) {
   const bool fit_bandwidth = !m.memory_bandwidth_bytes_per_s;
   const RooflineParams first;
+  const double first_bandwidth = m.memory_bandwidth_bytes_per_s.value_or(kFirstGuessCpuBandwidth);
   std::vector<double> start = {logit(first.gemm_efficiency), logit(first.other_compute_efficiency),
                                std::log(first.kernel_overhead_s),
-                               fit_bandwidth ? std::log(kFirstGuessCpuBandwidth) : logit(first.memory_efficiency)};
-  LatencyModel spec = spec_latency_model(m);
-  auto f = [&](const std::vector<double>& t) {
-    LatencyModel lm = model_of(t, fit_bandwidth);
-    if (!fit_bandwidth) lm.bandwidth_bytes_per_s = spec.bandwidth_bytes_per_s;
-    return objective(models, m, lm);
-  };
+                               fit_bandwidth ? std::log(first_bandwidth) : logit(first.memory_efficiency)};
+  if (m.cache_bytes) start.push_back(std::log(4 * first_bandwidth));  // caches are several times faster
+  auto f = [&](const std::vector<double>& t) { return objective(models, m, model_of(t, fit_bandwidth, m)); };
   std::vector<double> best = nelder_mead(f, start, max_evaluations);
   best = nelder_mead(f, best, max_evaluations);  // a fresh simplex where the first one collapsed
-  LatencyModel lm = model_of(best, fit_bandwidth);
-  if (!fit_bandwidth) lm.bandwidth_bytes_per_s = spec.bandwidth_bytes_per_s;
-  return lm;
+  return model_of(best, fit_bandwidth, m);
 }
 
 Result<nlohmann::json> latency_crossval(const std::vector<ProfiledModel>& models, const machines::MachineSpec& m) {
@@ -157,10 +169,12 @@ Result<nlohmann::json> latency_crossval(const std::vector<ProfiledModel>& models
         {"calibrated", {{"nodes", c.nodes}, {"model", c.model}}},
         {"spec_only", {{"nodes", s.nodes}, {"model", s.model}}},
         {"measured_nodes", c.measured_nodes},
+        {"calibrated_by_class", by_class_json(c)},
         {"fitted", {{"gemm_efficiency", fitted.params.gemm_efficiency},
                     {"other_compute_efficiency", fitted.params.other_compute_efficiency},
                     {"kernel_overhead_s", fitted.params.kernel_overhead_s},
-                    {"bandwidth_bytes_per_s", fitted.bandwidth_bytes_per_s}}}};
+                    {"bandwidth_bytes_per_s", fitted.memory.bandwidth_bytes_per_s},
+                    {"cache_bandwidth_bytes_per_s", fitted.memory.cache_bandwidth_bytes_per_s}}}};
     calibrated_nodes += c.nodes;
     calibrated_model += c.model;
     spec_nodes += s.nodes;

@@ -29,14 +29,18 @@ bool is_profile_folder(const std::string& dir);
 
 struct LatencyModel {
   RooflineParams params;
-  double bandwidth_bytes_per_s = 0;  // the machine's, or fitted where its spec has none
+  // Memory bandwidth: the machine's, or fitted where its spec has none; with the
+  // machine's last-level cache size, the cache's bandwidth is fitted too.
+  MemoryLevels memory;
   bool bandwidth_fitted = false;
 };
 
 // First guesses and the machine's bandwidth; where the spec has none, memory time is
 // left out (compute and overheads only), and the answer says so.
 LatencyModel spec_latency_model(const machines::MachineSpec& machine);
-// Fitted on the measured nodes of `models` (mean squared log error of every node's latency).
+// Fitted on the measured nodes of `models` (mean squared log error of every node's
+// latency): GEMM and other compute efficiencies, per-kernel overhead, memory bandwidth
+// (or its efficiency, where the spec gives it) and the cache's bandwidth.
 LatencyModel fit_latency(const std::vector<const ProfiledModel*>& models, const machines::MachineSpec& machine,
                          int max_evaluations = 1500);
 

@@ -76,22 +76,34 @@ KernelCost kernel_cost(OpClass k, double flops, double bytes, double peak, const
 }
 
 Result<std::vector<double>> node_latencies(const tree::Tree& t, const machines::MachineSpec& m, const RooflineParams& p,
-                                           double bandwidth) {
+                                           const MemoryLevels& mem) {
   const std::string dtype = t.dtype.empty() ? "float32" : t.dtype;
   auto peak = m.peak_flops.find(dtype);
   if (peak == m.peak_flops.end()) peak = m.peak_flops.find("float32");
   if (peak == m.peak_flops.end() || peak->second <= 0)
     return Status::unsupported(m.id + " has no peak FLOP/s for " + dtype);
-  if (!(bandwidth > 0)) return Status::invalid_argument("a memory bandwidth is needed for " + m.id);
-  std::vector<double> latency(t.nodes.size(), 0.0);
+  if (!(mem.bandwidth_bytes_per_s > 0)) return Status::invalid_argument("a memory bandwidth is needed for " + m.id);
+  const bool cached = mem.cache_bytes > 0 && mem.cache_bandwidth_bytes_per_s > 0;
+  // Each subtree's latency twice: all from memory, all from the cache; a node takes the
+  // one its own bytes call for.
+  std::vector<double> from_memory(t.nodes.size(), 0.0), from_cache(t.nodes.size(), 0.0);
   for (size_t i = t.nodes.size(); i-- > 0;) {
     const tree::Node& n = t.nodes[i];
-    if (n.kind == tree::NodeKind::kMath)
-      latency[i] = kernel_latency(op_class(n.cls, n.flops, n.mem_bytes), static_cast<double>(n.flops),
-                                  static_cast<double>(n.mem_bytes), peak->second, bandwidth, p);
-    if (n.parent >= 0) latency[n.parent] += latency[i];
+    if (n.kind == tree::NodeKind::kMath) {
+      const OpClass c = op_class(n.cls, n.flops, n.mem_bytes);
+      const double flops = static_cast<double>(n.flops), bytes = static_cast<double>(n.mem_bytes);
+      from_memory[i] = kernel_latency(c, flops, bytes, peak->second, mem.bandwidth_bytes_per_s, p);
+      from_cache[i] = cached ? kernel_latency(c, flops, bytes, peak->second, mem.cache_bandwidth_bytes_per_s, p)
+                             : from_memory[i];
+    }
+    if (n.parent >= 0) {
+      from_memory[n.parent] += from_memory[i];
+      from_cache[n.parent] += from_cache[i];
+    }
   }
-  return latency;
+  for (size_t i = 0; i < t.nodes.size(); ++i)
+    if (cached && static_cast<double>(t.nodes[i].mem_bytes) <= mem.cache_bytes) from_memory[i] = from_cache[i];
+  return from_memory;
 }
 
 KernelCost all_reduce_cost(double bytes, const machines::MachineSpec& m, const RooflineParams& p, int num_gpus) {

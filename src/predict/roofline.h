@@ -63,11 +63,19 @@ struct RooflineOptions {
 // bytes/s at memory_efficiency), plus the per-kernel overhead; 0 for views.
 double kernel_latency(OpClass c, double flops, double bytes, double peak, double bandwidth, const RooflineParams& params,
                       int num_gpus = 1);
-// Every node's predicted latency, math nodes summed up the tree (indexed like t.nodes).
-// Needs only the machine's peak for the tree's dtype and a bandwidth (the machine's, or a
-// fitted one where its spec has none, as for a CPU): no power figures.
+// Where a node's bytes come from when it runs alone, over and over (as a profile runs
+// each node): from the last-level cache when all of them fit in it, else from memory.
+struct MemoryLevels {
+  double bandwidth_bytes_per_s = 0;  // main memory
+  double cache_bytes = 0;            // 0: no cache level
+  double cache_bandwidth_bytes_per_s = 0;
+};
+// Every node's predicted latency, its math nodes summed (indexed like t.nodes), each
+// node's kernels at the bandwidth of the level its bytes fit in. Needs only the machine's
+// peak for the tree's dtype and the memory levels (the machine's, or fitted where its
+// spec has none, as for a CPU): no power figures.
 Result<std::vector<double>> node_latencies(const tree::Tree& t, const machines::MachineSpec& machine,
-                                           const RooflineParams& params, double bandwidth);
+                                           const RooflineParams& params, const MemoryLevels& memory);
 
 // One kernel (or a group of identical ones) on the machine.
 struct KernelCost {
