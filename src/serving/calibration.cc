@@ -57,14 +57,6 @@ double objective(const std::vector<const ServingCase*>& cases, const predict::Ro
   return cases.empty() ? 0 : sum / static_cast<double>(cases.size());
 }
 
-double quantile(std::vector<double> v, double q) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const double pos = q * static_cast<double>(v.size() - 1);
-  const size_t lo = static_cast<size_t>(std::floor(pos)), hi = std::min(v.size() - 1, lo + 1);
-  return v[lo] + (pos - static_cast<double>(lo)) * (v[hi] - v[lo]);
-}
-
 }  // namespace
 
 const char* const kFigureNames[kFigures] = {"energy_per_token", "power", "tpot"};
@@ -116,19 +108,39 @@ Result<Figures> log_residuals(const ServingCase& c, const predict::RooflineParam
 double pct_of(double log_residual) { return 100 * std::fabs(std::exp(-log_residual) - 1); }
 
 // The central interval at `level` of residuals pooled from `models`, skipping `except`.
+// The q-quantile of values weighted by `weight`: the smallest value whose cumulative
+// weight reaches q of the total (an order statistic, not interpolated, as conformal
+// intervals take it).
+double weighted_quantile(std::vector<std::pair<double, double>> v, double q) {
+  std::sort(v.begin(), v.end());
+  double total = 0;
+  for (const auto& [x, w] : v) total += w;
+  double cumulative = 0;
+  for (const auto& [x, w] : v) {
+    cumulative += w;
+    if (cumulative >= q * total) return x;
+  }
+  return v.back().first;
+}
+
+// The central interval at `level` of the held-out residuals of `models` (skipping
+// `except`), each model weighing the same whatever its number of rows: the unit held
+// out is the model, and a new model is what an answer's interval is for.
 Intervals intervals_of(const std::vector<HeldOutModel>& models, double level, const std::string* except = nullptr) {
-  std::array<std::vector<double>, kFigures> pooled;
+  std::array<std::vector<std::pair<double, double>>, kFigures> pooled;
   for (const auto& m : models) {
     if (except && m.model == *except) continue;
+    const double weight = 1.0 / static_cast<double>(m.log_residuals.size());
     for (const Figures& r : m.log_residuals)
-      for (int k = 0; k < kFigures; ++k) pooled[k].push_back(r[k]);
+      for (int k = 0; k < kFigures; ++k) pooled[k].push_back({r[k], weight});
   }
   Intervals out;
   out.level = level;
   std::optional<LogInterval>* slots[kFigures] = {&out.energy, &out.power, &out.tpot};
   for (int k = 0; k < kFigures; ++k)
     if (pooled[k].size() >= 2)
-      *slots[k] = LogInterval{quantile(pooled[k], (1 - level) / 2), quantile(pooled[k], 1 - (1 - level) / 2)};
+      *slots[k] = LogInterval{weighted_quantile(pooled[k], (1 - level) / 2),
+                              weighted_quantile(pooled[k], 1 - (1 - level) / 2)};
   return out;
 }
 
@@ -244,7 +256,7 @@ Result<nlohmann::json> crossval(const std::vector<ServingCase>& cases, const Cal
                      {"observed_tpot", share(2)},
                      {"held_out_rows", held_out_rows},
                      {"method", "cross-validation+: each held-out model's interval from the other models' "
-                                "held-out residuals on its GPU"}};
+                                "held-out residuals on its GPU, each model weighing the same"}};
   // Cross-GPU: calibrated on every row of one GPU, predicting another's rows.
   nlohmann::json cross = nlohmann::json::object();
   for (const std::string& from : gpus) {
