@@ -1,5 +1,6 @@
 #include "machines/catalogue.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <fstream>
@@ -57,7 +58,7 @@ nlohmann::json to_json(const MachineSpec& m) {
           {"peak_flops", m.peak_flops},
           {"memory_bandwidth_bytes_per_s", optional_json(m.memory_bandwidth_bytes_per_s)},
           {"memory_bytes", optional_json(m.memory_bytes)},
-          {"cache_bytes", optional_json(m.cache_bytes)},
+          {"cache_bytes", m.cache_bytes},
           {"tdp_w", optional_json(m.tdp_w)},
           {"idle_power_w", optional_json(m.idle_power_w)},
           {"interconnect", {{"name", m.interconnect}, {"bytes_per_s", optional_json(m.interconnect_bytes_per_s)}}},
@@ -76,7 +77,7 @@ Result<MachineSpec> spec_from_json(const nlohmann::json& j) {
       if (!v.is_null()) m.peak_flops[dtype] = v.get<double>();
     m.memory_bandwidth_bytes_per_s = optional_number(j, "memory_bandwidth_bytes_per_s");
     m.memory_bytes = optional_number(j, "memory_bytes");
-    m.cache_bytes = optional_number(j, "cache_bytes");
+    if (j.contains("cache_bytes") && j["cache_bytes"].is_array()) m.cache_bytes = j["cache_bytes"].get<std::vector<double>>();
     m.tdp_w = optional_number(j, "tdp_w");
     m.idle_power_w = optional_number(j, "idle_power_w");
     if (j.contains("interconnect") && j["interconnect"].is_object()) {
@@ -115,21 +116,25 @@ MachineSpec host_cpu(const std::string& root) {
                               std::to_string(static_cast<int>(mhz)) + " MHz x " + std::to_string(static_cast<int>(lanes)) +
                               " float32 lanes x 2 (FMA) x 2 units, from /proc/cpuinfo and cpufreq";
   }
-  // The largest cache level sysfs lists for cpu0 ("32768K").
+  // The data and unified caches sysfs lists for cpu0 ("32K", "1024K", "32768K").
+  std::string levels;
   for (int index = 0; index < 8; ++index) {
     const std::string dir = root + "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(index);
-    std::string size = read_text(dir + "/size"), level = read_text(dir + "/level");
-    if (size.empty()) continue;
-    while (!size.empty() && std::isspace(static_cast<unsigned char>(size.back()))) size.pop_back();
-    while (!level.empty() && std::isspace(static_cast<unsigned char>(level.back()))) level.pop_back();
+    auto field = [&](const char* name) {
+      std::string v = read_text(dir + "/" + name);
+      while (!v.empty() && std::isspace(static_cast<unsigned char>(v.back()))) v.pop_back();
+      return v;
+    };
+    const std::string size = field("size"), type = field("type");
+    if (size.empty() || type == "Instruction") continue;
     double bytes = std::atof(size.c_str());
     if (size.find('K') != std::string::npos) bytes *= 1024;
     if (size.find('M') != std::string::npos) bytes *= 1024 * 1024;
-    if (bytes > m.cache_bytes.value_or(0)) {
-      m.cache_bytes = bytes;
-      m.sources["cache_bytes"] = "sysfs " + dir + "/size (level " + level + ": " + size + ")";
-    }
+    m.cache_bytes.push_back(bytes);
+    levels += (levels.empty() ? "L" : ", L") + field("level") + " " + size;
   }
+  std::sort(m.cache_bytes.begin(), m.cache_bytes.end());
+  if (!levels.empty()) m.sources["cache_bytes"] = "sysfs " + root + "/sys/devices/system/cpu/cpu0/cache: " + levels;
   std::istringstream meminfo(read_text(root + "/proc/meminfo"));
   for (std::string key; meminfo >> key;) {
     double kb = 0;

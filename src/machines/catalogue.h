@@ -23,9 +23,10 @@ struct MachineSpec {
   std::map<std::string, double> peak_flops;
   std::optional<double> memory_bandwidth_bytes_per_s;
   std::optional<double> memory_bytes;
-  // The last-level cache: a node profiled alone, over and over, whose bytes fit in it
-  // reads them from there rather than from memory (the host CPU, from sysfs).
-  std::optional<double> cache_bytes;
+  // Data cache sizes per level, smallest first: a node profiled alone, over and over,
+  // whose bytes fit in a level reads them from there rather than from memory (the host
+  // CPU, from sysfs; empty for the spec sheets).
+  std::vector<double> cache_bytes;
   std::optional<double> tdp_w;         // board power / TDP / default power limit
   std::optional<double> idle_power_w;
   std::string interconnect;            // "NVLink 4", "PCIe 4.0 x16"

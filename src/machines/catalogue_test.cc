@@ -58,15 +58,17 @@ TEST(CatalogueTest, TheHostCpuFromTheOperatingSystem) {
   std::ofstream(root / "proc/cpuinfo") << "processor\t: 0\nmodel name\t: Test CPU 9000\nflags\t\t: fpu sse avx2 fma\n";
   std::ofstream(root / "sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq") << "3000000\n";
   std::ofstream(root / "proc/meminfo") << "MemTotal:       16384 kB\nMemFree:  100 kB\n";
-  for (auto [index, level, size] : {std::tuple{0, "1", "32K"}, {2, "2", "1024K"}, {3, "3", "32768K"}}) {
+  for (auto [index, level, type, size] : {std::tuple{0, "1", "Data", "32K"}, {1, "1", "Instruction", "32K"},
+                                          {2, "2", "Unified", "1024K"}, {3, "3", "Unified", "32768K"}}) {
     const auto dir = root / ("sys/devices/system/cpu/cpu0/cache/index" + std::to_string(index));
     std::filesystem::create_directories(dir);
     std::ofstream(dir / "level") << level << "\n";
+    std::ofstream(dir / "type") << type << "\n";
     std::ofstream(dir / "size") << size << "\n";
   }
   const MachineSpec cpu = host_cpu(root.string());
-  EXPECT_DOUBLE_EQ(cpu.cache_bytes.value_or(0), 32768.0 * 1024) << "the largest level sysfs lists";
-  EXPECT_NE(cpu.sources["cache_bytes"].get<std::string>().find("level 3"), std::string::npos);
+  EXPECT_EQ(cpu.cache_bytes, (std::vector<double>{32768, 1048576, 33554432})) << "data caches, smallest first";
+  EXPECT_NE(cpu.sources["cache_bytes"].get<std::string>().find("L3 32768K"), std::string::npos);
   EXPECT_EQ(cpu.name, "Test CPU 9000");
   EXPECT_EQ(cpu.kind, "cpu");
   const double threads = std::max(1u, std::thread::hardware_concurrency());

@@ -83,27 +83,30 @@ Result<std::vector<double>> node_latencies(const tree::Tree& t, const machines::
   if (peak == m.peak_flops.end() || peak->second <= 0)
     return Status::unsupported(m.id + " has no peak FLOP/s for " + dtype);
   if (!(mem.bandwidth_bytes_per_s > 0)) return Status::invalid_argument("a memory bandwidth is needed for " + m.id);
-  const bool cached = mem.cache_bytes > 0 && mem.cache_bandwidth_bytes_per_s > 0;
-  // Each subtree's latency twice: all from memory, all from the cache; a node takes the
-  // one its own bytes call for.
-  std::vector<double> from_memory(t.nodes.size(), 0.0), from_cache(t.nodes.size(), 0.0);
+  // Each subtree's latency once per level (all its bytes from there); a node takes the
+  // level its own bytes call for.
+  const size_t levels = mem.caches.size() + 1;  // caches, then memory
+  std::vector<std::vector<double>> at(levels, std::vector<double>(t.nodes.size(), 0.0));
   for (size_t i = t.nodes.size(); i-- > 0;) {
     const tree::Node& n = t.nodes[i];
     if (n.kind == tree::NodeKind::kMath) {
       const OpClass c = op_class(n.cls, n.flops, n.mem_bytes);
       const double flops = static_cast<double>(n.flops), bytes = static_cast<double>(n.mem_bytes);
-      from_memory[i] = kernel_latency(c, flops, bytes, peak->second, mem.bandwidth_bytes_per_s, p);
-      from_cache[i] = cached ? kernel_latency(c, flops, bytes, peak->second, mem.cache_bandwidth_bytes_per_s, p)
-                             : from_memory[i];
+      for (size_t l = 0; l < levels; ++l) {
+        const double bandwidth = l < mem.caches.size() ? mem.caches[l].bandwidth_bytes_per_s : mem.bandwidth_bytes_per_s;
+        at[l][i] = kernel_latency(c, flops, bytes, peak->second, bandwidth, p);
+      }
     }
-    if (n.parent >= 0) {
-      from_memory[n.parent] += from_memory[i];
-      from_cache[n.parent] += from_cache[i];
-    }
+    if (n.parent >= 0)
+      for (size_t l = 0; l < levels; ++l) at[l][n.parent] += at[l][i];
   }
-  for (size_t i = 0; i < t.nodes.size(); ++i)
-    if (cached && static_cast<double>(t.nodes[i].mem_bytes) <= mem.cache_bytes) from_memory[i] = from_cache[i];
-  return from_memory;
+  std::vector<double> latency(t.nodes.size());
+  for (size_t i = 0; i < t.nodes.size(); ++i) {
+    size_t l = 0;
+    while (l < mem.caches.size() && static_cast<double>(t.nodes[i].mem_bytes) > mem.caches[l].bytes) ++l;
+    latency[i] = at[l][i];
+  }
+  return latency;
 }
 
 KernelCost all_reduce_cost(double bytes, const machines::MachineSpec& m, const RooflineParams& p, int num_gpus) {

@@ -64,11 +64,14 @@ struct RooflineOptions {
 double kernel_latency(OpClass c, double flops, double bytes, double peak, double bandwidth, const RooflineParams& params,
                       int num_gpus = 1);
 // Where a node's bytes come from when it runs alone, over and over (as a profile runs
-// each node): from the last-level cache when all of them fit in it, else from memory.
+// each node): from the smallest cache level they all fit in, else from memory.
+struct CacheLevel {
+  double bytes = 0;
+  double bandwidth_bytes_per_s = 0;
+};
 struct MemoryLevels {
   double bandwidth_bytes_per_s = 0;  // main memory
-  double cache_bytes = 0;            // 0: no cache level
-  double cache_bandwidth_bytes_per_s = 0;
+  std::vector<CacheLevel> caches;    // smallest first; empty: memory only
 };
 // Every node's predicted latency, its math nodes summed (indexed like t.nodes), each
 // node's kernels at the bandwidth of the level its bytes fit in. Needs only the machine's
