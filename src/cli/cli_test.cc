@@ -64,10 +64,15 @@ TEST(CliTest, MachinesListsTheCatalogue) {
   EXPECT_EQ(irene("machines --format xml").exit_code, 2);
 }
 
-TEST(CliTest, PredictOnACataloguedMachineSaysItIsFromTheSpecSheet) {
+TEST(CliTest, PredictOnACataloguedMachineSaysWhatItRestsOn) {
   CliRun r = irene("predict --machine h100-sxm5-80gb --model meta-llama/Llama-3.1-8B -b 8 -s 64 -n 16 --max-depth 1");
   ASSERT_EQ(r.exit_code, 0) << r.out;
-  EXPECT_NE(r.out.find("roofline on NVIDIA H100 SXM5 80GB: from the spec sheet alone"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("roofline on NVIDIA H100 SXM5 80GB with fitted parameters"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("parameters calibrated on measured serving data of this machine"), std::string::npos) << r.out;
+  CliRun l4 = irene("predict --machine l4 --model meta-llama/Llama-3.2-1B -b 1 -s 64 --max-depth 0");
+  ASSERT_EQ(l4.exit_code, 0) << l4.out;
+  EXPECT_NE(l4.out.find("parameters from the spec sheet alone (no measurements of this machine), with parameters "
+                        "carried over from a100-sxm4-40gb, h100-sxm5-80gb"), std::string::npos) << l4.out;
   EXPECT_NE(r.out.find("predicted latency of the whole tree"), std::string::npos);
   EXPECT_NE(r.out.find("decode : Decode  [phase]"), std::string::npos);
   CliRun bad = irene("predict --machine tpu-v9 --model gpt2 -b 1 -s 8");

@@ -6,6 +6,7 @@
 #include "predict/dataset.h"
 #include "predict/predictor.h"
 #include "predict/roofline.h"
+#include "serving/predictor.h"
 
 namespace irene::cli {
 
@@ -19,9 +20,13 @@ struct PredictArgs {
   std::string format = "text";
   int max_depth = -1;
 };
-// The roofline method on a catalogued machine: energy and latency from the spec sheet.
+// The roofline method on a catalogued machine, with the parameters serving uses there:
+// the shipped calibration of the machine, else the calibrated machines' carried over to
+// its spec sheet (the tree's notes say which).
 Status predict_on_machine(const PredictArgs& a, const models::ModelConfig& cfg) {
   IRENE_ASSIGN_OR_RETURN(machines::MachineSpec machine, machines::find_machine(a.machine));
+  IRENE_ASSIGN_OR_RETURN(serving::MachinePredictor mp,
+                         serving::predictor_for(machine, serving::shipped_serving_predictors()));
   models::RunOptions options{a.batch_size, a.seq_len, /*shapes_only=*/true};
   a.generation.apply_to(options);
   IRENE_ASSIGN_OR_RETURN(tree::Tree t, models::trace_model(cfg, options));
@@ -29,7 +34,8 @@ Status predict_on_machine(const PredictArgs& a, const models::ModelConfig& cfg) 
   // One layer's hidden states, all-reduced twice per layer under tensor parallelism.
   const int64_t tokens = a.batch_size * (options.new_tokens > 0 ? 1 : a.seq_len);
   ro.layer_activation_bytes = static_cast<double>(tokens * cfg.hidden_size) * (t.dtype == "float32" ? 4 : 2);
-  IRENE_ASSIGN_OR_RETURN(double latency, predict::predict_roofline(t, machine, predict::RooflineParams{}, ro));
+  IRENE_ASSIGN_OR_RETURN(double latency, predict::predict_roofline(t, machine, mp.params, ro));
+  t.notes.push_back("parameters " + mp.basis + " (a serving engine's own time per iteration is not part of a tree)");
   t.notes.push_back("predicted latency of the whole tree: " + std::to_string(latency * 1e3) + " ms");
   print_tree(t, a.format, a.max_depth);
   return Status::ok();
@@ -42,8 +48,8 @@ Runner add_predict_command(CLI::App& app) {
   auto a = std::make_shared<PredictArgs>();
   auto* pred = cmd->add_option("--predictor,-p", a->predictor, "Predictor file (from `irene train`)");
   auto* mach = cmd->add_option("--machine", a->machine,
-                               "Predict with the roofline method on this machine of the catalogue (`irene machines`), "
-                               "from its spec sheet");
+                               "Predict with the roofline method on this machine of the catalogue (`irene machines`): "
+                               "calibrated where irene ships a serving predictor for it, else from its spec sheet");
   pred->excludes(mach);
   mach->excludes(pred);
   cmd->add_option("--num-gpus", a->num_gpus, "With --machine: GPUs in tensor parallel")->capture_default_str();

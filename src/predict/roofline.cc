@@ -150,8 +150,9 @@ Result<double> predict_roofline(tree::Tree& t, const machines::MachineSpec& m, c
     n.energy_remainder_j = n.children.empty() ? std::optional<double>() : std::optional<double>(c[i].energy_j - children);
   }
   t.notes.push_back(std::string("roofline on ") + m.name + (o.num_gpus > 1 ? " x " + std::to_string(o.num_gpus) : "") +
-                    (p.calibrated ? ", calibrated" : ": from the spec sheet alone, with uncalibrated first-guess "
-                                                     "efficiencies and power shares"));
+                    (p.calibrated ? " with fitted parameters"
+                                  : ": from the spec sheet alone, with uncalibrated first-guess efficiencies and power "
+                                    "shares"));
   return c[0].latency_s;
 }
 
