@@ -383,6 +383,28 @@ TEST(ServerTest, AnswersCanBeCutToADepthAndToKinds) {
   EXPECT_EQ(no_math["tree"]["root"]["children"][1]["path"], "decode");
   expect_error(s, base + "&kinds=leaf", 400, "unknown node kind 'leaf'");
   expect_error(s, base + "&max_depth=99", 400, "'max_depth' must be an integer from 0 to 64");
+
+  // Level by level: a node budget cuts whole levels, cut nodes say what they left out,
+  // and their subtree comes by index, with the same energies.
+  json cut = s.get(base + "&max_nodes=40", 200);
+  const int node_count = cut["tree"]["node_count"].get<int>();
+  int shown = 0;
+  const json* omitted = nullptr;
+  std::function<void(const json&)> walk = [&](const json& n) {
+    ++shown;
+    if (!omitted && n.contains("children_omitted")) omitted = &n;
+    for (const auto& c : n["children"]) walk(c);
+  };
+  walk(cut["tree"]["root"]);
+  EXPECT_LE(shown, 40);
+  EXPECT_GT(node_count, shown);
+  ASSERT_NE(omitted, nullptr);
+  json sub = s.get(base + "&max_nodes=40&root=" + std::to_string((*omitted)["index"].get<int>()), 200);
+  EXPECT_EQ(sub["tree"]["root"]["path"], (*omitted)["path"]);
+  EXPECT_EQ(sub["tree"]["root"]["children"].size(), (*omitted)["children_omitted"].get<size_t>());
+  EXPECT_DOUBLE_EQ(sub["tree"]["root"]["energy_j"].get<double>(), (*omitted)["energy_j"].get<double>());
+  expect_error(s, base + "&root=" + std::to_string(node_count), 400, "node index below " + std::to_string(node_count));
+  expect_error(s, base + "&max_nodes=0", 400, "'max_nodes' must be an integer from 1");
 }
 
 TEST(ServerTest, ProfileJobRunsToTheEndAndUnknownJobsAre404) {
