@@ -34,7 +34,7 @@ const state = {
   machines: [],
   catalogue: [], // the machines serving predicts for
   // The subtree below a node of the answer on screen (an energy tree, or a serving step).
-  fetchSubtree: async (selection, node) => (await fetchEnergy({ ...selection, root: node.index, max_nodes: MAX_NODES })).tree.root,
+  fetchSubtree: energySubtree,
   model: null, // the buildModel() of the answer on screen
   selection: null,
   tab: 'tree',
@@ -42,6 +42,10 @@ const state = {
   loadToken: 0,
   view: { tab: 'tree', compareB: null, sweep: null }, // what the URL says beside the selection
 };
+
+async function energySubtree(selection, node) {
+  return (await fetchEnergy({ ...selection, root: node.index, max_nodes: MAX_NODES })).tree.root;
+}
 
 const tooltip = new Tooltip(document.body);
 const treeView = new TreeView($('tree-container'), {
@@ -196,7 +200,7 @@ async function visualize(selection, { history }) {
   try {
     const answer = await fetchEnergy({ ...selection, max_nodes: MAX_NODES });
     if (token !== state.loadToken) return false; // a newer request won
-    state.fetchSubtree = async (sel, node) => (await fetchEnergy({ ...sel, root: node.index, max_nodes: MAX_NODES })).tree.root;
+    state.fetchSubtree = energySubtree;
     show(buildModel(answer), selection);
     clearStatus($('status'));
     return true;

@@ -52,7 +52,9 @@ std::vector<double> fitted_caches(const machines::MachineSpec& m) {
   return {m.cache_bytes.back()};
 }
 
-LatencyModel model_of(const std::vector<double>& t, bool fit_bandwidth, const machines::MachineSpec& m) {
+// The model of fitted parameters `t`; `caches`: the sizes of the fitted cache levels.
+LatencyModel model_of(const std::vector<double>& t, bool fit_bandwidth, const machines::MachineSpec& m,
+                      const std::vector<double>& caches) {
   LatencyModel lm = spec_latency_model(m);
   lm.params.gemm_efficiency = sigmoid(t[0]);
   lm.params.attention_efficiency = lm.params.gemm_efficiency;
@@ -62,12 +64,11 @@ LatencyModel model_of(const std::vector<double>& t, bool fit_bandwidth, const ma
   if (fit_bandwidth) {
     lm.params.memory_efficiency = 1;
     lm.memory.bandwidth_bytes_per_s = std::exp(t[3]);
-    lm.bandwidth_fitted = true;
   } else {
     lm.params.memory_efficiency = sigmoid(t[3]);
   }
-  for (size_t level = 0; level + 4 < t.size(); ++level)  // cache levels: sizes from the spec, bandwidths fitted
-    lm.memory.caches.push_back({fitted_caches(m)[level], std::exp(t[4 + level])});
+  for (size_t level = 0; level < caches.size(); ++level)  // sizes from the spec, bandwidths fitted
+    lm.memory.caches.push_back({caches[level], std::exp(t[4 + level])});
   return lm;
 }
 
@@ -159,13 +160,13 @@ LatencyModel fit_latency(const std::vector<const ProfiledModel*>& models, const 
                                std::log(first.kernel_overhead_s),
                                fit_bandwidth ? std::log(first_bandwidth) : logit(first.memory_efficiency)};
   // Caches start several times faster than memory, the smaller ones faster still.
-  const size_t caches = fitted_caches(m).size();
-  for (size_t level = 0; level < caches; ++level)
-    start.push_back(std::log(first_bandwidth * static_cast<double>(4 << (caches - 1 - level))));
-  auto f = [&](const std::vector<double>& t) { return objective(models, m, model_of(t, fit_bandwidth, m)); };
+  const std::vector<double> caches = fitted_caches(m);
+  for (size_t level = 0; level < caches.size(); ++level)
+    start.push_back(std::log(first_bandwidth * static_cast<double>(4 << (caches.size() - 1 - level))));
+  auto f = [&](const std::vector<double>& t) { return objective(models, m, model_of(t, fit_bandwidth, m, caches)); };
   std::vector<double> best = nelder_mead(f, start, max_evaluations);
   best = nelder_mead(f, best, max_evaluations);  // a fresh simplex where the first one collapsed
-  return model_of(best, fit_bandwidth, m);
+  return model_of(best, fit_bandwidth, m, caches);
 }
 
 Result<nlohmann::json> latency_crossval(const std::vector<ProfiledModel>& models, const machines::MachineSpec& m) {

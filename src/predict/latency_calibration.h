@@ -32,7 +32,6 @@ struct LatencyModel {
   // Memory bandwidth: the machine's, or fitted where its spec has none; with the
   // machine's last-level cache size, the cache's bandwidth is fitted too.
   MemoryLevels memory;
-  bool bandwidth_fitted = false;
 };
 
 // First guesses and the machine's bandwidth; where the spec has none, memory time is

@@ -90,7 +90,8 @@ ApiResponse ApiResponse::from_status(const Status& s) {
 Result<std::unique_ptr<Api>> Api::create(const ServerOptions& options) {
   std::unique_ptr<Api> api(new Api());
   IRENE_ASSIGN_OR_RETURN(api->cache_, ResultCache::open(options.db_path.empty() ? default_db_path() : options.db_path));
-  IRENE_ASSIGN_OR_RETURN(api->machines_, load_machines(options.predictors_dir));
+  IRENE_ASSIGN_OR_RETURN(LoadedPredictors predictors, load_predictors(options.predictors_dir));
+  api->machines_ = std::move(predictors.machines);
   nlohmann::json models = nlohmann::json::array();
   for (const auto& name : models::bundled_model_names()) {
     IRENE_ASSIGN_OR_RETURN(models::ModelConfig c, models::bundled_config(name));
@@ -115,7 +116,7 @@ Result<std::unique_ptr<Api>> Api::create(const ServerOptions& options) {
         return saved ? std::optional<std::string>(*saved) : std::nullopt;
       }};
   api->jobs_ = std::make_unique<ProfileJobs>(8, std::move(archive));
-  IRENE_RETURN_IF_ERROR(api->load_serving(options));
+  IRENE_RETURN_IF_ERROR(api->load_serving(options, std::move(predictors.serving)));
   spdlog::info("cache: {} ({} stored answers); machines: {}", api->cache_->path(), api->cache_->stored(),
                api->machines_.size());
   return api;

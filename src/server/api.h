@@ -69,7 +69,7 @@ class Api {
   ApiResponse energy_answer(const ApiRequest& r, const SizeParams& p);
   ApiResponse tree_answer(const SizeParams& p);
   const tree::Tree* measured_tree(const std::string& model, int64_t b, int64_t s) const;
-  Status load_serving(const ServerOptions& options);
+  Status load_serving(const ServerOptions& options, std::vector<serving::ServingPredictor> predictors);
   Result<ServingParams> serving_params(const ApiRequest& r, const nlohmann::json* posted) const;
   ApiResponse serving_response(const ApiRequest& r, const nlohmann::json* posted);
   nlohmann::json measured_serving(const models::ModelConfig& config, const std::string& machine_id) const;

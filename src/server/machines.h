@@ -1,5 +1,6 @@
 // The machines the server predicts for: PC1 with its shipped predictor, plus every
-// calibrated predictor file in --predictors.
+// calibrated predictor file in --predictors; and the serving predictors (the shipped
+// ones, replaced per machine by `roofline` files in --predictors).
 #pragma once
 
 #include <string>
@@ -7,6 +8,7 @@
 
 #include "common/status.h"
 #include "predict/predictor.h"
+#include "serving/predictor.h"
 
 namespace irene::server {
 
@@ -18,7 +20,13 @@ struct Machine {
   std::string version;                // identifies the predictor in cache keys
 };
 
-// PC1 first. Only `model`-feature predictors serve: they answer for any configuration.
-Result<std::vector<Machine>> load_machines(const std::string& predictors_dir);
+struct LoadedPredictors {
+  std::vector<Machine> machines;  // PC1 first
+  std::vector<serving::ServingPredictor> serving;
+};
+
+// One pass over --predictors, each file read once. Only `model`-feature energy predictors
+// serve: they answer for any configuration.
+Result<LoadedPredictors> load_predictors(const std::string& predictors_dir);
 
 }  // namespace irene::server

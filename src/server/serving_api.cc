@@ -4,9 +4,6 @@
 // server was given measured serving data.
 #include <spdlog/spdlog.h>
 
-#include <filesystem>
-#include <fstream>
-
 #include "machines/catalogue.h"
 #include "server/api.h"
 #include "server/params.h"
@@ -56,24 +53,8 @@ bool same_architecture(const models::ModelConfig& a, const models::ModelConfig& 
 
 }  // namespace
 
-Status Api::load_serving(const ServerOptions& options) {
-  serving_predictors_ = serving::shipped_serving_predictors();
-  if (!options.predictors_dir.empty() && std::filesystem::is_directory(options.predictors_dir)) {
-    for (const auto& entry : std::filesystem::directory_iterator(options.predictors_dir)) {
-      if (entry.path().extension() != ".json") continue;
-      std::ifstream in(entry.path());
-      auto doc = nlohmann::json::parse(in, nullptr, false);
-      if (!serving::is_serving_predictor(doc)) continue;
-      auto p = serving::serving_predictor_from_json(doc, entry.path().string());
-      if (!p.is_ok()) {
-        spdlog::warn("skipping serving predictor {}: {}", entry.path().string(), p.status().message());
-        continue;
-      }
-      // A file for a machine replaces the shipped predictor of that machine.
-      std::erase_if(serving_predictors_, [&](const auto& q) { return q.machine_id == p->machine_id; });
-      serving_predictors_.push_back(std::move(*p));
-    }
-  }
+Status Api::load_serving(const ServerOptions& options, std::vector<serving::ServingPredictor> predictors) {
+  serving_predictors_ = std::move(predictors);
   std::string all;
   for (const auto& p : serving_predictors_) all += serving::to_json(p).dump();
   serving_version_ = config_hash(all);
@@ -117,12 +98,10 @@ Result<ServingParams> Api::serving_params(const ApiRequest& r, const nlohmann::j
 
 nlohmann::json Api::measured_serving(const models::ModelConfig& config, const std::string& machine_id) const {
   nlohmann::json points = nlohmann::json::array();
-  std::string measured_model;
   for (const auto& row : serving_data_.rows) {
     if (row.machine_id != machine_id) continue;
     const auto it = serving_data_.configs.find(row.model);
     if (it == serving_data_.configs.end() || !same_architecture(it->second, config)) continue;
-    measured_model = row.model;
     points.push_back({{"model", row.model},
                       {"num_gpus", row.num_gpus},
                       {"max_num_seqs", row.max_num_seqs},

@@ -89,10 +89,7 @@ Calibration fit(const std::vector<const ServingCase*>& cases, const CalibrationO
   // Nelder-Mead can stall with a collapsed simplex; a fresh one around the best point
   // lets it go on.
   for (int i = 0; i < o.restarts; ++i) best = predict::nelder_mead(f, best, o.max_evaluations);
-  Calibration c;
-  c.params = params_of(best);
-  c.objective = objective(cases, c.params);
-  return c;
+  return Calibration{params_of(best)};
 }
 
 namespace {
@@ -107,7 +104,6 @@ Result<Figures> log_residuals(const ServingCase& c, const predict::RooflineParam
 // 100 x |predicted - measured| / measured from ln(measured / predicted).
 double pct_of(double log_residual) { return 100 * std::fabs(std::exp(-log_residual) - 1); }
 
-// The central interval at `level` of residuals pooled from `models`, skipping `except`.
 // The q-quantile of values weighted by `weight`: the smallest value whose cumulative
 // weight reaches q of the total (an order statistic, not interpolated, as conformal
 // intervals take it).
@@ -151,18 +147,20 @@ std::vector<const ServingCase*> rows_of(const std::vector<ServingCase>& cases, c
   return out;
 }
 
-// Residuals of every row of `gpu` under `params` (a calibration made elsewhere).
-Result<std::vector<HeldOutModel>> residuals_on(const std::vector<ServingCase>& cases, const std::string& gpu,
-                                               const predict::RooflineParams& params) {
-  HeldOutModel all{gpu, "", {}, {}, {}};
-  for (const ServingCase* c : rows_of(cases, gpu)) {
-    IRENE_ASSIGN_OR_RETURN(Figures r, log_residuals(*c, params));
-    all.log_residuals.push_back(r);
-    all.rows.push_back(c);
-    for (int k = 0; k < kFigures; ++k) all.mean_pct_error[k] += pct_of(r[k]);
+// The residuals and mean percent errors of `rows` under `params` (a fit that never saw
+// them); rows the roofline cannot estimate are left out.
+HeldOutModel held_out(const std::string& gpu, const std::string& model, const std::vector<const ServingCase*>& rows,
+                      const predict::RooflineParams& params) {
+  HeldOutModel h{gpu, model, {}, {}, {}};
+  for (const ServingCase* c : rows) {
+    auto r = log_residuals(*c, params);
+    if (!r.is_ok()) continue;
+    h.log_residuals.push_back(*r);
+    h.rows.push_back(c);
+    for (int k = 0; k < kFigures; ++k) h.mean_pct_error[k] += pct_of((*r)[k]);
   }
-  for (double& v : all.mean_pct_error) v /= std::max<size_t>(1, all.log_residuals.size());
-  return std::vector<HeldOutModel>{std::move(all)};
+  for (double& v : h.mean_pct_error) v /= static_cast<double>(std::max<size_t>(1, h.log_residuals.size()));
+  return h;
 }
 
 std::set<std::string> gpus_of(const std::vector<ServingCase>& cases) {
@@ -184,18 +182,8 @@ std::vector<HeldOutModel> leave_one_model_out(const std::vector<ServingCase>& ca
     for (const ServingCase* c : rows_of(cases, gpu)) (c->row->model == model ? test : train).push_back(c);
     if (progress) progress(done++, static_cast<int>(models.size()));
     if (train.empty()) continue;  // one model alone: nothing to fit on
-    const Calibration cal = fit(train, o);
-    HeldOutModel h{gpu, model, {}, {}, {}};
-    for (const ServingCase* c : test) {
-      auto r = log_residuals(*c, cal.params);
-      if (!r.is_ok()) continue;
-      h.log_residuals.push_back(*r);
-      h.rows.push_back(c);
-      for (int k = 0; k < kFigures; ++k) h.mean_pct_error[k] += pct_of((*r)[k]);
-    }
-    if (h.log_residuals.empty()) continue;
-    for (double& v : h.mean_pct_error) v /= static_cast<double>(h.log_residuals.size());
-    out.push_back(std::move(h));
+    HeldOutModel h = held_out(gpu, model, test, fit(train, o).params);
+    if (!h.log_residuals.empty()) out.push_back(std::move(h));
   }
   if (progress) progress(static_cast<int>(models.size()), static_cast<int>(models.size()));
   return out;
@@ -264,11 +252,11 @@ Result<nlohmann::json> crossval(const std::vector<ServingCase>& cases, const Cal
     const Calibration cal = fit(rows_of(cases, from), o);
     for (const std::string& to : gpus) {
       if (to == from) continue;
-      IRENE_ASSIGN_OR_RETURN(std::vector<HeldOutModel> r, residuals_on(cases, to, cal.params));
-      cross[from + " -> " + to] = {{"energy_per_token", r[0].mean_pct_error[0]},
-                                   {"power", r[0].mean_pct_error[1]},
-                                   {"tpot", r[0].mean_pct_error[2]},
-                                   {"rows", r[0].log_residuals.size()}};
+      const HeldOutModel r = held_out(to, "", rows_of(cases, to), cal.params);
+      cross[from + " -> " + to] = {{"energy_per_token", r.mean_pct_error[0]},
+                                   {"power", r.mean_pct_error[1]},
+                                   {"tpot", r.mean_pct_error[2]},
+                                   {"rows", r.log_residuals.size()}};
     }
   }
   if (progress) progress(total, total);
@@ -316,9 +304,8 @@ Result<ServingPredictor> train(const std::vector<ServingCase>& cases, const Meas
   nlohmann::json carried_error = nlohmann::json::object();
   for (const std::string& other : gpus_of(cases)) {
     if (other == gpu) continue;
-    IRENE_ASSIGN_OR_RETURN(std::vector<HeldOutModel> r, residuals_on(cases, other, p.params));
-    carried_error[other] = r[0].mean_pct_error[0];
-    carried.insert(carried.end(), r.begin(), r.end());
+    carried.push_back(held_out(other, "", rows_of(cases, other), p.params));
+    carried_error[other] = carried.back().mean_pct_error[0];
   }
   p.carried_intervals = intervals_of(carried, o.interval_level);
   if (!carried_error.empty() && p.crossval.is_object()) p.crossval["carried_energy_per_token"] = carried_error;

@@ -36,7 +36,6 @@ Result<std::vector<ServingCase>> build_cases(const MeasuredData& data, const Cal
 
 struct Calibration {
   predict::RooflineParams params;
-  double objective = 0;
 };
 // Fits the parameters to `cases` (energy per token, power and time per output token, in
 // log space), starting from the defaults.

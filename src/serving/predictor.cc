@@ -195,20 +195,13 @@ Result<MachinePredictor> predictor_for(const machines::MachineSpec& m, const std
   }
   // The geometric mean of the calibrated machines' parameters: efficiencies stay in (0, 1].
   MachinePredictor out;
-  out.params = predict::RooflineParams{};
   std::string from;
   const double n = static_cast<double>(available.size());
-  auto mean_of = [&](double predict::RooflineParams::*field) {
+  for (const auto& f : kParamFields) {
     double log_sum = 0;
-    for (const auto& p : available) log_sum += std::log(std::max(p.params.*field, 1e-12));
-    out.params.*field = std::exp(log_sum / n);
-  };
-  for (auto field : {&predict::RooflineParams::gemm_efficiency, &predict::RooflineParams::attention_efficiency,
-                     &predict::RooflineParams::other_compute_efficiency, &predict::RooflineParams::memory_efficiency,
-                     &predict::RooflineParams::kernel_overhead_s, &predict::RooflineParams::compute_power,
-                     &predict::RooflineParams::memory_power, &predict::RooflineParams::step_overhead_s,
-                     &predict::RooflineParams::per_sequence_overhead_s})
-    mean_of(field);
+    for (const auto& p : available) log_sum += std::log(std::max(p.params.*f.field, 1e-12));
+    out.params.*f.field = std::exp(log_sum / n);
+  }
   out.params.calibrated = true;
   out.intervals = available.front().carried_intervals;
   for (const auto& p : available) {

@@ -117,7 +117,6 @@ void Recorder::repeat_subtree(int source, std::string_view from, std::string_vie
     tree_.nodes.push_back(std::move(n));
   }
   if (parent >= 0) tree_.nodes[parent].children.push_back(source + offset);
-  if (capture_) replays_.resize(tree_.nodes.size());
 }
 
 Result<tree::Tree> Recorder::finish() {

@@ -159,10 +159,10 @@ export class ServingPanel {
     const margin = { top: 16, right: 24, bottom: 42, left: 76 };
     const xs = [...points.map((p) => p[key]), ...measured.map((m) => m[key])];
     const x = d3.scaleLog().base(2).domain(d3.extent(xs)).range([margin.left, width - margin.right]);
-    const highs = points.map((p) => (p.intervals.energy_per_output_token_j || [p.energy_per_output_token_j])[1] ?? p.energy_per_output_token_j);
-    const lows = points.map((p) => (p.intervals.energy_per_output_token_j || [p.energy_per_output_token_j])[0]);
-    const top = d3.max([...highs, ...measured.map((m) => m.energy_per_output_token_j)]);
-    const bottom = d3.min([...lows, ...measured.map((m) => m.energy_per_output_token_j)]);
+    // A point's interval, or the point itself where it has none.
+    const band = (p) => p.intervals.energy_per_output_token_j || [p.energy_per_output_token_j, p.energy_per_output_token_j];
+    const top = d3.max([...points.map((p) => band(p)[1]), ...measured.map((m) => m.energy_per_output_token_j)]);
+    const bottom = d3.min([...points.map((p) => band(p)[0]), ...measured.map((m) => m.energy_per_output_token_j)]);
     const y = d3.scaleLog().domain([bottom * 0.8, top * 1.2]).range([height - margin.bottom, margin.top]);
     const svg = d3.select(container).append('svg').attr('class', 'serving-svg').attr('width', width).attr('height', height)
       .attr('role', 'img')
