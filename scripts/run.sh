@@ -9,4 +9,6 @@ scripts/build.sh --target irene
 args=(--host 127.0.0.1 --port "${IRENE_PORT:-8080}")
 # The public IrEne measurements, when present beside the repo, show beside predictions.
 [ -d ../shared/data/irene/device_1 ] && args+=(--data ../shared/data/irene/device_1)
+# ML.ENERGY's measured serving, when present, shows beside serving predictions.
+[ -f ../shared/data/mlenergy/vllm_v2_measurements.csv ] && args+=(--serving-data ../shared/data/mlenergy)
 exec build/irene serve "${args[@]}" "$@"
