@@ -22,7 +22,7 @@ struct Setup {
 
 void BM_ServingAnswer(benchmark::State& state) {
   Setup s;
-  const serving::ServingConfig c{64, 512, 256, 4, ""};
+  const serving::ServingConfig c{64, 512, 256, 4, 1, ""};
   size_t nodes = 0;
   for (auto _ : state) {
     auto w = serving::ServingWorkload::build(s.config, c).value();
@@ -39,7 +39,7 @@ void BM_BatchSweep20(benchmark::State& state) {
   Setup s;
   for (auto _ : state) {
     for (int64_t b = 16; b <= 16 * 20; b += 16) {
-      const serving::ServingConfig c{b, 512, 256, 4, ""};
+      const serving::ServingConfig c{b, 512, 256, 4, 1, ""};
       auto w = serving::ServingWorkload::build(s.config, c).value();
       benchmark::DoNotOptimize(w.estimate(s.machine, s.predictor.params).value());
     }

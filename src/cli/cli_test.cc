@@ -180,6 +180,42 @@ TEST(CliProfileTest, ProfilesOfOtherModelsCalibrateTheRooflineOnThisCpu) {
   }
   CliRun one = irene("crossval --method roofline --data " + (dir / "none").string());
   EXPECT_EQ(one.exit_code, 2) << one.out;
+
+  // The same profiles make a latency predictor of this CPU that `irene predict` reads.
+  const std::string file = (dir / "this-cpu-latency.json").string();
+  CliRun train = irene("train --method roofline --data " + dir.string() + " -o " + file);
+  ASSERT_EQ(train.exit_code, 0) << train.out;
+  auto predictor = nlohmann::json::parse(std::ifstream(file));
+  EXPECT_EQ(predictor["method"], "roofline-latency");
+  EXPECT_EQ(predictor["machine"], "this-cpu");
+  EXPECT_EQ(predictor["data"]["models"].size(), 4u);
+  EXPECT_TRUE(predictor["crossval"]["calibrated"]["nodes"].is_number());
+  // A model none of the profiles had: every node gets a latency, the whole one its parts'
+  // sum, and no energy (no meter fitted a power model).
+  CliRun qwen = irene("predict --predictor " + file + " --model Qwen/Qwen2.5-0.5B -b 1 -s 32 --format json");
+  ASSERT_EQ(qwen.exit_code, 0) << qwen.out;
+  auto tree = nlohmann::json::parse(qwen.out);
+  const auto& root = tree["root"];
+  ASSERT_TRUE(root["predicted_latency_s"].is_number()) << root.dump().substr(0, 400);
+  double children = 0;
+  for (const auto& c : root["children"]) children += c["predicted_latency_s"].get<double>();
+  EXPECT_NEAR(children, root["predicted_latency_s"].get<double>(), 1e-9 * children);
+  EXPECT_FALSE(root.contains("energy_j"));
+  EXPECT_NE(qwen.out.find("no energy"), std::string::npos);
+  // A profiled model, predicted in-sample: within a factor of two of what was measured.
+  CliRun bert = irene("predict --predictor " + file + " --model bert-base-uncased -b 1 -s 32 --format json");
+  ASSERT_EQ(bert.exit_code, 0) << bert.out;
+  auto measured = nlohmann::json::parse(std::ifstream(dir / "bert-base-uncased.json"));
+  const double predicted = nlohmann::json::parse(bert.out)["root"]["predicted_latency_s"].get<double>();
+  const double actual = measured["root"]["measured"]["times_mean_s"].get<double>();
+  EXPECT_GT(predicted, actual / 2);
+  EXPECT_LT(predicted, actual * 2);
+  // A broken file is named, exit 2.
+  std::ofstream(dir / "broken.json") << R"({"method": "roofline-latency", "format": "irene-latency-predictor", "version": 1,
+    "machine": "this-cpu", "params": {"gemm_efficiency": 2}})";
+  CliRun broken = irene("predict --predictor " + (dir / "broken.json").string() + " --model gpt2 -b 1 -s 8");
+  EXPECT_EQ(broken.exit_code, 2) << broken.out;
+  EXPECT_NE(broken.out.find("broken.json"), std::string::npos) << broken.out;
 }
 
 TEST(CliTest, TreeCsvHasTheDocumentedColumns) {

@@ -67,7 +67,7 @@ Status crossval_roofline(const CrossvalArgs& a) {
   }
   char line[200];
   std::string text = "leave-one-model-out, mean of 100 x |predicted - measured| / measured, per GPU:\n";
-  for (const char* f : {"energy_per_token", "power", "tpot"}) {
+  for (const char* f : {"energy_per_token", "power", "tpot", "throughput"}) {
     for (const auto& [gpu, v] : report[f]["per_gpu"].items()) {
       std::snprintf(line, sizeof line, "  %-18s %-16s %7.2f %%\n", f, gpu.c_str(), v.get<double>());
       text += line;
@@ -83,9 +83,10 @@ Status crossval_roofline(const CrossvalArgs& a) {
   const auto& cov = report["coverage"];
   std::snprintf(line, sizeof line,
                 "  %.0f %% intervals (cross-validation+), share of %d held-out rows inside: energy per token %.1f %%, "
-                "power %.1f %%, tpot %.1f %%\n",
+                "power %.1f %%, tpot %.1f %%, throughput %.1f %%\n",
                 100 * cov["level"].get<double>(), cov["held_out_rows"].get<int>(), 100 * cov["observed"].get<double>(),
-                100 * cov["observed_power"].get<double>(), 100 * cov["observed_tpot"].get<double>());
+                100 * cov["observed_power"].get<double>(), 100 * cov["observed_tpot"].get<double>(),
+                100 * cov["observed_throughput"].get<double>());
   std::cout << text << line;
   return Status::ok();
 }

@@ -1,9 +1,14 @@
-// `irene predict`: a model's tree with predicted energy on every node.
+// `irene predict`: a model's tree with predicted energy (or, with a latency predictor,
+// latency) on every node.
+#include <fstream>
+#include <nlohmann/json.hpp>
+
 #include "cli/commands.h"
 #include "cli/model_choice.h"
 #include "machines/catalogue.h"
 #include "models/zoo.h"
 #include "predict/dataset.h"
+#include "predict/latency_predictor.h"
 #include "predict/predictor.h"
 #include "predict/roofline.h"
 #include "serving/predictor.h"
@@ -41,12 +46,32 @@ Status predict_on_machine(const PredictArgs& a, const models::ModelConfig& cfg) 
   return Status::ok();
 }
 
+// A latency predictor (irene train --method roofline on profiles): every node's latency.
+Status predict_latency(const PredictArgs& a, const models::ModelConfig& cfg) {
+  IRENE_ASSIGN_OR_RETURN(predict::LatencyPredictor p, predict::load_latency_predictor(a.predictor));
+  models::RunOptions options{a.batch_size, a.seq_len, /*shapes_only=*/true};
+  a.generation.apply_to(options);
+  IRENE_ASSIGN_OR_RETURN(tree::Tree t, models::trace_model(cfg, options));
+  IRENE_ASSIGN_OR_RETURN(double latency, predict::predict_latency(t, p));
+  t.notes.push_back("predicted latency of the whole tree: " + std::to_string(latency * 1e3) + " ms");
+  print_tree(t, a.format, a.max_depth);
+  return Status::ok();
+}
+
+// Whether `path` holds a latency predictor (else an energy predictor, read as before).
+bool is_latency_file(const std::string& path) {
+  std::ifstream in(path);
+  const nlohmann::json doc = nlohmann::json::parse(in, nullptr, false);
+  return !doc.is_discarded() && predict::is_latency_predictor(doc);
+}
+
 }  // namespace
 
 Runner add_predict_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("predict", "Predict the energy of every node of a model's tree");
   auto a = std::make_shared<PredictArgs>();
-  auto* pred = cmd->add_option("--predictor,-p", a->predictor, "Predictor file (from `irene train`)");
+  auto* pred = cmd->add_option("--predictor,-p", a->predictor,
+                               "Predictor file (from `irene train`): energy, or latency (--method roofline on profiles)");
   auto* mach = cmd->add_option("--machine", a->machine,
                                "Predict with the roofline method on this machine of the catalogue (`irene machines`): "
                                "calibrated where irene ships a serving predictor for it, else from its spec sheet");
@@ -64,6 +89,7 @@ Runner add_predict_command(CLI::App& app) {
     IRENE_ASSIGN_OR_RETURN(models::ModelConfig cfg, a->choice.resolve());
     if (!a->machine.empty()) return predict_on_machine(*a, cfg);
     if (a->predictor.empty()) return Status::invalid_argument("give --predictor FILE or --machine ID");
+    if (is_latency_file(a->predictor)) return predict_latency(*a, cfg);
     IRENE_ASSIGN_OR_RETURN(predict::Predictor p, predict::load_predictor(a->predictor));
     tree::Tree t;
     bool found = false;

@@ -26,7 +26,11 @@ Runner add_serving_command(CLI::App& app) {
   auto a = std::make_shared<ServingArgs>();
   a->choice.add_to(cmd);
   cmd->add_option("--machine", a->machine, "A machine of `irene machines`")->required();
-  cmd->add_option("--num-gpus", a->config.num_gpus, "GPUs in tensor parallel")->capture_default_str();
+  cmd->add_option("--num-gpus", a->config.num_gpus, "GPUs in all: tensor parallel x pipeline stages")
+      ->capture_default_str();
+  cmd->add_option("--pipeline-parallel", a->config.pipeline_parallel,
+                  "Pipeline stages (each of num-gpus / stages GPUs in tensor parallel)")
+      ->capture_default_str();
   cmd->add_option("--batch-size,-b", a->config.batch_size, "Requests running at once (1-4096)")->capture_default_str();
   cmd->add_option("--prompt-len", a->config.prompt_len, "Prompt tokens per request")->capture_default_str();
   cmd->add_option("--output-len", a->config.output_len, "Generated tokens per request")->capture_default_str();
@@ -67,9 +71,12 @@ Runner add_serving_command(CLI::App& app) {
         std::snprintf(line, sizeof line, "  %-25s %.4g %s  (no interval)\n", label, v, unit);
       return std::string(line);
     };
-    char head[512];
-    std::snprintf(head, sizeof head, "%s on %s x %d, %lld requests running, %lld-token prompts, %lld new tokens each\n",
-                  cfg.name.c_str(), machine.name.c_str(), a->config.num_gpus,
+    char head[512], stages[64] = "";
+    if (a->config.pipeline_parallel > 1)
+      std::snprintf(stages, sizeof stages, " (%d pipeline stages of %d)", a->config.pipeline_parallel,
+                    a->config.num_gpus / a->config.pipeline_parallel);
+    std::snprintf(head, sizeof head, "%s on %s x %d%s, %lld requests running, %lld-token prompts, %lld new tokens each\n",
+                  cfg.name.c_str(), machine.name.c_str(), a->config.num_gpus, stages,
                   static_cast<long long>(a->config.batch_size), static_cast<long long>(a->config.prompt_len),
                   static_cast<long long>(a->config.output_len));
     char tail[128];

@@ -9,7 +9,10 @@
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "predict/crossval.h"
+#include "machines/catalogue.h"
 #include "predict/dataset.h"
+#include "predict/latency_calibration.h"
+#include "predict/latency_predictor.h"
 #include "predict/predictor.h"
 #include "serving/calibration.h"
 
@@ -24,8 +27,28 @@ struct TrainArgs {
   double prompt_len = 128;
 };
 
+// The roofline's latency on irene profiles of several models on one machine (this CPU
+// by default): a latency predictor that `irene predict --predictor` reads.
+Status train_latency(const TrainArgs& a) {
+  IRENE_ASSIGN_OR_RETURN(machines::MachineSpec machine,
+                         machines::find_machine(a.machine_id.empty() ? "this-cpu" : a.machine_id));
+  IRENE_ASSIGN_OR_RETURN(std::vector<predict::ProfiledModel> profiles, predict::load_profiles(a.data));
+  spdlog::info("fitting the roofline's latency on {} profiles of {} (and checking it leave one model out)",
+               profiles.size(), machine.name);
+  IRENE_ASSIGN_OR_RETURN(predict::LatencyPredictor p, predict::train_latency(profiles, machine));
+  IRENE_RETURN_IF_ERROR(predict::save_latency_predictor(p, a.output));
+  if (p.crossval.is_object())
+    spdlog::info("wrote {} (latency predictor of {}; leave-one-model-out error {:.1f} % per node, {:.1f} % per model)",
+                 a.output, machine.id, p.crossval["calibrated"]["nodes"].get<double>(),
+                 p.crossval["calibrated"]["model"].get<double>());
+  else
+    spdlog::info("wrote {} (latency predictor of {}; one model, so no leave-one-model-out check)", a.output, machine.id);
+  return Status::ok();
+}
+
 // The roofline on measured serving data (the ML.ENERGY layout): one machine's predictor.
 Status train_roofline(const TrainArgs& a) {
+  if (predict::is_profile_folder(a.data)) return train_latency(a);
   IRENE_ASSIGN_OR_RETURN(serving::MeasuredData data, serving::load_measured_serving(a.data));
   serving::CalibrationOptions o;
   o.default_prompt_len = a.prompt_len;
@@ -61,7 +84,8 @@ Runner add_train_command(CLI::App& app) {
   auto a = std::make_shared<TrainArgs>();
   cmd->add_option("--data", a->data,
                   "Folder in the IrEne CSV layout; for --method roofline, measured serving data in the ML.ENERGY "
-                  "layout (e.g. ../shared/data/mlenergy)")->required();
+                  "layout (e.g. ../shared/data/mlenergy) or a folder of `irene profile` JSON files (a latency "
+                  "predictor of that machine)")->required();
   cmd->add_option("--features", a->features, "full or model (not for roofline)");
   cmd->add_option("--method", a->method,
                   "additive (default), irene, predicted-sum, stepwise, unstructured; roofline for serving data");
@@ -69,7 +93,8 @@ Runner add_train_command(CLI::App& app) {
   cmd->add_option("--seed", a->seed, "Seed for the tree-weighted methods");
   cmd->add_option("-o,--output", a->output, "Predictor file to write (JSON)")->required();
   cmd->add_option("--machine-id", a->machine_id,
-                  "Short id of the measured machine (e.g. pc1); roofline: the catalogue's id of the GPU to fit");
+                  "Short id of the measured machine (e.g. pc1); roofline: the catalogue's id of the GPU to fit, or of "
+                  "the profiled machine (default this-cpu)");
   cmd->add_option("--machine-name", a->machine_name, "Name of the measured machine");
   cmd->add_option("--machine-description", a->machine_description, "Hardware of the measured machine");
   cmd->add_flag("!--no-crossval", a->crossval, "Skip recording the leave-one-model-out error in the file");

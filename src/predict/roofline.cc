@@ -142,6 +142,7 @@ Result<double> predict_roofline(tree::Tree& t, const machines::MachineSpec& m, c
   }
   for (size_t i = 0; i < t.nodes.size(); ++i) {
     tree::Node& n = t.nodes[i];
+    n.predicted_latency_s = c[i].latency_s;
     if (n.kind == tree::NodeKind::kMath) continue;
     n.energy_j = c[i].energy_j;
     double children = 0;

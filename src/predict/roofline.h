@@ -50,6 +50,9 @@ struct RooflineParams {
   // request. 0 for a bare forward pass; calibration fits them on serving data.
   double step_overhead_s = 0;
   double per_sequence_overhead_s = 0;
+  // The GPUs' power while they wait on the engine, as a share of the way from idle to
+  // the power limit: a GPU kept busy between short gaps stays at its active clocks.
+  double host_wait_power = 0;
   bool calibrated = false;  // false: the defaults above, from no data
 };
 

@@ -8,6 +8,7 @@
 #include <iterator>
 
 #include "predict/bundled_predictors.h"
+#include "predict/latency_predictor.h"
 
 namespace irene::server {
 
@@ -59,6 +60,10 @@ Result<LoadedPredictors> load_predictors(const std::string& predictors_dir) {
       // A file for a machine replaces the shipped predictor of that machine.
       std::erase_if(out.serving, [&](const auto& q) { return q.machine_id == p->machine_id; });
       out.serving.push_back(std::move(*p));
+      continue;
+    }
+    if (predict::is_latency_predictor(doc)) {
+      spdlog::info("skipping {}: a latency predictor (for `irene predict`), not an energy predictor", path);
       continue;
     }
     auto p = doc.is_discarded() ? Result<predict::Predictor>(Status::corrupt("not valid JSON"))

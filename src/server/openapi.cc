@@ -46,7 +46,8 @@ nlohmann::json posted_config_body() {
 nlohmann::json posted_serving_body() {
   nlohmann::json props = {{"config", {{"type", "object"}, {"description", "A Hugging Face config.json (or give model)"}}}};
   for (const char* k : {"model", "machine", "dtype", "kinds", "sweep"}) props[k] = {{"type", "string"}};
-  for (const char* k : {"num_gpus", "batch_size", "prompt_len", "output_len", "max_depth"}) props[k] = {{"type", "integer"}};
+  for (const char* k : {"num_gpus", "pipeline_parallel", "batch_size", "prompt_len", "output_len", "max_depth"})
+    props[k] = {{"type", "integer"}};
   props["values"] = {{"type", "array"}, {"items", {{"type", "integer"}}}};
   return {{"required", true},
           {"content",
@@ -74,7 +75,8 @@ ApiResponse Api::openapi(const ApiRequest&) {
   const nlohmann::json serving_params = nlohmann::json::array(
       {query_param("model", "A bundled decoder LLM from /api/models", true, "string"),
        query_param("machine", "A machine id of the catalogue (/api/machines)", true, "string"),
-       query_param("num_gpus", "GPUs in tensor parallel, 1-64 (default 1)", false, "integer"),
+       query_param("num_gpus", "GPUs in all, 1-64 (default 1): tensor parallel x pipeline stages", false, "integer"),
+       query_param("pipeline_parallel", "pipeline stages, dividing num_gpus (default 1)", false, "integer"),
        query_param("batch_size", "Requests running at once, 1-4096", true, "integer"),
        query_param("prompt_len", "Prompt tokens per request, 1 to the model's max_seq_len", true, "integer"),
        query_param("output_len", "Tokens generated per request, 1-4096", true, "integer"),

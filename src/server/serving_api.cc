@@ -26,7 +26,7 @@ struct ServingParams {
     std::string v;
     for (int64_t x : values) v += std::to_string(x) + ",";
     return config.name + "|" + machine.id + "|" + std::to_string(serving.num_gpus) + "|" +
-           std::to_string(serving.batch_size) + "|" + std::to_string(serving.prompt_len) + "|" +
+           std::to_string(serving.pipeline_parallel) + "|" + std::to_string(serving.batch_size) + "|" + std::to_string(serving.prompt_len) + "|" +
            std::to_string(serving.output_len) + "|" + serving.dtype + "|" + format_key + "|" + sweep + "|" + v;
   }
 };
@@ -38,12 +38,13 @@ constexpr int64_t kMaxGpus = 64;
 constexpr int64_t kMaxRunning = 4096;   // requests in flight, as servers run them
 constexpr int64_t kMaxOutputLen = 4096;  // tokens per request
 
-const std::vector<std::string> kServingFields = {"model",      "machine",   "num_gpus", "batch_size", "prompt_len",
-                                                 "output_len", "dtype",     "max_depth", "kinds",     "sweep",
-                                                 "values",     "root",      "max_nodes"};
+const std::vector<std::string> kServingFields = {"model",     "machine",   "num_gpus",  "pipeline_parallel",
+                                                 "batch_size", "prompt_len", "output_len", "dtype",
+                                                 "max_depth", "kinds",      "sweep",      "values",
+                                                 "root",      "max_nodes"};
 constexpr const char* kServingUsage =
     "{\"config\": {...config.json...} or \"model\", \"machine\", \"batch_size\", \"prompt_len\", \"output_len\", and "
-    "optionally \"num_gpus\", \"dtype\", \"max_depth\", \"kinds\", \"sweep\" (batch_size or num_gpus) with \"values\"}";
+    "optionally \"num_gpus\", \"pipeline_parallel\", \"dtype\", \"max_depth\", \"kinds\", \"sweep\" (batch_size or num_gpus) with \"values\"}";
 
 bool same_architecture(const models::ModelConfig& a, const models::ModelConfig& b) {
   return a.model_type == b.model_type && a.hidden_size == b.hidden_size && a.num_layers == b.num_layers &&
@@ -77,6 +78,8 @@ Result<ServingParams> Api::serving_params(const ApiRequest& r, const nlohmann::j
   IRENE_ASSIGN_OR_RETURN(p.predictor, serving::predictor_for(p.machine, serving_predictors_));
   IRENE_ASSIGN_OR_RETURN(int64_t gpus, optional_int_param(r, "num_gpus", 1, kMaxGpus, 1));
   p.serving.num_gpus = static_cast<int>(gpus);
+  IRENE_ASSIGN_OR_RETURN(int64_t stages, optional_int_param(r, "pipeline_parallel", 1, kMaxGpus, 1));
+  p.serving.pipeline_parallel = static_cast<int>(stages);
   IRENE_ASSIGN_OR_RETURN(p.serving.batch_size, int_param(r, "batch_size", 1, kMaxRunning));
   IRENE_ASSIGN_OR_RETURN(p.serving.prompt_len, int_param(r, "prompt_len", 1, p.config.max_seq_len()));
   IRENE_ASSIGN_OR_RETURN(p.serving.output_len, int_param(r, "output_len", 1, kMaxOutputLen));
@@ -104,6 +107,7 @@ nlohmann::json Api::measured_serving(const models::ModelConfig& config, const st
     if (it == serving_data_.configs.end() || !same_architecture(it->second, config)) continue;
     points.push_back({{"model", row.model},
                       {"num_gpus", row.num_gpus},
+                      {"pipeline_parallel", row.pipeline_parallel},
                       {"max_num_seqs", row.max_num_seqs},
                       {"batch_size", row.avg_batch_size},
                       {"output_len", row.avg_output_tokens},

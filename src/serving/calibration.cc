@@ -29,6 +29,7 @@ predict::RooflineParams params_of(const Theta& t) {
   p.memory_power = std::exp(t[4]);
   p.step_overhead_s = std::exp(t[5]);
   p.per_sequence_overhead_s = std::exp(t[6]);
+  p.host_wait_power = sigmoid(t[7]);
   p.calibrated = true;
   return p;
 }
@@ -38,12 +39,15 @@ Theta theta_of(const predict::RooflineParams& p) {
   return Theta{logit(p.gemm_efficiency),   logit(p.memory_efficiency),
           std::log(p.kernel_overhead_s), std::log(p.compute_power),
           std::log(p.memory_power),      std::log(std::max(p.step_overhead_s, 1e-4)),
-          std::log(std::max(p.per_sequence_overhead_s, 1e-6))};
+          std::log(std::max(p.per_sequence_overhead_s, 1e-6)),
+          logit(std::clamp(p.host_wait_power, 0.05, 0.95))};
 }
 
-// Mean squared log error of the three figures a serving answer gives: energy per token,
+// Mean absolute log error of three figures a serving answer gives: energy per token,
 // power and time per output token (power is energy over time, but weighing it on its
 // own keeps a fit from trading a power error against a time error of the other sign).
+// Absolute, not squared: what crossval reports is the mean absolute percent error, and a
+// few rows the model cannot follow (pipelines across nodes) should not pull the rest.
 double objective(const std::vector<const ServingCase*>& cases, const predict::RooflineParams& p) {
   double sum = 0;
   for (const ServingCase* c : cases) {
@@ -52,17 +56,17 @@ double objective(const std::vector<const ServingCase*>& cases, const predict::Ro
     const double de = std::log(e->energy_per_output_token_j / c->row->energy_per_token_j);
     const double dt = std::log(e->tpot_s / c->row->tpot_s);
     const double dp = std::log(e->power_w / c->row->power_w);
-    sum += de * de + dt * dt + dp * dp;
+    sum += std::fabs(de) + std::fabs(dt) + std::fabs(dp);
   }
   return cases.empty() ? 0 : sum / static_cast<double>(cases.size());
 }
 
 }  // namespace
 
-const char* const kFigureNames[kFigures] = {"energy_per_token", "power", "tpot"};
+const char* const kFigureNames[kFigures] = {"energy_per_token", "power", "tpot", "throughput"};
 
 Result<std::vector<ServingCase>> build_cases(const MeasuredData& data, const CalibrationOptions& o) {
-  std::map<std::tuple<std::string, int64_t, int64_t, int64_t, int>, std::shared_ptr<const ServingWorkload>> cache;
+  std::map<std::tuple<std::string, int64_t, int64_t, int64_t, int, int>, std::shared_ptr<const ServingWorkload>> cache;
   std::vector<ServingCase> cases;
   for (const MeasuredServing& r : data.rows) {
     auto machine = machines::find_machine(r.machine_id);
@@ -71,8 +75,9 @@ Result<std::vector<ServingCase>> build_cases(const MeasuredData& data, const Cal
     s.batch_size = std::max<int64_t>(1, std::llround(r.avg_batch_size));
     s.prompt_len = std::llround(r.avg_input_tokens.value_or(o.default_prompt_len));
     s.output_len = std::max<int64_t>(2, std::llround(r.avg_output_tokens));
-    s.num_gpus = r.num_gpus;  // pipeline stages are counted as tensor-parallel GPUs
-    auto key = std::make_tuple(r.model, s.batch_size, s.prompt_len, s.output_len, s.num_gpus);
+    s.num_gpus = r.num_gpus;
+    s.pipeline_parallel = r.pipeline_parallel;
+    auto key = std::make_tuple(r.model, s.batch_size, s.prompt_len, s.output_len, s.num_gpus, s.pipeline_parallel);
     auto& w = cache[key];
     if (!w) {
       IRENE_ASSIGN_OR_RETURN(ServingWorkload built, ServingWorkload::build(data.configs.at(r.model), s));
@@ -98,7 +103,8 @@ namespace {
 Result<Figures> log_residuals(const ServingCase& c, const predict::RooflineParams& p) {
   IRENE_ASSIGN_OR_RETURN(ServingEstimate e, c.workload->estimate(c.machine, p));
   return Figures{std::log(c.row->energy_per_token_j / e.energy_per_output_token_j), std::log(c.row->power_w / e.power_w),
-                 std::log(c.row->tpot_s / e.tpot_s)};
+                 std::log(c.row->tpot_s / e.tpot_s),
+                 std::log(c.row->throughput_tokens_per_s / e.throughput_tokens_per_s)};
 }
 
 // 100 x |predicted - measured| / measured from ln(measured / predicted).
@@ -132,11 +138,17 @@ Intervals intervals_of(const std::vector<HeldOutModel>& models, double level, co
   }
   Intervals out;
   out.level = level;
-  std::optional<LogInterval>* slots[kFigures] = {&out.energy, &out.power, &out.tpot};
-  for (int k = 0; k < kFigures; ++k)
-    if (pooled[k].size() >= 2)
-      *slots[k] = LogInterval{weighted_quantile(pooled[k], (1 - level) / 2),
-                              weighted_quantile(pooled[k], 1 - (1 - level) / 2)};
+  std::optional<LogInterval>* slots[kFigures] = {&out.energy, &out.power, &out.tpot, &out.throughput};
+  for (int k = 0; k < kFigures; ++k) {
+    if (pooled[k].size() < 2) continue;
+    // The finite-sample step of conformal intervals (the ceil((n + 1)(1 - a)) / n quantile,
+    // Lei et al. 2018), with n the weighted residuals' effective number (Kish).
+    double sum = 0, squares = 0;
+    for (const auto& [x, w] : pooled[k]) sum += w, squares += w * w;
+    const double n = sum * sum / squares;
+    const double high = std::min(1.0, (1 - (1 - level) / 2) * (n + 1) / n);
+    *slots[k] = LogInterval{weighted_quantile(pooled[k], 1 - high), weighted_quantile(pooled[k], high)};
+  }
   return out;
 }
 
@@ -217,7 +229,7 @@ Result<nlohmann::json> crossval(const std::vector<ServingCase>& cases, const Cal
       }
       // Cross-validation+: this model's interval from the other models' held-out residuals.
       const Intervals iv = intervals_of(held, o.interval_level, &h.model);
-      const std::optional<LogInterval>* slots[kFigures] = {&iv.energy, &iv.power, &iv.tpot};
+      const std::optional<LogInterval>* slots[kFigures] = {&iv.energy, &iv.power, &iv.tpot, &iv.throughput};
       for (size_t i = 0; i < h.rows.size(); ++i) {
         const Figures& r = h.log_residuals[i];
         const MeasuredServing& m = *h.rows[i]->row;
@@ -225,7 +237,8 @@ Result<nlohmann::json> crossval(const std::vector<ServingCase>& cases, const Cal
                           {"batch_size", m.avg_batch_size}, {"output_len", m.avg_output_tokens},
                           {"energy_per_token", {m.energy_per_token_j, m.energy_per_token_j * std::exp(-r[0])}},
                           {"power", {m.power_w, m.power_w * std::exp(-r[1])}},
-                          {"tpot", {m.tpot_s, m.tpot_s * std::exp(-r[2])}}});
+                          {"tpot", {m.tpot_s, m.tpot_s * std::exp(-r[2])}},
+                          {"throughput", {m.throughput_tokens_per_s, m.throughput_tokens_per_s * std::exp(-r[3])}}});
         ++held_out_rows;
         for (int k = 0; k < kFigures; ++k)
           inside[k] += *slots[k] && r[k] >= (*slots[k])->low && r[k] <= (*slots[k])->high;
@@ -242,9 +255,11 @@ Result<nlohmann::json> crossval(const std::vector<ServingCase>& cases, const Cal
                      {"observed", share(0)},
                      {"observed_power", share(1)},
                      {"observed_tpot", share(2)},
+                     {"observed_throughput", share(3)},
                      {"held_out_rows", held_out_rows},
                      {"method", "cross-validation+: each held-out model's interval from the other models' "
-                                "held-out residuals on its GPU, each model weighing the same"}};
+                                "held-out residuals on its GPU, each model weighing the same, with the conformal "
+                                "finite-sample step"}};
   // Cross-GPU: calibrated on every row of one GPU, predicting another's rows.
   nlohmann::json cross = nlohmann::json::object();
   for (const std::string& from : gpus) {
@@ -256,6 +271,7 @@ Result<nlohmann::json> crossval(const std::vector<ServingCase>& cases, const Cal
       cross[from + " -> " + to] = {{"energy_per_token", r.mean_pct_error[0]},
                                    {"power", r.mean_pct_error[1]},
                                    {"tpot", r.mean_pct_error[2]},
+                                   {"throughput", r.mean_pct_error[3]},
                                    {"rows", r.log_residuals.size()}};
     }
   }
@@ -263,7 +279,7 @@ Result<nlohmann::json> crossval(const std::vector<ServingCase>& cases, const Cal
   out["cross_gpu"] = cross;
   out["rows"] = std::move(detail);
   out["settings"] = {{"default_prompt_len", o.default_prompt_len},
-                     {"note", "prompt lengths are not published; pipeline stages are counted as tensor-parallel GPUs"}};
+                     {"note", "prompt lengths are not published"}};
   return out;
 }
 
@@ -296,7 +312,7 @@ Result<ServingPredictor> train(const std::vector<ServingCase>& cases, const Meas
       per_model[h.model] = h.mean_pct_error[0];
       for (int k = 0; k < kFigures; ++k) mean[k] += h.mean_pct_error[k] / static_cast<double>(held.size());
     }
-    p.crossval = {{"energy_per_token", mean[0]}, {"power", mean[1]}, {"tpot", mean[2]},
+    p.crossval = {{"energy_per_token", mean[0]}, {"power", mean[1]}, {"tpot", mean[2]}, {"throughput", mean[3]},
                   {"per_model_energy_per_token", per_model}, {"method", "leave one model out, mean percent error"}};
   }
   // The carried intervals: this calibration predicting the data's other GPUs from their spec sheets.

@@ -37,14 +37,16 @@ Result<std::vector<ServingCase>> build_cases(const MeasuredData& data, const Cal
 struct Calibration {
   predict::RooflineParams params;
 };
-// Fits the parameters to `cases` (energy per token, power and time per output token, in
-// log space), starting from the defaults.
+// Fits the parameters to `cases` (the mean absolute log error of energy per token, power
+// and time per output token), starting from the defaults.
 Calibration fit(const std::vector<const ServingCase*>& cases, const CalibrationOptions& options);
 
-// Figures predicted and checked: energy per output token, power, time per output token.
-constexpr int kFigures = 3;
+// Figures predicted and checked: energy per output token, power, time per output token
+// and throughput. The fit weighs the first three; throughput (power over energy per
+// token) is checked and gets its interval from its own residuals.
+constexpr int kFigures = 4;
 using Figures = std::array<double, kFigures>;
-extern const char* const kFigureNames[kFigures];  // "energy_per_token", "power", "tpot"
+extern const char* const kFigureNames[kFigures];  // "energy_per_token", "power", "tpot", "throughput"
 
 // One held-out model of one GPU: ln(measured / predicted) of each of its rows, from a
 // fit on the GPU's other models, and the mean percent errors.

@@ -32,6 +32,7 @@ constexpr ParamField kParamFields[] = {
     {"memory_power", &predict::RooflineParams::memory_power},
     {"step_overhead_s", &predict::RooflineParams::step_overhead_s},
     {"per_sequence_overhead_s", &predict::RooflineParams::per_sequence_overhead_s},
+    {"host_wait_power", &predict::RooflineParams::host_wait_power},
 };
 
 nlohmann::json params_json(const predict::RooflineParams& p) {
@@ -64,7 +65,8 @@ nlohmann::json intervals_json(const Intervals& i) {
   return {{"level", i.level},
           {"energy_per_token", interval_json(i.energy)},
           {"power", interval_json(i.power)},
-          {"tpot", interval_json(i.tpot)}};
+          {"tpot", interval_json(i.tpot)},
+          {"throughput", interval_json(i.throughput)}};
 }
 
 Result<Intervals> intervals_from_json(const nlohmann::json& j, const std::string& where) {
@@ -84,6 +86,7 @@ Result<Intervals> intervals_from_json(const nlohmann::json& j, const std::string
   IRENE_RETURN_IF_ERROR(one("energy_per_token", out.energy));
   IRENE_RETURN_IF_ERROR(one("power", out.power));
   IRENE_RETURN_IF_ERROR(one("tpot", out.tpot));
+  IRENE_RETURN_IF_ERROR(one("throughput", out.throughput));
   return out;
 }
 
@@ -208,6 +211,7 @@ Result<MachinePredictor> predictor_for(const machines::MachineSpec& m, const std
     out.intervals.energy = widest(out.intervals.energy, p.carried_intervals.energy);
     out.intervals.power = widest(out.intervals.power, p.carried_intervals.power);
     out.intervals.tpot = widest(out.intervals.tpot, p.carried_intervals.tpot);
+    out.intervals.throughput = widest(out.intervals.throughput, p.carried_intervals.throughput);
     from += (from.empty() ? "" : ", ") + p.machine_id;
   }
   out.basis = "from the spec sheet alone (no measurements of this machine), with parameters carried over from " + from;
@@ -217,14 +221,11 @@ Result<MachinePredictor> predictor_for(const machines::MachineSpec& m, const std
 nlohmann::json serving_answer(const models::ModelConfig& config, const machines::MachineSpec& machine,
                               const ServingConfig& s, const ServingEstimate& e, const MachinePredictor& p) {
   const Intervals& i = p.intervals;
-  nlohmann::json throughput = nullptr;
-  if (i.tpot)
-    throughput = nlohmann::json::array(
-        {e.throughput_tokens_per_s * std::exp(-i.tpot->high), e.throughput_tokens_per_s * std::exp(-i.tpot->low)});
   return {{"model", config.name},
           {"machine", machine.id},
           {"machine_name", machine.name},
           {"num_gpus", s.num_gpus},
+          {"pipeline_parallel", s.pipeline_parallel},
           {"batch_size", s.batch_size},
           {"prompt_len", s.prompt_len},
           {"output_len", s.output_len},
@@ -240,7 +241,7 @@ nlohmann::json serving_answer(const models::ModelConfig& config, const machines:
             {"energy_per_request_j", scaled(e.energy_per_request_j, i.energy)},
             {"power_w", scaled(e.power_w, i.power)},
             {"tpot_s", scaled(e.tpot_s, i.tpot)},
-            {"throughput_tokens_per_s", throughput}}},
+            {"throughput_tokens_per_s", scaled(e.throughput_tokens_per_s, i.throughput)}}},
           {"calibrated", p.calibrated},
           {"spec_only", !p.calibrated},
           {"basis", p.basis},

@@ -25,7 +25,7 @@ struct LogInterval {
 
 struct Intervals {
   double level = 0.9;
-  std::optional<LogInterval> energy, power, tpot;  // empty: no residuals to make one from
+  std::optional<LogInterval> energy, power, tpot, throughput;  // empty: no residuals to make one from
 };
 
 struct ServingPredictor {

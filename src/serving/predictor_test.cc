@@ -85,7 +85,7 @@ TEST(ServingPredictorTest, AnswersCarryIntervalsOrNull) {
   auto cfg = models::bundled_config("meta-llama/Llama-3.1-8B").value();
   const auto machine = machines::find_machine("h100-sxm5-80gb").value();
   auto p = predictor_for(machine, shipped_serving_predictors()).value();
-  ServingConfig s{64, 512, 256, 1, ""};
+  ServingConfig s{64, 512, 256, 1, 1, ""};
   auto e = ServingWorkload::build(cfg, s).value().estimate(machine, p.params).value();
   nlohmann::json doc = serving_answer(cfg, machine, s, e, p);
   for (const char* k : {"energy_per_output_token_j", "energy_per_request_j", "power_w", "tpot_s", "throughput_tokens_per_s"}) {

@@ -1,5 +1,6 @@
 #include "serving/serving.h"
 
+#include <algorithm>
 #include <map>
 #include <tuple>
 
@@ -15,6 +16,13 @@ Status check(const ServingConfig& s) {
   if (s.prompt_len < 1 || s.output_len < 1)
     return Status::invalid_argument("prompt and output lengths must be positive");
   if (s.num_gpus < 1 || s.num_gpus > 64) return Status::invalid_argument("GPUs must be from 1 to 64");
+  if (s.pipeline_parallel < 1 || s.num_gpus % s.pipeline_parallel != 0)
+    return Status::invalid_argument("pipeline stages must divide the GPUs (" + std::to_string(s.num_gpus) + "), got " +
+                                    std::to_string(s.pipeline_parallel));
+  if (s.batch_size < s.pipeline_parallel)
+    return Status::invalid_argument("each of the " + std::to_string(s.pipeline_parallel) +
+                                    " pipeline stages needs a running request; batch size " +
+                                    std::to_string(s.batch_size) + " is too small");
   return Status::ok();
 }
 
@@ -53,7 +61,7 @@ Result<ServingWorkload> ServingWorkload::build(const models::ModelConfig& config
   IRENE_ASSIGN_OR_RETURN(tree::Tree step, models::trace_model(config, decode));
   w.dtype_ = step.dtype;
   const double element = step.dtype == "float32" ? 4 : 2;
-  w.decode_ = phase_of(step, static_cast<double>(s.batch_size * config.hidden_size) * element);
+  w.decode_ = phase_of(step, static_cast<double>(w.engine_batch() * config.hidden_size) * element);
   // One prompt's prefill (as generate() runs it: the last position's logits only).
   models::RunOptions prefill{1, s.prompt_len, /*shapes_only=*/true};
   prefill.new_tokens = 1;
@@ -67,14 +75,14 @@ Result<ServingWorkload> ServingWorkload::build(const models::ModelConfig& config
 
 Result<predict::KernelCost> ServingWorkload::cost(const Phase& p, const machines::MachineSpec& m,
                                                   const predict::RooflineParams& params) const {
-  IRENE_ASSIGN_OR_RETURN(double peak, predict::roofline_peak(m, dtype_, serving_.num_gpus));
+  IRENE_ASSIGN_OR_RETURN(double peak, predict::roofline_peak(m, dtype_, tensor_parallel()));
   predict::KernelCost total;
   for (const KernelGroup& k : p.kernels) {
-    const predict::KernelCost c = predict::kernel_cost(k.op_class, k.flops, k.bytes, peak, m, params, serving_.num_gpus);
+    const predict::KernelCost c = predict::kernel_cost(k.op_class, k.flops, k.bytes, peak, m, params, tensor_parallel());
     total.latency_s += k.count * c.latency_s;
     total.energy_j += k.count * c.energy_j;
   }
-  const predict::KernelCost ar = predict::all_reduce_cost(p.layer_activation_bytes, m, params, serving_.num_gpus);
+  const predict::KernelCost ar = predict::all_reduce_cost(p.layer_activation_bytes, m, params, tensor_parallel());
   total.latency_s += p.layers * ar.latency_s;
   total.energy_j += p.layers * ar.energy_j;
   return total;
@@ -84,26 +92,35 @@ Result<ServingEstimate> ServingWorkload::estimate(const machines::MachineSpec& m
                                                   const predict::RooflineParams& params) const {
   IRENE_ASSIGN_OR_RETURN(predict::KernelCost decode, cost(decode_, m, params));
   IRENE_ASSIGN_OR_RETURN(predict::KernelCost prompt, cost(prefill_, m, params));
-  // Each iteration finishes B / N requests on average; as many new prompts are prefilled.
-  const double b = static_cast<double>(serving_.batch_size), n = static_cast<double>(serving_.output_len);
-  const double prefills = b / n;
+  // Each decode iteration finishes B / N requests on average; as many new prompts are
+  // prefilled. Without chunked prefill (vLLM's default then) they run as iterations of
+  // their own, between decode iterations: at most one per decode iteration, fewer when
+  // requests finish less often than every step.
+  // One virtual engine's iteration (the only one without pipeline parallelism).
+  const double b = static_cast<double>(engine_batch()), n = static_cast<double>(serving_.output_len);
+  const double prefills = b / n, prefill_iterations = std::min(1.0, prefills);
   // The engine's own time per iteration, the GPUs idling through it.
   const double engine_s = params.step_overhead_s + b * params.per_sequence_overhead_s;
-  const double time = decode.latency_s + prefills * prompt.latency_s + engine_s;
-  const double energy = decode.energy_j + prefills * prompt.energy_j + serving_.num_gpus * *m.idle_power_w * engine_s;
+  const double decode_s = decode.latency_s + engine_s;
+  const double prefill_s = prefills * prompt.latency_s + prefill_iterations * params.step_overhead_s;
+  const double time = decode_s + prefill_s;
+  const double wait_power = *m.idle_power_w + params.host_wait_power * std::max(0.0, *m.tdp_w - *m.idle_power_w);
+  const double idle_s = engine_s + prefill_iterations * params.step_overhead_s;
+  const double energy = decode.energy_j + prefills * prompt.energy_j + tensor_parallel() * wait_power * idle_s;
+  const double engines = serving_.pipeline_parallel;
   ServingEstimate e;
-  e.tpot_s = time;
+  e.tpot_s = decode_s;  // a decode iteration: the time between two tokens of a request
   e.energy_per_output_token_j = energy / b;
   e.energy_per_request_j = e.energy_per_output_token_j * n;
-  e.power_w = energy / time;
-  e.throughput_tokens_per_s = b / time;
+  e.power_w = engines * energy / time;
+  e.throughput_tokens_per_s = engines * b / time;
   e.prefill_share = prefills * prompt.energy_j / energy;
   return e;
 }
 
 // The decode step at the mean context: step N / 2 of a generation of N tokens.
 models::RunOptions ServingWorkload::decode_options() const {
-  models::RunOptions decode{serving_.batch_size, serving_.prompt_len, /*shapes_only=*/true};
+  models::RunOptions decode{engine_batch(), serving_.prompt_len, /*shapes_only=*/true};
   decode.new_tokens = serving_.output_len;
   decode.decode_step = serving_.output_len / 2;
   decode.dtype = serving_.dtype;
@@ -112,7 +129,7 @@ models::RunOptions ServingWorkload::decode_options() const {
 
 Result<tree::Tree> ServingWorkload::step_tree(const machines::MachineSpec& m, const predict::RooflineParams& params) const {
   IRENE_ASSIGN_OR_RETURN(tree::Tree t, models::trace_model(*config_, decode_options()));
-  predict::RooflineOptions o{serving_.num_gpus, decode_.layer_activation_bytes};
+  predict::RooflineOptions o{tensor_parallel(), decode_.layer_activation_bytes};
   IRENE_RETURN_IF_ERROR(predict::predict_roofline(t, m, params, o).status());
   return t;
 }

@@ -5,6 +5,15 @@
 // linearly with the context, so the mean context gives the mean cost) plus the prefill
 // of B / N new prompts. Its roofline cost (predict/roofline.h) on a machine gives the
 // server's energy per output token, power, time per output token and throughput.
+//
+// Pipeline parallelism over P stages (vLLM: one "virtual engine" per stage, each with its
+// own batch of B / P requests, their iterations staggered so every stage stays busy):
+// each virtual engine is a tensor-parallel server on G / P GPUs whose layers are split
+// over the stages. Its iteration takes the whole model's time on G / P GPUs (the stages
+// run one after another for its batch), and the P engines overlap, so the server's
+// energy per token and time per token are one engine's, its power and throughput P
+// times one engine's. Pipeline bubbles and the activations sent between stages (small
+// beside the weights) are not counted.
 #pragma once
 
 #include <memory>
@@ -24,7 +33,8 @@ struct ServingConfig {
   int64_t batch_size = 64;   // requests running at once, 1 to 4096
   int64_t prompt_len = 128;  // tokens per prompt
   int64_t output_len = 256;  // tokens generated per request
-  int num_gpus = 1;          // tensor parallel
+  int num_gpus = 1;          // all GPUs: tensor parallel x pipeline parallel
+  int pipeline_parallel = 1; // stages; num_gpus / pipeline_parallel GPUs each
   std::string dtype;         // "" = the config's torch_dtype
 };
 
@@ -48,6 +58,7 @@ class ServingWorkload {
   // goes); traced whole when asked for.
   Result<tree::Tree> step_tree(const machines::MachineSpec& machine, const predict::RooflineParams& params) const;
   const ServingConfig& config() const { return serving_; }
+  int tensor_parallel() const { return serving_.num_gpus / serving_.pipeline_parallel; }
 
  private:
   struct KernelGroup {
@@ -64,6 +75,7 @@ class ServingWorkload {
                                    const predict::RooflineParams& params) const;
 
   models::RunOptions decode_options() const;
+  int64_t engine_batch() const { return serving_.batch_size / serving_.pipeline_parallel; }
 
   std::shared_ptr<const models::ModelConfig> config_;
   ServingConfig serving_;

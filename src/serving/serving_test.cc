@@ -11,10 +11,13 @@ models::ModelConfig llama8b() { return models::bundled_config("meta-llama/Llama-
 machines::MachineSpec h100() { return machines::find_machine("h100-sxm5-80gb").value(); }
 
 TEST(ServingTest, TheSteadyStateFiguresAreConsistent) {
-  auto w = ServingWorkload::build(llama8b(), {64, 128, 256, 1, ""}).value();
+  auto w = ServingWorkload::build(llama8b(), {64, 128, 256, 1, 1, ""}).value();
   const ServingEstimate e = w.estimate(h100(), predict::RooflineParams{}).value();
   EXPECT_GT(e.tpot_s, 0);
-  EXPECT_NEAR(e.throughput_tokens_per_s, 64 / e.tpot_s, 1e-9 * e.throughput_tokens_per_s);
+  // The time per token is a decode iteration's; the prefills between decode iterations
+  // take the rest of the server's time, so fewer tokens come out than B per TPOT.
+  EXPECT_LT(e.throughput_tokens_per_s, 64 / e.tpot_s);
+  EXPECT_GT(e.throughput_tokens_per_s, 0.5 * 64 / e.tpot_s);
   EXPECT_NEAR(e.power_w, e.energy_per_output_token_j * e.throughput_tokens_per_s, 1e-9 * e.power_w);
   EXPECT_NEAR(e.energy_per_request_j, 256 * e.energy_per_output_token_j, 1e-9 * e.energy_per_request_j);
   EXPECT_GT(e.prefill_share, 0);
@@ -31,7 +34,7 @@ TEST(ServingTest, TheSteadyStateFiguresAreConsistent) {
 TEST(ServingTest, LargerBatchesShareTheWeightsStreamed) {
   double previous = 1e9;
   for (int64_t b : {1, 8, 64, 512}) {
-    auto w = ServingWorkload::build(llama8b(), {b, 128, 256, 1, ""}).value();
+    auto w = ServingWorkload::build(llama8b(), {b, 128, 256, 1, 1, ""}).value();
     const double e = w.estimate(h100(), predict::RooflineParams{}).value().energy_per_output_token_j;
     EXPECT_LT(e, previous) << "batch " << b;
     previous = e;
@@ -40,14 +43,50 @@ TEST(ServingTest, LargerBatchesShareTheWeightsStreamed) {
 
 TEST(ServingTest, TensorParallelismAndBadRequests) {
   auto c = models::bundled_config("meta-llama/Llama-3.1-70B").value();
-  auto one = ServingWorkload::build(c, {32, 128, 256, 1, ""}).value().estimate(h100(), {}).value();
-  auto four = ServingWorkload::build(c, {32, 128, 256, 4, ""}).value().estimate(h100(), {}).value();
+  auto one = ServingWorkload::build(c, {32, 128, 256, 1, 1, ""}).value().estimate(h100(), {}).value();
+  auto four = ServingWorkload::build(c, {32, 128, 256, 4, 1, ""}).value().estimate(h100(), {}).value();
   EXPECT_LT(four.tpot_s, one.tpot_s);
   EXPECT_GT(four.power_w, one.power_w);  // four GPUs draw their power together
-  EXPECT_FALSE(ServingWorkload::build(c, {5000, 128, 256, 1, ""}).is_ok());
-  auto bert = ServingWorkload::build(models::bundled_config("bert-base-uncased").value(), {8, 128, 16, 1, ""});
+  EXPECT_FALSE(ServingWorkload::build(c, {5000, 128, 256, 1, 1, ""}).is_ok());
+  EXPECT_FALSE(ServingWorkload::build(c, {32, 128, 256, 4, 3, ""}).is_ok());  // 3 stages of 4 GPUs
+  EXPECT_FALSE(ServingWorkload::build(c, {1, 128, 256, 2, 2, ""}).is_ok());   // a stage without a request
+  auto bert = ServingWorkload::build(models::bundled_config("bert-base-uncased").value(), {8, 128, 16, 1, 1, ""});
   ASSERT_FALSE(bert.is_ok());
   EXPECT_NE(bert.status().message().find("decoder LLM families"), std::string::npos);
+}
+
+// P pipeline stages run P virtual engines of B / P requests each, overlapped: the
+// server's energy per token and time per token are one engine's on G / P GPUs, its power
+// and throughput P times one engine's.
+TEST(ServingTest, PipelineStagesRunAsOverlappedEngines) {
+  auto c = models::bundled_config("meta-llama/Llama-3.1-70B").value();
+  predict::RooflineParams p;
+  p.step_overhead_s = 2e-3;
+  p.per_sequence_overhead_s = 1e-5;
+  auto piped = ServingWorkload::build(c, {128, 128, 256, 8, 2, ""}).value().estimate(h100(), p).value();
+  auto engine = ServingWorkload::build(c, {64, 128, 256, 4, 1, ""}).value().estimate(h100(), p).value();
+  EXPECT_NEAR(piped.energy_per_output_token_j, engine.energy_per_output_token_j, 1e-9 * engine.energy_per_output_token_j);
+  EXPECT_NEAR(piped.tpot_s, engine.tpot_s, 1e-9 * engine.tpot_s);
+  EXPECT_NEAR(piped.power_w, 2 * engine.power_w, 1e-9 * engine.power_w);
+  EXPECT_NEAR(piped.throughput_tokens_per_s, 2 * engine.throughput_tokens_per_s, 1e-9 * engine.throughput_tokens_per_s);
+  // Against eight GPUs in tensor parallel on all 128 requests: a token waits for both
+  // stages, so pipelining is slower per token when the weights' streaming dominates.
+  auto tensor = ServingWorkload::build(c, {128, 128, 256, 8, 1, ""}).value().estimate(h100(), p).value();
+  EXPECT_GT(piped.tpot_s, tensor.tpot_s);
+}
+
+// While the GPUs wait on the engine (scheduling, the host's work), they draw their idle
+// power, or more when a calibration says they stay at their active clocks.
+TEST(ServingTest, WaitingOnTheEngineDrawsTheWaitPower) {
+  predict::RooflineParams idle;
+  idle.step_overhead_s = 0.05;  // an engine far slower than the GPU
+  predict::RooflineParams busy = idle;
+  busy.host_wait_power = 0.5;
+  auto w = ServingWorkload::build(llama8b(), {8, 128, 256, 1, 1, ""}).value();
+  const auto& m = h100();
+  const double at_idle = w.estimate(m, idle).value().power_w, waiting = w.estimate(m, busy).value().power_w;
+  EXPECT_LT(at_idle, *m.idle_power_w + 0.2 * (*m.tdp_w - *m.idle_power_w));
+  EXPECT_GT(waiting, *m.idle_power_w + 0.4 * (*m.tdp_w - *m.idle_power_w));
 }
 
 }  // namespace

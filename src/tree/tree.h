@@ -72,6 +72,7 @@ struct Node {
   std::optional<Measurement> measured;       // when this node was measured
   std::optional<double> energy_j;            // predicted energy of one forward pass
   std::optional<double> energy_remainder_j;  // the part of energy_j no child covers
+  std::optional<double> predicted_latency_s;  // predicted time of one forward pass (the roofline)
   // The predictor had no regressor for this node's type: energy_j comes from its
   // documented fallback (see predict/predictor.h).
   bool extrapolated = false;

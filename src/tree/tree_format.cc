@@ -132,6 +132,7 @@ nlohmann::json node_json(const Tree& tree, int index, const FormatOptions& o) {
   }
   if (n.energy_j) j["energy_j"] = *n.energy_j;
   if (n.energy_remainder_j) j["energy_remainder_j"] = *n.energy_remainder_j;
+  if (n.predicted_latency_s) j["predicted_latency_s"] = *n.predicted_latency_s;
   if (n.extrapolated) j["extrapolated"] = true;
   if (n.measured) j["measured"] = measurement_json(*n.measured);
   nlohmann::json children = nlohmann::json::array();
@@ -198,6 +199,7 @@ Status node_from_json(const nlohmann::json& j, int parent, Tree& tree) {
     n.dtype = j.value("dtype", "");
     if (j.contains("energy_j")) n.energy_j = j["energy_j"].get<double>();
     if (j.contains("energy_remainder_j")) n.energy_remainder_j = j["energy_remainder_j"].get<double>();
+    if (j.contains("predicted_latency_s")) n.predicted_latency_s = j["predicted_latency_s"].get<double>();
     n.extrapolated = j.value("extrapolated", false);
     if (parent < 0 && j.contains("new_tokens")) {
       Generation g;
@@ -260,6 +262,11 @@ std::string to_text(const Tree& tree, const FormatOptions& o) {
       std::snprintf(buf, sizeof buf, " latency=%.3f ms", *n.latency_s * 1e3);
       line += buf;
     }
+    if (n.predicted_latency_s) {
+      char buf[48];
+      std::snprintf(buf, sizeof buf, " predicted latency=%.4g ms", *n.predicted_latency_s * 1e3);
+      line += buf;
+    }
     out += line + "\n";
   }
   return out;
@@ -284,8 +291,11 @@ std::string to_csv(const Tree& tree, const FormatOptions& o) {
   // Generation trees say which phase each row belongs to (the paths repeat per phase).
   const bool phased = tree.generation.has_value() && !tree.generation->decode_step;
   const std::vector<std::string> phases = phased ? tree.phases() : std::vector<std::string>{};
+  const bool predicted = std::any_of(tree.nodes.begin(), tree.nodes.end(),
+                                     [](const Node& n) { return n.predicted_latency_s.has_value(); });
   std::string out = std::string(kCsvHeader) + (energies ? std::string(",") + kCsvEnergyColumns : "") +
-                    (phased ? std::string(",") + kCsvPhaseColumn : "") + "\n";
+                    (predicted ? ",predicted_latency_s" : "") + (phased ? std::string(",") + kCsvPhaseColumn : "") +
+                    "\n";
   out.reserve(tree.nodes.size() * 96);
   char num[160];
   const std::vector<char> shown = shown_nodes(tree, o);
@@ -305,6 +315,13 @@ std::string to_csv(const Tree& tree, const FormatOptions& o) {
       opt(n.energy_remainder_j);
       opt(n.measured ? n.measured->energy_j : std::nullopt);
       out += n.extrapolated ? ",true" : ",false";
+    }
+    if (predicted) {
+      out += ",";
+      if (n.predicted_latency_s) {
+        std::snprintf(num, sizeof num, "%.9g", *n.predicted_latency_s);
+        out += num;
+      }
     }
     if (phased) out += "," + phases[i];
     out += "\n";

@@ -26,7 +26,7 @@ const FIGURES = [
 
 export class ServingPanel {
   constructor(elements, { models, catalogue, onStatus, onShowTree }) {
-    // { model, machine, gpus, batch, prompt, output, run, info, result, over, chart, showTree }
+    // { model, machine, gpus, stages, batch, prompt, output, run, info, result, over, chart, showTree }
     this.elements = elements;
     this.catalogue = catalogue;
     this.onStatus = onStatus;
@@ -76,6 +76,7 @@ export class ServingPanel {
       model: e.model.value,
       machine: e.machine.value,
       num_gpus: e.gpus.value,
+      pipeline_parallel: e.stages.value,
       batch_size: e.batch.value,
       prompt_len: e.prompt.value,
       output_len: e.output.value,
@@ -132,7 +133,9 @@ export class ServingPanel {
   async runSweep() {
     if (!this.answer) return;
     const over = this.elements.over.value;
-    const values = over === 'num_gpus' ? SWEEP_GPUS : SWEEP_BATCHES;
+    // Every point needs a whole number of GPUs per stage and a request per stage.
+    const stages = Number(this.elements.stages.value) || 1;
+    const values = over === 'num_gpus' ? SWEEP_GPUS.filter((g) => g % stages === 0) : SWEEP_BATCHES.filter((b) => b >= stages);
     const runId = this.runId;
     try {
       const answer = await fetchServing(this.request({ sweep: over, values: values.join(','), max_nodes: '1' }));
@@ -148,11 +151,12 @@ export class ServingPanel {
     container.replaceChildren();
     const points = answer.sweep.points;
     const key = over === 'num_gpus' ? 'num_gpus' : 'batch_size';
-    // Measured points of this machine: at this GPU count for a batch sweep, near this
-    // batch size (within 20 %) for a GPU sweep.
+    // Measured points of this machine with these pipeline stages: at this GPU count for a
+    // batch sweep, near this batch size (within 20 %) for a GPU sweep.
     const gpus = Number(answer.num_gpus);
     const batch = Number(answer.batch_size);
-    const measured = (answer.measured || []).filter((m) => (over === 'num_gpus'
+    const stages = Number(answer.pipeline_parallel);
+    const measured = (answer.measured || []).filter((m) => m.pipeline_parallel === stages && (over === 'num_gpus'
       ? Math.abs(Math.log(m.batch_size / batch)) < Math.log(1.2) : m.num_gpus === gpus));
     const width = Math.max(480, container.clientWidth || 720);
     const height = 320;

@@ -1,0 +1,148 @@
+#include "predict/latency_predictor.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+namespace irene::predict {
+
+namespace {
+
+constexpr const char* kFormat = "irene-latency-predictor";
+constexpr const char* kMethod = "roofline-latency";
+constexpr int kVersion = 1;
+
+// A positive finite number at `j[key]`, or an error naming it.
+Result<double> positive(const nlohmann::json& j, const char* key, const std::string& where) {
+  if (!j.is_object() || !j.contains(key) || !j[key].is_number() || !std::isfinite(j[key].get<double>()) ||
+      j[key].get<double>() <= 0)
+    return Status::corrupt(where + ": '" + key + "' must be a positive number");
+  return j[key].get<double>();
+}
+
+}  // namespace
+
+bool is_latency_predictor(const nlohmann::json& doc) {
+  return doc.is_object() && doc.value("method", "") == kMethod;
+}
+
+nlohmann::json to_json(const LatencyPredictor& p) {
+  const RooflineParams& r = p.model.params;
+  nlohmann::json caches = nlohmann::json::array();
+  for (const CacheLevel& c : p.model.memory.caches)
+    caches.push_back({{"bytes", c.bytes}, {"bandwidth_bytes_per_s", c.bandwidth_bytes_per_s}});
+  return {{"format", kFormat},
+          {"version", kVersion},
+          {"method", kMethod},
+          {"machine", p.machine_id},
+          {"machine_name", p.machine_name},
+          {"params",
+           {{"gemm_efficiency", r.gemm_efficiency},
+            {"attention_efficiency", r.attention_efficiency},
+            {"other_compute_efficiency", r.other_compute_efficiency},
+            {"memory_efficiency", r.memory_efficiency},
+            {"kernel_overhead_s", r.kernel_overhead_s}}},
+          {"memory", {{"bandwidth_bytes_per_s", p.model.memory.bandwidth_bytes_per_s}, {"caches", caches}}},
+          {"crossval", p.crossval},
+          {"data", p.data}};
+}
+
+Result<LatencyPredictor> latency_predictor_from_json(const nlohmann::json& doc, const std::string& where) {
+  if (!is_latency_predictor(doc)) return Status::corrupt(where + " is not a latency predictor (\"method\": \"" + kMethod + "\")");
+  if (doc.value("format", "") != kFormat || doc.value("version", 0) != kVersion)
+    return Status::corrupt(where + ": format must be " + kFormat + " version " + std::to_string(kVersion));
+  if (!doc.contains("machine") || !doc["machine"].is_string() || doc["machine"].get<std::string>().empty())
+    return Status::corrupt(where + ": no 'machine' (the catalogue's id of the machine it was fitted on)");
+  LatencyPredictor p;
+  p.machine_id = doc["machine"].get<std::string>();
+  p.machine_name = doc.value("machine_name", "");
+  const nlohmann::json params = doc.value("params", nlohmann::json());
+  RooflineParams& r = p.model.params;
+  IRENE_ASSIGN_OR_RETURN(r.gemm_efficiency, positive(params, "gemm_efficiency", where + ": params"));
+  IRENE_ASSIGN_OR_RETURN(r.attention_efficiency, positive(params, "attention_efficiency", where + ": params"));
+  IRENE_ASSIGN_OR_RETURN(r.other_compute_efficiency, positive(params, "other_compute_efficiency", where + ": params"));
+  IRENE_ASSIGN_OR_RETURN(r.memory_efficiency, positive(params, "memory_efficiency", where + ": params"));
+  IRENE_ASSIGN_OR_RETURN(r.kernel_overhead_s, positive(params, "kernel_overhead_s", where + ": params"));
+  for (double e : {r.gemm_efficiency, r.attention_efficiency, r.other_compute_efficiency, r.memory_efficiency})
+    if (e > 1) return Status::corrupt(where + ": efficiencies must be in (0, 1]");
+  r.calibrated = true;
+  const nlohmann::json memory = doc.value("memory", nlohmann::json());
+  IRENE_ASSIGN_OR_RETURN(p.model.memory.bandwidth_bytes_per_s, positive(memory, "bandwidth_bytes_per_s", where + ": memory"));
+  if (memory.contains("caches")) {
+    if (!memory["caches"].is_array()) return Status::corrupt(where + ": memory.caches must be an array");
+    double previous = 0;
+    for (const auto& c : memory["caches"]) {
+      CacheLevel level;
+      IRENE_ASSIGN_OR_RETURN(level.bytes, positive(c, "bytes", where + ": memory.caches[]"));
+      IRENE_ASSIGN_OR_RETURN(level.bandwidth_bytes_per_s, positive(c, "bandwidth_bytes_per_s", where + ": memory.caches[]"));
+      if (level.bytes <= previous) return Status::corrupt(where + ": memory.caches must go from the smallest up");
+      previous = level.bytes;
+      p.model.memory.caches.push_back(level);
+    }
+  }
+  p.crossval = doc.value("crossval", nlohmann::json());
+  p.data = doc.value("data", nlohmann::json());
+  return p;
+}
+
+Result<LatencyPredictor> load_latency_predictor(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::not_found("cannot read latency predictor '" + path + "': " + std::strerror(errno));
+  nlohmann::json doc = nlohmann::json::parse(in, nullptr, false);
+  if (doc.is_discarded()) return Status::corrupt(path + " is not JSON");
+  return latency_predictor_from_json(doc, path);
+}
+
+Status save_latency_predictor(const LatencyPredictor& p, const std::string& path) {
+  std::ofstream out(path);
+  if (!out) return Status::io_error("cannot write '" + path + "': " + std::strerror(errno));
+  out << to_json(p).dump(2) << "\n";
+  return out ? Status::ok() : Status::io_error("cannot write '" + path + "'");
+}
+
+Result<LatencyPredictor> train_latency(const std::vector<ProfiledModel>& profiles, const machines::MachineSpec& m) {
+  if (profiles.empty()) return Status::invalid_argument("no profiles to fit on");
+  std::vector<const ProfiledModel*> all;
+  std::set<std::string> models;
+  nlohmann::json files = nlohmann::json::array();
+  int nodes = 0;
+  for (const auto& p : profiles) {
+    all.push_back(&p);
+    models.insert(p.tree.model);
+    files.push_back(std::filesystem::path(p.file).filename().string());
+    for (const auto& n : p.tree.nodes) nodes += n.measured && n.measured->times_mean_s > 0;
+  }
+  LatencyPredictor out;
+  out.machine_id = m.id;
+  out.machine_name = m.name;
+  out.model = fit_latency(all, m);
+  if (models.size() >= 2) {
+    IRENE_ASSIGN_OR_RETURN(out.crossval, latency_crossval(profiles, m));
+  }
+  out.data = {{"profiles", files},
+              {"models", std::vector<std::string>(models.begin(), models.end())},
+              {"measured_nodes", nodes}};
+  return out;
+}
+
+Result<double> predict_latency(tree::Tree& t, const LatencyPredictor& p) {
+  if (t.empty()) return Status::invalid_argument("an empty tree has no latency");
+  IRENE_ASSIGN_OR_RETURN(machines::MachineSpec m, machines::find_machine(p.machine_id));
+  IRENE_ASSIGN_OR_RETURN(std::vector<double> latency, node_latencies(t, m, p.model.params, p.model.memory));
+  for (size_t i = 0; i < t.nodes.size(); ++i) t.nodes[i].predicted_latency_s = latency[i];
+  std::string note = "latency from the roofline calibrated on irene profiles of " + p.machine_id;
+  if (p.data.is_object() && p.data.contains("models")) note += " (" + std::to_string(p.data["models"].size()) + " models)";
+  if (p.crossval.is_object() && p.crossval.contains("calibrated"))
+    note += "; leave-one-model-out error " + std::to_string(std::lround(p.crossval["calibrated"].value("nodes", 0.0))) +
+            " % per node, " + std::to_string(std::lround(p.crossval["calibrated"].value("model", 0.0))) + " % per model";
+  note += "; no energy (the profiles had no energy meter's figures to fit a power model on)";
+  t.notes.push_back(note);
+  if (!p.machine_name.empty() && p.machine_name != m.name)
+    t.notes.push_back("fitted on " + p.machine_name + ", predicting " + m.name + ": the parameters may not carry over");
+  return latency.empty() ? 0.0 : latency[0];
+}
+
+}  // namespace irene::predict
