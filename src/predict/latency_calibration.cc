@@ -6,6 +6,7 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <optional>
 
 #include "predict/nelder_mead.h"
 #include "tree/tree_format.h"
@@ -52,24 +53,46 @@ std::vector<double> fitted_caches(const machines::MachineSpec& m) {
   return {m.cache_bytes.back()};
 }
 
-// The model of fitted parameters `t`; `caches`: the sizes of the fitted cache levels.
-LatencyModel model_of(const std::vector<double>& t, bool fit_bandwidth, const machines::MachineSpec& m,
-                      const std::vector<double>& caches) {
+// What a fit holds fixed: the sizes of the cache levels whose bandwidths it fits, and the
+// per-kernel overhead when the profiles measured it.
+struct FitShape {
+  bool fit_bandwidth = false;  // the spec has no memory bandwidth
+  std::vector<double> caches;
+  std::optional<double> kernel_overhead_s;
+};
+
+// The model of fitted parameters `t` (unbounded: logits and logs, in the order below).
+LatencyModel model_of(const std::vector<double>& t, const FitShape& shape, const machines::MachineSpec& m) {
   LatencyModel lm = spec_latency_model(m);
-  lm.params.gemm_efficiency = sigmoid(t[0]);
+  size_t k = 0;
+  lm.params.gemm_efficiency = sigmoid(t[k++]);
   lm.params.attention_efficiency = lm.params.gemm_efficiency;
-  lm.params.other_compute_efficiency = sigmoid(t[1]);
-  lm.params.kernel_overhead_s = std::exp(t[2]);
+  lm.params.other_compute_efficiency = sigmoid(t[k++]);
+  lm.params.transcendental_efficiency = sigmoid(t[k++]);
+  lm.params.kernel_overhead_s = shape.kernel_overhead_s ? *shape.kernel_overhead_s : std::exp(t[k++]);
+  lm.params.module_overhead_s = std::exp(t[k++]);
   lm.params.calibrated = true;
-  if (fit_bandwidth) {
+  if (shape.fit_bandwidth) {
     lm.params.memory_efficiency = 1;
-    lm.memory.bandwidth_bytes_per_s = std::exp(t[3]);
+    lm.memory.bandwidth_bytes_per_s = std::exp(t[k++]);
   } else {
-    lm.params.memory_efficiency = sigmoid(t[3]);
+    lm.params.memory_efficiency = sigmoid(t[k++]);
   }
-  for (size_t level = 0; level < caches.size(); ++level)  // sizes from the spec, bandwidths fitted
-    lm.memory.caches.push_back({caches[level], std::exp(t[4 + level])});
+  for (double bytes : shape.caches)  // sizes from the spec, bandwidths fitted
+    lm.memory.caches.push_back({bytes, std::exp(t[k++])});
   return lm;
+}
+
+// The profiles' measured dispatch cost: their median, when every one has it.
+std::optional<double> measured_dispatch(const std::vector<const ProfiledModel*>& models) {
+  std::vector<double> v;
+  for (const ProfiledModel* p : models) {
+    if (!p->dispatch_overhead_s) return std::nullopt;
+    v.push_back(*p->dispatch_overhead_s);
+  }
+  if (v.empty()) return std::nullopt;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
 }
 
 double pct(double predicted, double measured) { return 100 * std::fabs(predicted - measured) / measured; }
@@ -130,7 +153,12 @@ Result<std::vector<ProfiledModel>> load_profiles(const std::string& dir) {
     if (!t.is_ok()) return Status::corrupt(f.string() + ": " + t.status().message());
     if (std::none_of(t->nodes.begin(), t->nodes.end(), measured))
       return Status::invalid_argument(f.string() + ": no node has a measured latency");
-    out.push_back({f.string(), std::move(*t)});
+    std::optional<double> dispatch;
+    const auto& header = doc["profile"];
+    if (header.is_object() && header.contains("dispatch_overhead_s") && header["dispatch_overhead_s"].is_number() &&
+        header["dispatch_overhead_s"].get<double>() > 0)
+      dispatch = header["dispatch_overhead_s"].get<double>();
+    out.push_back({f.string(), std::move(*t), dispatch});
   }
   if (out.empty()) return Status::not_found(dir + " holds no irene profile (JSON written by `irene profile`)");
   return out;
@@ -153,20 +181,24 @@ LatencyModel spec_latency_model(const machines::MachineSpec& m) {
 
 LatencyModel fit_latency(const std::vector<const ProfiledModel*>& models, const machines::MachineSpec& m,
                          int max_evaluations) {
-  const bool fit_bandwidth = !m.memory_bandwidth_bytes_per_s;
+  FitShape shape;
+  shape.fit_bandwidth = !m.memory_bandwidth_bytes_per_s;
+  shape.caches = fitted_caches(m);
+  shape.kernel_overhead_s = measured_dispatch(models);
   const RooflineParams first;
   const double first_bandwidth = m.memory_bandwidth_bytes_per_s.value_or(kFirstGuessCpuBandwidth);
   std::vector<double> start = {logit(first.gemm_efficiency), logit(first.other_compute_efficiency),
-                               std::log(first.kernel_overhead_s),
-                               fit_bandwidth ? std::log(first_bandwidth) : logit(first.memory_efficiency)};
+                               logit(first.other_compute_efficiency)};  // transcendental ops start as the others
+  if (!shape.kernel_overhead_s) start.push_back(std::log(first.kernel_overhead_s));
+  start.push_back(std::log(1e-6));  // a module call: a microsecond
+  start.push_back(shape.fit_bandwidth ? std::log(first_bandwidth) : logit(first.memory_efficiency));
   // Caches start several times faster than memory, the smaller ones faster still.
-  const std::vector<double> caches = fitted_caches(m);
-  for (size_t level = 0; level < caches.size(); ++level)
-    start.push_back(std::log(first_bandwidth * static_cast<double>(4 << (caches.size() - 1 - level))));
-  auto f = [&](const std::vector<double>& t) { return objective(models, m, model_of(t, fit_bandwidth, m, caches)); };
+  for (size_t level = 0; level < shape.caches.size(); ++level)
+    start.push_back(std::log(first_bandwidth * static_cast<double>(4 << (shape.caches.size() - 1 - level))));
+  auto f = [&](const std::vector<double>& t) { return objective(models, m, model_of(t, shape, m)); };
   std::vector<double> best = nelder_mead(f, start, max_evaluations);
   best = nelder_mead(f, best, max_evaluations);  // a fresh simplex where the first one collapsed
-  return model_of(best, fit_bandwidth, m, caches);
+  return model_of(best, shape, m);
 }
 
 Result<nlohmann::json> latency_crossval(const std::vector<ProfiledModel>& models, const machines::MachineSpec& m) {
@@ -189,7 +221,10 @@ Result<nlohmann::json> latency_crossval(const std::vector<ProfiledModel>& models
         {"calibrated_by_class", by_class_json(c)},
         {"fitted", {{"gemm_efficiency", fitted.params.gemm_efficiency},
                     {"other_compute_efficiency", fitted.params.other_compute_efficiency},
+                    {"transcendental_efficiency", fitted.params.transcendental_efficiency},
                     {"kernel_overhead_s", fitted.params.kernel_overhead_s},
+                    {"module_overhead_s", fitted.params.module_overhead_s},
+                    {"kernel_overhead_from", measured_dispatch(train) ? "the profiles' measured dispatch" : "the fit"},
                     {"bandwidth_bytes_per_s", fitted.memory.bandwidth_bytes_per_s},
                     {"cache_bandwidths_bytes_per_s", cache_bandwidths(fitted.memory)}}}};
     calibrated_nodes += c.nodes;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,7 @@ namespace irene::predict {
 struct ProfiledModel {
   std::string file;   // the profile it was read from
   tree::Tree tree;    // measured latency on the nodes that were profiled
+  std::optional<double> dispatch_overhead_s;  // the profile's measured cost of one tiny op
 };
 
 // Every *.json of `dir` that is an `irene profile` output (a tree with a "profile"
@@ -38,8 +40,10 @@ struct LatencyModel {
 // left out (compute and overheads only), and the answer says so.
 LatencyModel spec_latency_model(const machines::MachineSpec& machine);
 // Fitted on the measured nodes of `models` (mean squared log error of every node's
-// latency): GEMM and other compute efficiencies, per-kernel overhead, memory bandwidth
-// (or its efficiency, where the spec gives it) and the cache's bandwidth.
+// latency): GEMM, transcendental and other compute efficiencies, a module call's host
+// cost, memory bandwidth (or its efficiency, where the spec gives it) and the cache's
+// bandwidth. The per-kernel overhead is the profiles' measured dispatch cost (their
+// median) where every profile has one, else fitted too.
 LatencyModel fit_latency(const std::vector<const ProfiledModel*>& models, const machines::MachineSpec& machine,
                          int max_evaluations = 1500);
 

@@ -43,8 +43,10 @@ nlohmann::json to_json(const LatencyPredictor& p) {
            {{"gemm_efficiency", r.gemm_efficiency},
             {"attention_efficiency", r.attention_efficiency},
             {"other_compute_efficiency", r.other_compute_efficiency},
+            {"transcendental_efficiency", r.transcendental_efficiency},
             {"memory_efficiency", r.memory_efficiency},
-            {"kernel_overhead_s", r.kernel_overhead_s}}},
+            {"kernel_overhead_s", r.kernel_overhead_s},
+            {"module_overhead_s", r.module_overhead_s}}},
           {"memory", {{"bandwidth_bytes_per_s", p.model.memory.bandwidth_bytes_per_s}, {"caches", caches}}},
           {"crossval", p.crossval},
           {"data", p.data}};
@@ -64,9 +66,12 @@ Result<LatencyPredictor> latency_predictor_from_json(const nlohmann::json& doc, 
   IRENE_ASSIGN_OR_RETURN(r.gemm_efficiency, positive(params, "gemm_efficiency", where + ": params"));
   IRENE_ASSIGN_OR_RETURN(r.attention_efficiency, positive(params, "attention_efficiency", where + ": params"));
   IRENE_ASSIGN_OR_RETURN(r.other_compute_efficiency, positive(params, "other_compute_efficiency", where + ": params"));
+  IRENE_ASSIGN_OR_RETURN(r.transcendental_efficiency, positive(params, "transcendental_efficiency", where + ": params"));
   IRENE_ASSIGN_OR_RETURN(r.memory_efficiency, positive(params, "memory_efficiency", where + ": params"));
   IRENE_ASSIGN_OR_RETURN(r.kernel_overhead_s, positive(params, "kernel_overhead_s", where + ": params"));
-  for (double e : {r.gemm_efficiency, r.attention_efficiency, r.other_compute_efficiency, r.memory_efficiency})
+  IRENE_ASSIGN_OR_RETURN(r.module_overhead_s, positive(params, "module_overhead_s", where + ": params"));
+  for (double e : {r.gemm_efficiency, r.attention_efficiency, r.other_compute_efficiency, r.transcendental_efficiency,
+                   r.memory_efficiency})
     if (e > 1) return Status::corrupt(where + ": efficiencies must be in (0, 1]");
   r.calibrated = true;
   const nlohmann::json memory = doc.value("memory", nlohmann::json());

@@ -23,6 +23,9 @@ OpClass op_class(std::string_view op, int64_t flops, int64_t bytes) {
   if (op == "aten::scaled_dot_product_attention") return OpClass::kAttention;
   if (one_of(op, {"aten::layer_norm", "aten::mean", "aten::rsqrt", "aten::pow"})) return OpClass::kNormalization;
   if (one_of(op, {"aten::embedding", "aten::index", "aten::index_select", "aten::index_add_"})) return OpClass::kGather;
+  if (one_of(op, {"aten::softmax", "aten::_softmax", "aten::log_softmax", "aten::gelu", "aten::silu", "aten::sigmoid",
+                  "aten::tanh", "aten::exp", "aten::erf", "aten::sin", "aten::cos"}))
+    return OpClass::kTranscendental;
   return OpClass::kElementwise;
 }
 
@@ -32,6 +35,7 @@ const char* op_class_name(OpClass c) {
     case OpClass::kAttention: return "attention";
     case OpClass::kNormalization: return "normalization";
     case OpClass::kGather: return "gather";
+    case OpClass::kTranscendental: return "transcendental";
     case OpClass::kElementwise: return "elementwise";
     case OpClass::kView: return "view";
   }
@@ -56,7 +60,9 @@ double kernel_latency(OpClass k, double flops, double bytes, double peak, double
   const double g = num_gpus;
   const double efficiency = k == OpClass::kGemm        ? p.gemm_efficiency
                             : k == OpClass::kAttention ? p.attention_efficiency
-                                                       : p.other_compute_efficiency;
+                            : k == OpClass::kTranscendental && p.transcendental_efficiency > 0
+                                ? p.transcendental_efficiency
+                                : p.other_compute_efficiency;
   const double compute_s = flops / g / (peak * efficiency);
   const double memory_s = bytes / g / (bandwidth * p.memory_efficiency);
   return std::max(compute_s, memory_s) + p.kernel_overhead_s;
@@ -96,6 +102,8 @@ Result<std::vector<double>> node_latencies(const tree::Tree& t, const machines::
         const double bandwidth = l < mem.caches.size() ? mem.caches[l].bandwidth_bytes_per_s : mem.bandwidth_bytes_per_s;
         at[l][i] = kernel_latency(c, flops, bytes, peak->second, bandwidth, p);
       }
+    } else {
+      for (size_t l = 0; l < levels; ++l) at[l][i] += p.module_overhead_s;
     }
     if (n.parent >= 0)
       for (size_t l = 0; l < levels; ++l) at[l][n.parent] += at[l][i];

@@ -26,6 +26,8 @@ enum class OpClass {
   kAttention,      // scaled_dot_product_attention
   kNormalization,  // layer_norm, and the ops of RMSNorm (mean, rsqrt, pow)
   kGather,         // embedding, index, index_select, index_add_
+  kTranscendental, // elementwise through exp, tanh, erf, sin, cos (softmax, GELU, SiLU): a CPU spends
+                   // many instructions per counted FLOP on them
   kElementwise,    // everything else that moves bytes
   kView,           // moves nothing (views, reshapes, dropout at inference): no kernel
 };
@@ -39,9 +41,15 @@ struct RooflineParams {
   double gemm_efficiency = 0.7;
   double attention_efficiency = 0.5;
   double other_compute_efficiency = 0.3;
+  // Transcendental ops' fraction of the peak; 0: as other_compute_efficiency (the serving
+  // fit does not separate them: on a GPU their cost hides under the memory traffic).
+  double transcendental_efficiency = 0;
   // Fraction of the peak memory bandwidth reached when memory-bound.
   double memory_efficiency = 0.8;
   double kernel_overhead_s = 5e-6;  // launch and tail of one kernel
+  // The host's cost of calling one module (the framework's forward dispatch around its
+  // kernels), in node_latencies; 0 where kernels run asynchronously behind the host.
+  double module_overhead_s = 0;
   // Dynamic power = (power limit - idle) x min(1, compute_power x u_compute + memory_power x u_memory).
   double compute_power = 1.0;
   double memory_power = 0.6;

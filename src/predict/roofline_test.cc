@@ -24,7 +24,9 @@ TEST(RooflineTest, OpsFallIntoClasses) {
   EXPECT_EQ(op_class("aten::scaled_dot_product_attention", 10, 10), OpClass::kAttention);
   EXPECT_EQ(op_class("aten::rsqrt", 10, 10), OpClass::kNormalization);
   EXPECT_EQ(op_class("aten::embedding", 0, 10), OpClass::kGather);
-  EXPECT_EQ(op_class("aten::silu", 10, 10), OpClass::kElementwise);
+  EXPECT_EQ(op_class("aten::silu", 10, 10), OpClass::kTranscendental);
+  EXPECT_EQ(op_class("aten::softmax", 10, 10), OpClass::kTranscendental);
+  EXPECT_EQ(op_class("aten::mul", 10, 10), OpClass::kElementwise);
   EXPECT_EQ(op_class("aten::view", 0, 0), OpClass::kView);
 }
 
@@ -84,6 +86,24 @@ TEST(RooflineTest, DecodingIsBoundByStreamingTheWeights) {
   const double all_reduces = 32 * (2 * p.kernel_overhead_s + 2.0 * 2 * 0.5 * 4096 * 2 / *m.interconnect_bytes_per_s);
   EXPECT_NEAR(latency2, streaming / 2 + launches + all_reduces, 1e-3 * latency2);
   EXPECT_GT(*tp.root().energy_j, 0.0);
+}
+
+// Node latencies (the CPU calibration's model): transcendental ops at their own
+// efficiency where one is set (else as the other ops), and each module call's host cost
+// added to it and to every node above it.
+TEST(RooflineTest, TranscendentalOpsAndModuleCallsInNodeLatencies) {
+  const auto m = h100();
+  const double peak = m.peak_flops.at("float32");
+  const MemoryLevels memory{*m.memory_bandwidth_bytes_per_s, {}};
+  tree::Tree t = one_op("aten::tanh", 1'000'000'000, 8, "float32");
+  RooflineParams p;
+  const double as_others = node_latencies(t, m, p, memory).value()[1];
+  EXPECT_NEAR(as_others, 1e9 / (peak * p.other_compute_efficiency) + p.kernel_overhead_s, 1e-12);
+  p.transcendental_efficiency = 0.01;
+  p.module_overhead_s = 3e-6;
+  const std::vector<double> latency = node_latencies(t, m, p, memory).value();
+  EXPECT_NEAR(latency[1], 1e9 / (peak * 0.01) + p.kernel_overhead_s, 1e-12);
+  EXPECT_NEAR(latency[0], latency[1] + 3e-6, 1e-12);  // the model node: one module call
 }
 
 TEST(RooflineTest, AMachineWithoutTheFiguresIsRefused) {

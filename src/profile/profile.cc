@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "models/dispatch_cost.h"
 #include "models/zoo.h"
 #include "profile/meters/meter.h"
 #include "profile/sampler.h"
@@ -182,6 +183,9 @@ Result<ProfileResult> profile_model(const models::ModelConfig& config, const Pro
   std::vector<GpuMeter*> gpus = meters.gpus();
   ResourceSampler sampler(o.sample_period_s, gpus.empty() ? nullptr : gpus.front(), "/proc", o.sysfs_root);
 
+  // The floor under every kernel here, for the latency calibration.
+  IRENE_ASSIGN_OR_RETURN(double dispatch_s, models::measure_op_dispatch_seconds(run_options.cuda));
+
   ProfileResult result;
   result.tree = std::move(run.tree);
   tree::Tree& t = result.tree;
@@ -259,6 +263,8 @@ Result<ProfileResult> profile_model(const models::ModelConfig& config, const Pro
         {"sample_period_s", o.sample_period_s},
         {"threads", models::ModelRunner::cpu_threads()},
         {"subtract_idle", o.subtract_idle}}},
+      {"dispatch_overhead_s", dispatch_s},
+      {"dispatch_note", "median time of one a + a on a one-element tensor: the host's cost of one op"},
       {"nodes_measured", measured},
       {"nodes_reused", reused},
       {"reuse_note", "identical nodes (same class, FLOPs, bytes, parameters and op shapes) were measured once and "
