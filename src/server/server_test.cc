@@ -351,6 +351,18 @@ TEST(ServerTest, ServingAnswersWithIntervalsSweepsAndMeasuredPoints) {
   expect_error(s, base + "&batch_size=8&sweep=prompt_len&values=1", 400, "'sweep' must be batch_size or num_gpus");
   expect_error(s, base + "&batch_size=8&sweep=batch_size&values=1,x", 400, "'values'");
   expect_error(s, base + "&batch_size=8&values=1,2", 400, "needs 'sweep'");
+  // Pipeline stages: one virtual engine per stage, half the requests each; the measured
+  // points say how they were pipelined.
+  const std::string piped = "/api/serving?model=meta-llama/Llama-3.1-405B&machine=h100-sxm5-80gb&num_gpus=16"
+                            "&batch_size=512&prompt_len=128&output_len=450&max_depth=1";
+  json pp = s.get(piped + "&pipeline_parallel=2", 200);
+  EXPECT_EQ(pp["pipeline_parallel"], 2);
+  EXPECT_EQ(pp["step"]["batch_size"], 256);
+  if (std::filesystem::exists(kServingData + "/vllm_v2_measurements.csv")) {
+    ASSERT_FALSE(pp["measured"].empty());
+    EXPECT_EQ(pp["measured"][0]["pipeline_parallel"], 2);
+  }
+  expect_error(s, piped + "&pipeline_parallel=3", 400, "pipeline stages must divide the GPUs");
   EXPECT_EQ(s.get("/api/health", 200)["status"], "ok");
 }
 

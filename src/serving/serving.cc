@@ -131,6 +131,11 @@ Result<tree::Tree> ServingWorkload::step_tree(const machines::MachineSpec& m, co
   IRENE_ASSIGN_OR_RETURN(tree::Tree t, models::trace_model(*config_, decode_options()));
   predict::RooflineOptions o{tensor_parallel(), decode_.layer_activation_bytes};
   IRENE_RETURN_IF_ERROR(predict::predict_roofline(t, m, params, o).status());
+  if (serving_.pipeline_parallel > 1)
+    t.notes.push_back("the step of one of " + std::to_string(serving_.pipeline_parallel) +
+                      " pipelined virtual engines: " + std::to_string(engine_batch()) + " of the " +
+                      std::to_string(serving_.batch_size) + " requests, its layers split over the stages of " +
+                      std::to_string(tensor_parallel()) + " GPUs each");
   return t;
 }
 

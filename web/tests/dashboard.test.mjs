@@ -569,6 +569,12 @@ describe('irene dashboard', { timeout: TEST_TIMEOUT }, () => {
     await page.selectOption('#serving-machine', 'b200');
     await page.click('#serving-run');
     await page.waitForFunction(() => /spec sheet alone/.test(document.querySelector('#serving-basis')?.textContent || ''));
+    // Two pipeline stages: the GPU sweep keeps the counts two stages can split (2 to 16).
+    await page.fill('#serving-gpus', '16');
+    await page.fill('#serving-stages', '2');
+    await page.click('#serving-run');
+    await page.waitForFunction(() => document.querySelectorAll('svg.serving-svg .serving-predicted circle').length === 4);
+    await page.fill('#serving-stages', '1');
     await page.fill('#serving-batch', '9999');
     await page.click('#serving-run');
     await page.locator('#serving-status').locator('text=batch_size').waitFor();
