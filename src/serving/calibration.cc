@@ -49,6 +49,10 @@ Theta theta_of(const predict::RooflineParams& p) {
 // Absolute, not squared: what crossval reports is the mean absolute percent error, and a
 // few rows the model cannot follow (pipelines across nodes) should not pull the rest.
 double objective(const std::vector<const ServingCase*>& cases, const predict::RooflineParams& p) {
+  // Each model weighs the same whatever its number of rows, as crossval averages them
+  // and as the intervals pool them.
+  std::map<std::string, int> rows;
+  for (const ServingCase* c : cases) ++rows[c->row->model];
   double sum = 0;
   for (const ServingCase* c : cases) {
     auto e = c->workload->estimate(c->machine, p);
@@ -56,9 +60,9 @@ double objective(const std::vector<const ServingCase*>& cases, const predict::Ro
     const double de = std::log(e->energy_per_output_token_j / c->row->energy_per_token_j);
     const double dt = std::log(e->tpot_s / c->row->tpot_s);
     const double dp = std::log(e->power_w / c->row->power_w);
-    sum += std::fabs(de) + std::fabs(dt) + std::fabs(dp);
+    sum += (std::fabs(de) + std::fabs(dt) + std::fabs(dp)) / rows[c->row->model];
   }
-  return cases.empty() ? 0 : sum / static_cast<double>(cases.size());
+  return rows.empty() ? 0 : sum / static_cast<double>(rows.size());
 }
 
 }  // namespace

@@ -62,14 +62,19 @@ Result<ServingWorkload> ServingWorkload::build(const models::ModelConfig& config
   w.dtype_ = step.dtype;
   const double element = step.dtype == "float32" ? 4 : 2;
   w.decode_ = phase_of(step, static_cast<double>(w.engine_batch() * config.hidden_size) * element);
-  // One prompt's prefill (as generate() runs it: the last position's logits only).
-  models::RunOptions prefill{1, s.prompt_len, /*shapes_only=*/true};
+  // One prefill iteration (as generate() runs it: the last position's logits only): the
+  // prompts that replace the requests one decode iteration finishes, batched together,
+  // so the weights are read once for all of them.
+  w.prompts_per_prefill_ = std::max<int64_t>(1, std::llround(static_cast<double>(w.engine_batch()) /
+                                                              static_cast<double>(s.output_len)));
+  models::RunOptions prefill{w.prompts_per_prefill_, s.prompt_len, /*shapes_only=*/true};
   prefill.new_tokens = 1;
   prefill.prefill_only = true;
   prefill.compact_layers = true;
   prefill.dtype = s.dtype;
   IRENE_ASSIGN_OR_RETURN(tree::Tree prompt, models::trace_model(config, prefill));
-  w.prefill_ = phase_of(prompt, static_cast<double>(s.prompt_len * config.hidden_size) * element);
+  w.prefill_ = phase_of(prompt,
+                        static_cast<double>(w.prompts_per_prefill_ * s.prompt_len * config.hidden_size) * element);
   return w;
 }
 
@@ -94,19 +99,20 @@ Result<ServingEstimate> ServingWorkload::estimate(const machines::MachineSpec& m
   IRENE_ASSIGN_OR_RETURN(predict::KernelCost prompt, cost(prefill_, m, params));
   // Each decode iteration finishes B / N requests on average; as many new prompts are
   // prefilled. Without chunked prefill (vLLM's default then) they run as iterations of
-  // their own, between decode iterations: at most one per decode iteration, fewer when
-  // requests finish less often than every step.
-  // One virtual engine's iteration (the only one without pipeline parallelism).
+  // their own between decode iterations, prompts_per_prefill_ at a time. All of this is
+  // one virtual engine's (the only one without pipeline parallelism).
   const double b = static_cast<double>(engine_batch()), n = static_cast<double>(serving_.output_len);
-  const double prefills = b / n, prefill_iterations = std::min(1.0, prefills);
+  const double prefills = b / n;
+  // Prefill iterations per decode iteration, each of prompts_per_prefill_ prompts.
+  const double prefill_iterations = prefills / static_cast<double>(prompts_per_prefill_);
   // The engine's own time per iteration, the GPUs idling through it.
   const double engine_s = params.step_overhead_s + b * params.per_sequence_overhead_s;
   const double decode_s = decode.latency_s + engine_s;
-  const double prefill_s = prefills * prompt.latency_s + prefill_iterations * params.step_overhead_s;
+  const double prefill_s = prefill_iterations * (prompt.latency_s + params.step_overhead_s);
   const double time = decode_s + prefill_s;
   const double wait_power = *m.idle_power_w + params.host_wait_power * std::max(0.0, *m.tdp_w - *m.idle_power_w);
   const double idle_s = engine_s + prefill_iterations * params.step_overhead_s;
-  const double energy = decode.energy_j + prefills * prompt.energy_j + tensor_parallel() * wait_power * idle_s;
+  const double energy = decode.energy_j + prefill_iterations * prompt.energy_j + tensor_parallel() * wait_power * idle_s;
   const double engines = serving_.pipeline_parallel;
   ServingEstimate e;
   e.tpot_s = decode_s;  // a decode iteration: the time between two tokens of a request
@@ -114,7 +120,7 @@ Result<ServingEstimate> ServingWorkload::estimate(const machines::MachineSpec& m
   e.energy_per_request_j = e.energy_per_output_token_j * n;
   e.power_w = engines * energy / time;
   e.throughput_tokens_per_s = engines * b / time;
-  e.prefill_share = prefills * prompt.energy_j / energy;
+  e.prefill_share = prefill_iterations * prompt.energy_j / energy;
   return e;
 }
 

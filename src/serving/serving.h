@@ -1,10 +1,13 @@
 // The steady state of an LLM server under continuous batching, as vLLM runs it: B
 // requests in flight, each somewhere in its decode (spread evenly over its N output
-// tokens), and as requests finish new ones are prefilled. One engine iteration is one
-// decode step of B sequences at the mean context (prompt + N / 2: attention grows
-// linearly with the context, so the mean context gives the mean cost) plus the prefill
-// of B / N new prompts. Its roofline cost (predict/roofline.h) on a machine gives the
-// server's energy per output token, power, time per output token and throughput.
+// tokens), and as requests finish new ones are prefilled. Each decode iteration runs B
+// sequences at the mean context (prompt + N / 2: attention grows linearly with the
+// context, so the mean context gives the mean cost) and finishes B / N requests; without
+// chunked prefill their replacements are prefilled in iterations of their own, together
+// (max(1, B / N) prompts each, the weights read once for all). The engine adds its own
+// time to every iteration. The decode iteration is the time per output token; its
+// roofline cost (predict/roofline.h) with the prefills' gives the server's energy per
+// output token, power and throughput on a machine.
 //
 // Pipeline parallelism over P stages (vLLM: one "virtual engine" per stage, each with its
 // own batch of B / P requests, their iterations staggered so every stage stays busy):
@@ -80,7 +83,8 @@ class ServingWorkload {
   std::shared_ptr<const models::ModelConfig> config_;
   ServingConfig serving_;
   std::string dtype_;
-  Phase decode_, prefill_;  // prefill of one prompt
+  Phase decode_, prefill_;  // prefill: one prefill iteration of prompts_per_prefill_ prompts
+  int64_t prompts_per_prefill_ = 1;
 };
 
 }  // namespace irene::serving

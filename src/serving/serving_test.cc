@@ -55,6 +55,18 @@ TEST(ServingTest, TensorParallelismAndBadRequests) {
   EXPECT_NE(bert.status().message().find("decoder LLM families"), std::string::npos);
 }
 
+// The prompts replacing one decode iteration's finished requests are prefilled together:
+// their prefill reads the weights once, so each prompt costs less when more share it.
+TEST(ServingTest, PromptsPrefilledTogetherShareTheWeights) {
+  auto per_prompt = [&](int64_t batch) {
+    auto w = ServingWorkload::build(llama8b(), {batch, 128, 64, 1, 1, ""}).value();
+    const ServingEstimate e = w.estimate(h100(), predict::RooflineParams{}).value();
+    const double prompts = static_cast<double>(batch) / 64;  // per decode iteration
+    return e.prefill_share * e.energy_per_output_token_j * static_cast<double>(batch) / prompts;
+  };
+  EXPECT_LT(per_prompt(512), 0.8 * per_prompt(64));  // 8 prompts at a time, against 1
+}
+
 // P pipeline stages run P virtual engines of B / P requests each, overlapped: the
 // server's energy per token and time per token are one engine's on G / P GPUs, its power
 // and throughput P times one engine's.
