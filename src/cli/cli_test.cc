@@ -162,6 +162,13 @@ TEST(CliProfileTest, ProfilesOfOtherModelsCalibrateTheRooflineOnThisCpu) {
                      (dir / (file + ".json")).string());
     ASSERT_EQ(p.exit_code, 0) << p.out;
   }
+  // Each profile measured what a roofline cannot read from the OS: the cost of one tiny op
+  // and the copy bandwidth at each cache level and beyond.
+  auto header = nlohmann::json::parse(std::ifstream(dir / "gpt2.json"))["profile"];
+  EXPECT_GT(header["dispatch_overhead_s"].get<double>(), 0);
+  ASSERT_FALSE(header["bandwidth_probe"].empty());
+  EXPECT_EQ(header["bandwidth_probe"].back()["level"], "memory");
+  EXPECT_GT(header["bandwidth_probe"].back()["bandwidth_bytes_per_s"].get<double>(), 0);
   CliRun text = irene("crossval --method roofline --data " + dir.string());
   ASSERT_EQ(text.exit_code, 0) << text.out;
   std::cout << text.out;
@@ -171,6 +178,7 @@ TEST(CliProfileTest, ProfilesOfOtherModelsCalibrateTheRooflineOnThisCpu) {
   std::ofstream(std::filesystem::path(IRENE_BINARY_DIR) / "latency-crossval.json") << doc.dump(2) << "\n";
   EXPECT_EQ(doc["per_model"].size(), 4u);
   EXPECT_EQ(doc["machine"], "this-cpu");
+  EXPECT_NE(doc["note"].get<std::string>().find("measured copy bandwidths"), std::string::npos);
   // Calibrating on other models must beat the spec sheet alone, node by node and whole.
   EXPECT_LT(doc["calibrated"]["nodes"].get<double>(), doc["spec_only"]["nodes"].get<double>());
   EXPECT_LT(doc["calibrated"]["model"].get<double>(), doc["spec_only"]["model"].get<double>());

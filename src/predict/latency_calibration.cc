@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <map>
 #include <optional>
@@ -59,6 +60,7 @@ struct FitShape {
   bool fit_bandwidth = false;  // the spec has no memory bandwidth
   std::vector<double> caches;
   std::optional<double> kernel_overhead_s;
+  std::optional<MemoryLevels> memory;  // measured: only an efficiency is fitted
 };
 
 // The model of fitted parameters `t` (unbounded: logits and logs, in the order below).
@@ -72,6 +74,11 @@ LatencyModel model_of(const std::vector<double>& t, const FitShape& shape, const
   lm.params.kernel_overhead_s = shape.kernel_overhead_s ? *shape.kernel_overhead_s : std::exp(t[k++]);
   lm.params.module_overhead_s = std::exp(t[k++]);
   lm.params.calibrated = true;
+  if (shape.memory) {
+    lm.memory = *shape.memory;
+    lm.params.memory_efficiency = sigmoid(t[k++]);
+    return lm;
+  }
   if (shape.fit_bandwidth) {
     lm.params.memory_efficiency = 1;
     lm.memory.bandwidth_bytes_per_s = std::exp(t[k++]);
@@ -81,6 +88,27 @@ LatencyModel model_of(const std::vector<double>& t, const FitShape& shape, const
   for (double bytes : shape.caches)  // sizes from the spec, bandwidths fitted
     lm.memory.caches.push_back({bytes, std::exp(t[k++])});
   return lm;
+}
+
+// The profiles' measured bandwidths, level by level: their medians, when every one has
+// them at the same levels.
+std::optional<MemoryLevels> measured_memory(const std::vector<const ProfiledModel*>& models) {
+  if (models.empty()) return std::nullopt;
+  for (const ProfiledModel* p : models) {
+    if (!p->measured_memory || p->measured_memory->caches.size() != models.front()->measured_memory->caches.size())
+      return std::nullopt;
+  }
+  auto median = [&](const std::function<double(const MemoryLevels&)>& of) {
+    std::vector<double> v;
+    for (const ProfiledModel* p : models) v.push_back(of(*p->measured_memory));
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  MemoryLevels out = *models.front()->measured_memory;
+  out.bandwidth_bytes_per_s = median([](const MemoryLevels& m) { return m.bandwidth_bytes_per_s; });
+  for (size_t i = 0; i < out.caches.size(); ++i)
+    out.caches[i].bandwidth_bytes_per_s = median([i](const MemoryLevels& m) { return m.caches[i].bandwidth_bytes_per_s; });
+  return out;
 }
 
 // The profiles' measured dispatch cost: their median, when every one has it.
@@ -158,7 +186,23 @@ Result<std::vector<ProfiledModel>> load_profiles(const std::string& dir) {
     if (header.is_object() && header.contains("dispatch_overhead_s") && header["dispatch_overhead_s"].is_number() &&
         header["dispatch_overhead_s"].get<double>() > 0)
       dispatch = header["dispatch_overhead_s"].get<double>();
-    out.push_back({f.string(), std::move(*t), dispatch});
+    // The measured bandwidths: every cache level, then memory.
+    std::optional<MemoryLevels> memory;
+    if (header.is_object() && header.contains("bandwidth_probe") && header["bandwidth_probe"].is_array() &&
+        !header["bandwidth_probe"].empty()) {
+      MemoryLevels m;
+      bool ok = true;
+      for (const auto& level : header["bandwidth_probe"]) {
+        const double bw = level.value("bandwidth_bytes_per_s", 0.0);
+        ok = ok && bw > 0;
+        if (level.value("level", "") == "cache" && level["level_bytes"].is_number())
+          m.caches.push_back({level["level_bytes"].get<double>(), bw});
+        else
+          m.bandwidth_bytes_per_s = bw;
+      }
+      if (ok && m.bandwidth_bytes_per_s > 0) memory = m;
+    }
+    out.push_back({f.string(), std::move(*t), dispatch, memory});
   }
   if (out.empty()) return Status::not_found(dir + " holds no irene profile (JSON written by `irene profile`)");
   return out;
@@ -185,16 +229,21 @@ LatencyModel fit_latency(const std::vector<const ProfiledModel*>& models, const 
   shape.fit_bandwidth = !m.memory_bandwidth_bytes_per_s;
   shape.caches = fitted_caches(m);
   shape.kernel_overhead_s = measured_dispatch(models);
+  shape.memory = measured_memory(models);
   const RooflineParams first;
   const double first_bandwidth = m.memory_bandwidth_bytes_per_s.value_or(kFirstGuessCpuBandwidth);
   std::vector<double> start = {logit(first.gemm_efficiency), logit(first.other_compute_efficiency),
                                logit(first.other_compute_efficiency)};  // transcendental ops start as the others
   if (!shape.kernel_overhead_s) start.push_back(std::log(first.kernel_overhead_s));
   start.push_back(std::log(1e-6));  // a module call: a microsecond
-  start.push_back(shape.fit_bandwidth ? std::log(first_bandwidth) : logit(first.memory_efficiency));
-  // Caches start several times faster than memory, the smaller ones faster still.
-  for (size_t level = 0; level < shape.caches.size(); ++level)
-    start.push_back(std::log(first_bandwidth * static_cast<double>(4 << (shape.caches.size() - 1 - level))));
+  if (shape.memory) {
+    start.push_back(logit(first.memory_efficiency));
+  } else {
+    start.push_back(shape.fit_bandwidth ? std::log(first_bandwidth) : logit(first.memory_efficiency));
+    // Caches start several times faster than memory, the smaller ones faster still.
+    for (size_t level = 0; level < shape.caches.size(); ++level)
+      start.push_back(std::log(first_bandwidth * static_cast<double>(4 << (shape.caches.size() - 1 - level))));
+  }
   auto f = [&](const std::vector<double>& t) { return objective(models, m, model_of(t, shape, m)); };
   std::vector<double> best = nelder_mead(f, start, max_evaluations);
   best = nelder_mead(f, best, max_evaluations);  // a fresh simplex where the first one collapsed
@@ -225,6 +274,8 @@ Result<nlohmann::json> latency_crossval(const std::vector<ProfiledModel>& models
                     {"kernel_overhead_s", fitted.params.kernel_overhead_s},
                     {"module_overhead_s", fitted.params.module_overhead_s},
                     {"kernel_overhead_from", measured_dispatch(train) ? "the profiles' measured dispatch" : "the fit"},
+                    {"bandwidths_from", measured_memory(train) ? "the profiles' measured copies" : "the fit"},
+                    {"memory_efficiency", fitted.params.memory_efficiency},
                     {"bandwidth_bytes_per_s", fitted.memory.bandwidth_bytes_per_s},
                     {"cache_bandwidths_bytes_per_s", cache_bandwidths(fitted.memory)}}}};
     calibrated_nodes += c.nodes;
@@ -233,6 +284,8 @@ Result<nlohmann::json> latency_crossval(const std::vector<ProfiledModel>& models
     spec_model += s.model;
   }
   const double n = static_cast<double>(models.size());
+  std::vector<const ProfiledModel*> all;
+  for (const auto& p : models) all.push_back(&p);
   return nlohmann::json{
       {"machine", m.id},
       {"per_model", per_model},
@@ -240,9 +293,10 @@ Result<nlohmann::json> latency_crossval(const std::vector<ProfiledModel>& models
       {"spec_only", {{"nodes", spec_nodes / n}, {"model", spec_model / n}}},
       {"note", std::string("mean of 100 x |predicted - measured| / measured latency: nodes = every profiled node below "
                            "the root, weighted equally, averaged per model; model = the whole forward pass") +
-                   (m.memory_bandwidth_bytes_per_s ? ""
-                                                   : "; the spec has no memory bandwidth: spec-only leaves memory time "
-                                                     "out, the calibration fits an effective bandwidth")}};
+                   (m.memory_bandwidth_bytes_per_s ? "" : "; the spec has no memory bandwidth: spec-only leaves memory time out") +
+                   (measured_memory(all) ? "; calibrated with the profiles' measured copy bandwidths"
+                                         : "; the calibration fits the bandwidths") +
+                   (measured_dispatch(all) ? " and their measured dispatch cost per kernel" : "")}};
 }
 
 }  // namespace irene::predict

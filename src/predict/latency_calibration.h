@@ -21,6 +21,7 @@ struct ProfiledModel {
   std::string file;   // the profile it was read from
   tree::Tree tree;    // measured latency on the nodes that were profiled
   std::optional<double> dispatch_overhead_s;  // the profile's measured cost of one tiny op
+  std::optional<MemoryLevels> measured_memory;  // its measured copy bandwidths, per cache level and memory
 };
 
 // Every *.json of `dir` that is an `irene profile` output (a tree with a "profile"
@@ -43,7 +44,9 @@ LatencyModel spec_latency_model(const machines::MachineSpec& machine);
 // latency): GEMM, transcendental and other compute efficiencies, a module call's host
 // cost, memory bandwidth (or its efficiency, where the spec gives it) and the cache's
 // bandwidth. The per-kernel overhead is the profiles' measured dispatch cost (their
-// median) where every profile has one, else fitted too.
+// median) where every profile has one, else fitted too; likewise the bandwidths: the
+// profiles' measured ones at every cache level and memory (their medians) with one
+// fitted efficiency, else memory's and the last level's fitted.
 LatencyModel fit_latency(const std::vector<const ProfiledModel*>& models, const machines::MachineSpec& machine,
                          int max_evaluations = 1500);
 

@@ -11,7 +11,8 @@
 #include <set>
 #include <thread>
 
-#include "models/dispatch_cost.h"
+#include "machines/catalogue.h"
+#include "models/machine_probe.h"
 #include "models/zoo.h"
 #include "profile/meters/meter.h"
 #include "profile/sampler.h"
@@ -183,8 +184,24 @@ Result<ProfileResult> profile_model(const models::ModelConfig& config, const Pro
   std::vector<GpuMeter*> gpus = meters.gpus();
   ResourceSampler sampler(o.sample_period_s, gpus.empty() ? nullptr : gpus.front(), "/proc", o.sysfs_root);
 
-  // The floor under every kernel here, for the latency calibration.
+  // The floor under every kernel here and the bandwidth at each cache level and beyond,
+  // for the latency calibration: half of each level's size (source and destination
+  // together), and eight times the last level's for memory.
   IRENE_ASSIGN_OR_RETURN(double dispatch_s, models::measure_op_dispatch_seconds(run_options.cuda));
+  nlohmann::json probe = nlohmann::json::array();
+  if (!run_options.cuda) {
+    const std::vector<double> caches = machines::host_cpu().cache_bytes;
+    std::vector<double> sets;
+    for (double c : caches) sets.push_back(c / 2);
+    sets.push_back(caches.empty() ? 256e6 : 8 * caches.back());
+    IRENE_ASSIGN_OR_RETURN(std::vector<models::CopyBandwidth> bw,
+                           models::measure_copy_bandwidths(sets, false, dispatch_s));
+    for (size_t i = 0; i < bw.size(); ++i)
+      probe.push_back({{"level", i < caches.size() ? "cache" : "memory"},
+                       {"level_bytes", i < caches.size() ? nlohmann::json(caches[i]) : nlohmann::json(nullptr)},
+                       {"working_set_bytes", bw[i].working_set_bytes},
+                       {"bandwidth_bytes_per_s", bw[i].bytes_per_s}});
+  }
 
   ProfileResult result;
   result.tree = std::move(run.tree);
@@ -265,6 +282,9 @@ Result<ProfileResult> profile_model(const models::ModelConfig& config, const Pro
         {"subtract_idle", o.subtract_idle}}},
       {"dispatch_overhead_s", dispatch_s},
       {"dispatch_note", "median time of one a + a on a one-element tensor: the host's cost of one op"},
+      {"bandwidth_probe", probe},
+      {"bandwidth_note", "dst.copy_(src) at half of each cache level's size and at 8 x the last level's "
+                         "(memory), bytes read and written per second, the dispatch cost taken out; CPU only"},
       {"nodes_measured", measured},
       {"nodes_reused", reused},
       {"reuse_note", "identical nodes (same class, FLOPs, bytes, parameters and op shapes) were measured once and "
