@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "common/memory.h"
 #include "models/memory.h"
@@ -75,6 +76,7 @@ Status calibrate(const CalibrateOptions& o) {
   int done = 0;
   nlohmann::json header;
   std::string stopped_during;  // set when cancelled: what was being profiled
+  std::set<std::string> meter_notes;  // why a node has no energy (and so no row)
   for (const Run& run : runs) {
     const std::string current =
         run.config.name + " b=" + std::to_string(run.batch_size) + " s=" + std::to_string(run.seq_len);
@@ -85,6 +87,9 @@ Status calibrate(const CalibrateOptions& o) {
     po.level = "all";
     IRENE_ASSIGN_OR_RETURN(ProfileResult r, profile_model(run.config, po));
     header = r.header;
+    const std::string notes = r.header.value("meter_notes", "");
+    if (!notes.empty()) meter_notes.insert(run.config.name + " b=" + std::to_string(run.batch_size) + " s=" +
+                                           std::to_string(run.seq_len) + ": " + notes);
     if (!r.complete) {  // a configuration half measured is not written
       stopped_during = current;
       break;
@@ -106,6 +111,7 @@ Status calibrate(const CalibrateOptions& o) {
                                                                {"meters", header.value("meters", nlohmann::json())},
                                                                {"settings", header.value("settings", nlohmann::json())},
                                                                {"configurations", done},
+                                                               {"meter_notes", meter_notes},
                                                                {"complete", stopped_during.empty()}}
                                                     .dump(2)
                                              << "\n";

@@ -352,9 +352,11 @@ CalibrateOptions small_calibration(std::vector<std::string> models, const std::s
 TEST(CalibrateTest, RoundTripThroughTheIreneLayout) {
   FakePowercap meter("calibrate", 40.0);
   // Two models that share their op types, so each can be held out in cross-validation.
-  // Windows of tens of milliseconds: the fake counter steps every millisecond.
+  // Windows of tens of milliseconds: the fake counter steps every millisecond. (0.04 s
+  // windows lost a model-level reading now and then on a 2-core machine; the cause was not
+  // pinned down, and machine.json's meter_notes now say why a reading is missing.)
   CalibrateOptions o = small_calibration({"google/bert_uncased_L-4_H-256_A-4", "bert-base-uncased"}, "calibrated",
-                                         meter, 0.04);
+                                         meter, 0.08);
   ASSERT_TRUE(calibrate(o).is_ok());
   EXPECT_TRUE(fs::exists(o.out_dir + "/machine.json"));
 

@@ -1,6 +1,7 @@
 #include "serving/serving.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <tuple>
 
@@ -63,10 +64,11 @@ Result<ServingWorkload> ServingWorkload::build(const models::ModelConfig& config
   const double element = step.dtype == "float32" ? 4 : 2;
   w.decode_ = phase_of(step, static_cast<double>(w.engine_batch() * config.hidden_size) * element);
   // One prefill iteration (as generate() runs it: the last position's logits only): the
-  // prompts that replace the requests one decode iteration finishes, batched together,
-  // so the weights are read once for all of them.
-  w.prompts_per_prefill_ = std::max<int64_t>(1, std::llround(static_cast<double>(w.engine_batch()) /
-                                                              static_cast<double>(s.output_len)));
+  // prompts waiting after a decode iteration, batched together so the weights are read
+  // once for all of them; at most one such iteration per decode iteration, so B / N
+  // prompts rounded up (one when requests finish less often than every iteration).
+  w.prompts_per_prefill_ = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(
+                                                    static_cast<double>(w.engine_batch()) / static_cast<double>(s.output_len))));
   models::RunOptions prefill{w.prompts_per_prefill_, s.prompt_len, /*shapes_only=*/true};
   prefill.new_tokens = 1;
   prefill.prefill_only = true;
