@@ -1,11 +1,10 @@
 #include "predict/latency_predictor.h"
 
-#include <cerrno>
 #include <cmath>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <set>
+
+#include "common/json_file.h"
 
 namespace irene::predict {
 
@@ -94,18 +93,12 @@ Result<LatencyPredictor> latency_predictor_from_json(const nlohmann::json& doc, 
 }
 
 Result<LatencyPredictor> load_latency_predictor(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Status::not_found("cannot read latency predictor '" + path + "': " + std::strerror(errno));
-  nlohmann::json doc = nlohmann::json::parse(in, nullptr, false);
-  if (doc.is_discarded()) return Status::corrupt(path + " is not JSON");
+  IRENE_ASSIGN_OR_RETURN(nlohmann::json doc, read_json_file(path, "latency predictor"));
   return latency_predictor_from_json(doc, path);
 }
 
 Status save_latency_predictor(const LatencyPredictor& p, const std::string& path) {
-  std::ofstream out(path);
-  if (!out) return Status::io_error("cannot write '" + path + "': " + std::strerror(errno));
-  out << to_json(p).dump(2) << "\n";
-  return out ? Status::ok() : Status::io_error("cannot write '" + path + "'");
+  return write_json_file(to_json(p), path);
 }
 
 Result<LatencyPredictor> train_latency(const std::vector<ProfiledModel>& profiles, const machines::MachineSpec& m) {

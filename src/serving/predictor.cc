@@ -1,13 +1,10 @@
 #include "serving/predictor.h"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <cmath>
-#include <fstream>
-#include <iterator>
+#include <cstdio>
 
+#include "common/json_file.h"
 #include "predict/bundled_predictors.h"
 
 namespace irene::serving {
@@ -138,18 +135,12 @@ Result<ServingPredictor> serving_predictor_from_json(const nlohmann::json& doc, 
 }
 
 Result<ServingPredictor> load_serving_predictor(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Status::not_found("cannot read serving predictor '" + path + "': " + std::strerror(errno));
-  nlohmann::json doc = nlohmann::json::parse(in, nullptr, false);
-  if (doc.is_discarded()) return Status::corrupt(path + " is not JSON");
+  IRENE_ASSIGN_OR_RETURN(nlohmann::json doc, read_json_file(path, "serving predictor"));
   return serving_predictor_from_json(doc, path);
 }
 
 Status save_serving_predictor(const ServingPredictor& p, const std::string& path) {
-  std::ofstream out(path);
-  if (!out) return Status::io_error("cannot write '" + path + "': " + std::strerror(errno));
-  out << to_json(p).dump(2) << "\n";
-  return out ? Status::ok() : Status::io_error("cannot write '" + path + "'");
+  return write_json_file(to_json(p), path);
 }
 
 const std::vector<ServingPredictor>& shipped_serving_predictors() {
