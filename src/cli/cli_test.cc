@@ -219,6 +219,10 @@ TEST(CliProfileTest, ProfilesOfOtherModelsCalibrateTheRooflineOnThisCpu) {
   const double actual = measured["root"]["measured"]["times_mean_s"].get<double>();
   EXPECT_GT(predicted, actual / 2);
   EXPECT_LT(predicted, actual * 2);
+  // CPU profiles cannot calibrate a GPU.
+  CliRun gpu = irene("train --method roofline --data " + dir.string() + " --machine-id h100-sxm5-80gb -o " + file + ".h100");
+  EXPECT_EQ(gpu.exit_code, 2) << gpu.out;
+  EXPECT_NE(gpu.out.find("profiled on the CPU"), std::string::npos) << gpu.out;
   // A broken file is named, exit 2.
   std::ofstream(dir / "broken.json") << R"({"method": "roofline-latency", "format": "irene-latency-predictor", "version": 1,
     "machine": "this-cpu", "params": {"gemm_efficiency": 2}})";

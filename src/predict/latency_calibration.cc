@@ -202,7 +202,10 @@ Result<std::vector<ProfiledModel>> load_profiles(const std::string& dir) {
       }
       if (ok && m.bandwidth_bytes_per_s > 0) memory = m;
     }
-    out.push_back({f.string(), std::move(*t), dispatch, memory});
+    std::string device = "cpu";
+    if (header.is_object() && header.contains("settings") && header["settings"].is_object())
+      device = header["settings"].value("device", "cpu");
+    out.push_back({f.string(), std::move(*t), dispatch, memory, device});
   }
   if (out.empty()) return Status::not_found(dir + " holds no irene profile (JSON written by `irene profile`)");
   return out;

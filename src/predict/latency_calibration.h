@@ -22,6 +22,7 @@ struct ProfiledModel {
   tree::Tree tree;    // measured latency on the nodes that were profiled
   std::optional<double> dispatch_overhead_s;  // the profile's measured cost of one tiny op
   std::optional<MemoryLevels> measured_memory;  // its measured copy bandwidths, per cache level and memory
+  std::string device = "cpu";                   // where it ran (the header's settings.device)
 };
 
 // Every *.json of `dir` that is an `irene profile` output (a tree with a "profile"

@@ -103,6 +103,13 @@ Status save_latency_predictor(const LatencyPredictor& p, const std::string& path
 
 Result<LatencyPredictor> train_latency(const std::vector<ProfiledModel>& profiles, const machines::MachineSpec& m) {
   if (profiles.empty()) return Status::invalid_argument("no profiles to fit on");
+  // The profiles measured one kind of device; the machine fitted must be of that kind.
+  const std::string kind = m.kind == "gpu" ? "cuda" : "cpu";
+  for (const auto& p : profiles)
+    if (p.device != kind)
+      return Status::invalid_argument(p.file + " was profiled on " + (p.device == "cuda" ? "a GPU" : "the CPU") +
+                                      ", but machine '" + m.id + "' is a " + (m.kind == "gpu" ? "GPU" : "CPU") +
+                                      ": fit profiles on the machine they measured (--machine-id)");
   std::vector<const ProfiledModel*> all;
   std::set<std::string> models;
   nlohmann::json files = nlohmann::json::array();
