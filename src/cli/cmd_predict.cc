@@ -1,10 +1,10 @@
 // `irene predict`: a model's tree with predicted energy (or, with a latency predictor,
 // latency) on every node.
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/model_choice.h"
+#include "common/json_file.h"
 #include "machines/catalogue.h"
 #include "models/zoo.h"
 #include "predict/dataset.h"
@@ -47,8 +47,7 @@ Status predict_on_machine(const PredictArgs& a, const models::ModelConfig& cfg) 
 }
 
 // A latency predictor (irene train --method roofline on profiles): every node's latency.
-Status predict_latency(const PredictArgs& a, const models::ModelConfig& cfg) {
-  IRENE_ASSIGN_OR_RETURN(predict::LatencyPredictor p, predict::load_latency_predictor(a.predictor));
+Status predict_latency(const PredictArgs& a, const models::ModelConfig& cfg, const predict::LatencyPredictor& p) {
   models::RunOptions options{a.batch_size, a.seq_len, /*shapes_only=*/true};
   a.generation.apply_to(options);
   IRENE_ASSIGN_OR_RETURN(tree::Tree t, models::trace_model(cfg, options));
@@ -56,13 +55,6 @@ Status predict_latency(const PredictArgs& a, const models::ModelConfig& cfg) {
   t.notes.push_back("predicted latency of the whole tree: " + std::to_string(latency * 1e3) + " ms");
   print_tree(t, a.format, a.max_depth);
   return Status::ok();
-}
-
-// Whether `path` holds a latency predictor (else an energy predictor, read as before).
-bool is_latency_file(const std::string& path) {
-  std::ifstream in(path);
-  const nlohmann::json doc = nlohmann::json::parse(in, nullptr, false);
-  return !doc.is_discarded() && predict::is_latency_predictor(doc);
 }
 
 }  // namespace
@@ -89,8 +81,13 @@ Runner add_predict_command(CLI::App& app) {
     IRENE_ASSIGN_OR_RETURN(models::ModelConfig cfg, a->choice.resolve());
     if (!a->machine.empty()) return predict_on_machine(*a, cfg);
     if (a->predictor.empty()) return Status::invalid_argument("give --predictor FILE or --machine ID");
-    if (is_latency_file(a->predictor)) return predict_latency(*a, cfg);
-    IRENE_ASSIGN_OR_RETURN(predict::Predictor p, predict::load_predictor(a->predictor));
+    // One read of the file, an energy predictor or a latency predictor.
+    IRENE_ASSIGN_OR_RETURN(nlohmann::json doc, read_json_file(a->predictor, "predictor file"));
+    if (predict::is_latency_predictor(doc)) {
+      IRENE_ASSIGN_OR_RETURN(predict::LatencyPredictor lp, predict::latency_predictor_from_json(doc, a->predictor));
+      return predict_latency(*a, cfg, lp);
+    }
+    IRENE_ASSIGN_OR_RETURN(predict::Predictor p, predict::predictor_from_json(doc, a->predictor));
     tree::Tree t;
     bool found = false;
     if (!a->data.empty()) {

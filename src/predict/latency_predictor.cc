@@ -92,11 +92,6 @@ Result<LatencyPredictor> latency_predictor_from_json(const nlohmann::json& doc, 
   return p;
 }
 
-Result<LatencyPredictor> load_latency_predictor(const std::string& path) {
-  IRENE_ASSIGN_OR_RETURN(nlohmann::json doc, read_json_file(path, "latency predictor"));
-  return latency_predictor_from_json(doc, path);
-}
-
 Status save_latency_predictor(const LatencyPredictor& p, const std::string& path) {
   return write_json_file(to_json(p), path);
 }

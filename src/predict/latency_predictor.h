@@ -29,7 +29,6 @@ struct LatencyPredictor {
 bool is_latency_predictor(const nlohmann::json& doc);
 nlohmann::json to_json(const LatencyPredictor& p);
 Result<LatencyPredictor> latency_predictor_from_json(const nlohmann::json& doc, const std::string& where);
-Result<LatencyPredictor> load_latency_predictor(const std::string& path);
 Status save_latency_predictor(const LatencyPredictor& p, const std::string& path);
 
 // Fits `profiles` (all of them) on `machine`; with two models or more, also checks the

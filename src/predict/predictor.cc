@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/json_file.h"
 #include "predict/least_squares.h"
 #include "predict/tree_weights.h"
 
@@ -457,14 +458,13 @@ Result<Predictor> Predictor::from_json(const nlohmann::json& doc) {
 }
 
 Result<Predictor> load_predictor(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Status::not_found("cannot read predictor file '" + path + "'");
-  std::stringstream text;
-  text << in.rdbuf();
-  nlohmann::json doc = nlohmann::json::parse(text.str(), nullptr, false);
-  if (doc.is_discarded()) return Status::corrupt("predictor file '" + path + "' is not valid JSON");
+  IRENE_ASSIGN_OR_RETURN(nlohmann::json doc, read_json_file(path, "predictor file"));
+  return predictor_from_json(doc, path);
+}
+
+Result<Predictor> predictor_from_json(const nlohmann::json& doc, const std::string& where) {
   auto p = Predictor::from_json(doc);
-  if (!p.is_ok()) return Status(p.status().code(), path + ": " + p.status().message());
+  if (!p.is_ok()) return Status(p.status().code(), where + ": " + p.status().message());
   return p;
 }
 

@@ -74,6 +74,8 @@ class Predictor {
 
 // Reads / writes a predictor file (JSON).
 Result<Predictor> load_predictor(const std::string& path);
+// The predictor in an already read document; `where` (its file) prefixes errors.
+Result<Predictor> predictor_from_json(const nlohmann::json& doc, const std::string& where);
 Status save_predictor(const Predictor& p, const std::string& path);
 
 }  // namespace irene::predict

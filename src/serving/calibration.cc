@@ -48,21 +48,29 @@ Theta theta_of(const predict::RooflineParams& p) {
 // own keeps a fit from trading a power error against a time error of the other sign).
 // Absolute, not squared: what crossval reports is the mean absolute percent error, and a
 // few rows the model cannot follow (pipelines across nodes) should not pull the rest.
-double objective(const std::vector<const ServingCase*>& cases, const predict::RooflineParams& p) {
-  // Each model weighs the same whatever its number of rows, as crossval averages them
-  // and as the intervals pool them.
-  std::map<std::string, int> rows;
-  for (const ServingCase* c : cases) ++rows[c->row->model];
+double objective(const std::vector<const ServingCase*>& cases, const std::vector<double>& weights,
+                 const predict::RooflineParams& p) {
   double sum = 0;
-  for (const ServingCase* c : cases) {
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const ServingCase* c = cases[i];
     auto e = c->workload->estimate(c->machine, p);
     if (!e.is_ok()) return 1e9;
     const double de = std::log(e->energy_per_output_token_j / c->row->energy_per_token_j);
     const double dt = std::log(e->tpot_s / c->row->tpot_s);
     const double dp = std::log(e->power_w / c->row->power_w);
-    sum += (std::fabs(de) + std::fabs(dt) + std::fabs(dp)) / rows[c->row->model];
+    sum += weights[i] * (std::fabs(de) + std::fabs(dt) + std::fabs(dp));
   }
-  return rows.empty() ? 0 : sum / static_cast<double>(rows.size());
+  return sum;
+}
+
+// Each model weighs the same whatever its number of rows, as crossval averages them and
+// as the intervals pool them: a row weighs 1 / (models x its model's rows).
+std::vector<double> model_weights(const std::vector<const ServingCase*>& cases) {
+  std::map<std::string, int> rows;
+  for (const ServingCase* c : cases) ++rows[c->row->model];
+  std::vector<double> w;
+  for (const ServingCase* c : cases) w.push_back(1.0 / (static_cast<double>(rows.size()) * rows[c->row->model]));
+  return w;
 }
 
 }  // namespace
@@ -93,7 +101,8 @@ Result<std::vector<ServingCase>> build_cases(const MeasuredData& data, const Cal
 }
 
 Calibration fit(const std::vector<const ServingCase*>& cases, const CalibrationOptions& o) {
-  auto f = [&](const Theta& t) { return objective(cases, params_of(t)); };
+  const std::vector<double> weights = model_weights(cases);
+  auto f = [&](const Theta& t) { return objective(cases, weights, params_of(t)); };
   Theta best = predict::nelder_mead(f, theta_of(predict::RooflineParams{}), o.max_evaluations);
   // Nelder-Mead can stall with a collapsed simplex; a fresh one around the best point
   // lets it go on.
