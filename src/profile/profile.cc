@@ -175,18 +175,10 @@ Result<ProfileResult> profile_model(const models::ModelConfig& config, const Pro
   if (o.threads > 0) models::ModelRunner::set_cpu_threads(o.threads);
   models::RunOptions run_options{o.batch_size, o.seq_len};
   run_options.cuda = o.device == "cuda";
-  run_options.keep_activations = true;  // refused up front when the captured tensors cannot fit
-  IRENE_ASSIGN_OR_RETURN(auto runner, models::ModelRunner::create(config, run_options));
-  IRENE_RETURN_IF_ERROR(runner->run_untraced());  // warm-up: allocation, lazy initialisation
-  IRENE_ASSIGN_OR_RETURN(models::ModelRunner::CapturedRun run, runner->trace_captured());
-
-  MeterSet meters = discover_meters({o.sysfs_root, o.nvml_library});
-  std::vector<GpuMeter*> gpus = meters.gpus();
-  ResourceSampler sampler(o.sample_period_s, gpus.empty() ? nullptr : gpus.front(), "/proc", o.sysfs_root);
-
   // The floor under every kernel here and the bandwidth at each cache level and beyond,
   // for the latency calibration: half of each level's size (source and destination
-  // together), and eight times the last level's for memory.
+  // together), and eight times the last level's for memory. Measured before the model is
+  // built, so the probe's buffers never sit beside the captured activations.
   IRENE_ASSIGN_OR_RETURN(double dispatch_s, models::measure_op_dispatch_seconds(run_options.cuda));
   nlohmann::json probe = nlohmann::json::array();
   if (!run_options.cuda) {
@@ -202,6 +194,15 @@ Result<ProfileResult> profile_model(const models::ModelConfig& config, const Pro
                        {"working_set_bytes", bw[i].working_set_bytes},
                        {"bandwidth_bytes_per_s", bw[i].bytes_per_s}});
   }
+
+  run_options.keep_activations = true;  // refused up front when the captured tensors cannot fit
+  IRENE_ASSIGN_OR_RETURN(auto runner, models::ModelRunner::create(config, run_options));
+  IRENE_RETURN_IF_ERROR(runner->run_untraced());  // warm-up: allocation, lazy initialisation
+  IRENE_ASSIGN_OR_RETURN(models::ModelRunner::CapturedRun run, runner->trace_captured());
+
+  MeterSet meters = discover_meters({o.sysfs_root, o.nvml_library});
+  std::vector<GpuMeter*> gpus = meters.gpus();
+  ResourceSampler sampler(o.sample_period_s, gpus.empty() ? nullptr : gpus.front(), "/proc", o.sysfs_root);
 
   ProfileResult result;
   result.tree = std::move(run.tree);
