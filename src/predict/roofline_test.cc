@@ -72,8 +72,9 @@ TEST(RooflineTest, DecodingIsBoundByStreamingTheWeights) {
   EXPECT_GE(latency, streaming + launches - 1e-12);
   EXPECT_LT(latency, streaming * 1.05 + launches);
   // Every energy node got an energy; parents cover their children.
-  for (const auto& n : step.nodes)
+  for (const auto& n : step.nodes) {
     if (n.kind != tree::NodeKind::kMath) ASSERT_TRUE(n.energy_j.has_value()) << n.path;
+  }
   EXPECT_NEAR(*step.root().energy_j, *step.nodes[step.root().children.back()].energy_j +
                                          *step.nodes[step.root().children.front()].energy_j +
                                          *step.root().energy_remainder_j, 1e-9);
@@ -86,6 +87,28 @@ TEST(RooflineTest, DecodingIsBoundByStreamingTheWeights) {
   const double all_reduces = 32 * (2 * p.kernel_overhead_s + 2.0 * 2 * 0.5 * 4096 * 2 / *m.interconnect_bytes_per_s);
   EXPECT_NEAR(latency2, streaming / 2 + launches + all_reduces, 1e-3 * latency2);
   EXPECT_GT(*tp.root().energy_j, 0.0);
+}
+
+// A ring all-reduce over G GPUs moves 2 (G - 1) / G of the bytes through each link and
+// pays its fixed latency at each of its 2 (G - 1) steps; all G GPUs wait through it at
+// the engine-wait power, not idle.
+TEST(RooflineTest, AllReduceCostGrowsWithTheRingAndBurnsWaitPower) {
+  const auto m = h100();
+  RooflineParams p;
+  p.kernel_overhead_s = 5e-6;
+  p.all_reduce_latency_s = 20e-6;
+  p.host_wait_power = 0.25;
+  const double bytes = 1 << 20;
+  EXPECT_EQ(all_reduce_cost(bytes, m, p, 1).latency_s, 0.0);
+  for (int g : {2, 4, 8}) {
+    const KernelCost k = all_reduce_cost(bytes, m, p, g);
+    const double expected =
+        2 * (2.0 * (g - 1) / g * bytes / *m.interconnect_bytes_per_s + p.kernel_overhead_s + (g - 1) * p.all_reduce_latency_s);
+    EXPECT_NEAR(k.latency_s, expected, 1e-12) << g;
+    const double wait_power = *m.idle_power_w + 0.25 * (*m.tdp_w - *m.idle_power_w);
+    EXPECT_NEAR(k.energy_j, g * wait_power * expected, 1e-9) << g;
+  }
+  EXPECT_GT(all_reduce_cost(bytes, m, p, 8).latency_s, 3 * all_reduce_cost(bytes, m, p, 2).latency_s);
 }
 
 // Node latencies (the CPU calibration's model): transcendental ops at their own

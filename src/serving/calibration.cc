@@ -30,6 +30,7 @@ predict::RooflineParams params_of(const Theta& t) {
   p.step_overhead_s = std::exp(t[5]);
   p.per_sequence_overhead_s = std::exp(t[6]);
   p.host_wait_power = sigmoid(t[7]);
+  p.all_reduce_latency_s = std::exp(t[8]);
   p.calibrated = true;
   return p;
 }
@@ -40,7 +41,8 @@ Theta theta_of(const predict::RooflineParams& p) {
           std::log(p.kernel_overhead_s), std::log(p.compute_power),
           std::log(p.memory_power),      std::log(std::max(p.step_overhead_s, 1e-4)),
           std::log(std::max(p.per_sequence_overhead_s, 1e-6)),
-          logit(std::clamp(p.host_wait_power, 0.05, 0.95))};
+          logit(std::clamp(p.host_wait_power, 0.05, 0.95)),
+          std::log(std::max(p.all_reduce_latency_s, 1e-6))};
 }
 
 // Mean absolute log error of three figures a serving answer gives: energy per token,
@@ -138,13 +140,41 @@ double weighted_quantile(std::vector<std::pair<double, double>> v, double q) {
   return v.back().first;
 }
 
+// The intraclass correlation of one figure's residuals grouped by model (the one-way
+// ANOVA estimator, clipped at 0): how much of their spread is a model's own bias, shared
+// by all its rows, rather than row-to-row noise.
+double intraclass_correlation(const std::vector<const std::vector<Figures>*>& groups, int k) {
+  double n = 0, sum = 0, squares_of_sizes = 0;
+  for (const auto* g : groups) {
+    n += static_cast<double>(g->size());
+    squares_of_sizes += static_cast<double>(g->size() * g->size());
+    for (const Figures& r : *g) sum += r[k];
+  }
+  const double groups_n = static_cast<double>(groups.size());
+  if (groups_n < 2 || n <= groups_n) return 0;
+  const double grand = sum / n;
+  double between = 0, within = 0;
+  for (const auto* g : groups) {
+    double mean = 0;
+    for (const Figures& r : *g) mean += r[k] / static_cast<double>(g->size());
+    between += static_cast<double>(g->size()) * (mean - grand) * (mean - grand);
+    for (const Figures& r : *g) within += (r[k] - mean) * (r[k] - mean);
+  }
+  const double ms_between = between / (groups_n - 1), ms_within = within / (n - groups_n);
+  const double n0 = (n - squares_of_sizes / n) / (groups_n - 1);  // the groups' typical size
+  const double denominator = ms_between + (n0 - 1) * ms_within;
+  return denominator > 0 ? std::max(0.0, (ms_between - ms_within) / denominator) : 0;
+}
+
 // The central interval at `level` of the held-out residuals of `models` (skipping
 // `except`), each model weighing the same whatever its number of rows: the unit held
 // out is the model, and a new model is what an answer's interval is for.
 Intervals intervals_of(const std::vector<HeldOutModel>& models, double level, const std::string* except = nullptr) {
   std::array<std::vector<std::pair<double, double>>, kFigures> pooled;
+  std::vector<const std::vector<Figures>*> groups;
   for (const auto& m : models) {
     if (except && m.model == *except) continue;
+    groups.push_back(&m.log_residuals);
     const double weight = 1.0 / static_cast<double>(m.log_residuals.size());
     for (const Figures& r : m.log_residuals)
       for (int k = 0; k < kFigures; ++k) pooled[k].push_back({r[k], weight});
@@ -155,10 +185,15 @@ Intervals intervals_of(const std::vector<HeldOutModel>& models, double level, co
   for (int k = 0; k < kFigures; ++k) {
     if (pooled[k].size() < 2) continue;
     // The finite-sample step of conformal intervals (the ceil((n + 1)(1 - a)) / n quantile,
-    // Lei et al. 2018), with n the weighted residuals' effective number (Kish).
+    // Lei et al. 2018), with n the residuals' effective number: Kish's for the weights,
+    // divided by the design effect of residuals clustered by model, 1 + (m - 1) x ICC
+    // (Kish 1965, m the models' mean number of rows), since rows of one model share its
+    // bias and count as fewer than their number.
     double sum = 0, squares = 0;
     for (const auto& [x, w] : pooled[k]) sum += w, squares += w * w;
-    const double n = sum * sum / squares;
+    const double rows_per_model = static_cast<double>(pooled[k].size()) / static_cast<double>(groups.size());
+    const double design_effect = 1 + (rows_per_model - 1) * intraclass_correlation(groups, k);
+    const double n = std::max(1.0, sum * sum / squares / design_effect);
     const double high = std::min(1.0, (1 - (1 - level) / 2) * (n + 1) / n);
     *slots[k] = LogInterval{weighted_quantile(pooled[k], 1 - high), weighted_quantile(pooled[k], high)};
   }
@@ -272,7 +307,8 @@ Result<nlohmann::json> crossval(const std::vector<ServingCase>& cases, const Cal
                      {"held_out_rows", held_out_rows},
                      {"method", "cross-validation+: each held-out model's interval from the other models' "
                                 "held-out residuals on its GPU, each model weighing the same, with the conformal "
-                                "finite-sample step"}};
+                                "finite-sample step for their effective number (Kish's, over the design effect of "
+                                "rows clustered by model)"}};
   // Cross-GPU: calibrated on every row of one GPU, predicting another's rows.
   nlohmann::json cross = nlohmann::json::object();
   for (const std::string& from : gpus) {

@@ -30,6 +30,7 @@ constexpr ParamField kParamFields[] = {
     {"step_overhead_s", &predict::RooflineParams::step_overhead_s},
     {"per_sequence_overhead_s", &predict::RooflineParams::per_sequence_overhead_s},
     {"host_wait_power", &predict::RooflineParams::host_wait_power},
+    {"all_reduce_latency_s", &predict::RooflineParams::all_reduce_latency_s},
 };
 
 nlohmann::json params_json(const predict::RooflineParams& p) {
