@@ -119,11 +119,13 @@ Result<std::vector<double>> node_latencies(const tree::Tree& t, const machines::
 
 KernelCost all_reduce_cost(double bytes, const machines::MachineSpec& m, const RooflineParams& p, int num_gpus) {
   if (num_gpus <= 1) return {};
-  // Ring all-reduce: 2 (G - 1) / G of the data through each GPU's link, in 2 (G - 1)
-  // steps (reduce-scatter, then all-gather), each paying a fixed latency.
+  // A layer's two ring all-reduces: each moves 2 (G - 1) / G of the data through every
+  // GPU's link and pays a kernel's overhead and a fixed latency. (A latency per ring step,
+  // 2 (G - 1) of them, fitted no better and made the fit unstable: it extrapolates to 8
+  // GPUs from few rows.)
   const double g = num_gpus;
-  const double time = 2 * (2 * (g - 1) / g * bytes / *m.interconnect_bytes_per_s + p.kernel_overhead_s +
-                           (g - 1) * p.all_reduce_latency_s);
+  const double time =
+      2 * (2 * (g - 1) / g * bytes / *m.interconnect_bytes_per_s + p.kernel_overhead_s + p.all_reduce_latency_s);
   const double idle = *m.idle_power_w;
   const double power = idle + p.host_wait_power * std::max(0.0, *m.tdp_w - idle);
   return {time, g * power * time};

@@ -61,9 +61,9 @@ struct RooflineParams {
   // The GPUs' power while they wait on the engine, as a share of the way from idle to
   // the power limit: a GPU kept busy between short gaps stays at its active clocks.
   double host_wait_power = 0;
-  // A tensor-parallel all-reduce's fixed cost per ring step beyond its bytes: the launch,
-  // the handshake with the next GPU and the wait for the slowest one. The GPUs spin
-  // through it at host_wait_power, not idle.
+  // A tensor-parallel all-reduce's fixed cost beyond its bytes and its launch: the
+  // handshakes between the GPUs and the wait for the slowest one. The GPUs spin through
+  // all of an all-reduce at host_wait_power, not idle.
   double all_reduce_latency_s = 0;
   bool calibrated = false;  // false: the defaults above, from no data
 };

@@ -19,8 +19,8 @@ namespace irene::serving {
 
 struct CalibrationOptions {
   double default_prompt_len = 128;  // tokens, where the data gives no avg_input_tokens
-  int max_evaluations = 1000;       // of the fit's objective per Nelder-Mead run
-  int restarts = 2;                 // further runs from the best point so far
+  int max_evaluations = 3000;       // of the fit's objective per Nelder-Mead run
+  int restarts = 4;                 // further runs from the best point so far
   double interval_level = 0.9;
 };
 
