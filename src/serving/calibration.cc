@@ -166,10 +166,9 @@ double intraclass_correlation(const std::vector<const std::vector<Figures>*>& gr
   return denominator > 0 ? std::max(0.0, (ms_between - ms_within) / denominator) : 0;
 }
 
-// The central interval at `level` of the held-out residuals of `models` (skipping
-// `except`), each model weighing the same whatever its number of rows: the unit held
-// out is the model, and a new model is what an answer's interval is for.
-Intervals intervals_of(const std::vector<HeldOutModel>& models, double level, const std::string* except = nullptr) {
+}  // namespace
+
+Intervals intervals_of(const std::vector<HeldOutModel>& models, double level, const std::string* except) {
   std::array<std::vector<std::pair<double, double>>, kFigures> pooled;
   std::vector<const std::vector<Figures>*> groups;
   for (const auto& m : models) {
@@ -199,6 +198,8 @@ Intervals intervals_of(const std::vector<HeldOutModel>& models, double level, co
   }
   return out;
 }
+
+namespace {
 
 std::vector<const ServingCase*> rows_of(const std::vector<ServingCase>& cases, const std::string& gpu) {
   std::vector<const ServingCase*> out;

@@ -56,6 +56,13 @@ struct HeldOutModel {
   std::vector<const ServingCase*> rows;  // parallel to log_residuals
   Figures mean_pct_error{};
 };
+// The central interval at `level` of the held-out residuals of `models` (skipping the
+// model named `except`), each model weighing the same whatever its number of rows: the
+// unit held out is the model, and a new model is what an answer's interval is for. Rows
+// of one model share its bias, so they count as fewer residuals than their number (the
+// design effect of the residuals' intraclass correlation), which widens the interval.
+Intervals intervals_of(const std::vector<HeldOutModel>& models, double level, const std::string* except = nullptr);
+
 using Progress = std::function<void(int done, int total)>;
 // Leave one model out on the rows of `gpu` (the data's name for it).
 std::vector<HeldOutModel> leave_one_model_out(const std::vector<ServingCase>& cases, const std::string& gpu,
