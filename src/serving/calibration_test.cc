@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace irene::serving {
 namespace {
 
@@ -48,7 +50,7 @@ TEST(ServingIntervalsTest, ResidualsClusteredByModelCountAsFewer) {
   const std::string first = clustered_models.front().model;
   const Intervals without_first = intervals_of(clustered_models, 0.9, &first);
   EXPECT_GT(without_first.energy->low, lowest);  // the first model held the lowest residuals
-  EXPECT_EQ(intervals_of({}, 0.9).energy.has_value(), false);
+  EXPECT_FALSE(intervals_of({}, 0.9).energy.has_value());  // no residuals, no interval
 }
 
 }  // namespace
