@@ -33,7 +33,9 @@ TEST(CatalogueTest, EveryShippedSpecParsesAndSaysWhereEachFigureComesFrom) {
       EXPECT_TRUE(m->sources.contains(figure) && !m->sources[figure].get<std::string>().empty())
           << f.name << " gives no source for " << figure;
     // Dense figures: no tensor rate of a catalogued part reaches 5 PFLOP/s dense at 16 bits.
-    if (m->peak_flops.count("bfloat16")) EXPECT_LT(m->peak_flops.at("bfloat16"), 5e15) << f.name;
+    if (m->peak_flops.count("bfloat16")) {
+      EXPECT_LT(m->peak_flops.at("bfloat16"), 5e15) << f.name;
+    }
   }
 }
 

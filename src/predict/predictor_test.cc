@@ -110,7 +110,9 @@ TEST(PredictorTest, UnknownOpTypesAreExtrapolatedAndMarked) {
       EXPECT_TRUE(n.extrapolated) << n.path;
       ASSERT_TRUE(n.energy_j.has_value());
     }
-    if (n.cls == "LayerNorm") EXPECT_FALSE(n.extrapolated) << n.path;
+    if (n.cls == "LayerNorm") {
+      EXPECT_FALSE(n.extrapolated) << n.path;
+    }
   }
   EXPECT_EQ(conv, 4 * 12);
   ASSERT_EQ(t.notes.size(), 1u);
@@ -128,9 +130,12 @@ TEST(PredictorTest, UnknownOpTypesAreExtrapolatedAndMarked) {
     for (const auto& n : llama.nodes) {
       if (n.kind == tree::NodeKind::kMath) continue;
       ASSERT_TRUE(n.energy_j.has_value()) << n.path;
-      if (n.cls == "LlamaRMSNorm" || n.cls == "SiLU" || n.cls == "ScaledDotProductAttention")
+      if (n.cls == "LlamaRMSNorm" || n.cls == "SiLU" || n.cls == "ScaledDotProductAttention") {
         EXPECT_TRUE(n.extrapolated) << n.path;
-      if (n.cls == "Linear" || n.cls == "Embedding") EXPECT_FALSE(n.extrapolated) << n.path;
+      }
+      if (n.cls == "Linear" || n.cls == "Embedding") {
+        EXPECT_FALSE(n.extrapolated) << n.path;
+      }
     }
   }
 }
