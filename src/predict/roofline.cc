@@ -117,6 +117,11 @@ Result<std::vector<double>> node_latencies(const tree::Tree& t, const machines::
   return latency;
 }
 
+double wait_power_w(const machines::MachineSpec& m, const RooflineParams& p) {
+  const double idle = *m.idle_power_w;
+  return idle + p.host_wait_power * std::max(0.0, *m.tdp_w - idle);
+}
+
 KernelCost all_reduce_cost(double bytes, const machines::MachineSpec& m, const RooflineParams& p, int num_gpus) {
   if (num_gpus <= 1) return {};
   // A layer's two ring all-reduces: each moves 2 (G - 1) / G of the data through every
@@ -126,9 +131,7 @@ KernelCost all_reduce_cost(double bytes, const machines::MachineSpec& m, const R
   const double g = num_gpus;
   const double time =
       2 * (2 * (g - 1) / g * bytes / *m.interconnect_bytes_per_s + p.kernel_overhead_s + p.all_reduce_latency_s);
-  const double idle = *m.idle_power_w;
-  const double power = idle + p.host_wait_power * std::max(0.0, *m.tdp_w - idle);
-  return {time, g * power * time};
+  return {time, g * wait_power_w(m, p) * time};
 }
 
 Result<double> predict_roofline(tree::Tree& t, const machines::MachineSpec& m, const RooflineParams& p,

@@ -95,6 +95,11 @@ struct MemoryLevels {
 Result<std::vector<double>> node_latencies(const tree::Tree& t, const machines::MachineSpec& machine,
                                            const RooflineParams& params, const MemoryLevels& memory);
 
+// One GPU's power while it waits (on the engine or on the other GPUs of an all-reduce):
+// host_wait_power of the way from idle to the power limit. The machine has both figures
+// (predict_roofline refuses one without them).
+double wait_power_w(const machines::MachineSpec& machine, const RooflineParams& params);
+
 // One kernel (or a group of identical ones) on the machine.
 struct KernelCost {
   double latency_s = 0;
@@ -105,7 +110,8 @@ struct KernelCost {
 KernelCost kernel_cost(OpClass c, double flops, double bytes, double peak, const machines::MachineSpec& machine,
                        const RooflineParams& params, int num_gpus);
 // Two ring all-reduces of `bytes` each over the interconnect (one decoder layer under
-// tensor parallelism), the GPUs otherwise idle.
+// tensor parallelism), each with a kernel's overhead and the fixed all-reduce latency,
+// the GPUs waiting through them at wait_power_w.
 KernelCost all_reduce_cost(double bytes, const machines::MachineSpec& machine, const RooflineParams& params,
                            int num_gpus);
 // Checks the machine has what the roofline needs; returns its peak for `dtype`.

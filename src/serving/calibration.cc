@@ -180,9 +180,10 @@ Intervals intervals_of(const std::vector<HeldOutModel>& models, double level, co
   }
   Intervals out;
   out.level = level;
+  if (pooled[0].size() < 2) return out;  // every figure has a residual on each row
+  const double rows_per_model = static_cast<double>(pooled[0].size()) / static_cast<double>(groups.size());
   std::optional<LogInterval>* slots[kFigures] = {&out.energy, &out.power, &out.tpot, &out.throughput};
   for (int k = 0; k < kFigures; ++k) {
-    if (pooled[k].size() < 2) continue;
     // The finite-sample step of conformal intervals (the ceil((n + 1)(1 - a)) / n quantile,
     // Lei et al. 2018), with n the residuals' effective number: Kish's for the weights,
     // divided by the design effect of residuals clustered by model, 1 + (m - 1) x ICC
@@ -190,7 +191,6 @@ Intervals intervals_of(const std::vector<HeldOutModel>& models, double level, co
     // bias and count as fewer than their number.
     double sum = 0, squares = 0;
     for (const auto& [x, w] : pooled[k]) sum += w, squares += w * w;
-    const double rows_per_model = static_cast<double>(pooled[k].size()) / static_cast<double>(groups.size());
     const double design_effect = 1 + (rows_per_model - 1) * intraclass_correlation(groups, k);
     const double n = std::max(1.0, sum * sum / squares / design_effect);
     const double high = std::min(1.0, (1 - (1 - level) / 2) * (n + 1) / n);

@@ -112,7 +112,7 @@ Result<ServingEstimate> ServingWorkload::estimate(const machines::MachineSpec& m
   const double decode_s = decode.latency_s + engine_s;
   const double prefill_s = prefill_iterations * (prompt.latency_s + params.step_overhead_s);
   const double time = decode_s + prefill_s;
-  const double wait_power = *m.idle_power_w + params.host_wait_power * std::max(0.0, *m.tdp_w - *m.idle_power_w);
+  const double wait_power = predict::wait_power_w(m, params);
   const double idle_s = engine_s + prefill_iterations * params.step_overhead_s;
   const double energy = decode.energy_j + prefill_iterations * prompt.energy_j + tensor_parallel() * wait_power * idle_s;
   const double engines = serving_.pipeline_parallel;
