@@ -65,6 +65,12 @@ struct RooflineParams {
   // handshakes between the GPUs and the wait for the slowest one. The GPUs spin through
   // all of an all-reduce at host_wait_power, not idle.
   double all_reduce_latency_s = 0;
+  // The engine's stall for each prompt it admits, per running request and per decoder
+  // layer, the GPUs waiting through it. The ML.ENERGY data show it: past the prefill's
+  // own kernels, the time between decode iterations grows as (prompts admitted) x
+  // (running batch), more for deeper models; what inside vLLM spends it is not known
+  // here, so its size is fitted, not derived.
+  double admission_overhead_s = 0;
   bool calibrated = false;  // false: the defaults above, from no data
 };
 

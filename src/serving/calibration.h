@@ -37,13 +37,12 @@ Result<std::vector<ServingCase>> build_cases(const MeasuredData& data, const Cal
 struct Calibration {
   predict::RooflineParams params;
 };
-// Fits the parameters to `cases` (the mean absolute log error of energy per token, power
-// and time per output token), starting from the defaults.
+// Fits the parameters to `cases` (the mean absolute log error of energy per token, power,
+// time per output token and throughput), starting from the defaults.
 Calibration fit(const std::vector<const ServingCase*>& cases, const CalibrationOptions& options);
 
 // Figures predicted and checked: energy per output token, power, time per output token
-// and throughput. The fit weighs the first three; throughput (power over energy per
-// token) is checked and gets its interval from its own residuals.
+// and throughput. The fit weighs all four; each gets its interval from its own residuals.
 constexpr int kFigures = 4;
 using Figures = std::array<double, kFigures>;
 extern const char* const kFigureNames[kFigures];  // "energy_per_token", "power", "tpot", "throughput"

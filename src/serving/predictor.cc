@@ -31,6 +31,7 @@ constexpr ParamField kParamFields[] = {
     {"per_sequence_overhead_s", &predict::RooflineParams::per_sequence_overhead_s},
     {"host_wait_power", &predict::RooflineParams::host_wait_power},
     {"all_reduce_latency_s", &predict::RooflineParams::all_reduce_latency_s},
+    {"admission_overhead_s", &predict::RooflineParams::admission_overhead_s},
 };
 
 nlohmann::json params_json(const predict::RooflineParams& p) {

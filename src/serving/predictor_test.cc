@@ -56,6 +56,7 @@ TEST(ServingPredictorTest, TheShippedParametersAreTheFitOfTheSharedData) {
     EXPECT_NEAR(fitted.params.memory_efficiency, p->params.memory_efficiency, 1e-6) << id;
     EXPECT_NEAR(fitted.params.compute_power, p->params.compute_power, 1e-6 * p->params.compute_power) << id;
     EXPECT_NEAR(fitted.params.step_overhead_s, p->params.step_overhead_s, 1e-6 * p->params.step_overhead_s) << id;
+    EXPECT_NEAR(fitted.params.admission_overhead_s, p->params.admission_overhead_s, 1e-6 * p->params.admission_overhead_s) << id;
   }
 }
 

@@ -110,10 +110,13 @@ Result<ServingEstimate> ServingWorkload::estimate(const machines::MachineSpec& m
   // The engine's own time per iteration, the GPUs idling through it.
   const double engine_s = params.step_overhead_s + b * params.per_sequence_overhead_s;
   const double decode_s = decode.latency_s + engine_s;
-  const double prefill_s = prefill_iterations * (prompt.latency_s + params.step_overhead_s);
+  // Each admitted prompt also stalls the engine for a time that grows with the requests
+  // running beside it and the model's depth (RooflineParams::admission_overhead_s).
+  const double admission_s = prefills * b * decode_.layers * params.admission_overhead_s;
+  const double prefill_s = prefill_iterations * (prompt.latency_s + params.step_overhead_s) + admission_s;
   const double time = decode_s + prefill_s;
   const double wait_power = predict::wait_power_w(m, params);
-  const double idle_s = engine_s + prefill_iterations * params.step_overhead_s;
+  const double idle_s = engine_s + prefill_iterations * params.step_overhead_s + admission_s;
   const double energy = decode.energy_j + prefill_iterations * prompt.energy_j + tensor_parallel() * wait_power * idle_s;
   const double engines = serving_.pipeline_parallel;
   ServingEstimate e;

@@ -5,7 +5,8 @@
 // context, so the mean context gives the mean cost) and finishes B / N requests; without
 // chunked prefill their replacements are prefilled in iterations of their own, together
 // (max(1, B / N) prompts each, the weights read once for all). The engine adds its own
-// time to every iteration. The decode iteration is the time per output token; its
+// time to every iteration, and a stall for each prompt it admits that grows with the
+// running batch and the model's depth. The decode iteration is the time per output token; its
 // roofline cost (predict/roofline.h) with the prefills' gives the server's energy per
 // output token, power and throughput on a machine.
 //

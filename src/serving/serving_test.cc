@@ -101,5 +101,30 @@ TEST(ServingTest, WaitingOnTheEngineDrawsTheWaitPower) {
   EXPECT_GT(waiting, *m.idle_power_w + 0.4 * (*m.tdp_w - *m.idle_power_w));
 }
 
+// Each admitted prompt stalls the engine for a time that grows with the running batch
+// and the model's depth: B / N prompts per decode iteration, each stalling B x layers x
+// the overhead, so the share of the server's time spent decoding falls with the batch,
+// as ML.ENERGY measures (thr x TPOT / B from ~0.99 at 32 running to ~0.6 at 1000).
+TEST(ServingTest, AdmittedPromptsStallTheEngineMoreAtLargerBatches) {
+  predict::RooflineParams stalled;
+  stalled.admission_overhead_s = 3e-6;
+  const auto& m = h100();
+  auto decoding_share = [&](int64_t batch, const predict::RooflineParams& p) {
+    auto w = ServingWorkload::build(llama8b(), {batch, 128, 256, 1, 1, ""}).value();
+    const ServingEstimate e = w.estimate(m, p).value();
+    return e.throughput_tokens_per_s * e.tpot_s / static_cast<double>(batch);
+  };
+  const double small = decoding_share(32, stalled), large = decoding_share(1024, stalled);
+  EXPECT_GT(small, 0.8);
+  EXPECT_LT(large, small - 0.2);
+  // The stall is engine time between decode iterations: the time per token stays a
+  // decode iteration's, and without it the large batch decodes most of the time.
+  auto w = ServingWorkload::build(llama8b(), {1024, 128, 256, 1, 1, ""}).value();
+  EXPECT_NEAR(w.estimate(m, stalled).value().tpot_s, w.estimate(m, {}).value().tpot_s, 1e-12);
+  EXPECT_GT(decoding_share(1024, {}), large + 0.2);
+  // The GPUs wait through it: less power than decoding without it.
+  EXPECT_LT(w.estimate(m, stalled).value().power_w, w.estimate(m, {}).value().power_w);
+}
+
 }  // namespace
 }  // namespace irene::serving
