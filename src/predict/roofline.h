@@ -54,8 +54,9 @@ struct RooflineParams {
   double compute_power = 1.0;
   double memory_power = 0.6;
   // A serving engine's work outside the model in each iteration (scheduling, sampling,
-  // the host's share), during which the GPUs idle: a fixed part and a part per running
-  // request. 0 for a bare forward pass; calibration fits them on serving data.
+  // the host's share), during which the GPUs idle: a fixed part per GPU worker of the
+  // tensor-parallel group and a part per running request. 0 for a bare forward pass;
+  // calibration fits them on serving data.
   double step_overhead_s = 0;
   double per_sequence_overhead_s = 0;
   // The GPUs' power while they wait on the engine, as a share of the way from idle to

@@ -107,16 +107,19 @@ Result<ServingEstimate> ServingWorkload::estimate(const machines::MachineSpec& m
   const double prefills = b / n;
   // Prefill iterations per decode iteration, each of prompts_per_prefill_ prompts.
   const double prefill_iterations = prefills / static_cast<double>(prompts_per_prefill_);
-  // The engine's own time per iteration, the GPUs idling through it.
-  const double engine_s = params.step_overhead_s + b * params.per_sequence_overhead_s;
+  // The engine's own time per iteration, the GPUs idling through it: a fixed part for
+  // each GPU's worker (vLLM's driver hands every iteration's inputs to each worker of the
+  // tensor-parallel group) and a part per running request.
+  const double step_s = params.step_overhead_s * tensor_parallel();
+  const double engine_s = step_s + b * params.per_sequence_overhead_s;
   const double decode_s = decode.latency_s + engine_s;
   // Each admitted prompt also stalls the engine for a time that grows with the requests
   // running beside it and the model's depth (RooflineParams::admission_overhead_s).
   const double admission_s = prefills * b * decode_.layers * params.admission_overhead_s;
-  const double prefill_s = prefill_iterations * (prompt.latency_s + params.step_overhead_s) + admission_s;
+  const double prefill_s = prefill_iterations * (prompt.latency_s + step_s) + admission_s;
   const double time = decode_s + prefill_s;
   const double wait_power = predict::wait_power_w(m, params);
-  const double idle_s = engine_s + prefill_iterations * params.step_overhead_s + admission_s;
+  const double idle_s = engine_s + prefill_iterations * step_s + admission_s;
   const double energy = decode.energy_j + prefill_iterations * prompt.energy_j + tensor_parallel() * wait_power * idle_s;
   const double engines = serving_.pipeline_parallel;
   ServingEstimate e;

@@ -82,9 +82,24 @@ TEST(ServingTest, PipelineStagesRunAsOverlappedEngines) {
   EXPECT_NEAR(piped.power_w, 2 * engine.power_w, 1e-9 * engine.power_w);
   EXPECT_NEAR(piped.throughput_tokens_per_s, 2 * engine.throughput_tokens_per_s, 1e-9 * engine.throughput_tokens_per_s);
   // Against eight GPUs in tensor parallel on all 128 requests: a token waits for both
-  // stages, so pipelining is slower per token when the weights' streaming dominates.
-  auto tensor = ServingWorkload::build(c, {128, 128, 256, 8, 1, ""}).value().estimate(h100(), p).value();
-  EXPECT_GT(piped.tpot_s, tensor.tpot_s);
+  // stages, so pipelining is slower per token when the weights' streaming dominates
+  // (no engine time: that grows with the workers of a tensor-parallel group).
+  auto tensor = ServingWorkload::build(c, {128, 128, 256, 8, 1, ""}).value().estimate(h100(), {}).value();
+  auto piped_gpu = ServingWorkload::build(c, {128, 128, 256, 8, 2, ""}).value().estimate(h100(), {}).value();
+  EXPECT_GT(piped_gpu.tpot_s, tensor.tpot_s);
+}
+
+// The engine's fixed time per iteration is per worker: vLLM's driver hands each
+// iteration's inputs to every GPU's worker of the tensor-parallel group.
+TEST(ServingTest, TheEnginesFixedTimeGrowsWithTheTensorParallelWorkers) {
+  auto c = models::bundled_config("meta-llama/Llama-3.1-70B").value();
+  predict::RooflineParams with;
+  with.step_overhead_s = 1e-3;
+  for (int gpus : {1, 4, 8}) {
+    auto w = ServingWorkload::build(c, {64, 128, 256, gpus, 1, ""}).value();
+    const double added = w.estimate(h100(), with).value().tpot_s - w.estimate(h100(), {}).value().tpot_s;
+    EXPECT_NEAR(added, gpus * 1e-3, 1e-9) << gpus << " GPUs";
+  }
 }
 
 // While the GPUs wait on the engine (scheduling, the host's work), they draw their idle
