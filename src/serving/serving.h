@@ -6,9 +6,9 @@
 // chunked prefill their replacements are prefilled in iterations of their own, together
 // (max(1, B / N) prompts each, the weights read once for all). The engine adds its own
 // time to every iteration, and a stall for each prompt it admits that grows with the
-// running batch and the model's depth. The decode iteration is the time per output token; its
-// roofline cost (predict/roofline.h) with the prefills' gives the server's energy per
-// output token, power and throughput on a machine.
+// running batch and the model's depth. The decode iteration is the time per output
+// token; its roofline cost (predict/roofline.h) with the prefills' gives the server's
+// energy per output token, power and throughput on a machine.
 //
 // Pipeline parallelism over P stages (vLLM: one "virtual engine" per stage, each with its
 // own batch of B / P requests, their iterations staggered so every stage stays busy):
