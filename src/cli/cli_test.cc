@@ -158,7 +158,7 @@ TEST(CliProfileTest, ProfilesOfOtherModelsCalibrateTheRooflineOnThisCpu) {
   for (const std::string model : {"bert-base-uncased", "distilbert-base-uncased", "gpt2", "HuggingFaceTB/SmolLM2-135M"}) {
     std::string file = model;
     std::replace(file.begin(), file.end(), '/', '-');
-    CliRun p = irene("profile --model " + model + " -b 1 -s 32 --seconds-per-node 0.1 --rounds 2 --threads 1 -o " +
+    CliRun p = irene("profile --model " + model + " -b 1 -s 32 --seconds-per-node 0.02 --rounds 10 --threads 1 -o " +
                      (dir / (file + ".json")).string());
     ASSERT_EQ(p.exit_code, 0) << p.out;
   }
@@ -169,6 +169,9 @@ TEST(CliProfileTest, ProfilesOfOtherModelsCalibrateTheRooflineOnThisCpu) {
   ASSERT_FALSE(header["bandwidth_probe"].empty());
   EXPECT_EQ(header["bandwidth_probe"].back()["level"], "memory");
   EXPECT_GT(header["bandwidth_probe"].back()["bandwidth_bytes_per_s"].get<double>(), 0);
+  // And the machine's speed at the start of each of the 10 rounds, which the calibration
+  // compares profiles at.
+  EXPECT_EQ(header["speed_probe"]["flop_per_s_by_round"].size(), 10u);
   CliRun text = irene("crossval --method roofline --data " + dir.string());
   ASSERT_EQ(text.exit_code, 0) << text.out;
   std::cout << text.out;
@@ -179,6 +182,7 @@ TEST(CliProfileTest, ProfilesOfOtherModelsCalibrateTheRooflineOnThisCpu) {
   EXPECT_EQ(doc["per_model"].size(), 4u);
   EXPECT_EQ(doc["machine"], "this-cpu");
   EXPECT_NE(doc["note"].get<std::string>().find("measured copy bandwidths"), std::string::npos);
+  EXPECT_NE(doc["note"].get<std::string>().find("its own measured machine speed"), std::string::npos);
   // Calibrating on other models must beat the spec sheet alone, node by node and whole.
   EXPECT_LT(doc["calibrated"]["nodes"].get<double>(), doc["spec_only"]["nodes"].get<double>());
   EXPECT_LT(doc["calibrated"]["model"].get<double>(), doc["spec_only"]["model"].get<double>());

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <limits>
 #include <vector>
 
 namespace irene::models {
@@ -61,6 +62,28 @@ Result<std::vector<CopyBandwidth>> measure_copy_bandwidths(const std::vector<dou
     return Status::internal(std::string("timing a copy: ") + e.what_without_backtrace());
   }
   return out;
+}
+
+Result<GemmSpeed> measure_reference_gemm(bool cuda, int repeats) {
+  constexpr int64_t kTokens = 32, kIn = 768, kOut = 768;
+  try {
+    c10::InferenceMode inference;
+    const torch::Tensor x = torch::ones({kTokens, kIn}, options(cuda));
+    const torch::Tensor w = torch::full({kOut, kIn}, 0.5, options(cuda));
+    torch::Tensor y = torch::linear(x, w);  // warm-up: the output's allocation, the BLAS's packing buffers
+    if (cuda) torch::cuda::synchronize();
+    double fastest = std::numeric_limits<double>::infinity();
+    for (int k = 0; k < std::max(1, repeats); ++k) {
+      const auto start = std::chrono::steady_clock::now();
+      y = torch::linear(x, w);
+      if (cuda) torch::cuda::synchronize();
+      fastest = std::min(fastest, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
+    const double flops = 2.0 * kTokens * kIn * kOut;
+    return GemmSpeed{flops, flops / std::max(fastest, 1e-9)};
+  } catch (const c10::Error& e) {
+    return Status::internal(std::string("timing a matrix product: ") + e.what_without_backtrace());
+  }
 }
 
 }  // namespace irene::models

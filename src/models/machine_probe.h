@@ -3,7 +3,9 @@
 // launch: the floor under every kernel) and the copy bandwidth at working sets that fit
 // each cache level and that none fits (a CPU's spec from the OS has no bandwidth).
 // `irene profile` records them in its header; the latency calibration uses them instead
-// of fitting them.
+// of fitting them. And the speed of one reference matrix product, timed once per round of
+// a profile: a shared machine's speed drifts (a VM's neighbours), and the profiles of
+// different models, taken minutes apart, are only comparable at the speed each ran at.
 #pragma once
 
 #include <vector>
@@ -23,5 +25,13 @@ struct CopyBandwidth {
 // dst.copy_(src) at each working set, with libtorch's current threads.
 Result<std::vector<CopyBandwidth>> measure_copy_bandwidths(const std::vector<double>& working_sets, bool cuda,
                                                            double dispatch_s);
+
+// The reference product's FLOPs and its FLOP/s now: a [32, 768] x [768, 768] linear layer
+// (a small Transformer's projection of 32 tokens), the fastest of `repeats` runs.
+struct GemmSpeed {
+  double flops = 0;
+  double flop_per_s = 0;
+};
+Result<GemmSpeed> measure_reference_gemm(bool cuda, int repeats = 5);
 
 }  // namespace irene::models

@@ -26,6 +26,12 @@ double sigmoid(double x) { return 1 / (1 + std::exp(-x)); }
 double logit(double p) { return std::log(p / (1 - p)); }
 
 bool measured(const tree::Node& n) { return n.measured && n.measured->times_mean_s > 0; }
+// The latency the roofline is fitted to and checked against: the node's fastest round
+// where the profile spread its rounds over time (the figure that repeats from one
+// profile to the next on a shared machine), else the mean of its rounds.
+double measured_latency(const tree::Node& n) {
+  return n.measured->times_min_s && *n.measured->times_min_s > 0 ? *n.measured->times_min_s : n.measured->times_mean_s;
+}
 
 // Mean squared log error of every measured node's latency.
 double objective(const std::vector<const ProfiledModel*>& models, const machines::MachineSpec& m,
@@ -33,11 +39,11 @@ double objective(const std::vector<const ProfiledModel*>& models, const machines
   double sum = 0;
   size_t n = 0;
   for (const ProfiledModel* p : models) {
-    auto latency = node_latencies(p->tree, m, lm.params, lm.memory);
+    auto latency = node_latencies(p->tree, machine_at_speed(m, lm, p->speed_flop_per_s), lm.params, lm.memory);
     if (!latency.is_ok()) return 1e9;
     for (size_t i = 0; i < p->tree.nodes.size(); ++i) {
       if (!measured(p->tree.nodes[i]) || (*latency)[i] <= 0) continue;
-      const double d = std::log((*latency)[i] / p->tree.nodes[i].measured->times_mean_s);
+      const double d = std::log((*latency)[i] / measured_latency(p->tree.nodes[i]));
       sum += d * d;
       ++n;
     }
@@ -61,11 +67,13 @@ struct FitShape {
   std::vector<double> caches;
   std::optional<double> kernel_overhead_s;
   std::optional<MemoryLevels> memory;  // measured: only an efficiency is fitted
+  std::optional<double> reference_speed_flop_per_s;
 };
 
 // The model of fitted parameters `t` (unbounded: logits and logs, in the order below).
 LatencyModel model_of(const std::vector<double>& t, const FitShape& shape, const machines::MachineSpec& m) {
   LatencyModel lm = spec_latency_model(m);
+  lm.reference_speed_flop_per_s = shape.reference_speed_flop_per_s;
   size_t k = 0;
   lm.params.gemm_efficiency = sigmoid(t[k++]);
   lm.params.attention_efficiency = lm.params.gemm_efficiency;
@@ -75,8 +83,13 @@ LatencyModel model_of(const std::vector<double>& t, const FitShape& shape, const
   lm.params.module_overhead_s = std::exp(t[k++]);
   lm.params.calibrated = true;
   if (shape.memory) {
+    // The probe measured the very bytes per second a node's byte count stands for: no
+    // efficiency on top. (Fitting one let the fit make every GEMM memory-bound: at one
+    // profile shape, 32 tokens, all of them have the same FLOPs per byte, so compute and
+    // memory time cannot be told apart, and the cache-resident elementwise ops paid for it.)
     lm.memory = *shape.memory;
-    lm.params.memory_efficiency = sigmoid(t[k++]);
+    lm.params.memory_efficiency = 1;
+    lm.params.compute_memory_overlap = sigmoid(t[k++]);
     return lm;
   }
   if (shape.fit_bandwidth) {
@@ -111,6 +124,18 @@ std::optional<MemoryLevels> measured_memory(const std::vector<const ProfiledMode
   return out;
 }
 
+// The profiles' measured machine speed: their median, when every one has it.
+std::optional<double> median_speed(const std::vector<const ProfiledModel*>& models) {
+  std::vector<double> v;
+  for (const ProfiledModel* p : models) {
+    if (!p->speed_flop_per_s) return std::nullopt;
+    v.push_back(*p->speed_flop_per_s);
+  }
+  if (v.empty()) return std::nullopt;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
 // The profiles' measured dispatch cost: their median, when every one has it.
 std::optional<double> measured_dispatch(const std::vector<const ProfiledModel*>& models) {
   std::vector<double> v;
@@ -132,11 +157,12 @@ struct Errors {
 };
 
 Result<Errors> errors_of(const ProfiledModel& p, const machines::MachineSpec& m, const LatencyModel& lm) {
-  IRENE_ASSIGN_OR_RETURN(std::vector<double> latency, node_latencies(p.tree, m, lm.params, lm.memory));
+  IRENE_ASSIGN_OR_RETURN(std::vector<double> latency,
+                         node_latencies(p.tree, machine_at_speed(m, lm, p.speed_flop_per_s), lm.params, lm.memory));
   Errors e;
   for (size_t i = 1; i < p.tree.nodes.size(); ++i) {
     if (!measured(p.tree.nodes[i])) continue;
-    const double err = pct(latency[i], p.tree.nodes[i].measured->times_mean_s);
+    const double err = pct(latency[i], measured_latency(p.tree.nodes[i]));
     e.nodes += err;
     ++e.measured_nodes;
     auto& c = e.by_class[p.tree.nodes[i].cls];
@@ -145,7 +171,7 @@ Result<Errors> errors_of(const ProfiledModel& p, const machines::MachineSpec& m,
   }
   if (e.measured_nodes) e.nodes /= e.measured_nodes;
   if (!measured(p.tree.root())) return Status::invalid_argument(p.file + ": the model itself was not profiled (use --level all)");
-  e.model = pct(latency[0], p.tree.root().measured->times_mean_s);
+  e.model = pct(latency[0], measured_latency(p.tree.root()));
   return e;
 }
 
@@ -155,6 +181,8 @@ nlohmann::json by_class_json(const Errors& e) {
   for (const auto& [cls, v] : e.by_class) out[cls] = {{"nodes", v.second}, {"error", v.first / v.second}};
   return out;
 }
+
+nlohmann::json json_or_null(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
 
 nlohmann::json cache_bandwidths(const MemoryLevels& memory) {
   nlohmann::json out = nlohmann::json::object();
@@ -195,17 +223,30 @@ Result<std::vector<ProfiledModel>> load_profiles(const std::string& dir) {
       for (const auto& level : header["bandwidth_probe"]) {
         const double bw = level.value("bandwidth_bytes_per_s", 0.0);
         ok = ok && bw > 0;
-        if (level.value("level", "") == "cache" && level["level_bytes"].is_number())
+        if (level.value("level", "") != "memory" && level.contains("level_bytes") && level["level_bytes"].is_number())
           m.caches.push_back({level["level_bytes"].get<double>(), bw});
         else
           m.bandwidth_bytes_per_s = bw;
       }
+      std::sort(m.caches.begin(), m.caches.end(),
+                [](const CacheLevel& a, const CacheLevel& b) { return a.bytes < b.bytes; });
       if (ok && m.bandwidth_bytes_per_s > 0) memory = m;
     }
     std::string device = "cpu";
     if (header.is_object() && header.contains("settings") && header["settings"].is_object())
       device = header["settings"].value("device", "cpu");
-    out.push_back({f.string(), std::move(*t), dispatch, memory, device});
+    std::optional<double> speed;
+    if (header.is_object() && header.contains("speed_probe") && header["speed_probe"].is_object()) {
+      std::vector<double> v;
+      const nlohmann::json rounds = header["speed_probe"].value("flop_per_s_by_round", nlohmann::json::array());
+      for (const auto& r : rounds)
+        if (r.is_number() && r.get<double>() > 0 && std::isfinite(r.get<double>())) v.push_back(r.get<double>());
+      if (!v.empty()) {
+        std::sort(v.begin(), v.end());
+        speed = v[v.size() / 2];
+      }
+    }
+    out.push_back({f.string(), std::move(*t), dispatch, memory, device, speed});
   }
   if (out.empty()) return Status::not_found(dir + " holds no irene profile (JSON written by `irene profile`)");
   return out;
@@ -218,6 +259,14 @@ bool is_profile_folder(const std::string& dir) {
   for (const auto& e : fs::directory_iterator(dir, ec))
     if (e.path().extension() == ".json") return true;
   return false;
+}
+
+machines::MachineSpec machine_at_speed(const machines::MachineSpec& m, const LatencyModel& lm,
+                                       const std::optional<double>& speed) {
+  if (!speed || !lm.reference_speed_flop_per_s || !(*lm.reference_speed_flop_per_s > 0)) return m;
+  machines::MachineSpec out = m;
+  for (auto& [dtype, peak] : out.peak_flops) peak *= *speed / *lm.reference_speed_flop_per_s;
+  return out;
 }
 
 LatencyModel spec_latency_model(const machines::MachineSpec& m) {
@@ -233,14 +282,15 @@ LatencyModel fit_latency(const std::vector<const ProfiledModel*>& models, const 
   shape.caches = fitted_caches(m);
   shape.kernel_overhead_s = measured_dispatch(models);
   shape.memory = measured_memory(models);
+  shape.reference_speed_flop_per_s = median_speed(models);
   const RooflineParams first;
   const double first_bandwidth = m.memory_bandwidth_bytes_per_s.value_or(kFirstGuessCpuBandwidth);
   std::vector<double> start = {logit(first.gemm_efficiency), logit(first.other_compute_efficiency),
                                logit(first.other_compute_efficiency)};  // transcendental ops start as the others
   if (!shape.kernel_overhead_s) start.push_back(std::log(first.kernel_overhead_s));
   start.push_back(std::log(1e-6));  // a module call: a microsecond
-  if (shape.memory) {
-    start.push_back(logit(first.memory_efficiency));
+  if (shape.memory) {  // the measured bandwidths as they are, and how far memory hides under compute
+    start.push_back(logit(0.5));
   } else {
     start.push_back(shape.fit_bandwidth ? std::log(first_bandwidth) : logit(first.memory_efficiency));
     // Caches start several times faster than memory, the smaller ones faster still.
@@ -279,8 +329,11 @@ Result<nlohmann::json> latency_crossval(const std::vector<ProfiledModel>& models
                     {"kernel_overhead_from", measured_dispatch(train) ? "the profiles' measured dispatch" : "the fit"},
                     {"bandwidths_from", measured_memory(train) ? "the profiles' measured copies" : "the fit"},
                     {"memory_efficiency", fitted.params.memory_efficiency},
+                    {"compute_memory_overlap", fitted.params.compute_memory_overlap},
                     {"bandwidth_bytes_per_s", fitted.memory.bandwidth_bytes_per_s},
-                    {"cache_bandwidths_bytes_per_s", cache_bandwidths(fitted.memory)}}}};
+                    {"cache_bandwidths_bytes_per_s", cache_bandwidths(fitted.memory)},
+                    {"reference_speed_flop_per_s", json_or_null(fitted.reference_speed_flop_per_s)},
+                    {"held_out_speed_flop_per_s", json_or_null(models[held].speed_flop_per_s)}}}};
     calibrated_nodes += c.nodes;
     calibrated_model += c.model;
     spec_nodes += s.nodes;
@@ -299,7 +352,10 @@ Result<nlohmann::json> latency_crossval(const std::vector<ProfiledModel>& models
                    (m.memory_bandwidth_bytes_per_s ? "" : "; the spec has no memory bandwidth: spec-only leaves memory time out") +
                    (measured_memory(all) ? "; calibrated with the profiles' measured copy bandwidths"
                                          : "; the calibration fits the bandwidths") +
-                   (measured_dispatch(all) ? " and their measured dispatch cost per kernel" : "")}};
+                   (measured_dispatch(all) ? " and their measured dispatch cost per kernel" : "") +
+                   (median_speed(all) ? "; measured = each node's fastest round, every profile predicted at its own "
+                                        "measured machine speed (the reference product's fastest per round)"
+                                      : "")}};
 }
 
 }  // namespace irene::predict

@@ -23,6 +23,9 @@ struct ProfiledModel {
   std::optional<double> dispatch_overhead_s;  // the profile's measured cost of one tiny op
   std::optional<MemoryLevels> measured_memory;  // its measured copy bandwidths, per cache level and memory
   std::string device = "cpu";                   // where it ran (the header's settings.device)
+  // The machine's speed while it ran: the reference product's fastest FLOP/s over the
+  // profile's rounds (models::measure_reference_gemm).
+  std::optional<double> speed_flop_per_s;
 };
 
 // Every *.json of `dir` that is an `irene profile` output (a tree with a "profile"
@@ -36,7 +39,16 @@ struct LatencyModel {
   // Memory bandwidth: the machine's, or fitted where its spec has none; with the
   // machine's last-level cache size, the cache's bandwidth is fitted too.
   MemoryLevels memory;
+  // The speed of the machine the fit saw (the median of its profiles' speeds): a profile
+  // that ran faster or slower is predicted with the peak FLOP/s scaled by its own speed
+  // over this one. Empty: no scaling (profiles without the probe).
+  std::optional<double> reference_speed_flop_per_s;
 };
+
+// The machine as a profile saw it: the peak FLOP/s scaled by the profile's measured speed
+// over the model's reference speed, where both are known; else the machine unchanged.
+machines::MachineSpec machine_at_speed(const machines::MachineSpec& machine, const LatencyModel& model,
+                                       const std::optional<double>& speed_flop_per_s);
 
 // First guesses and the machine's bandwidth; where the spec has none, memory time is
 // left out (compute and overheads only), and the answer says so.
@@ -54,7 +66,9 @@ LatencyModel fit_latency(const std::vector<const ProfiledModel*>& models, const 
 // Leave one model out: per held-out model, the node-weighted mean of 100 x |pred - meas|
 // / meas over its measured nodes below the root, and the same for the whole model (the
 // root), calibrated on the other models and from the spec sheet alone; averages over
-// models. Needs two models or more.
+// models. Needs two models or more. The held-out profile lends the calibrated prediction
+// its measured machine speed (never its nodes' latencies): the speed the machine ran at
+// is a fact of the machine at that time, measured by the reference product alone.
 Result<nlohmann::json> latency_crossval(const std::vector<ProfiledModel>& models, const machines::MachineSpec& machine);
 
 }  // namespace irene::predict

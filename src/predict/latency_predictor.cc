@@ -44,9 +44,12 @@ nlohmann::json to_json(const LatencyPredictor& p) {
             {"other_compute_efficiency", r.other_compute_efficiency},
             {"transcendental_efficiency", r.transcendental_efficiency},
             {"memory_efficiency", r.memory_efficiency},
+            {"compute_memory_overlap", r.compute_memory_overlap},
             {"kernel_overhead_s", r.kernel_overhead_s},
             {"module_overhead_s", r.module_overhead_s}}},
           {"memory", {{"bandwidth_bytes_per_s", p.model.memory.bandwidth_bytes_per_s}, {"caches", caches}}},
+          {"reference_speed_flop_per_s", p.model.reference_speed_flop_per_s ? nlohmann::json(*p.model.reference_speed_flop_per_s)
+                                                                             : nlohmann::json(nullptr)},
           {"crossval", p.crossval},
           {"data", p.data}};
 }
@@ -69,6 +72,10 @@ Result<LatencyPredictor> latency_predictor_from_json(const nlohmann::json& doc, 
   IRENE_ASSIGN_OR_RETURN(r.memory_efficiency, positive(params, "memory_efficiency", where + ": params"));
   IRENE_ASSIGN_OR_RETURN(r.kernel_overhead_s, positive(params, "kernel_overhead_s", where + ": params"));
   IRENE_ASSIGN_OR_RETURN(r.module_overhead_s, positive(params, "module_overhead_s", where + ": params"));
+  // Older files have no overlap: the plain roofline's.
+  r.compute_memory_overlap = params.is_object() ? params.value("compute_memory_overlap", 1.0) : 1.0;
+  if (!(r.compute_memory_overlap >= 0 && r.compute_memory_overlap <= 1))
+    return Status::corrupt(where + ": params: 'compute_memory_overlap' must be from 0 to 1");
   for (double e : {r.gemm_efficiency, r.attention_efficiency, r.other_compute_efficiency, r.transcendental_efficiency,
                    r.memory_efficiency})
     if (e > 1) return Status::corrupt(where + ": efficiencies must be in (0, 1]");
@@ -86,6 +93,10 @@ Result<LatencyPredictor> latency_predictor_from_json(const nlohmann::json& doc, 
       previous = level.bytes;
       p.model.memory.caches.push_back(level);
     }
+  }
+  if (doc.contains("reference_speed_flop_per_s") && !doc["reference_speed_flop_per_s"].is_null()) {
+    IRENE_ASSIGN_OR_RETURN(double speed, positive(doc, "reference_speed_flop_per_s", where));
+    p.model.reference_speed_flop_per_s = speed;
   }
   p.crossval = doc.value("crossval", nlohmann::json());
   p.data = doc.value("data", nlohmann::json());

@@ -65,7 +65,8 @@ double kernel_latency(OpClass k, double flops, double bytes, double peak, double
                                 : p.other_compute_efficiency;
   const double compute_s = flops / g / (peak * efficiency);
   const double memory_s = bytes / g / (bandwidth * p.memory_efficiency);
-  return std::max(compute_s, memory_s) + p.kernel_overhead_s;
+  return std::max(compute_s, memory_s) + (1 - p.compute_memory_overlap) * std::min(compute_s, memory_s) +
+         p.kernel_overhead_s;
 }
 
 KernelCost kernel_cost(OpClass k, double flops, double bytes, double peak, const machines::MachineSpec& m,

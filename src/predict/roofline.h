@@ -46,6 +46,11 @@ struct RooflineParams {
   double transcendental_efficiency = 0;
   // Fraction of the peak memory bandwidth reached when memory-bound.
   double memory_efficiency = 0.8;
+  // How much of the shorter of a kernel's compute and memory time hides under the longer:
+  // 1, the plain roofline's max(compute, memory); 0, their sum. A GPU's many warps hide
+  // their loads (1); one CPU thread of a BLAS packs its operands before it computes, and
+  // the latency calibration fits it on profiles.
+  double compute_memory_overlap = 1;
   double kernel_overhead_s = 5e-6;  // launch and tail of one kernel
   // The host's cost of calling one module (the framework's forward dispatch around its
   // kernels), in node_latencies; 0 where kernels run asynchronously behind the host.
@@ -82,7 +87,8 @@ struct RooflineOptions {
 
 // The latency of one kernel alone (seconds): the larger of its compute time (against
 // `peak` FLOP/s at its class's efficiency) and its memory time (against `bandwidth`
-// bytes/s at memory_efficiency), plus the per-kernel overhead; 0 for views.
+// bytes/s at memory_efficiency), plus what of the smaller does not overlap, plus the
+// per-kernel overhead; 0 for views.
 double kernel_latency(OpClass c, double flops, double bytes, double peak, double bandwidth, const RooflineParams& params,
                       int num_gpus = 1);
 // Where a node's bytes come from when it runs alone, over and over (as a profile runs

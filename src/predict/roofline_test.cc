@@ -135,6 +135,22 @@ TEST(RooflineTest, TranscendentalOpsAndModuleCallsInNodeLatencies) {
   EXPECT_NEAR(latency[0], latency[1] + 3e-6, 1e-12);  // the model node: one module call
 }
 
+// Overlap 1 is the plain roofline (the longer of compute and memory time); 0 adds them.
+TEST(RooflineTest, OverlapSetsHowMuchMemoryTimeHidesUnderCompute) {
+  const auto m = h100();
+  const double peak = m.peak_flops.at("bfloat16"), bw = *m.memory_bandwidth_bytes_per_s;
+  RooflineParams p;
+  const double flops = 1e12, bytes = 1e9;
+  const double compute = flops / (peak * p.gemm_efficiency), memory = bytes / (bw * p.memory_efficiency);
+  EXPECT_NEAR(kernel_latency(OpClass::kGemm, flops, bytes, peak, bw, p), std::max(compute, memory) + p.kernel_overhead_s,
+              1e-12);
+  p.compute_memory_overlap = 0;
+  EXPECT_NEAR(kernel_latency(OpClass::kGemm, flops, bytes, peak, bw, p), compute + memory + p.kernel_overhead_s, 1e-12);
+  p.compute_memory_overlap = 0.25;
+  EXPECT_NEAR(kernel_latency(OpClass::kGemm, flops, bytes, peak, bw, p),
+              std::max(compute, memory) + 0.75 * std::min(compute, memory) + p.kernel_overhead_s, 1e-12);
+}
+
 TEST(RooflineTest, AMachineWithoutTheFiguresIsRefused) {
   machines::MachineSpec cpu = machines::host_cpu();
   tree::Tree t = one_op("aten::add", 10, 10, "float32");

@@ -1,5 +1,6 @@
 #include "profile/profile.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -62,69 +63,79 @@ std::string iso_now() {
   return buf;
 }
 
-// What one node's runs gave; the resource figures are filled in from the sampler later.
+// One node's rounds so far; the resource figures are filled in from the sampler later.
 struct NodeRuns {
-  tree::Measurement m;
+  int runs_per_round = 1;
+  std::vector<double> per_run;  // each round's time of one run
+  std::vector<double> energy_sum;
+  std::vector<bool> energy_ok;
   std::vector<ResourceSampler::Window> windows;  // when the node ran
+  tree::Measurement m;
 };
 
-// Runs one node alone for about T seconds, R rounds, measuring every meter around each
-// round. `idle_w` (one per meter, or empty) is subtracted power; problems reading a meter
-// are collected in `meter_notes`.
-Result<NodeRuns> run_node(const std::function<void()>& replay, const ProfileOptions& o, const MeterSet& meters,
-                          const std::vector<double>& idle_w, std::set<std::string>& meter_notes) {
-  // How many runs fill about T seconds.
+// How many runs of a node fill about T seconds: one timed run decides.
+Result<NodeRuns> size_node(const std::function<void()>& replay, const ProfileOptions& o, const MeterSet& meters) {
   const auto probe_start = Clock::now();
   IRENE_RETURN_IF_ERROR(models::ModelRunner::run_replay(replay, 1));
   const double once = std::chrono::duration<double>(Clock::now() - probe_start).count();
-  const int runs = std::max(1, static_cast<int>(o.seconds_per_node / std::max(once, 1e-7)));
-
   NodeRuns out;
-  std::vector<double> per_run;
-  std::vector<double> energy_sum(meters.meters.size(), 0.0);
-  std::vector<bool> energy_ok(meters.meters.size(), true);
-  for (int r = 0; r < o.rounds; ++r) {
-    auto window = MeterWindow::begin(meters.all());
-    const auto begin = Clock::now();
-    IRENE_RETURN_IF_ERROR(models::ModelRunner::run_replay(replay, runs));
-    const auto end = Clock::now();
-    per_run.push_back(std::chrono::duration<double>(end - begin).count() / runs);
-    out.windows.emplace_back(begin, end);
-    const auto energies = window.end();
-    for (size_t k = 0; k < energies.size(); ++k) {
-      if (!energies[k].energy_j) {
-        energy_ok[k] = false;
-        meter_notes.insert(energies[k].note);
-        continue;
-      }
-      energy_sum[k] += *energies[k].energy_j - (idle_w.empty() ? 0.0 : idle_w[k] * energies[k].seconds);
+  out.runs_per_round = std::max(1, static_cast<int>(o.seconds_per_node / std::max(once, 1e-7)));
+  out.energy_sum.assign(meters.meters.size(), 0.0);
+  out.energy_ok.assign(meters.meters.size(), true);
+  return out;
+}
+
+// One round of a node: its runs back to back, every meter read around them. `idle_w` (one
+// per meter, or empty) is subtracted power; problems reading a meter are collected in
+// `meter_notes`.
+Status run_round(const std::function<void()>& replay, NodeRuns& out, const MeterSet& meters,
+                 const std::vector<double>& idle_w, std::set<std::string>& meter_notes) {
+  auto window = MeterWindow::begin(meters.all());
+  const auto begin = Clock::now();
+  IRENE_RETURN_IF_ERROR(models::ModelRunner::run_replay(replay, out.runs_per_round));
+  const auto end = Clock::now();
+  out.per_run.push_back(std::chrono::duration<double>(end - begin).count() / out.runs_per_round);
+  out.windows.emplace_back(begin, end);
+  const auto energies = window.end();
+  for (size_t k = 0; k < energies.size(); ++k) {
+    if (!energies[k].energy_j) {
+      out.energy_ok[k] = false;
+      meter_notes.insert(energies[k].note);
+      continue;
     }
+    out.energy_sum[k] += *energies[k].energy_j - (idle_w.empty() ? 0.0 : idle_w[k] * energies[k].seconds);
   }
+  return Status::ok();
+}
+
+// The node's measurement from the rounds it ran: mean, spread and fastest round; energy.
+void finish_node(NodeRuns& out, const MeterSet& meters) {
   tree::Measurement& m = out.m;
   double mean = 0, sq = 0;
-  for (double v : per_run) mean += v;
-  mean /= per_run.size();
-  for (double v : per_run) sq += (v - mean) * (v - mean);
+  for (double v : out.per_run) mean += v;
+  mean /= out.per_run.size();
+  for (double v : out.per_run) sq += (v - mean) * (v - mean);
   m.times_mean_s = mean;
-  m.times_std_s = std::sqrt(sq / per_run.size());
+  m.times_std_s = std::sqrt(sq / out.per_run.size());
+  m.times_min_s = *std::min_element(out.per_run.begin(), out.per_run.end());
 
   // A node's energy: the meters' total over its runs divided by the runs, as IrEne's
   // ground truth; whole-machine energy is the sum of every meter.
-  const int total_runs = runs * o.rounds;
+  const int total_runs = out.runs_per_round * static_cast<int>(out.per_run.size());
   double all = 0, gpu = 0;
   bool has_gpu = false;
   std::string failed;
   for (size_t k = 0; k < meters.meters.size(); ++k) {
     const EnergyMeter* meter = meters.meters[k].get();
-    if (!energy_ok[k]) {
+    if (!out.energy_ok[k]) {
       failed += (failed.empty() ? "" : ", ") + meter->name();
       continue;
     }
-    all += energy_sum[k] / total_runs;
-    m.energy_by_meter_j[meter->name()] = energy_sum[k] / total_runs;
+    all += out.energy_sum[k] / total_runs;
+    m.energy_by_meter_j[meter->name()] = out.energy_sum[k] / total_runs;
     if (dynamic_cast<const GpuMeter*>(meter)) {
       has_gpu = true;
-      gpu += energy_sum[k] / total_runs;
+      gpu += out.energy_sum[k] / total_runs;
     }
   }
   if (has_gpu) m.gpu_energy_j = gpu;
@@ -134,7 +145,6 @@ Result<NodeRuns> run_node(const std::function<void()>& replay, const ProfileOpti
     m.energy_note = "no reading from " + failed + " (see meter_notes in the header)";
   else
     m.energy_j = all;
-  return out;
 }
 
 void apply(const ResourceSummary& rs, tree::Measurement& m) {
@@ -183,14 +193,23 @@ Result<ProfileResult> profile_model(const models::ModelConfig& config, const Pro
   nlohmann::json probe = nlohmann::json::array();
   if (!run_options.cuda) {
     const std::vector<double> caches = machines::host_cpu().cache_bytes;
+    // Sizes in between the last two levels too, doubling: a VM's share of a host's last
+    // level is smaller than the level the OS reports, and only the probe can tell where
+    // the fast sizes end.
+    std::vector<std::pair<double, const char*>> levels;
+    for (size_t i = 0; i < caches.size(); ++i) {
+      if (i + 1 == caches.size() && i > 0)
+        for (double b = 2 * caches[i - 1]; b < caches[i]; b *= 2) levels.emplace_back(b, "between caches");
+      levels.emplace_back(caches[i], "cache");
+    }
     std::vector<double> sets;
-    for (double c : caches) sets.push_back(c / 2);
+    for (const auto& level : levels) sets.push_back(level.first / 2);
     sets.push_back(caches.empty() ? 256e6 : 8 * caches.back());
     IRENE_ASSIGN_OR_RETURN(std::vector<models::CopyBandwidth> bw,
                            models::measure_copy_bandwidths(sets, false, dispatch_s));
     for (size_t i = 0; i < bw.size(); ++i)
-      probe.push_back({{"level", i < caches.size() ? "cache" : "memory"},
-                       {"level_bytes", i < caches.size() ? nlohmann::json(caches[i]) : nlohmann::json(nullptr)},
+      probe.push_back({{"level", i < levels.size() ? levels[i].second : "memory"},
+                       {"level_bytes", i < levels.size() ? nlohmann::json(levels[i].first) : nlohmann::json(nullptr)},
                        {"working_set_bytes", bw[i].working_set_bytes},
                        {"bandwidth_bytes_per_s", bw[i].bytes_per_s}});
   }
@@ -220,37 +239,69 @@ Result<ProfileResult> profile_model(const models::ModelConfig& config, const Pro
   std::vector<int> todo;
   for (size_t i = 0; i < t.nodes.size(); ++i)
     if (selected(t.nodes[i], o.level) && run.replays[i]) todo.push_back(static_cast<int>(i));
-  // Identical nodes share one measurement: key -> what the first of them gave.
+  // Identical nodes share one measurement: key -> what the first of them gave. Round 1
+  // walks every node (sizing and measuring the first of each kind); rounds 2..R walk the
+  // measured ones again in the same order, so a node's rounds spread over the whole
+  // profile rather than sitting together in one stretch of a machine whose speed drifts.
   const std::vector<std::string> keys = identities(t);
   std::map<std::string, NodeRuns> measured_once;
+  std::vector<std::pair<std::string, int>> first_of_kind;  // key, node index, in order
+  std::map<std::string, int> copies;                       // key -> nodes sharing it
   std::vector<std::pair<int, const NodeRuns*>> done_nodes;
-  int reused = 0;
+  int reused = 0, done = 0;
+  const int total = static_cast<int>(todo.size()) * o.rounds;
   std::set<std::string> meter_notes;
   Clock::time_point last_end = Clock::now();
+  auto cancelled = [&] { return o.cancel && o.cancel->load(); };
+  // The machine's speed at the start of every round.
+  std::vector<double> speeds;
+  double reference_flops = 0;
+  auto probe_speed = [&]() -> Status {
+    IRENE_ASSIGN_OR_RETURN(models::GemmSpeed g, models::measure_reference_gemm(run_options.cuda));
+    reference_flops = g.flops;
+    speeds.push_back(g.flop_per_s);
+    return Status::ok();
+  };
 
+  IRENE_RETURN_IF_ERROR(probe_speed());
   for (int i : todo) {
-    if (o.cancel && o.cancel->load()) {
-      result.complete = false;
-      break;
-    }
+    if (cancelled()) break;
     const std::string& key = keys[i];
     auto it = measured_once.find(key);
     if (it != measured_once.end()) {
       ++reused;
     } else {
-      IRENE_ASSIGN_OR_RETURN(NodeRuns runs, run_node(run.replays[i], o, meters, idle_w, meter_notes));
+      IRENE_ASSIGN_OR_RETURN(NodeRuns runs, size_node(run.replays[i], o, meters));
+      IRENE_RETURN_IF_ERROR(run_round(run.replays[i], runs, meters, idle_w, meter_notes));
       last_end = runs.windows.back().second;
       it = measured_once.emplace(key, std::move(runs)).first;
+      first_of_kind.emplace_back(key, i);
     }
+    ++copies[key];
     done_nodes.emplace_back(i, &it->second);
-    if (o.progress) o.progress(static_cast<int>(done_nodes.size()), static_cast<int>(todo.size()));
+    if (o.progress) o.progress(++done, total);
   }
+  for (int r = 1; r < o.rounds && !cancelled(); ++r) {
+    IRENE_RETURN_IF_ERROR(probe_speed());
+    for (const auto& [key, i] : first_of_kind) {
+      if (cancelled()) break;
+      NodeRuns& runs = measured_once.at(key);
+      IRENE_RETURN_IF_ERROR(run_round(run.replays[i], runs, meters, idle_w, meter_notes));
+      last_end = runs.windows.back().second;
+      done += copies[key];
+      if (o.progress) o.progress(done, total);
+    }
+  }
+  result.complete = !cancelled() || done == total;
   run.replays.clear();  // frees the captured activations
 
   // Resource figures: the samples taken while each node ran, matched by timestamp. The
   // last window's covering sample may still be due.
   sampler.wait_past(last_end);
-  for (auto& [key, runs] : measured_once) apply(sampler.summarize(runs.windows), runs.m);
+  for (auto& [key, runs] : measured_once) {
+    finish_node(runs, meters);
+    apply(sampler.summarize(runs.windows), runs.m);
+  }
   for (const auto& [i, runs] : done_nodes) {
     t.nodes[i].measured = runs->m;
     t.nodes[i].latency_s = runs->m.times_mean_s;
@@ -284,8 +335,16 @@ Result<ProfileResult> profile_model(const models::ModelConfig& config, const Pro
       {"dispatch_overhead_s", dispatch_s},
       {"dispatch_note", "median time of one a + a on a one-element tensor: the host's cost of one op"},
       {"bandwidth_probe", probe},
-      {"bandwidth_note", "dst.copy_(src) at half of each cache level's size and at 8 x the last level's "
-                         "(memory), bytes read and written per second, the dispatch cost taken out; CPU only"},
+      {"bandwidth_note", "dst.copy_(src) at half of each cache level's size (and of the sizes doubling between "
+                         "the last two levels), and at 8 x the last level's (memory), bytes read and written per "
+                         "second, the dispatch cost taken out; CPU only"},
+      {"speed_probe",
+       {{"op", "linear [32, 768] x [768, 768]"},
+        {"flops", reference_flops},
+        {"flop_per_s_by_round", speeds},
+        {"fastest_flop_per_s", *std::max_element(speeds.begin(), speeds.end())}}},
+      {"speed_note", "the reference product's fastest of 5 runs at the start of every round; the latency "
+                     "calibration compares profiles at the speed each ran at"},
       {"nodes_measured", measured},
       {"nodes_reused", reused},
       {"reuse_note", "identical nodes (same class, FLOPs, bytes, parameters and op shapes) were measured once and "

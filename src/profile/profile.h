@@ -1,7 +1,9 @@
 // Live profiling on this machine, the way IrEne gathered its data: trace one forward
 // pass capturing every node's real inputs, then run each node alone with those inputs
 // for about T seconds, R rounds, while a background sampler records the machine's
-// load and energy meters (RAPL, NVML) count. Identical nodes (same class, FLOPs, bytes
+// load and energy meters (RAPL, NVML) count. Each round runs every node in turn, so a
+// node's rounds spread over the whole profile: on a machine whose speed drifts (a VM's
+// neighbours), each node sees the slow and the fast stretches alike. Identical nodes (same class, FLOPs, bytes
 // and parameters) are measured once and the result reused, as IrEne did.
 #pragma once
 
@@ -21,7 +23,7 @@ struct ProfileOptions {
   int64_t seq_len = 32;
   std::string device = "cpu";
   double seconds_per_node = 1.0;  // T: time each node runs per round
-  int rounds = 3;                 // R
+  int rounds = 3;                 // R: passes over all the nodes
   std::string level = "all";      // ml, module, model or all
   double sample_period_s = 0.1;   // the resource sampler's period
   int threads = 0;                // libtorch's CPU threads; 0 keeps libtorch's default

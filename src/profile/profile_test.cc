@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <filesystem>
@@ -104,6 +105,39 @@ TEST(ProfileTest, EveryNodeGetsLatencyResourcesAndMeteredEnergy) {
   EXPECT_GT(with_energy, 0);
   const auto& root = r->tree.root();
   EXPECT_GT(root.measured->times_mean_s, r->tree.nodes[r->tree.find("h.0", "Block")].measured->times_mean_s);
+}
+
+// Every round runs every node in turn, the machine's speed probed at the start of each;
+// a node's fastest round is kept beside its mean.
+TEST(ProfileTest, RoundsSpreadOverTheProfileAndKeepTheFastest) {
+  ProfileOptions o = quick(1, 4);
+  without_meters(o);
+  o.rounds = 4;
+  o.seconds_per_node = 0.005;
+  std::vector<std::pair<int, int>> progress;
+  o.progress = [&](int done, int total) { progress.emplace_back(done, total); };
+  auto r = profile_model(models::bundled_config("distilgpt2").value(), o);
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  const auto& speed = r->header["speed_probe"];
+  ASSERT_EQ(speed["flop_per_s_by_round"].size(), 4u);
+  for (const auto& v : speed["flop_per_s_by_round"]) EXPECT_GT(v.get<double>(), 0);
+  EXPECT_DOUBLE_EQ(speed["flops"].get<double>(), 2.0 * 32 * 768 * 768);
+  int measured = 0;
+  for (const auto& n : r->tree.nodes) {
+    if (!n.measured) continue;
+    ++measured;
+    ASSERT_TRUE(n.measured->times_min_s.has_value()) << n.path;
+    EXPECT_GT(*n.measured->times_min_s, 0) << n.path;
+    EXPECT_LE(*n.measured->times_min_s, n.measured->times_mean_s) << n.path;
+  }
+  // Progress counts every node once per round, and ends at the total.
+  ASSERT_FALSE(progress.empty());
+  EXPECT_EQ(progress.back().first, progress.back().second);
+  EXPECT_EQ(progress.back().second, measured * 4);
+  for (size_t i = 1; i < progress.size(); ++i) EXPECT_GT(progress[i].first, progress[i - 1].first);
+  // One round's progress reaches every node before the next round starts: after the first
+  // round, a quarter of the total.
+  EXPECT_NE(std::find(progress.begin(), progress.end(), std::make_pair(measured, measured * 4)), progress.end());
 }
 
 // Q x K^T ([1,4,8,64] x [1,4,64,8]) and weights x V ([1,4,8,8] x [1,4,8,64]) have the same

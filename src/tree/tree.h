@@ -33,6 +33,10 @@ Result<NodeKind> kind_from_name(std::string_view name);
 struct Measurement {
   double times_mean_s = 0;  // latency of one forward pass of the node
   double times_std_s = 0;   // its spread across measurement rounds
+  // The fastest round's latency, where a profiler spread its rounds over time: on a shared
+  // machine (a VM, a busy host) other work only ever adds time, so the fastest round is
+  // the figure that repeats from one profile to the next.
+  std::optional<double> times_min_s;
 
   // Figures sampled while the node ran. Empty where this machine could not measure them
   // (no GPU, no frequency readout): an absent figure is never written as 0.

@@ -84,6 +84,7 @@ nlohmann::json measurement_json(const Measurement& m) {
                       {"gpu_mem_clk_mhz", optional_json(m.gpu_mem_clk_mhz)},
                       {"gpu_energy_j", optional_json(m.gpu_energy_j)},
                       {"energy_j", optional_json(m.energy_j)}};
+  if (m.times_min_s) j["times_min_s"] = *m.times_min_s;
   if (!m.energy_note.empty()) j["energy_note"] = m.energy_note;
   if (!m.energy_by_meter_j.empty()) j["energy_by_meter_j"] = m.energy_by_meter_j;
   return j;
@@ -93,6 +94,7 @@ Measurement measurement_from_json(const nlohmann::json& j) {
   Measurement m;
   m.times_mean_s = j.at("times_mean_s").get<double>();
   m.times_std_s = j.value("times_std_s", 0.0);
+  m.times_min_s = optional_from_json(j, "times_min_s");
   m.cpu_pct = optional_from_json(j, "cpu_pct");
   m.mem_pct = optional_from_json(j, "mem_pct");
   m.cpu_mhz = optional_from_json(j, "cpu_mhz");

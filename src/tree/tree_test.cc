@@ -133,6 +133,7 @@ TEST(TreeFormatTest, MeasurementsKeepWhatWasNotMeasuredEmpty) {
   m.mem_pct = 10;
   m.energy_note = "no energy meter found";
   t.nodes[1].measured = m;
+  m.times_min_s = 0.2;  // a profiler that spread its rounds kept the fastest
   m.gpu_pct = 0;  // a GPU that was idle is measured, and 0
   m.gpu_energy_j = 1.5;
   m.energy_j = 3.0;
@@ -151,11 +152,14 @@ TEST(TreeFormatTest, MeasurementsKeepWhatWasNotMeasuredEmpty) {
   EXPECT_FALSE(a.gpu_pct.has_value());
   EXPECT_FALSE(a.gpu_energy_j.has_value());
   EXPECT_FALSE(a.energy_j.has_value());
+  EXPECT_FALSE(a.times_min_s.has_value());
+  EXPECT_FALSE(layer.contains("times_min_s"));
   EXPECT_EQ(a.energy_note, "no energy meter found");
   const Measurement& b = *back->nodes[2].measured;
   EXPECT_DOUBLE_EQ(*b.gpu_pct, 0);
   EXPECT_DOUBLE_EQ(*b.gpu_energy_j, 1.5);
   EXPECT_DOUBLE_EQ(*b.energy_j, 3.0);
+  EXPECT_DOUBLE_EQ(b.times_min_s.value_or(0), 0.2);
   EXPECT_TRUE(b.energy_note.empty());
   EXPECT_EQ(b.energy_by_meter_j, m.energy_by_meter_j);
   EXPECT_TRUE(a.energy_by_meter_j.empty());
