@@ -53,13 +53,14 @@ machines::MachineSpec machine_at_speed(const machines::MachineSpec& machine, con
 // First guesses and the machine's bandwidth; where the spec has none, memory time is
 // left out (compute and overheads only), and the answer says so.
 LatencyModel spec_latency_model(const machines::MachineSpec& machine);
-// Fitted on the measured nodes of `models` (mean squared log error of every node's
+// Fitted on the measured nodes of `models` (mean absolute log error of every node's
 // latency): GEMM, transcendental and other compute efficiencies, a module call's host
 // cost, memory bandwidth (or its efficiency, where the spec gives it) and the cache's
 // bandwidth. The per-kernel overhead is the profiles' measured dispatch cost (their
 // median) where every profile has one, else fitted too; likewise the bandwidths: the
-// profiles' measured ones at every cache level and memory (their medians) with one
-// fitted efficiency, else memory's and the last level's fitted.
+// profiles' measured ones at every cache level and memory (their medians) as they are,
+// with a fitted overlap of compute and memory time, else memory's and the last level's
+// fitted. Each profile is fitted at its own measured machine speed.
 LatencyModel fit_latency(const std::vector<const ProfiledModel*>& models, const machines::MachineSpec& machine,
                          int max_evaluations = 1500);
 
