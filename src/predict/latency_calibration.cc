@@ -128,28 +128,25 @@ std::optional<MemoryLevels> measured_memory(const std::vector<const ProfiledMode
   return out;
 }
 
-// The profiles' measured machine speed: their median, when every one has it.
-std::optional<double> median_speed(const std::vector<const ProfiledModel*>& models) {
+// The median over the profiles of one optional figure of theirs, when every one has it.
+std::optional<double> median_of(const std::vector<const ProfiledModel*>& models,
+                                std::optional<double> ProfiledModel::*figure) {
   std::vector<double> v;
   for (const ProfiledModel* p : models) {
-    if (!p->speed_flop_per_s) return std::nullopt;
-    v.push_back(*p->speed_flop_per_s);
+    if (!(p->*figure)) return std::nullopt;
+    v.push_back(*(p->*figure));
   }
   if (v.empty()) return std::nullopt;
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
 }
 
-// The profiles' measured dispatch cost: their median, when every one has it.
+// The profiles' measured machine speed and dispatch cost.
+std::optional<double> median_speed(const std::vector<const ProfiledModel*>& models) {
+  return median_of(models, &ProfiledModel::speed_flop_per_s);
+}
 std::optional<double> measured_dispatch(const std::vector<const ProfiledModel*>& models) {
-  std::vector<double> v;
-  for (const ProfiledModel* p : models) {
-    if (!p->dispatch_overhead_s) return std::nullopt;
-    v.push_back(*p->dispatch_overhead_s);
-  }
-  if (v.empty()) return std::nullopt;
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
+  return median_of(models, &ProfiledModel::dispatch_overhead_s);
 }
 
 double pct(double predicted, double measured) { return 100 * std::fabs(predicted - measured) / measured; }
