@@ -31,7 +31,7 @@ struct ProfileOptions {
   std::string sysfs_root = "/sys";
   std::string nvml_library = "libnvidia-ml.so.1";
   const std::atomic<bool>* cancel = nullptr;   // set to stop; finished nodes are kept
-  std::function<void(int, int)> progress;      // (nodes done, nodes to do)
+  std::function<void(int, int)> progress;      // (node runs done, to do: every node once per round)
 };
 
 struct ProfileResult {
