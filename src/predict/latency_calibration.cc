@@ -70,7 +70,7 @@ struct FitShape {
   bool fit_bandwidth = false;  // the spec has no memory bandwidth
   std::vector<double> caches;
   std::optional<double> kernel_overhead_s;
-  std::optional<MemoryLevels> memory;  // measured: only an efficiency is fitted
+  std::optional<MemoryLevels> memory;  // measured: used as they are
   std::optional<double> reference_speed_flop_per_s;
 };
 

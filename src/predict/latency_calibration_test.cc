@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "models/zoo.h"
+#include "predict/latency_predictor.h"
 
 namespace irene::predict {
 namespace {
@@ -83,6 +84,31 @@ TEST(LatencyCalibrationTest, MeasuredSpeedsMakeProfilesOfADriftingMachineCompara
   const auto& fitted = (*with_speed)["per_model"].begin().value()["fitted"];
   EXPECT_DOUBLE_EQ(fitted["memory_efficiency"].get<double>(), 1.0) << "measured bandwidths are used as they are";
   EXPECT_TRUE(fitted["held_out_speed_flop_per_s"].is_number());
+}
+
+// A predictor file keeps the overlap and the reference speed; one written before either
+// existed reads as the plain roofline at no particular speed; a bad overlap is refused.
+TEST(LatencyCalibrationTest, PredictorFilesKeepTheOverlapAndTheReferenceSpeed) {
+  LatencyPredictor p;
+  p.machine_id = "this-cpu";
+  p.model = truth();
+  const nlohmann::json doc = to_json(p);
+  auto back = latency_predictor_from_json(nlohmann::json::parse(doc.dump()), "p.json");
+  ASSERT_TRUE(back.is_ok()) << back.status().to_string();
+  EXPECT_DOUBLE_EQ(back->model.params.compute_memory_overlap, 0.5);
+  EXPECT_DOUBLE_EQ(back->model.reference_speed_flop_per_s.value_or(0), 40e9);
+  nlohmann::json old = doc;
+  old["params"].erase("compute_memory_overlap");
+  old.erase("reference_speed_flop_per_s");
+  back = latency_predictor_from_json(old, "old.json");
+  ASSERT_TRUE(back.is_ok()) << back.status().to_string();
+  EXPECT_DOUBLE_EQ(back->model.params.compute_memory_overlap, 1.0);
+  EXPECT_FALSE(back->model.reference_speed_flop_per_s.has_value());
+  nlohmann::json bad = doc;
+  bad["params"]["compute_memory_overlap"] = "half";
+  const Status s = latency_predictor_from_json(bad, "bad.json").status();
+  EXPECT_EQ(s.code(), StatusCode::kCorrupt);
+  EXPECT_NE(s.message().find("'compute_memory_overlap' must be from 0 to 1"), std::string::npos) << s.message();
 }
 
 }  // namespace

@@ -73,7 +73,10 @@ Result<LatencyPredictor> latency_predictor_from_json(const nlohmann::json& doc, 
   IRENE_ASSIGN_OR_RETURN(r.kernel_overhead_s, positive(params, "kernel_overhead_s", where + ": params"));
   IRENE_ASSIGN_OR_RETURN(r.module_overhead_s, positive(params, "module_overhead_s", where + ": params"));
   // Older files have no overlap: the plain roofline's.
-  r.compute_memory_overlap = params.is_object() ? params.value("compute_memory_overlap", 1.0) : 1.0;
+  r.compute_memory_overlap = 1;
+  if (params.is_object() && params.contains("compute_memory_overlap"))
+    r.compute_memory_overlap = params["compute_memory_overlap"].is_number() ? params["compute_memory_overlap"].get<double>()
+                                                                            : -1;  // refused below
   if (!(r.compute_memory_overlap >= 0 && r.compute_memory_overlap <= 1))
     return Status::corrupt(where + ": params: 'compute_memory_overlap' must be from 0 to 1");
   for (double e : {r.gemm_efficiency, r.attention_efficiency, r.other_compute_efficiency, r.transcendental_efficiency,
