@@ -23,8 +23,8 @@ struct ProfiledModel {
   std::optional<double> dispatch_overhead_s;  // the profile's measured cost of one tiny op
   std::optional<MemoryLevels> measured_memory;  // its measured copy bandwidths, per cache level and memory
   std::string device = "cpu";                   // where it ran (the header's settings.device)
-  // The machine's speed while it ran: the reference product's fastest FLOP/s over the
-  // profile's rounds (models::measure_reference_gemm).
+  // The machine's speed while it ran: the mean over the profile's rounds of the reference
+  // product's FLOP/s (models::measure_reference_gemm, timed at the start of each round).
   std::optional<double> speed_flop_per_s;
 };
 

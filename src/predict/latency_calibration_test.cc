@@ -42,8 +42,7 @@ ProfiledModel synthetic_profile(const std::string& model, double speed, const La
   for (size_t i = 0; i < p.tree.nodes.size(); ++i) {
     if (p.tree.nodes[i].kind == tree::NodeKind::kMath) continue;
     tree::Measurement m;
-    m.times_mean_s = 1.3 * latency[i];  // the slow rounds: only the fastest is the machine's figure
-    m.times_min_s = latency[i];
+    m.times_mean_s = latency[i];
     p.tree.nodes[i].measured = m;
   }
   p.dispatch_overhead_s = lm.params.kernel_overhead_s;
@@ -62,7 +61,7 @@ TEST(LatencyCalibrationTest, AProfileIsPredictedAtTheSpeedItsMachineRanAt) {
 }
 
 // Profiles of three models taken while the machine ran at different speeds: calibrated on
-// two, the third is predicted near its fastest rounds when each profile's measured speed
+// two, the third is predicted near its measured latencies when each profile's measured speed
 // is known, and far off when the speeds are dropped (the fit then sees one machine whose
 // compute time disagrees between profiles).
 TEST(LatencyCalibrationTest, MeasuredSpeedsMakeProfilesOfADriftingMachineComparable) {

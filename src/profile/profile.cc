@@ -348,7 +348,7 @@ Result<ProfileResult> profile_model(const models::ModelConfig& config, const Pro
         {"fastest_flop_per_s", *std::max_element(speeds.begin(), speeds.end())}}},
       {"speed_note", "the reference product's fastest of " + std::to_string(kSpeedProbeRuns) +
                          " runs at the start of every round; the latency calibration compares profiles at the "
-                         "speed each ran at (the median over rounds)"},
+                         "speed each ran at (the mean over rounds)"},
       {"nodes_measured", measured},
       {"nodes_reused", reused},
       {"reuse_note", "identical nodes (same class, FLOPs, bytes, parameters and op shapes) were measured once and "

@@ -33,9 +33,8 @@ Result<NodeKind> kind_from_name(std::string_view name);
 struct Measurement {
   double times_mean_s = 0;  // latency of one forward pass of the node
   double times_std_s = 0;   // its spread across measurement rounds
-  // The fastest round's latency, where a profiler spread its rounds over time: on a shared
-  // machine (a VM, a busy host) other work only ever adds time, so the fastest round is
-  // the figure that repeats from one profile to the next.
+  // The fastest round's latency, where a profiler spread its rounds over time: beside the
+  // mean, how much of it a shared machine's slow stretches (a VM's neighbours) added.
   std::optional<double> times_min_s;
 
   // Figures sampled while the node ran. Empty where this machine could not measure them
