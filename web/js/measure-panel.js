@@ -151,7 +151,7 @@ export class MeasurePanel {
     this.elements.bar.parentElement.setAttribute('aria-valuenow', String(Math.round(100 * fraction)));
     this.elements.status.textContent = status === 'queued' && total === 0
       ? 'Waiting for the server (one profile runs at a time)…'
-      : `${status}: ${done} of ${total} node runs (every node once per round)`;
+      : `${status}: ${done} of ${total} node runs`;  // every node once per round
   }
 
   // Shows a finished profile, if the configuration it measured is still on screen.

@@ -375,7 +375,7 @@ describe('irene dashboard', { timeout: TEST_TIMEOUT }, () => {
     await page.click('#measure-start');
     await page.locator('#measure-progress').waitFor();
     await page.locator('#measure-result').waitFor({ timeout: 120_000 });
-    assert.match(await page.locator('#measure-status').textContent(), /^done: (\d+) of \1 nodes$/);
+    assert.match(await page.locator('#measure-status').textContent(), /^done: (\d+) of \1 node runs$/);
     assert.match(await page.locator('#measure-result .measure-machine').textContent(), /^Measured on .+/);
     const facts = await page.locator('#measure-result .measure-facts').textContent();
     assert.match(facts, /forward pass [\d.]+\s(µs|ms|s)/);
