@@ -100,6 +100,20 @@ LatencyModel model_of(const std::vector<double>& t, const FitShape& shape, const
   return lm;
 }
 
+// The median over the profiles of one figure of theirs, when every one has it.
+std::optional<double> median_of(const std::vector<const ProfiledModel*>& models,
+                                const std::function<std::optional<double>(const ProfiledModel&)>& figure) {
+  std::vector<double> v;
+  for (const ProfiledModel* p : models) {
+    const std::optional<double> x = figure(*p);
+    if (!x) return std::nullopt;
+    v.push_back(*x);
+  }
+  if (v.empty()) return std::nullopt;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
 // The profiles' measured bandwidths, level by level: their medians, when every one has
 // them at the same levels.
 std::optional<MemoryLevels> measured_memory(const std::vector<const ProfiledModel*>& models) {
@@ -108,38 +122,21 @@ std::optional<MemoryLevels> measured_memory(const std::vector<const ProfiledMode
     if (!p->measured_memory || p->measured_memory->caches.size() != models.front()->measured_memory->caches.size())
       return std::nullopt;
   }
-  auto median = [&](const std::function<double(const MemoryLevels&)>& of) {
-    std::vector<double> v;
-    for (const ProfiledModel* p : models) v.push_back(of(*p->measured_memory));
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-  };
   MemoryLevels out = *models.front()->measured_memory;
-  out.bandwidth_bytes_per_s = median([](const MemoryLevels& m) { return m.bandwidth_bytes_per_s; });
+  out.bandwidth_bytes_per_s =
+      *median_of(models, [](const ProfiledModel& p) { return p.measured_memory->bandwidth_bytes_per_s; });
   for (size_t i = 0; i < out.caches.size(); ++i)
-    out.caches[i].bandwidth_bytes_per_s = median([i](const MemoryLevels& m) { return m.caches[i].bandwidth_bytes_per_s; });
+    out.caches[i].bandwidth_bytes_per_s = *median_of(
+        models, [i](const ProfiledModel& p) { return p.measured_memory->caches[i].bandwidth_bytes_per_s; });
   return out;
-}
-
-// The median over the profiles of one optional figure of theirs, when every one has it.
-std::optional<double> median_of(const std::vector<const ProfiledModel*>& models,
-                                std::optional<double> ProfiledModel::*figure) {
-  std::vector<double> v;
-  for (const ProfiledModel* p : models) {
-    if (!(p->*figure)) return std::nullopt;
-    v.push_back(*(p->*figure));
-  }
-  if (v.empty()) return std::nullopt;
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
 }
 
 // The profiles' measured machine speed and dispatch cost.
 std::optional<double> median_speed(const std::vector<const ProfiledModel*>& models) {
-  return median_of(models, &ProfiledModel::speed_flop_per_s);
+  return median_of(models, [](const ProfiledModel& p) { return p.speed_flop_per_s; });
 }
 std::optional<double> measured_dispatch(const std::vector<const ProfiledModel*>& models) {
-  return median_of(models, &ProfiledModel::dispatch_overhead_s);
+  return median_of(models, [](const ProfiledModel& p) { return p.dispatch_overhead_s; });
 }
 
 double pct(double predicted, double measured) { return 100 * std::fabs(predicted - measured) / measured; }

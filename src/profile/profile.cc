@@ -68,6 +68,8 @@ std::string iso_now() {
 
 // One node's rounds so far; the resource figures are filled in from the sampler later.
 struct NodeRuns {
+  int node = -1;    // the first node of its kind: the one whose replay runs
+  int copies = 0;   // nodes sharing this measurement
   int runs_per_round = 1;
   std::vector<double> per_run;  // each round's time of one run
   std::vector<double> energy_sum;
@@ -248,8 +250,7 @@ Result<ProfileResult> profile_model(const models::ModelConfig& config, const Pro
   // profile rather than sitting together in one stretch of a machine whose speed drifts.
   const std::vector<std::string> keys = identities(t);
   std::map<std::string, NodeRuns> measured_once;
-  std::vector<std::pair<std::string, int>> first_of_kind;  // key, node index, in order
-  std::map<std::string, int> copies;                       // key -> nodes sharing it
+  std::vector<NodeRuns*> first_of_kind;  // in the order round 1 met them
   std::vector<std::pair<int, const NodeRuns*>> done_nodes;
   int reused = 0, done = 0;
   const int total = static_cast<int>(todo.size()) * o.rounds;
@@ -277,21 +278,21 @@ Result<ProfileResult> profile_model(const models::ModelConfig& config, const Pro
       IRENE_ASSIGN_OR_RETURN(NodeRuns runs, size_node(run.replays[i], o, meters));
       IRENE_RETURN_IF_ERROR(run_round(run.replays[i], runs, meters, idle_w, meter_notes));
       last_end = runs.windows.back().second;
+      runs.node = i;
       it = measured_once.emplace(key, std::move(runs)).first;
-      first_of_kind.emplace_back(key, i);
+      first_of_kind.push_back(&it->second);
     }
-    ++copies[key];
+    ++it->second.copies;
     done_nodes.emplace_back(i, &it->second);
     if (o.progress) o.progress(++done, total);
   }
   for (int r = 1; r < o.rounds && !cancelled(); ++r) {
     IRENE_RETURN_IF_ERROR(probe_speed());
-    for (const auto& [key, i] : first_of_kind) {
+    for (NodeRuns* runs : first_of_kind) {
       if (cancelled()) break;
-      NodeRuns& runs = measured_once.at(key);
-      IRENE_RETURN_IF_ERROR(run_round(run.replays[i], runs, meters, idle_w, meter_notes));
-      last_end = runs.windows.back().second;
-      done += copies[key];
+      IRENE_RETURN_IF_ERROR(run_round(run.replays[runs->node], *runs, meters, idle_w, meter_notes));
+      last_end = runs->windows.back().second;
+      done += runs->copies;
       if (o.progress) o.progress(done, total);
     }
   }
@@ -344,11 +345,10 @@ Result<ProfileResult> profile_model(const models::ModelConfig& config, const Pro
       {"speed_probe",
        {{"op", "linear [32, 768] x [768, 768]"},
         {"flops", reference_flops},
-        {"flop_per_s_by_round", speeds},
-        {"fastest_flop_per_s", *std::max_element(speeds.begin(), speeds.end())}}},
-      {"speed_note", "the reference product's fastest of " + std::to_string(kSpeedProbeRuns) +
-                         " runs at the start of every round; the latency calibration compares profiles at the "
-                         "speed each ran at (the mean over rounds)"},
+        {"runs_per_probe", kSpeedProbeRuns},
+        {"flop_per_s_by_round", speeds}}},
+      {"speed_note", "the reference product's fastest of runs_per_probe runs at the start of every round; the "
+                     "latency calibration compares profiles at the speed each ran at (the mean over rounds)"},
       {"nodes_measured", measured},
       {"nodes_reused", reused},
       {"reuse_note", "identical nodes (same class, FLOPs, bytes, parameters and op shapes) were measured once and "
