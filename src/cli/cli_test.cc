@@ -96,9 +96,14 @@ TEST(CliTest, ServingGivesTheSteadyStateFigures) {
   EXPECT_NE(doc["basis"].get<std::string>().find("calibrated on measured serving data"), std::string::npos);
   EXPECT_TRUE(doc["intervals"]["energy_per_output_token_j"].is_array());
   EXPECT_EQ(doc["step"]["root"]["class"], "Qwen3ForCausalLM");
+  // Where the server's time goes: its parts add up to the batch over the throughput.
+  double cycle = 0;
+  for (const char* part : {"decode_kernels", "decode_engine", "prefill", "admission"}) cycle += doc["time_split_s"][part].get<double>();
+  EXPECT_NEAR(cycle, 32 / doc["throughput_tokens_per_s"].get<double>(), 1e-9 * cycle);
   CliRun spec = irene("serving --model Qwen/Qwen3-8B --machine b200 -b 32 --prompt-len 64 --output-len 128");
   ASSERT_EQ(spec.exit_code, 0) << spec.out;
   EXPECT_NE(spec.out.find("from the spec sheet alone"), std::string::npos) << spec.out;
+  EXPECT_NE(spec.out.find("where the time goes"), std::string::npos) << spec.out;
   EXPECT_NE(spec.out.find("90 % interval"), std::string::npos) << spec.out;
   CliRun bad = irene("serving --model Qwen/Qwen3-8B --machine a100-sxm4-40gb -b 9000");
   EXPECT_EQ(bad.exit_code, 2);

@@ -79,8 +79,16 @@ Runner add_serving_command(CLI::App& app) {
                   cfg.name.c_str(), machine.name.c_str(), a->config.num_gpus, stages,
                   static_cast<long long>(a->config.batch_size), static_cast<long long>(a->config.prompt_len),
                   static_cast<long long>(a->config.output_len));
-    char tail[128];
-    std::snprintf(tail, sizeof tail, "  %-25s %.1f %% of each step's energy\n", "prefill share", 100 * e.prefill_share);
+    char tail[512];
+    const serving::ServingEstimate::TimeSplit& t = e.time_split;
+    const double cycle = t.decode_kernels_s + t.decode_engine_s + t.prefill_s + t.admission_s;
+    std::snprintf(tail, sizeof tail,
+                  "  %-25s %.1f %% of each step's energy\n"
+                  "  %-25s %.4g ms a decode iteration and the prefills after it: decode kernels %.0f %%, the engine "
+                  "in decode %.0f %%, prefill %.0f %%, admission stalls %.0f %%\n",
+                  "prefill share", 100 * e.prefill_share, "where the time goes", 1e3 * cycle,
+                  100 * t.decode_kernels_s / cycle, 100 * t.decode_engine_s / cycle, 100 * t.prefill_s / cycle,
+                  100 * t.admission_s / cycle);
     std::cout << head << figure("energy per output token", "energy_per_output_token_j", 1, "J")
               << figure("energy per request", "energy_per_request_j", 1, "J")
               << figure("power (all GPUs)", "power_w", 1, "W") << figure("time per output token", "tpot_s", 1e3, "ms")

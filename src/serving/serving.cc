@@ -129,6 +129,7 @@ Result<ServingEstimate> ServingWorkload::estimate(const machines::MachineSpec& m
   e.power_w = engines * energy / time;
   e.throughput_tokens_per_s = engines * b / time;
   e.prefill_share = prefill_iterations * prompt.energy_j / energy;
+  e.time_split = {decode.latency_s, engine_s, prefill_iterations * (prompt.latency_s + step_s), admission_s};
   return e;
 }
 

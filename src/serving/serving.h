@@ -49,6 +49,14 @@ struct ServingEstimate {
   double tpot_s = 0;   // one engine iteration
   double throughput_tokens_per_s = 0;
   double prefill_share = 0;  // of each iteration's energy
+  // Where one virtual engine's time goes, per decode iteration and what runs between it
+  // and the next (seconds; their sum is the batch over one engine's throughput): the
+  // decode iteration's kernels and all-reduces, the engine's own time in it (fixed and
+  // per running request; these two make tpot_s), the prefill iterations of the prompts
+  // admitted meanwhile (their kernels and fixed time), and the stalls of admitting them.
+  struct TimeSplit {
+    double decode_kernels_s = 0, decode_engine_s = 0, prefill_s = 0, admission_s = 0;
+  } time_split;
 };
 
 // The work of one iteration, traced once (shapes only, each distinct layer once: see

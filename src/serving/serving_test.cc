@@ -31,6 +31,32 @@ TEST(ServingTest, TheSteadyStateFiguresAreConsistent) {
   EXPECT_GT(*t.nodes[t.find("lm_head", "Linear")].energy_j, 0);
 }
 
+// The split of the server's time adds up: the decode iteration's kernels and the engine's
+// time in it are the time per token; with the prefills and admission stalls after it they
+// are one engine's batch over its throughput. The engine's share grows with the batch.
+TEST(ServingTest, TheTimeSplitAddsUpToTheServersTime) {
+  predict::RooflineParams p;
+  p.step_overhead_s = 2e-3;
+  p.per_sequence_overhead_s = 1e-4;
+  p.admission_overhead_s = 1e-6;
+  auto c = models::bundled_config("meta-llama/Llama-3.1-70B").value();
+  auto engine_share = [&](int64_t batch, int gpus, int stages) {
+    auto w = ServingWorkload::build(c, {batch, 128, 256, gpus, stages, ""}).value();
+    const ServingEstimate e = w.estimate(h100(), p).value();
+    const ServingEstimate::TimeSplit& t = e.time_split;
+    EXPECT_GT(t.decode_kernels_s, 0);
+    EXPECT_GT(t.prefill_s, 0);
+    EXPECT_GT(t.admission_s, 0);
+    EXPECT_NEAR(t.decode_kernels_s + t.decode_engine_s, e.tpot_s, 1e-9 * e.tpot_s);
+    const double cycle = t.decode_kernels_s + t.decode_engine_s + t.prefill_s + t.admission_s;
+    const double per_engine = static_cast<double>(batch) / stages / (e.throughput_tokens_per_s / stages);
+    EXPECT_NEAR(cycle, per_engine, 1e-9 * cycle) << batch << " running, " << stages << " stages";
+    return t.decode_engine_s / cycle;
+  };
+  EXPECT_GT(engine_share(512, 4, 1), engine_share(32, 4, 1));
+  engine_share(256, 8, 2);
+}
+
 TEST(ServingTest, LargerBatchesShareTheWeightsStreamed) {
   double previous = 1e9;
   for (int64_t b : {1, 8, 64, 512}) {

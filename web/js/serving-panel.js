@@ -24,6 +24,17 @@ const FIGURES = [
   ['throughput_tokens_per_s', 'Throughput', (t) => `${Math.round(t).toLocaleString('en-US')} tokens/s`],
 ];
 
+// Where the server's time goes between two decode iterations: the decode iteration's
+// kernels and the engine's own time in it (together the time per token), then the
+// prefills of the prompts admitted meanwhile and the stalls of admitting them.
+function timeSplit(split) {
+  if (!split) return '';
+  const parts = [['decode_kernels', 'decode kernels'], ['decode_engine', 'the engine in decode'], ['prefill', 'prefill'], ['admission', 'admission stalls']];
+  const total = parts.reduce((sum, [key]) => sum + split[key], 0);
+  const shares = parts.map(([key, label]) => `${label} ${Math.round((100 * split[key]) / total)} %`).join(', ');
+  return `<div class="small" id="serving-time-split">Time: ${(1000 * total).toPrecision(3)} ms a decode iteration and the prefills after it: ${shares}.</div>`;
+}
+
 export class ServingPanel {
   constructor(elements, { models, catalogue, onStatus, onShowTree }) {
     // { model, machine, gpus, stages, batch, prompt, output, run, info, result, over, chart, showTree }
@@ -127,6 +138,7 @@ export class ServingPanel {
       <div class="small" id="serving-cost">Per million output tokens: ${formatKwh(million.kwh)} · ${formatMoney(million.cost, 'USD')} · ${formatCo2(million.grams)}
         <span class="text-body-secondary">(at ${DEFAULTS.pricePerKwh} USD/kWh, an assumption, and ${DEFAULTS.gramsPerKwh} g CO₂/kWh, the IEA world average of 2019)</span></div>
       <div class="small">Prefill: ${(100 * a.prefill_share).toFixed(1)} % of each step's energy.</div>
+      ${timeSplit(a.time_split_s)}
       <div class="tiny ${a.spec_only ? 'text-warning-emphasis' : 'text-body-secondary'}" id="serving-basis">${escapeHtml(a.basis)}</div>`;
   }
 

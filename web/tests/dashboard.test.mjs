@@ -551,6 +551,10 @@ describe('irene dashboard', { timeout: TEST_TIMEOUT }, () => {
       assert.match(row, /–/, `${figure} has an interval: ${row}`);
     }
     assert.match(await page.locator('#serving-cost').textContent(), /Per million output tokens: .*USD.*CO₂/);
+    const split = await page.locator('#serving-time-split').textContent();
+    const shares = [...split.matchAll(/(\d+) %/g)].map((m) => Number(m[1]));
+    assert.equal(shares.length, 4, split);
+    assert.ok(Math.abs(shares.reduce((a, b) => a + b, 0) - 100) <= 2, `the time split adds up: ${split}`);
     await page.locator('svg.serving-svg').waitFor();
     assert.equal(await page.locator('svg.serving-svg .serving-predicted circle').count(), 13, 'batch 1 to 4096');
     assert.ok(await page.locator('svg.serving-svg .serving-band').count() === 1, 'the interval as a band');
