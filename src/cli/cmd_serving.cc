@@ -81,7 +81,7 @@ Runner add_serving_command(CLI::App& app) {
                   static_cast<long long>(a->config.output_len));
     char tail[512];
     const serving::ServingEstimate::TimeSplit& t = e.time_split;
-    const double cycle = t.decode_kernels_s + t.decode_engine_s + t.prefill_s + t.admission_s;
+    const double cycle = t.total_s();
     std::snprintf(tail, sizeof tail,
                   "  %-25s %.1f %% of each step's energy\n"
                   "  %-25s %.4g ms a decode iteration and the prefills after it: decode kernels %.0f %%, the engine "

@@ -112,24 +112,23 @@ Result<ServingEstimate> ServingWorkload::estimate(const machines::MachineSpec& m
   // tensor-parallel group) and a part per running request.
   const double step_s = params.step_overhead_s * tensor_parallel();
   const double engine_s = step_s + b * params.per_sequence_overhead_s;
-  const double decode_s = decode.latency_s + engine_s;
   // Each admitted prompt also stalls the engine for a time that grows with the requests
   // running beside it and the model's depth (RooflineParams::admission_overhead_s).
   const double admission_s = prefills * b * decode_.layers * params.admission_overhead_s;
-  const double prefill_s = prefill_iterations * (prompt.latency_s + step_s) + admission_s;
-  const double time = decode_s + prefill_s;
+  ServingEstimate e;
+  e.time_split = {decode.latency_s, engine_s, prefill_iterations * (prompt.latency_s + step_s), admission_s};
+  const double time = e.time_split.total_s();
   const double wait_power = predict::wait_power_w(m, params);
   const double idle_s = engine_s + prefill_iterations * step_s + admission_s;
   const double energy = decode.energy_j + prefill_iterations * prompt.energy_j + tensor_parallel() * wait_power * idle_s;
   const double engines = serving_.pipeline_parallel;
-  ServingEstimate e;
-  e.tpot_s = decode_s;  // a decode iteration: the time between two tokens of a request
+  // A decode iteration: the time between two tokens of a request.
+  e.tpot_s = e.time_split.decode_kernels_s + e.time_split.decode_engine_s;
   e.energy_per_output_token_j = energy / b;
   e.energy_per_request_j = e.energy_per_output_token_j * n;
   e.power_w = engines * energy / time;
   e.throughput_tokens_per_s = engines * b / time;
   e.prefill_share = prefill_iterations * prompt.energy_j / energy;
-  e.time_split = {decode.latency_s, engine_s, prefill_iterations * (prompt.latency_s + step_s), admission_s};
   return e;
 }
 

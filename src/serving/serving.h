@@ -56,6 +56,7 @@ struct ServingEstimate {
   // admitted meanwhile (their kernels and fixed time), and the stalls of admitting them.
   struct TimeSplit {
     double decode_kernels_s = 0, decode_engine_s = 0, prefill_s = 0, admission_s = 0;
+    double total_s() const { return decode_kernels_s + decode_engine_s + prefill_s + admission_s; }
   } time_split;
 };
 

@@ -49,8 +49,9 @@ TEST(ServingTest, TheTimeSplitAddsUpToTheServersTime) {
     EXPECT_GT(t.admission_s, 0);
     EXPECT_NEAR(t.decode_kernels_s + t.decode_engine_s, e.tpot_s, 1e-9 * e.tpot_s);
     const double cycle = t.decode_kernels_s + t.decode_engine_s + t.prefill_s + t.admission_s;
-    const double per_engine = static_cast<double>(batch) / stages / (e.throughput_tokens_per_s / stages);
-    EXPECT_NEAR(cycle, per_engine, 1e-9 * cycle) << batch << " running, " << stages << " stages";
+    // B / P requests per engine over its 1 / P of the throughput: B over the throughput.
+    EXPECT_NEAR(cycle, static_cast<double>(batch) / e.throughput_tokens_per_s, 1e-9 * cycle)
+        << batch << " running, " << stages << " stages";
     return t.decode_engine_s / cycle;
   };
   EXPECT_GT(engine_share(512, 4, 1), engine_share(32, 4, 1));
