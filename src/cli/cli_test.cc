@@ -175,6 +175,14 @@ TEST(CliProfileTest, ProfilesOfOtherModelsCalibrateTheRooflineOnThisCpu) {
   ASSERT_FALSE(header["bandwidth_probe"].empty());
   EXPECT_EQ(header["bandwidth_probe"].back()["level"], "memory");
   EXPECT_GT(header["bandwidth_probe"].back()["bandwidth_bytes_per_s"].get<double>(), 0);
+  // A product with its weight stored as Conv1D stores it, against nn.Linear's layout, at
+  // two sizes: GPT-2's Conv1D products run at that measured share of a Linear's speed.
+  ASSERT_EQ(header["weight_layout_probe"].size(), 2u) << header.dump().substr(0, 400);
+  for (const auto& size : header["weight_layout_probe"]) {
+    EXPECT_GT(size["speed_ratio"].get<double>(), 0);
+    EXPECT_NEAR(size["speed_ratio"].get<double>(),
+                size["untransposed_flop_per_s"].get<double>() / size["transposed_flop_per_s"].get<double>(), 1e-9);
+  }
   // And the machine's speed at the start of each of the 10 rounds, which the calibration
   // compares profiles at.
   EXPECT_EQ(header["speed_probe"]["flop_per_s_by_round"].size(), 10u);
@@ -189,6 +197,7 @@ TEST(CliProfileTest, ProfilesOfOtherModelsCalibrateTheRooflineOnThisCpu) {
   EXPECT_EQ(doc["machine"], "this-cpu");
   EXPECT_NE(doc["note"].get<std::string>().find("measured copy bandwidths"), std::string::npos);
   EXPECT_NE(doc["note"].get<std::string>().find("its own measured machine speed"), std::string::npos);
+  EXPECT_NE(doc["note"].get<std::string>().find("Conv1D"), std::string::npos);
   // Calibrating on other models must beat the spec sheet alone, node by node and whole.
   EXPECT_LT(doc["calibrated"]["nodes"].get<double>(), doc["spec_only"]["nodes"].get<double>());
   EXPECT_LT(doc["calibrated"]["model"].get<double>(), doc["spec_only"]["model"].get<double>());
@@ -208,6 +217,7 @@ TEST(CliProfileTest, ProfilesOfOtherModelsCalibrateTheRooflineOnThisCpu) {
   EXPECT_EQ(predictor["machine"], "this-cpu");
   EXPECT_EQ(predictor["data"]["models"].size(), 4u);
   EXPECT_TRUE(predictor["crossval"]["calibrated"]["nodes"].is_number());
+  EXPECT_EQ(predictor["untransposed_weight_speed"].size(), 2u);
   // A model none of the profiles had: every node gets a latency, the whole one its parts'
   // sum and its own module call, and no energy (no meter fitted a power model).
   CliRun qwen = irene("predict --predictor " + file + " --model Qwen/Qwen2.5-0.5B -b 1 -s 32 --format json");

@@ -86,4 +86,36 @@ Result<GemmSpeed> measure_reference_gemm(bool cuda, int repeats) {
   }
 }
 
+Result<std::vector<WeightLayoutSpeed>> measure_weight_layouts(int repeats) {
+  constexpr int64_t kTokens = 32, kIn = 768;
+  std::vector<WeightLayoutSpeed> out;
+  try {
+    c10::InferenceMode inference;
+    const torch::Tensor x = torch::ones({kTokens, kIn});
+    for (const int64_t width : {kIn, 4 * kIn}) {
+      const torch::Tensor linear_weight = torch::full({width, kIn}, 0.5);
+      const torch::Tensor conv_weight = torch::full({kIn, width}, 0.5);
+      const torch::Tensor bias = torch::zeros({width});
+      torch::Tensor y = torch::linear(x, linear_weight, bias);  // warm-up, both layouts
+      y = torch::addmm(bias, x, conv_weight);
+      double transposed = std::numeric_limits<double>::infinity(), untransposed = transposed;
+      auto fastest = [](double& best, const std::function<void()>& op) {
+        const auto start = std::chrono::steady_clock::now();
+        op();
+        best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      };
+      for (int k = 0; k < std::max(1, repeats); ++k) {
+        fastest(transposed, [&] { y = torch::linear(x, linear_weight, bias); });
+        fastest(untransposed, [&] { y = torch::addmm(bias, x, conv_weight); });
+      }
+      const double flops = 2.0 * kTokens * kIn * static_cast<double>(width);
+      const double bytes = sizeof(float) * static_cast<double>(kTokens * kIn + kIn * width + kTokens * width);
+      out.push_back({bytes, flops / std::max(transposed, 1e-9), flops / std::max(untransposed, 1e-9)});
+    }
+  } catch (const c10::Error& e) {
+    return Status::internal(std::string("timing the weight layouts: ") + e.what_without_backtrace());
+  }
+  return out;
+}
+
 }  // namespace irene::models

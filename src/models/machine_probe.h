@@ -34,4 +34,18 @@ struct GemmSpeed {
 };
 Result<GemmSpeed> measure_reference_gemm(bool cuda, int repeats = 5);
 
+// How fast a CPU's BLAS runs a product whose weight is stored [in, out] (transformers'
+// Conv1D, as GPT-2 has it: addmm(bias, x, w)) against the same product with the weight
+// [out, in] (nn.Linear: the weight transposed). They are the same FLOPs and bytes, yet
+// here the first runs at ~0.65 of the second's speed once its weight outgrows the L2
+// cache, and at the same speed below. Measured for the reference product and for one
+// four times wider (a Transformer's MLP of the same hidden size), each the fastest of
+// `repeats` runs, the two layouts taking turns.
+struct WeightLayoutSpeed {
+  double op_bytes = 0;  // the product's input, weight and output bytes (as the trace counts addmm)
+  double transposed_flop_per_s = 0;    // weight [out, in], as nn.Linear
+  double untransposed_flop_per_s = 0;  // weight [in, out], as Conv1D
+};
+Result<std::vector<WeightLayoutSpeed>> measure_weight_layouts(int repeats = 20);
+
 }  // namespace irene::models

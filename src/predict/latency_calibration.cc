@@ -36,7 +36,8 @@ double objective(const std::vector<const ProfiledModel*>& models, const machines
   double sum = 0;
   size_t n = 0;
   for (const ProfiledModel* p : models) {
-    auto latency = node_latencies(p->tree, machine_at_speed(m, lm, p->speed_flop_per_s), lm.params, lm.memory);
+    auto latency = node_latencies(p->tree, machine_at_speed(m, lm, p->speed_flop_per_s), lm.params, lm.memory,
+                                  lm.untransposed_weight);
     if (!latency.is_ok()) return 1e9;
     for (size_t i = 0; i < p->tree.nodes.size(); ++i) {
       if (!measured(p->tree.nodes[i]) || (*latency)[i] <= 0) continue;
@@ -65,12 +66,14 @@ struct FitShape {
   std::optional<double> kernel_overhead_s;
   std::optional<MemoryLevels> memory;  // measured: used as they are
   std::optional<double> reference_speed_flop_per_s;
+  WeightLayoutRatios untransposed_weight;
 };
 
 // The model of fitted parameters `t` (unbounded: logits and logs, in the order below).
 LatencyModel model_of(const std::vector<double>& t, const FitShape& shape, const machines::MachineSpec& m) {
   LatencyModel lm = spec_latency_model(m);
   lm.reference_speed_flop_per_s = shape.reference_speed_flop_per_s;
+  lm.untransposed_weight = shape.untransposed_weight;
   size_t k = 0;
   lm.params.gemm_efficiency = sigmoid(t[k++]);
   lm.params.attention_efficiency = lm.params.gemm_efficiency;
@@ -131,6 +134,20 @@ std::optional<MemoryLevels> measured_memory(const std::vector<const ProfiledMode
   return out;
 }
 
+// The profiles' measured weight-layout ratios, size by size: their medians, when every
+// one measured them at the same sizes; else none (a Conv1D's product at a Linear's speed).
+WeightLayoutRatios measured_weight_layouts(const std::vector<const ProfiledModel*>& models) {
+  if (models.empty()) return {};
+  for (const ProfiledModel* p : models)
+    if (!p->weight_layouts || p->weight_layouts->by_op_bytes.size() != models.front()->weight_layouts->by_op_bytes.size())
+      return {};
+  WeightLayoutRatios out = *models.front()->weight_layouts;
+  for (size_t i = 0; i < out.by_op_bytes.size(); ++i)
+    out.by_op_bytes[i].second =
+        *median_of(models, [i](const ProfiledModel& p) { return p.weight_layouts->by_op_bytes[i].second; });
+  return out;
+}
+
 // The profiles' measured machine speed and dispatch cost.
 std::optional<double> median_speed(const std::vector<const ProfiledModel*>& models) {
   return median_of(models, [](const ProfiledModel& p) { return p.speed_flop_per_s; });
@@ -149,7 +166,8 @@ struct Errors {
 
 Result<Errors> errors_of(const ProfiledModel& p, const machines::MachineSpec& m, const LatencyModel& lm) {
   IRENE_ASSIGN_OR_RETURN(std::vector<double> latency,
-                         node_latencies(p.tree, machine_at_speed(m, lm, p.speed_flop_per_s), lm.params, lm.memory));
+                         node_latencies(p.tree, machine_at_speed(m, lm, p.speed_flop_per_s), lm.params, lm.memory,
+                                        lm.untransposed_weight));
   Errors e;
   for (size_t i = 1; i < p.tree.nodes.size(); ++i) {
     if (!measured(p.tree.nodes[i])) continue;
@@ -174,6 +192,14 @@ nlohmann::json by_class_json(const Errors& e) {
 }
 
 nlohmann::json json_or_null(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
+
+// [{"op_bytes", "speed_ratio"}], or null where nothing was measured.
+nlohmann::json layout_json(const WeightLayoutRatios& r) {
+  if (r.by_op_bytes.empty()) return nullptr;
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [bytes, ratio] : r.by_op_bytes) out.push_back({{"op_bytes", bytes}, {"speed_ratio", ratio}});
+  return out;
+}
 
 nlohmann::json cache_bandwidths(const MemoryLevels& memory) {
   nlohmann::json out = nlohmann::json::object();
@@ -239,7 +265,18 @@ Result<std::vector<ProfiledModel>> load_profiles(const std::string& dir) {
         if (r.is_number() && r.get<double>() > 0 && std::isfinite(r.get<double>())) sum += r.get<double>(), ++n;
       if (n > 0) speed = sum / n;
     }
-    out.push_back({f.string(), std::move(*t), dispatch, memory, device, speed});
+    // A Conv1D's product's speed over a Linear's, at each size the probe measured.
+    std::optional<WeightLayoutRatios> layouts;
+    if (header.is_object() && header.contains("weight_layout_probe") && header["weight_layout_probe"].is_array()) {
+      WeightLayoutRatios r;
+      for (const auto& size : header["weight_layout_probe"]) {
+        const double bytes = size.value("op_bytes", 0.0), ratio = size.value("speed_ratio", 0.0);
+        if (bytes > 0 && ratio > 0 && std::isfinite(ratio)) r.by_op_bytes.emplace_back(bytes, ratio);
+      }
+      std::sort(r.by_op_bytes.begin(), r.by_op_bytes.end());
+      if (!r.by_op_bytes.empty()) layouts = r;
+    }
+    out.push_back({f.string(), std::move(*t), dispatch, memory, device, speed, layouts});
   }
   if (out.empty()) return Status::not_found(dir + " holds no irene profile (JSON written by `irene profile`)");
   return out;
@@ -276,6 +313,7 @@ LatencyModel fit_latency(const std::vector<const ProfiledModel*>& models, const 
   shape.kernel_overhead_s = measured_dispatch(models);
   shape.memory = measured_memory(models);
   shape.reference_speed_flop_per_s = median_speed(models);
+  shape.untransposed_weight = measured_weight_layouts(models);
   const RooflineParams first;
   const double first_bandwidth = m.memory_bandwidth_bytes_per_s.value_or(kFirstGuessCpuBandwidth);
   std::vector<double> start = {logit(first.gemm_efficiency), logit(first.other_compute_efficiency),
@@ -326,7 +364,8 @@ Result<nlohmann::json> latency_crossval(const std::vector<ProfiledModel>& models
                     {"bandwidth_bytes_per_s", fitted.memory.bandwidth_bytes_per_s},
                     {"cache_bandwidths_bytes_per_s", cache_bandwidths(fitted.memory)},
                     {"reference_speed_flop_per_s", json_or_null(fitted.reference_speed_flop_per_s)},
-                    {"held_out_speed_flop_per_s", json_or_null(models[held].speed_flop_per_s)}}}};
+                    {"held_out_speed_flop_per_s", json_or_null(models[held].speed_flop_per_s)},
+                    {"untransposed_weight_speed", layout_json(fitted.untransposed_weight)}}}};
     calibrated_nodes += c.nodes;
     calibrated_model += c.model;
     spec_nodes += s.nodes;
@@ -348,7 +387,11 @@ Result<nlohmann::json> latency_crossval(const std::vector<ProfiledModel>& models
                    (measured_dispatch(all) ? " and their measured dispatch cost per kernel" : "") +
                    (median_speed(all) ? "; every profile predicted at its own measured machine speed (the mean over "
                                         "its rounds of the reference product's fastest run)"
-                                      : "")}};
+                                      : "") +
+                   (measured_weight_layouts(all).by_op_bytes.empty()
+                        ? ""
+                        : "; a Conv1D's product (weight [in, out]) at the profiles' measured speed of that layout "
+                          "over a Linear's")}};
 }
 
 }  // namespace irene::predict

@@ -26,6 +26,9 @@ struct ProfiledModel {
   // The machine's speed while it ran: the mean over the profile's rounds of the reference
   // product's FLOP/s (models::measure_reference_gemm, timed at the start of each round).
   std::optional<double> speed_flop_per_s;
+  // Its measured speed of a Conv1D's product over a Linear's (the header's
+  // weight_layout_probe), where it has one.
+  std::optional<WeightLayoutRatios> weight_layouts;
 };
 
 // Every *.json of `dir` that is an `irene profile` output (a tree with a "profile"
@@ -43,6 +46,9 @@ struct LatencyModel {
   // that ran faster or slower is predicted with the peak FLOP/s scaled by its own speed
   // over this one. Empty: no scaling (profiles without the probe).
   std::optional<double> reference_speed_flop_per_s;
+  // A Conv1D's product's speed over a Linear's, by the op's bytes: the profiles' measured
+  // ratios (their medians); empty where they have none (the same speed).
+  WeightLayoutRatios untransposed_weight;
 };
 
 // The machine as a profile saw it: the peak FLOP/s scaled by the profile's measured speed
@@ -60,7 +66,8 @@ LatencyModel spec_latency_model(const machines::MachineSpec& machine);
 // median) where every profile has one, else fitted too; likewise the bandwidths: the
 // profiles' measured ones at every cache level and memory (their medians) as they are,
 // with a fitted overlap of compute and memory time, else memory's and the last level's
-// fitted. Each profile is fitted at its own measured machine speed.
+// fitted. Each profile is fitted at its own measured machine speed, and a Conv1D's
+// product at the profiles' measured speed of its weight layout.
 LatencyModel fit_latency(const std::vector<const ProfiledModel*>& models, const machines::MachineSpec& machine,
                          int max_evaluations = 1500);
 

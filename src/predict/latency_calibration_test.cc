@@ -38,7 +38,8 @@ ProfiledModel synthetic_profile(const std::string& model, double speed, const La
   ProfiledModel p;
   p.file = model + ".json";
   p.tree = models::trace_model(models::bundled_config(model).value(), {1, 16, true}).value();
-  const std::vector<double> latency = node_latencies(p.tree, machine_at_speed(cpu(), lm, speed), lm.params, lm.memory).value();
+  const std::vector<double> latency =
+      node_latencies(p.tree, machine_at_speed(cpu(), lm, speed), lm.params, lm.memory, lm.untransposed_weight).value();
   for (size_t i = 0; i < p.tree.nodes.size(); ++i) {
     if (p.tree.nodes[i].kind == tree::NodeKind::kMath) continue;
     tree::Measurement m;
@@ -48,6 +49,7 @@ ProfiledModel synthetic_profile(const std::string& model, double speed, const La
   p.dispatch_overhead_s = lm.params.kernel_overhead_s;
   p.measured_memory = lm.memory;
   p.speed_flop_per_s = speed;
+  if (!lm.untransposed_weight.by_op_bytes.empty()) p.weight_layouts = lm.untransposed_weight;
   return p;
 }
 
@@ -85,8 +87,33 @@ TEST(LatencyCalibrationTest, MeasuredSpeedsMakeProfilesOfADriftingMachineCompara
   EXPECT_TRUE(fitted["held_out_speed_flop_per_s"].is_number());
 }
 
-// A predictor file keeps the overlap and the reference speed; one written before either
-// existed reads as the plain roofline at no particular speed; a bad overlap is refused.
+// GPT-2's Conv1D products ran at a fraction of a Linear's speed, as the profiles' layout
+// probe measured: calibrated on models without a Conv1D, GPT-2 is predicted near its
+// latencies with the probe's ratios, and its products too fast without them.
+TEST(LatencyCalibrationTest, TheMeasuredWeightLayoutSpeedCarriesOverToConv1D) {
+  LatencyModel lm = truth();
+  lm.untransposed_weight = {{{1e5, 0.9}, {1e6, 0.5}}};
+  std::vector<ProfiledModel> profiles = {synthetic_profile("google/bert_uncased_L-4_H-256_A-4", 40e9, lm),
+                                         synthetic_profile("HuggingFaceTB/SmolLM2-135M", 60e9, lm),
+                                         synthetic_profile("distilgpt2", 25e9, lm)};
+  auto with_layouts = latency_crossval(profiles, cpu());
+  ASSERT_TRUE(with_layouts.is_ok()) << with_layouts.status().to_string();
+  for (auto& p : profiles) p.weight_layouts.reset();
+  auto without = latency_crossval(profiles, cpu());
+  ASSERT_TRUE(without.is_ok()) << without.status().to_string();
+  const auto& gpt2 = (*with_layouts)["per_model"]["distilgpt2 (1, 16)"];
+  const double conv = gpt2["calibrated_by_class"]["Conv1D"]["error"].get<double>();
+  EXPECT_LT(conv, 5.0) << gpt2.dump(1);
+  EXPECT_GT((*without)["per_model"]["distilgpt2 (1, 16)"]["calibrated_by_class"]["Conv1D"]["error"].get<double>(),
+            conv + 20.0);
+  EXPECT_TRUE(gpt2["fitted"]["untransposed_weight_speed"].is_array());
+  EXPECT_NE((*with_layouts)["note"].get<std::string>().find("Conv1D"), std::string::npos);
+  EXPECT_TRUE((*without)["per_model"]["distilgpt2 (1, 16)"]["fitted"]["untransposed_weight_speed"].is_null());
+}
+
+// A predictor file keeps the overlap, the reference speed and the weight layouts' speeds;
+// one written before they existed reads as the plain roofline at no particular speed, a
+// Conv1D at a Linear's speed; a bad overlap or unsorted layout sizes are refused.
 TEST(LatencyCalibrationTest, PredictorFilesKeepTheOverlapAndTheReferenceSpeed) {
   LatencyPredictor p;
   p.machine_id = "this-cpu";
@@ -96,6 +123,15 @@ TEST(LatencyCalibrationTest, PredictorFilesKeepTheOverlapAndTheReferenceSpeed) {
   ASSERT_TRUE(back.is_ok()) << back.status().to_string();
   EXPECT_DOUBLE_EQ(back->model.params.compute_memory_overlap, 0.5);
   EXPECT_DOUBLE_EQ(back->model.reference_speed_flop_per_s.value_or(0), 40e9);
+  EXPECT_TRUE(back->model.untransposed_weight.by_op_bytes.empty());
+  p.model.untransposed_weight = {{{1e5, 0.9}, {1e6, 0.5}}};
+  back = latency_predictor_from_json(nlohmann::json::parse(to_json(p).dump()), "p.json");
+  ASSERT_TRUE(back.is_ok()) << back.status().to_string();
+  EXPECT_EQ(back->model.untransposed_weight.by_op_bytes, p.model.untransposed_weight.by_op_bytes);
+  nlohmann::json unsorted = to_json(p);
+  std::swap(unsorted["untransposed_weight_speed"][0], unsorted["untransposed_weight_speed"][1]);
+  EXPECT_NE(latency_predictor_from_json(unsorted, "u.json").status().message().find("from the smallest op up"),
+            std::string::npos);
   nlohmann::json old = doc;
   old["params"].erase("compute_memory_overlap");
   old.erase("reference_speed_flop_per_s");

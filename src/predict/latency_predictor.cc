@@ -33,6 +33,9 @@ nlohmann::json to_json(const LatencyPredictor& p) {
   nlohmann::json caches = nlohmann::json::array();
   for (const CacheLevel& c : p.model.memory.caches)
     caches.push_back({{"bytes", c.bytes}, {"bandwidth_bytes_per_s", c.bandwidth_bytes_per_s}});
+  nlohmann::json layouts = nlohmann::json::array();
+  for (const auto& [bytes, ratio] : p.model.untransposed_weight.by_op_bytes)
+    layouts.push_back({{"op_bytes", bytes}, {"speed_ratio", ratio}});
   return {{"format", kFormat},
           {"version", kVersion},
           {"method", kMethod},
@@ -50,6 +53,7 @@ nlohmann::json to_json(const LatencyPredictor& p) {
           {"memory", {{"bandwidth_bytes_per_s", p.model.memory.bandwidth_bytes_per_s}, {"caches", caches}}},
           {"reference_speed_flop_per_s", p.model.reference_speed_flop_per_s ? nlohmann::json(*p.model.reference_speed_flop_per_s)
                                                                              : nlohmann::json(nullptr)},
+          {"untransposed_weight_speed", layouts},
           {"crossval", p.crossval},
           {"data", p.data}};
 }
@@ -101,6 +105,19 @@ Result<LatencyPredictor> latency_predictor_from_json(const nlohmann::json& doc, 
     IRENE_ASSIGN_OR_RETURN(double speed, positive(doc, "reference_speed_flop_per_s", where));
     p.model.reference_speed_flop_per_s = speed;
   }
+  // A Conv1D's product's speed over a Linear's; older files have none (the same speed).
+  if (doc.contains("untransposed_weight_speed")) {
+    if (!doc["untransposed_weight_speed"].is_array())
+      return Status::corrupt(where + ": untransposed_weight_speed must be an array of {op_bytes, speed_ratio}");
+    double previous = 0;
+    for (const auto& size : doc["untransposed_weight_speed"]) {
+      IRENE_ASSIGN_OR_RETURN(double bytes, positive(size, "op_bytes", where + ": untransposed_weight_speed[]"));
+      IRENE_ASSIGN_OR_RETURN(double ratio, positive(size, "speed_ratio", where + ": untransposed_weight_speed[]"));
+      if (bytes <= previous) return Status::corrupt(where + ": untransposed_weight_speed must go from the smallest op up");
+      previous = bytes;
+      p.model.untransposed_weight.by_op_bytes.emplace_back(bytes, ratio);
+    }
+  }
   p.crossval = doc.value("crossval", nlohmann::json());
   p.data = doc.value("data", nlohmann::json());
   return p;
@@ -145,7 +162,7 @@ Result<LatencyPredictor> train_latency(const std::vector<ProfiledModel>& profile
 Result<double> predict_latency(tree::Tree& t, const LatencyPredictor& p) {
   if (t.empty()) return Status::invalid_argument("an empty tree has no latency");
   IRENE_ASSIGN_OR_RETURN(machines::MachineSpec m, machines::find_machine(p.machine_id));
-  IRENE_ASSIGN_OR_RETURN(std::vector<double> latency, node_latencies(t, m, p.model.params, p.model.memory));
+  IRENE_ASSIGN_OR_RETURN(std::vector<double> latency, node_latencies(t, m, p.model.params, p.model.memory, p.model.untransposed_weight));
   for (size_t i = 0; i < t.nodes.size(); ++i) t.nodes[i].predicted_latency_s = latency[i];
   std::string note = "latency from the roofline calibrated on irene profiles of " + p.machine_id;
   if (p.data.is_object() && p.data.contains("models")) note += " (" + std::to_string(p.data["models"].size()) + " models)";

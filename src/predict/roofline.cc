@@ -1,6 +1,7 @@
 #include "predict/roofline.h"
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 namespace irene::predict {
@@ -82,8 +83,25 @@ KernelCost kernel_cost(OpClass k, double flops, double bytes, double peak, const
   return {time, g * power * time};
 }
 
+double WeightLayoutRatios::at(double op_bytes) const {
+  if (by_op_bytes.empty()) return 1;
+  if (op_bytes <= by_op_bytes.front().first) return by_op_bytes.front().second;
+  for (size_t k = 1; k < by_op_bytes.size(); ++k) {
+    const auto& [b0, r0] = by_op_bytes[k - 1];
+    const auto& [b1, r1] = by_op_bytes[k];
+    if (op_bytes <= b1) return r0 + (r1 - r0) * std::log(op_bytes / b0) / std::log(b1 / b0);
+  }
+  return by_op_bytes.back().second;
+}
+
+bool is_untransposed_weight_gemm(const tree::Tree& t, size_t i) {
+  const tree::Node& n = t.nodes[i];
+  return n.kind == tree::NodeKind::kMath && n.cls == "aten::addmm" && n.parent >= 0 &&
+         t.nodes[static_cast<size_t>(n.parent)].cls == "Conv1D";
+}
+
 Result<std::vector<double>> node_latencies(const tree::Tree& t, const machines::MachineSpec& m, const RooflineParams& p,
-                                           const MemoryLevels& mem) {
+                                           const MemoryLevels& mem, const WeightLayoutRatios& untransposed) {
   const std::string dtype = t.dtype.empty() ? "float32" : t.dtype;
   auto peak = m.peak_flops.find(dtype);
   if (peak == m.peak_flops.end()) peak = m.peak_flops.find("float32");
@@ -99,9 +117,11 @@ Result<std::vector<double>> node_latencies(const tree::Tree& t, const machines::
     if (n.kind == tree::NodeKind::kMath) {
       const OpClass c = op_class(n.cls, n.flops, n.mem_bytes);
       const double flops = static_cast<double>(n.flops), bytes = static_cast<double>(n.mem_bytes);
+      // A Conv1D's product runs at the measured share of a Linear's speed.
+      const double speed = is_untransposed_weight_gemm(t, i) ? peak->second * untransposed.at(bytes) : peak->second;
       for (size_t l = 0; l < levels; ++l) {
         const double bandwidth = l < mem.caches.size() ? mem.caches[l].bandwidth_bytes_per_s : mem.bandwidth_bytes_per_s;
-        at[l][i] = kernel_latency(c, flops, bytes, peak->second, bandwidth, p);
+        at[l][i] = kernel_latency(c, flops, bytes, speed, bandwidth, p);
       }
     } else {
       for (size_t l = 0; l < levels; ++l) at[l][i] += p.module_overhead_s;

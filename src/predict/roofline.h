@@ -12,6 +12,7 @@
 #pragma once
 
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -101,12 +102,25 @@ struct MemoryLevels {
   double bandwidth_bytes_per_s = 0;  // main memory
   std::vector<CacheLevel> caches;    // smallest first; empty: memory only
 };
+// A CPU BLAS's speed on a product whose weight is stored [in, out] (transformers' Conv1D)
+// over its speed on the same product with the weight [out, in] (nn.Linear), measured by
+// `irene profile` at a few sizes (models::measure_weight_layouts): at the op's bytes,
+// log-linear between the measured sizes and flat beyond them; 1 where nothing was measured.
+struct WeightLayoutRatios {
+  std::vector<std::pair<double, double>> by_op_bytes;  // (op bytes, speed ratio), smallest first
+  double at(double op_bytes) const;
+};
+// Whether node `i` of `t` is the product of a Conv1D, whose weight is [in, out].
+bool is_untransposed_weight_gemm(const tree::Tree& t, size_t i);
+
 // Every node's predicted latency, its math nodes summed (indexed like t.nodes), each
-// node's kernels at the bandwidth of the level its bytes fit in. Needs only the machine's
-// peak for the tree's dtype and the memory levels (the machine's, or fitted where its
-// spec has none, as for a CPU): no power figures.
+// node's kernels at the bandwidth of the level its bytes fit in, a Conv1D's product at
+// `untransposed` of the GEMM speed. Needs only the machine's peak for the tree's dtype and
+// the memory levels (the machine's, or fitted where its spec has none, as for a CPU): no
+// power figures.
 Result<std::vector<double>> node_latencies(const tree::Tree& t, const machines::MachineSpec& machine,
-                                           const RooflineParams& params, const MemoryLevels& memory);
+                                           const RooflineParams& params, const MemoryLevels& memory,
+                                           const WeightLayoutRatios& untransposed = {});
 
 // One GPU's power while it waits (on the engine or on the other GPUs of an all-reduce):
 // host_wait_power of the way from idle to the power limit. The machine has both figures

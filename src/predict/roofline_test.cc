@@ -151,6 +151,33 @@ TEST(RooflineTest, OverlapSetsHowMuchMemoryTimeHidesUnderCompute) {
               std::max(compute, memory) + 0.75 * std::min(compute, memory) + p.kernel_overhead_s, 1e-12);
 }
 
+// A Conv1D's product (weight [in, out]) runs at the measured share of a Linear's speed,
+// by its bytes: the nearest measured ratio outside the measured sizes, log-linear between.
+TEST(RooflineTest, AConv1DProductRunsAtItsLayoutsMeasuredSpeed) {
+  const WeightLayoutRatios r{{{1e6, 1.0}, {4e6, 0.6}}};
+  EXPECT_DOUBLE_EQ(r.at(5e5), 1.0);
+  EXPECT_DOUBLE_EQ(r.at(8e6), 0.6);
+  EXPECT_NEAR(r.at(2e6), 0.8, 1e-12);  // halfway in log bytes
+  EXPECT_DOUBLE_EQ(WeightLayoutRatios{}.at(2e6), 1.0);
+
+  const auto m = h100();
+  const double peak = m.peak_flops.at("float32");
+  const MemoryLevels memory{*m.memory_bandwidth_bytes_per_s, {}};
+  RooflineParams p;
+  tree::Tree conv = one_op("aten::addmm", 1'000'000'000, 8'000'000, "float32");  // compute-bound, past 4e6
+  conv.nodes[0].kind = tree::NodeKind::kMl;
+  conv.nodes[0].cls = "Conv1D";
+  ASSERT_TRUE(is_untransposed_weight_gemm(conv, 1));
+  const double compute = 1e9 / (peak * p.gemm_efficiency);
+  EXPECT_NEAR(node_latencies(conv, m, p, memory).value()[1], compute + p.kernel_overhead_s, 1e-12);
+  EXPECT_NEAR(node_latencies(conv, m, p, memory, r).value()[1], compute / 0.6 + p.kernel_overhead_s, 1e-12);
+  // A Linear's addmm (its weight transposed) keeps the GEMM's speed.
+  tree::Tree linear = conv;
+  linear.nodes[0].cls = "Linear";
+  EXPECT_FALSE(is_untransposed_weight_gemm(linear, 1));
+  EXPECT_NEAR(node_latencies(linear, m, p, memory, r).value()[1], compute + p.kernel_overhead_s, 1e-12);
+}
+
 TEST(RooflineTest, AMachineWithoutTheFiguresIsRefused) {
   machines::MachineSpec cpu = machines::host_cpu();
   tree::Tree t = one_op("aten::add", 10, 10, "float32");

@@ -27,6 +27,8 @@ using Clock = std::chrono::steady_clock;
 // Runs of the reference product per speed probe, the fastest kept: about 15 ms on a CPU
 // core, long enough to see through a stretch of a few slow milliseconds.
 constexpr int kSpeedProbeRuns = 20;
+// Runs of each weight layout's product, once per profile.
+constexpr int kLayoutProbeRuns = 20;
 
 bool selected(const tree::Node& n, const std::string& level) {
   switch (n.kind) {
@@ -196,7 +198,14 @@ Result<ProfileResult> profile_model(const models::ModelConfig& config, const Pro
   // built, so the probe's buffers never sit beside the captured activations.
   IRENE_ASSIGN_OR_RETURN(double dispatch_s, models::measure_op_dispatch_seconds(run_options.cuda));
   nlohmann::json probe = nlohmann::json::array();
+  nlohmann::json layout_probe = nlohmann::json::array();
   if (!run_options.cuda) {
+    IRENE_ASSIGN_OR_RETURN(std::vector<models::WeightLayoutSpeed> layouts, models::measure_weight_layouts(kLayoutProbeRuns));
+    for (const auto& l : layouts)
+      layout_probe.push_back({{"op_bytes", l.op_bytes},
+                              {"transposed_flop_per_s", l.transposed_flop_per_s},
+                              {"untransposed_flop_per_s", l.untransposed_flop_per_s},
+                              {"speed_ratio", l.untransposed_flop_per_s / l.transposed_flop_per_s}});
     const std::vector<double> caches = machines::host_cpu().cache_bytes;
     // Sizes in between the last two levels too, doubling: a VM's share of a host's last
     // level is smaller than the level the OS reports, and only the probe can tell where
@@ -342,6 +351,12 @@ Result<ProfileResult> profile_model(const models::ModelConfig& config, const Pro
       {"bandwidth_note", "dst.copy_(src) at half of each cache level's size (and of the sizes doubling between "
                          "the last two levels), and at 8 x the last level's (memory), bytes read and written per "
                          "second, the dispatch cost taken out; CPU only"},
+      {"weight_layout_probe", layout_probe},
+      {"weight_layout_note", "a [32, 768] x [768, N] product, N = 768 and 3072, with the weight stored [in, out] "
+                             "(addmm, as Conv1D) against [out, in] (linear), each the fastest of " +
+                                 std::to_string(kLayoutProbeRuns) +
+                                 " runs, the layouts taking turns; speed_ratio = untransposed over transposed "
+                                 "FLOP/s; CPU only"},
       {"speed_probe",
        {{"op", "linear [32, 768] x [768, 768]"},
         {"flops", reference_flops},
