@@ -193,14 +193,6 @@ nlohmann::json by_class_json(const Errors& e) {
 
 nlohmann::json json_or_null(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
 
-// [{"op_bytes", "speed_ratio"}], or null where nothing was measured.
-nlohmann::json layout_json(const WeightLayoutRatios& r) {
-  if (r.by_op_bytes.empty()) return nullptr;
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& [bytes, ratio] : r.by_op_bytes) out.push_back({{"op_bytes", bytes}, {"speed_ratio", ratio}});
-  return out;
-}
-
 nlohmann::json cache_bandwidths(const MemoryLevels& memory) {
   nlohmann::json out = nlohmann::json::object();
   for (const auto& c : memory.caches) out[std::to_string(static_cast<int64_t>(c.bytes))] = c.bandwidth_bytes_per_s;
@@ -279,6 +271,13 @@ Result<std::vector<ProfiledModel>> load_profiles(const std::string& dir) {
     out.push_back({f.string(), std::move(*t), dispatch, memory, device, speed, layouts});
   }
   if (out.empty()) return Status::not_found(dir + " holds no irene profile (JSON written by `irene profile`)");
+  return out;
+}
+
+nlohmann::json weight_layouts_json(const WeightLayoutRatios& r) {
+  if (r.by_op_bytes.empty()) return nullptr;
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [bytes, ratio] : r.by_op_bytes) out.push_back({{"op_bytes", bytes}, {"speed_ratio", ratio}});
   return out;
 }
 
@@ -365,7 +364,7 @@ Result<nlohmann::json> latency_crossval(const std::vector<ProfiledModel>& models
                     {"cache_bandwidths_bytes_per_s", cache_bandwidths(fitted.memory)},
                     {"reference_speed_flop_per_s", json_or_null(fitted.reference_speed_flop_per_s)},
                     {"held_out_speed_flop_per_s", json_or_null(models[held].speed_flop_per_s)},
-                    {"untransposed_weight_speed", layout_json(fitted.untransposed_weight)}}}};
+                    {"untransposed_weight_speed", weight_layouts_json(fitted.untransposed_weight)}}}};
     calibrated_nodes += c.nodes;
     calibrated_model += c.model;
     spec_nodes += s.nodes;

@@ -34,6 +34,9 @@ struct ProfiledModel {
 // Every *.json of `dir` that is an `irene profile` output (a tree with a "profile"
 // header); other JSON files are skipped. Errors name the file.
 Result<std::vector<ProfiledModel>> load_profiles(const std::string& dir);
+// [{"op_bytes", "speed_ratio"}], smallest first, or null where nothing was measured: as
+// crossval reports them and predictor files keep them.
+nlohmann::json weight_layouts_json(const WeightLayoutRatios& ratios);
 // Whether `dir` holds profiles rather than measured serving data.
 bool is_profile_folder(const std::string& dir);
 

@@ -33,9 +33,6 @@ nlohmann::json to_json(const LatencyPredictor& p) {
   nlohmann::json caches = nlohmann::json::array();
   for (const CacheLevel& c : p.model.memory.caches)
     caches.push_back({{"bytes", c.bytes}, {"bandwidth_bytes_per_s", c.bandwidth_bytes_per_s}});
-  nlohmann::json layouts = nlohmann::json::array();
-  for (const auto& [bytes, ratio] : p.model.untransposed_weight.by_op_bytes)
-    layouts.push_back({{"op_bytes", bytes}, {"speed_ratio", ratio}});
   return {{"format", kFormat},
           {"version", kVersion},
           {"method", kMethod},
@@ -53,7 +50,7 @@ nlohmann::json to_json(const LatencyPredictor& p) {
           {"memory", {{"bandwidth_bytes_per_s", p.model.memory.bandwidth_bytes_per_s}, {"caches", caches}}},
           {"reference_speed_flop_per_s", p.model.reference_speed_flop_per_s ? nlohmann::json(*p.model.reference_speed_flop_per_s)
                                                                              : nlohmann::json(nullptr)},
-          {"untransposed_weight_speed", layouts},
+          {"untransposed_weight_speed", weight_layouts_json(p.model.untransposed_weight)},
           {"crossval", p.crossval},
           {"data", p.data}};
 }
@@ -105,8 +102,8 @@ Result<LatencyPredictor> latency_predictor_from_json(const nlohmann::json& doc, 
     IRENE_ASSIGN_OR_RETURN(double speed, positive(doc, "reference_speed_flop_per_s", where));
     p.model.reference_speed_flop_per_s = speed;
   }
-  // A Conv1D's product's speed over a Linear's; older files have none (the same speed).
-  if (doc.contains("untransposed_weight_speed")) {
+  // A Conv1D's product's speed over a Linear's; null or absent (older files): the same speed.
+  if (doc.contains("untransposed_weight_speed") && !doc["untransposed_weight_speed"].is_null()) {
     if (!doc["untransposed_weight_speed"].is_array())
       return Status::corrupt(where + ": untransposed_weight_speed must be an array of {op_bytes, speed_ratio}");
     double previous = 0;
