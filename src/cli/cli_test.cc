@@ -388,6 +388,9 @@ TEST(CliPredictTest, BadPredictorAndMethodArguments) {
   CliRun f = irene("train --data " + kData + " --features some -o /tmp/x.json");
   EXPECT_EQ(f.exit_code, 2);
   EXPECT_NE(f.out.find("allowed: full, model"), std::string::npos);
+  CliRun r = irene("crossval --data ../shared/data/mlenergy --method roofline --run-requests -3");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("--run-requests: Value -3 not in range 0"), std::string::npos) << r.out;
 }
 
 TEST(CliPredictTest, CrossvalJsonHasTheDocumentedKeys) {

@@ -25,6 +25,7 @@ struct TrainArgs {
   uint64_t seed = 0;
   bool crossval = true;
   double prompt_len = 128;
+  double run_requests = serving::CalibrationOptions{}.default_run_requests;
 };
 
 // The roofline's latency on irene profiles of several models on one machine (this CPU
@@ -52,6 +53,7 @@ Status train_roofline(const TrainArgs& a) {
   IRENE_ASSIGN_OR_RETURN(serving::MeasuredData data, serving::load_measured_serving(a.data));
   serving::CalibrationOptions o;
   o.default_prompt_len = a.prompt_len;
+  o.default_run_requests = a.run_requests;
   IRENE_ASSIGN_OR_RETURN(std::vector<serving::ServingCase> cases, serving::build_cases(data, o));
   std::string machine = a.machine_id;
   if (machine.empty()) {
@@ -90,6 +92,11 @@ Runner add_train_command(CLI::App& app) {
   cmd->add_option("--method", a->method,
                   "additive (default), irene, predicted-sum, stepwise, unstructured; roofline for serving data");
   cmd->add_option("--prompt-len", a->prompt_len, "roofline: prompt tokens where the data gives none")->capture_default_str();
+  cmd->add_option("--run-requests", a->run_requests,
+                  "roofline: requests sent at once per measured run where the data gives no num_requests; its time "
+                  "per output token is then the run's average, drain included (0: the steady state's)")
+      ->check(CLI::Range(0.0, 1e7))
+      ->capture_default_str();
   cmd->add_option("--seed", a->seed, "Seed for the tree-weighted methods");
   cmd->add_option("-o,--output", a->output, "Predictor file to write (JSON)")->required();
   cmd->add_option("--machine-id", a->machine_id,

@@ -62,7 +62,7 @@ double objective(const std::vector<const ServingCase*>& cases, const std::vector
     auto e = c->workload->estimate(c->machine, p);
     if (!e.is_ok()) return 1e9;
     const double de = std::log(e->energy_per_output_token_j / c->row->energy_per_token_j);
-    const double dt = std::log(e->tpot_s / c->row->tpot_s);
+    const double dt = std::log(e->run_tpot_s.value_or(e->tpot_s) / c->row->tpot_s);
     const double dp = std::log(e->power_w / c->row->power_w);
     const double dr = std::log(e->throughput_tokens_per_s / c->row->throughput_tokens_per_s);
     sum += weights[i] * (std::fabs(de) + std::fabs(dt) + std::fabs(dp) + std::fabs(dr));
@@ -85,7 +85,8 @@ std::vector<double> model_weights(const std::vector<const ServingCase*>& cases) 
 const char* const kFigureNames[kFigures] = {"energy_per_token", "power", "tpot", "throughput"};
 
 Result<std::vector<ServingCase>> build_cases(const MeasuredData& data, const CalibrationOptions& o) {
-  std::map<std::tuple<std::string, int64_t, int64_t, int64_t, int, int>, std::shared_ptr<const ServingWorkload>> cache;
+  std::map<std::tuple<std::string, int64_t, int64_t, int64_t, int, int, int64_t, int64_t>, std::shared_ptr<const ServingWorkload>>
+      cache;
   std::vector<ServingCase> cases;
   for (const MeasuredServing& r : data.rows) {
     auto machine = machines::find_machine(r.machine_id);
@@ -96,7 +97,17 @@ Result<std::vector<ServingCase>> build_cases(const MeasuredData& data, const Cal
     s.output_len = std::max<int64_t>(2, std::llround(r.avg_output_tokens));
     s.num_gpus = r.num_gpus;
     s.pipeline_parallel = r.pipeline_parallel;
-    auto key = std::make_tuple(r.model, s.batch_size, s.prompt_len, s.output_len, s.num_gpus, s.pipeline_parallel);
+    // The measured TPOT averages the whole run where its protocol is known and the run
+    // is larger than the batch (else, as for the data's pipelines across nodes that ran
+    // more requests at once than the default, the steady state's).
+    const double requests = r.num_requests.value_or(o.default_run_requests);
+    if (r.max_output_tokens && requests > static_cast<double>(s.batch_size) &&
+        static_cast<double>(s.output_len) < *r.max_output_tokens) {
+      s.run_requests = std::llround(requests);
+      s.max_output_len = std::llround(*r.max_output_tokens);
+    }
+    auto key = std::make_tuple(r.model, s.batch_size, s.prompt_len, s.output_len, s.num_gpus, s.pipeline_parallel,
+                               s.run_requests, s.max_output_len);
     auto& w = cache[key];
     if (!w) {
       IRENE_ASSIGN_OR_RETURN(ServingWorkload built, ServingWorkload::build(data.configs.at(r.model), s));
@@ -123,7 +134,7 @@ namespace {
 Result<Figures> log_residuals(const ServingCase& c, const predict::RooflineParams& p) {
   IRENE_ASSIGN_OR_RETURN(ServingEstimate e, c.workload->estimate(c.machine, p));
   return Figures{std::log(c.row->energy_per_token_j / e.energy_per_output_token_j), std::log(c.row->power_w / e.power_w),
-                 std::log(c.row->tpot_s / e.tpot_s),
+                 std::log(c.row->tpot_s / e.run_tpot_s.value_or(e.tpot_s)),
                  std::log(c.row->throughput_tokens_per_s / e.throughput_tokens_per_s)};
 }
 
@@ -334,7 +345,10 @@ Result<nlohmann::json> crossval(const std::vector<ServingCase>& cases, const Cal
   out["cross_gpu"] = cross;
   out["rows"] = std::move(detail);
   out["settings"] = {{"default_prompt_len", o.default_prompt_len},
-                     {"note", "prompt lengths are not published"}};
+                     {"default_run_requests", o.default_run_requests},
+                     {"note", "prompt lengths are not published; the measured time per output token is compared "
+                              "with the average over a run of default_run_requests requests sent at once, its "
+                              "drain included, where the data gives the output cap"}};
   return out;
 }
 
@@ -385,6 +399,7 @@ Result<ServingPredictor> train(const std::vector<ServingCase>& cases, const Meas
             {"models", std::vector<std::string>(models.begin(), models.end())},
             {"fingerprint", data.fingerprint},
             {"default_prompt_len", o.default_prompt_len},
+            {"default_run_requests", o.default_run_requests},
             {"max_evaluations", o.max_evaluations},
             {"restarts", o.restarts}};
   return p;

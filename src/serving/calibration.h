@@ -19,6 +19,11 @@ namespace irene::serving {
 
 struct CalibrationOptions {
   double default_prompt_len = 128;  // tokens, where the data gives no avg_input_tokens
+  // Requests sent at once per run, where the data gives no num_requests: its time per
+  // output token is then compared with the run's average (serving/closed_run.h), the
+  // drain included. 2,000 is the ML.ENERGY v2 chat protocol's 500 prompts x 4 (its
+  // README; code runs 164 x 10-20); 0 compares with the steady state.
+  double default_run_requests = 2000;
   int max_evaluations = 3000;       // of the fit's objective per Nelder-Mead run
   int restarts = 4;                 // further runs from the best point so far
   double interval_level = 0.9;

@@ -120,10 +120,17 @@ Result<MeasuredData> load_measured_serving(const std::string& dir) {
       IRENE_ASSIGN_OR_RETURN(m.power_w, num("avg_power_w"));
       IRENE_ASSIGN_OR_RETURN(m.throughput_tokens_per_s, num("throughput_tokens_per_s"));
       IRENE_ASSIGN_OR_RETURN(m.tpot_s, num("tpot_avg_s"));
-      if (col.count("avg_input_tokens") && col["avg_input_tokens"] < cells.size() && !cells[col["avg_input_tokens"]].empty()) {
-        IRENE_ASSIGN_OR_RETURN(double s, num("avg_input_tokens"));
-        m.avg_input_tokens = s;
-      }
+      // Optional columns: absent or empty leaves the figure unknown.
+      auto optional_num = [&](const std::string& name, std::optional<double>& out) -> Status {
+        if (!col.count(name) || col[name] >= cells.size() || cells[col[name]].empty()) return Status::ok();
+        IRENE_ASSIGN_OR_RETURN(double v, num(name));
+        if (!(v > 0)) return Status::corrupt(where + ": '" + name + "' must be positive, got " + cells[col[name]]);
+        out = v;
+        return Status::ok();
+      };
+      IRENE_RETURN_IF_ERROR(optional_num("avg_input_tokens", m.avg_input_tokens));
+      IRENE_RETURN_IF_ERROR(optional_num("num_requests", m.num_requests));
+      IRENE_RETURN_IF_ERROR(optional_num("max_output_tokens_cap", m.max_output_tokens));
       m.source = where;
       data.rows.push_back(std::move(m));
     }

@@ -1,7 +1,9 @@
 // Measured LLM serving energy in the ML.ENERGY Leaderboard's layout: a folder of CSV
 // files shaped like vllm_v2_measurements.csv (one row per model, task, GPU, GPU count and
 // batch cap) and a model_configs.json holding each model's config.json numbers. The
-// optional column avg_input_tokens overrides the default prompt length. No libtorch.
+// optional column avg_input_tokens overrides the default prompt length, num_requests the
+// default requests of a run, and max_output_tokens_cap gives the per-request output cap
+// (without it no run's drain is counted). No libtorch.
 #pragma once
 
 #include <map>
@@ -20,6 +22,7 @@ struct MeasuredServing {
   int num_gpus = 1, tensor_parallel = 1, pipeline_parallel = 1;
   double max_num_seqs = 0, avg_batch_size = 0, avg_output_tokens = 0;
   std::optional<double> avg_input_tokens;
+  std::optional<double> num_requests, max_output_tokens;  // of the benchmark run (serving/closed_run.h)
   double energy_per_token_j = 0, power_w = 0, throughput_tokens_per_s = 0, tpot_s = 0;
   std::string source;  // file:line
 };

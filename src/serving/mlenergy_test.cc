@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "serving/calibration.h"
 
@@ -28,6 +29,47 @@ TEST(MlEnergyTest, ReadsTheLeaderboardLayout) {
     EXPECT_GT(r.tpot_s, 0);
   }
   EXPECT_FALSE(load_measured_serving("/nonexistent").is_ok());
+}
+
+// The shared data gives each row's output cap; with the default run size, every row
+// whose batch is below it is compared with the run's average TPOT, the rest (more
+// running than the run's requests) with the steady state's.
+TEST(MlEnergyTest, RowsWithAnOutputCapAreComparedWithTheRunsAverage) {
+  REQUIRE_MLENERGY();
+  auto data = load_measured_serving(kData).value();
+  CalibrationOptions o;
+  auto cases = build_cases(data, o).value();
+  int runs = 0, steady = 0;
+  for (const auto& c : cases) {
+    ASSERT_TRUE(c.row->max_output_tokens.has_value()) << c.row->source;
+    const bool is_run = c.workload->config().run_requests > 0;
+    EXPECT_EQ(is_run, c.row->avg_batch_size < 1999) << c.row->source;
+    (is_run ? runs : steady)++;
+  }
+  EXPECT_GT(runs, 150);
+  EXPECT_GT(steady, 0);
+  o.default_run_requests = 0;
+  for (const auto& c : build_cases(data, o).value()) EXPECT_EQ(c.workload->config().run_requests, 0) << c.row->source;
+}
+
+TEST(MlEnergyTest, AnOptionalColumnThatIsNotPositiveIsRefusedWithItsPlace) {
+  const auto dir = std::filesystem::temp_directory_path() / "irene-mlenergy-bad-requests";
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream cfg(dir / "model_configs.json");
+    cfg << R"({"m/x": {"config": {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 64,
+      "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+      "vocab_size": 100, "max_position_embeddings": 256}}})";
+    std::ofstream csv(dir / "runs.csv");
+    csv << "model,gpu,num_gpus,tensor_parallel,pipeline_parallel,max_num_seqs,avg_batch_size,avg_output_tokens,"
+           "energy_per_token_j,avg_power_w,throughput_tokens_per_s,tpot_avg_s,num_requests\n"
+           "m/x,H100-SXM5-80GB,1,1,1,32,32,100,0.1,300,1000,0.03,-5\n";
+  }
+  auto data = load_measured_serving(dir.string());
+  std::filesystem::remove_all(dir);
+  ASSERT_FALSE(data.is_ok());
+  EXPECT_NE(data.status().message().find("runs.csv:2: 'num_requests' must be positive"), std::string::npos)
+      << data.status().message();
 }
 
 // Leave-one-model-out on one GPU's few models: every held-out model gets its errors,

@@ -44,6 +44,7 @@ TEST(ServingPredictorTest, TheShippedParametersAreTheFitOfTheSharedData) {
     EXPECT_EQ(p->data["fingerprint"].get<std::string>(), data.fingerprint) << "the shared data changed; retrain";
     CalibrationOptions o;
     o.default_prompt_len = p->data["default_prompt_len"].get<double>();
+    o.default_run_requests = p->data.value("default_run_requests", 0.0);
     o.max_evaluations = p->data["max_evaluations"].get<int>();
     o.restarts = p->data["restarts"].get<int>();
     auto cases = build_cases(data, o).value();

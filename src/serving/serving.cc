@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include "models/zoo.h"
+#include "serving/closed_run.h"
 
 namespace irene::serving {
 
@@ -77,6 +78,16 @@ Result<ServingWorkload> ServingWorkload::build(const models::ModelConfig& config
   IRENE_ASSIGN_OR_RETURN(tree::Tree prompt, models::trace_model(config, prefill));
   w.prefill_ = phase_of(prompt,
                         static_cast<double>(w.prompts_per_prefill_ * s.prompt_len * config.hidden_size) * element);
+  if (s.run_requests > 0) {
+    // Each virtual engine serves its share of the run's requests.
+    const ClosedRun run{s.run_requests / s.pipeline_parallel, w.engine_batch(), static_cast<double>(s.output_len),
+                        s.max_output_len};
+    IRENE_ASSIGN_OR_RETURN(w.run_batch_, mean_decode_batch(run));
+    models::RunOptions at_mean = decode;
+    at_mean.batch_size = std::max<int64_t>(1, std::llround(w.run_batch_));
+    IRENE_ASSIGN_OR_RETURN(tree::Tree run_step, models::trace_model(config, at_mean));
+    w.run_decode_ = phase_of(run_step, static_cast<double>(at_mean.batch_size * config.hidden_size) * element);
+  }
   return w;
 }
 
@@ -124,6 +135,10 @@ Result<ServingEstimate> ServingWorkload::estimate(const machines::MachineSpec& m
   const double engines = serving_.pipeline_parallel;
   // A decode iteration: the time between two tokens of a request.
   e.tpot_s = e.time_split.decode_kernels_s + e.time_split.decode_engine_s;
+  if (run_decode_) {
+    IRENE_ASSIGN_OR_RETURN(predict::KernelCost at_mean, cost(*run_decode_, m, params));
+    e.run_tpot_s = at_mean.latency_s + step_s + run_batch_ * params.per_sequence_overhead_s;
+  }
   e.energy_per_output_token_j = energy / b;
   e.energy_per_request_j = e.energy_per_output_token_j * n;
   e.power_w = engines * energy / time;

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,12 @@ struct ServingConfig {
   int num_gpus = 1;          // all GPUs: tensor parallel x pipeline parallel
   int pipeline_parallel = 1; // stages; num_gpus / pipeline_parallel GPUs each
   std::string dtype;         // "" = the config's torch_dtype
+  // A closed benchmark run (serving/closed_run.h): when run_requests > 0, the estimate
+  // also gives the time per output token averaged over all of that run's decode
+  // iterations, its drain included, as such benchmarks report it. max_output_len is the
+  // per-request cap on generated tokens.
+  int64_t run_requests = 0;
+  int64_t max_output_len = 0;
 };
 
 struct ServingEstimate {
@@ -49,6 +56,9 @@ struct ServingEstimate {
   double tpot_s = 0;   // one engine iteration
   double throughput_tokens_per_s = 0;
   double prefill_share = 0;  // of each iteration's energy
+  // The decode iteration averaged over a closed run (ServingConfig::run_requests): at the
+  // run's mean running batch rather than the steady one.
+  std::optional<double> run_tpot_s;
   // Where one virtual engine's time goes, per decode iteration and what runs between it
   // and the next (seconds; their sum is the batch over one engine's throughput): the
   // decode iteration's kernels and all-reduces, the engine's own time in it (fixed and
@@ -93,7 +103,9 @@ class ServingWorkload {
   std::shared_ptr<const models::ModelConfig> config_;
   ServingConfig serving_;
   std::string dtype_;
-  Phase decode_, prefill_;  // prefill: one prefill iteration of prompts_per_prefill_ prompts
+  Phase decode_, prefill_;
+  std::optional<Phase> run_decode_;  // the decode iteration at a closed run's mean batch
+  double run_batch_ = 0;             // that batch, per engine  // prefill: one prefill iteration of prompts_per_prefill_ prompts
   int64_t prompts_per_prefill_ = 1;
 };
 

@@ -168,5 +168,28 @@ TEST(ServingTest, AdmittedPromptsStallTheEngineMoreAtLargerBatches) {
   EXPECT_LT(w.estimate(m, stalled).value().power_w, w.estimate(m, {}).value().power_w);
 }
 
+// A closed run's time per output token averages its drain too: below the steady
+// state's, and closer to it the more requests the run has beside its batch. Without a
+// run, none is given.
+TEST(ServingTest, AClosedRunsTimePerTokenCountsItsDrain) {
+  predict::RooflineParams p;
+  p.per_sequence_overhead_s = 2e-4;
+  ServingConfig s{512, 128, 480, 1, 1, ""};
+  EXPECT_FALSE(ServingWorkload::build(llama8b(), s).value().estimate(h100(), p).value().run_tpot_s.has_value());
+  s.max_output_len = 1024;
+  s.run_requests = 2000;
+  const ServingEstimate small = ServingWorkload::build(llama8b(), s).value().estimate(h100(), p).value();
+  s.run_requests = 200000;
+  const ServingEstimate large = ServingWorkload::build(llama8b(), s).value().estimate(h100(), p).value();
+  ASSERT_TRUE(small.run_tpot_s && large.run_tpot_s);
+  EXPECT_LT(*small.run_tpot_s, *large.run_tpot_s);
+  EXPECT_LT(*large.run_tpot_s, small.tpot_s);
+  EXPECT_GT(*large.run_tpot_s, 0.95 * small.tpot_s);
+  EXPECT_NEAR(small.tpot_s, large.tpot_s, 1e-12);  // the steady state does not depend on the run
+  // A run no larger than its batch never reaches a steady state: refused.
+  s.run_requests = 512;
+  EXPECT_FALSE(ServingWorkload::build(llama8b(), s).is_ok());
+}
+
 }  // namespace
 }  // namespace irene::serving
