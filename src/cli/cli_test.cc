@@ -106,6 +106,21 @@ TEST(CliTest, ServingGivesTheSteadyStateFigures) {
   EXPECT_NE(spec.out.find("from the spec sheet alone"), std::string::npos) << spec.out;
   EXPECT_NE(spec.out.find("where the time goes"), std::string::npos) << spec.out;
   EXPECT_NE(spec.out.find("90 % interval"), std::string::npos) << spec.out;
+  EXPECT_FALSE(doc.contains("run"));
+  // A benchmark run's time per token, its drain included: below the steady state's.
+  CliRun run = irene("serving --model Qwen/Qwen3-8B --machine h100-sxm5-80gb -b 512 --prompt-len 128 "
+                     "--output-len 480 --run-requests 2000 --max-output-len 1024 --format json --max-depth 0");
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  auto runs = nlohmann::json::parse(run.out);
+  EXPECT_LT(runs["run"]["tpot_s"].get<double>(), runs["tpot_s"].get<double>());
+  EXPECT_TRUE(runs["intervals"]["run_tpot_s"].is_array());
+  CliRun small = irene("serving --model Qwen/Qwen3-8B --machine h100-sxm5-80gb -b 512 --run-requests 100 "
+                       "--max-output-len 1024");
+  EXPECT_EQ(small.exit_code, 2);
+  EXPECT_NE(small.out.find("more requests than the batch cap"), std::string::npos) << small.out;
+  CliRun nocap = irene("serving --model Qwen/Qwen3-8B --machine h100-sxm5-80gb -b 64 --run-requests 2000");
+  EXPECT_EQ(nocap.exit_code, 2);
+  EXPECT_NE(nocap.out.find("needs a per-request output cap"), std::string::npos) << nocap.out;
   CliRun bad = irene("serving --model Qwen/Qwen3-8B --machine a100-sxm4-40gb -b 9000");
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.out.find("from 1 to 4096"), std::string::npos) << bad.out;

@@ -34,6 +34,10 @@ Runner add_serving_command(CLI::App& app) {
   cmd->add_option("--batch-size,-b", a->config.batch_size, "Requests running at once (1-4096)")->capture_default_str();
   cmd->add_option("--prompt-len", a->config.prompt_len, "Prompt tokens per request")->capture_default_str();
   cmd->add_option("--output-len", a->config.output_len, "Generated tokens per request")->capture_default_str();
+  cmd->add_option("--run-requests", a->config.run_requests,
+                  "Also the time per output token averaged over a benchmark run of this many requests sent at once, "
+                  "its drain included (as ML.ENERGY measures it); needs --max-output-len");
+  cmd->add_option("--max-output-len", a->config.max_output_len, "With --run-requests: the per-request output cap");
   cmd->add_option("--dtype", a->config.dtype, "float32, bfloat16 or float16 (default: the config's torch_dtype)");
   cmd->add_option("--format,-f", a->format, "text or json")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
   cmd->add_option("--max-depth", a->max_depth, "Depth of the step's tree to print")->capture_default_str();
@@ -92,7 +96,15 @@ Runner add_serving_command(CLI::App& app) {
     std::cout << head << figure("energy per output token", "energy_per_output_token_j", 1, "J")
               << figure("energy per request", "energy_per_request_j", 1, "J")
               << figure("power (all GPUs)", "power_w", 1, "W") << figure("time per output token", "tpot_s", 1e3, "ms")
-              << figure("throughput", "throughput_tokens_per_s", 1, "tokens/s") << tail << "  (" << p.basis << ")\n"
+              << figure("throughput", "throughput_tokens_per_s", 1, "tokens/s");
+    if (doc.contains("run")) {
+      char run[256];
+      std::snprintf(run, sizeof run, "  %-25s %.4g ms over a run of %lld requests sent at once, its drain included\n",
+                    "time per token, run", 1e3 * doc["run"]["tpot_s"].get<double>(),
+                    static_cast<long long>(a->config.run_requests));
+      std::cout << run;
+    }
+    std::cout << tail << "  (" << p.basis << ")\n"
               << "one steady-state decode step (energies in J):\n"
               << tree::to_text(step, {a->max_depth});
     return Status::ok();

@@ -214,7 +214,7 @@ Result<MachinePredictor> predictor_for(const machines::MachineSpec& m, const std
 nlohmann::json serving_answer(const models::ModelConfig& config, const machines::MachineSpec& machine,
                               const ServingConfig& s, const ServingEstimate& e, const MachinePredictor& p) {
   const Intervals& i = p.intervals;
-  return {{"model", config.name},
+  nlohmann::json answer = {{"model", config.name},
           {"machine", machine.id},
           {"machine_name", machine.name},
           {"num_gpus", s.num_gpus},
@@ -244,6 +244,13 @@ nlohmann::json serving_answer(const models::ModelConfig& config, const machines:
           {"spec_only", !p.calibrated},
           {"basis", p.basis},
           {"crossval_error_pct", p.crossval}};
+  // Asked for a closed benchmark run: its time per output token, the drain included (the
+  // figure the intervals of tpot were calibrated on, where the data gave the run).
+  if (e.run_tpot_s) {
+    answer["run"] = {{"requests", s.run_requests}, {"max_output_len", s.max_output_len}, {"tpot_s", *e.run_tpot_s}};
+    answer["intervals"]["run_tpot_s"] = scaled(*e.run_tpot_s, i.tpot);
+  }
+  return answer;
 }
 
 }  // namespace irene::serving

@@ -21,6 +21,10 @@ Status check(const ServingConfig& s) {
   if (s.pipeline_parallel < 1 || s.num_gpus % s.pipeline_parallel != 0)
     return Status::invalid_argument("pipeline stages must divide the GPUs (" + std::to_string(s.num_gpus) + "), got " +
                                     std::to_string(s.pipeline_parallel));
+  if (s.run_requests < 0 || (s.run_requests > 0 && s.max_output_len <= s.output_len))
+    return Status::invalid_argument("a benchmark run (run requests " + std::to_string(s.run_requests) +
+                                    ") needs a per-request output cap above the mean output length " +
+                                    std::to_string(s.output_len) + ", got " + std::to_string(s.max_output_len));
   if (s.batch_size < s.pipeline_parallel)
     return Status::invalid_argument("each of the " + std::to_string(s.pipeline_parallel) +
                                     " pipeline stages needs a running request; batch size " +
