@@ -103,9 +103,9 @@ class ServingWorkload {
   std::shared_ptr<const models::ModelConfig> config_;
   ServingConfig serving_;
   std::string dtype_;
-  Phase decode_, prefill_;
+  Phase decode_, prefill_;  // prefill: one prefill iteration of prompts_per_prefill_ prompts
   std::optional<Phase> run_decode_;  // the decode iteration at a closed run's mean batch
-  double run_batch_ = 0;             // that batch, per engine  // prefill: one prefill iteration of prompts_per_prefill_ prompts
+  double run_batch_ = 0;             // that batch, per engine
   int64_t prompts_per_prefill_ = 1;
 };
 
