@@ -49,7 +49,8 @@ TEST(MlEnergyTest, RowsWithAnOutputCapAreComparedWithTheRunsAverage) {
   EXPECT_GT(runs, 150);
   EXPECT_GT(steady, 0);
   o.default_run_requests = 0;
-  for (const auto& c : build_cases(data, o).value()) EXPECT_EQ(c.workload->config().run_requests, 0) << c.row->source;
+  const auto steady_cases = build_cases(data, o).value();
+  for (const auto& c : steady_cases) EXPECT_EQ(c.workload->config().run_requests, 0) << c.row->source;
 }
 
 TEST(MlEnergyTest, AnOptionalColumnThatIsNotPositiveIsRefusedWithItsPlace) {
