@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/serving_data_choice.h"
 #include "cli/progress.h"
 #include "machines/catalogue.h"
 #include "predict/crossval.h"
@@ -18,8 +19,7 @@ struct CrossvalArgs {
   std::string method = "additive";
   int seeds = 3;
   std::string format = "text";
-  double prompt_len = 128;
-  double run_requests = serving::CalibrationOptions{}.default_run_requests;
+  ServingDataChoice serving_data;
   std::string machine = "this-cpu";
 };
 
@@ -53,9 +53,7 @@ Status crossval_profiles(const CrossvalArgs& a) {
 Status crossval_roofline(const CrossvalArgs& a) {
   if (predict::is_profile_folder(a.data)) return crossval_profiles(a);
   IRENE_ASSIGN_OR_RETURN(serving::MeasuredData data, serving::load_measured_serving(a.data));
-  serving::CalibrationOptions o;
-  o.default_prompt_len = a.prompt_len;
-  o.default_run_requests = a.run_requests;
+  const serving::CalibrationOptions& o = a.serving_data.options;
   IRENE_ASSIGN_OR_RETURN(std::vector<serving::ServingCase> cases, serving::build_cases(data, o));
   nlohmann::json report;
   {
@@ -102,12 +100,7 @@ Runner add_crossval_command(CLI::App& app) {
   cmd->add_option("--method", a->method,
                   "additive (default), irene, predicted-sum, stepwise, unstructured; roofline for measured serving "
                   "data (the ML.ENERGY layout, e.g. ../shared/data/mlenergy) or a folder of `irene profile` JSON files");
-  cmd->add_option("--prompt-len", a->prompt_len, "roofline: prompt tokens where the data gives none")->capture_default_str();
-  cmd->add_option("--run-requests", a->run_requests,
-                  "roofline: requests sent at once per measured run where the data gives no num_requests; its time "
-                  "per output token is then the run's average, drain included (0: the steady state's)")
-      ->check(CLI::Range(0.0, 1e7))
-      ->capture_default_str();
+  a->serving_data.add_to(cmd);
   cmd->add_option("--seeds", a->seeds, "Seeds to average over");
   cmd->add_option("--machine", a->machine, "roofline on a folder of irene profiles: the machine they were made on")
       ->capture_default_str();

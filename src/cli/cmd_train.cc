@@ -7,6 +7,7 @@
 #include <set>
 
 #include "cli/commands.h"
+#include "cli/serving_data_choice.h"
 #include "cli/progress.h"
 #include "predict/crossval.h"
 #include "machines/catalogue.h"
@@ -24,8 +25,7 @@ struct TrainArgs {
   std::string machine_id, machine_name, machine_description;
   uint64_t seed = 0;
   bool crossval = true;
-  double prompt_len = 128;
-  double run_requests = serving::CalibrationOptions{}.default_run_requests;
+  ServingDataChoice serving_data;
 };
 
 // The roofline's latency on irene profiles of several models on one machine (this CPU
@@ -51,9 +51,7 @@ Status train_latency(const TrainArgs& a) {
 Status train_roofline(const TrainArgs& a) {
   if (predict::is_profile_folder(a.data)) return train_latency(a);
   IRENE_ASSIGN_OR_RETURN(serving::MeasuredData data, serving::load_measured_serving(a.data));
-  serving::CalibrationOptions o;
-  o.default_prompt_len = a.prompt_len;
-  o.default_run_requests = a.run_requests;
+  const serving::CalibrationOptions& o = a.serving_data.options;
   IRENE_ASSIGN_OR_RETURN(std::vector<serving::ServingCase> cases, serving::build_cases(data, o));
   std::string machine = a.machine_id;
   if (machine.empty()) {
@@ -91,12 +89,7 @@ Runner add_train_command(CLI::App& app) {
   cmd->add_option("--features", a->features, "full or model (not for roofline)");
   cmd->add_option("--method", a->method,
                   "additive (default), irene, predicted-sum, stepwise, unstructured; roofline for serving data");
-  cmd->add_option("--prompt-len", a->prompt_len, "roofline: prompt tokens where the data gives none")->capture_default_str();
-  cmd->add_option("--run-requests", a->run_requests,
-                  "roofline: requests sent at once per measured run where the data gives no num_requests; its time "
-                  "per output token is then the run's average, drain included (0: the steady state's)")
-      ->check(CLI::Range(0.0, 1e7))
-      ->capture_default_str();
+  a->serving_data.add_to(cmd);
   cmd->add_option("--seed", a->seed, "Seed for the tree-weighted methods");
   cmd->add_option("-o,--output", a->output, "Predictor file to write (JSON)")->required();
   cmd->add_option("--machine-id", a->machine_id,

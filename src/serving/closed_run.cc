@@ -48,22 +48,21 @@ Result<double> mean_decode_batch(const ClosedRun& run) {
                                     std::to_string(run.mean_output_len));
   const double cap = static_cast<double>(run.max_output_len);
   const double rate = rate_for_mean(run.mean_output_len, cap);
-  // Lengths at the quantiles, interleaved (short and long alternate in the queue, as a
+  // The queue: lengths at the quantiles, shortest and longest taking turns (mixed, as a
   // shuffled dataset would have them, without a random draw).
-  std::vector<int64_t> lengths(static_cast<size_t>(run.requests));
-  for (int64_t i = 0; i < run.requests; ++i)
-    lengths[static_cast<size_t>(i)] = length_at((static_cast<double>(i) + 0.5) / static_cast<double>(run.requests), rate, cap);
+  const int64_t r = run.requests;
+  auto quantile = [&](int64_t i) { return length_at((static_cast<double>(i) + 0.5) / static_cast<double>(r), rate, cap); };
   std::vector<int64_t> queue;
-  queue.reserve(lengths.size());
-  for (size_t lo = 0, hi = lengths.size(); lo < hi;) {
-    queue.push_back(lengths[lo++]);
-    if (lo < hi) queue.push_back(lengths[--hi]);
-  }
-  // ends[t]: requests whose last token comes in decode iteration t.
-  // The batch is full while requests wait, so the iterations number at most the tokens
-  // over the cap, plus the longest request's for the drain.
+  queue.reserve(static_cast<size_t>(r));
   int64_t tokens = 0;
-  for (int64_t n : lengths) tokens += n;
+  for (int64_t lo = 0, hi = r - 1; lo <= hi; ++lo, --hi) {
+    queue.push_back(quantile(lo));
+    if (lo < hi) queue.push_back(quantile(hi));
+  }
+  for (int64_t n : queue) tokens += n;
+  // ends[t]: requests whose last token comes in decode iteration t. The batch is full
+  // while requests wait, so the iterations number at most the tokens over the cap, plus
+  // the longest request's for the drain.
   std::vector<int64_t> ends(static_cast<size_t>(tokens / run.batch_cap + run.max_output_len + 2), 0);
   size_t next = 0;
   int64_t running = 0, iteration = 0;

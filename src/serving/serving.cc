@@ -126,7 +126,8 @@ Result<ServingEstimate> ServingWorkload::estimate(const machines::MachineSpec& m
   // each GPU's worker (vLLM's driver hands every iteration's inputs to each worker of the
   // tensor-parallel group) and a part per running request.
   const double step_s = params.step_overhead_s * tensor_parallel();
-  const double engine_s = step_s + b * params.per_sequence_overhead_s;
+  auto engine_at = [&](double running) { return step_s + running * params.per_sequence_overhead_s; };
+  const double engine_s = engine_at(b);
   // Each admitted prompt also stalls the engine for a time that grows with the requests
   // running beside it and the model's depth (RooflineParams::admission_overhead_s).
   const double admission_s = prefills * b * decode_.layers * params.admission_overhead_s;
@@ -141,7 +142,7 @@ Result<ServingEstimate> ServingWorkload::estimate(const machines::MachineSpec& m
   e.tpot_s = e.time_split.decode_kernels_s + e.time_split.decode_engine_s;
   if (run_decode_) {
     IRENE_ASSIGN_OR_RETURN(predict::KernelCost at_mean, cost(*run_decode_, m, params));
-    e.run_tpot_s = at_mean.latency_s + step_s + run_batch_ * params.per_sequence_overhead_s;
+    e.run_tpot_s = at_mean.latency_s + engine_at(run_batch_);
   }
   e.energy_per_output_token_j = energy / b;
   e.energy_per_request_j = e.energy_per_output_token_j * n;
