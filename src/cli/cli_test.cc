@@ -98,7 +98,7 @@ TEST(CliTest, ServingGivesTheSteadyStateFigures) {
   EXPECT_EQ(doc["step"]["root"]["class"], "Qwen3ForCausalLM");
   // Where the server's time goes: its parts add up to the batch over the throughput.
   double cycle = 0;
-  for (const char* part : {"decode_kernels", "decode_engine", "prefill", "admission"})
+  for (const char* part : {"decode_kernels", "decode_engine", "prefill", "admission", "host_wait"})
     cycle += doc["time_split_s"][part].get<double>();
   EXPECT_NEAR(cycle, 32 / doc["throughput_tokens_per_s"].get<double>(), 1e-9 * cycle);
   CliRun spec = irene("serving --model Qwen/Qwen3-8B --machine b200 -b 32 --prompt-len 64 --output-len 128");

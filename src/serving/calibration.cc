@@ -87,6 +87,16 @@ const char* const kFigureNames[kFigures] = {"energy_per_token", "power", "tpot",
 Result<std::vector<ServingCase>> build_cases(const MeasuredData& data, const CalibrationOptions& o) {
   std::map<std::tuple<std::string, int64_t, int64_t, int64_t, int, int, int64_t, int64_t>, std::shared_ptr<const ServingWorkload>>
       cache;
+  // A configuration (model, task, GPUs) some of whose rows ran at least as many requests
+  // at once as the default run holds did not run the default: its run is unknown (the
+  // data's pipelines across nodes, 2,930 running), so none of its rows count a drain.
+  using Setup = std::tuple<std::string, std::string, std::string, int, int>;
+  auto setup_of = [](const MeasuredServing& r) {
+    return Setup{r.model, r.task, r.gpu, r.num_gpus, r.pipeline_parallel};
+  };
+  std::map<Setup, double> most_running;
+  for (const MeasuredServing& r : data.rows)
+    most_running[setup_of(r)] = std::max(most_running[setup_of(r)], r.avg_batch_size);
   std::vector<ServingCase> cases;
   for (const MeasuredServing& r : data.rows) {
     auto machine = machines::find_machine(r.machine_id);
@@ -98,12 +108,13 @@ Result<std::vector<ServingCase>> build_cases(const MeasuredData& data, const Cal
     s.num_gpus = r.num_gpus;
     s.pipeline_parallel = r.pipeline_parallel;
     // The measured TPOT averages the whole run where its protocol is known and the run
-    // is larger than the batch (else, as for the data's pipelines across nodes that ran
-    // more requests at once than the default, the steady state's).
-    const double requests = r.num_requests.value_or(o.default_run_requests);
-    if (r.max_output_tokens && requests > static_cast<double>(s.batch_size) &&
+    // is larger than the batch (else the steady state's).
+    const bool default_fits = most_running[setup_of(r)] < o.default_run_requests;
+    const std::optional<double> requests =
+        r.num_requests ? r.num_requests : default_fits ? std::optional<double>(o.default_run_requests) : std::nullopt;
+    if (r.max_output_tokens && requests && *requests > static_cast<double>(s.batch_size) &&
         static_cast<double>(s.output_len) < *r.max_output_tokens) {
-      s.run_requests = std::llround(requests);
+      s.run_requests = std::llround(*requests);
       s.max_output_len = std::llround(*r.max_output_tokens);
     }
     auto key = std::make_tuple(r.model, s.batch_size, s.prompt_len, s.output_len, s.num_gpus, s.pipeline_parallel,

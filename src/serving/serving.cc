@@ -131,18 +131,31 @@ Result<ServingEstimate> ServingWorkload::estimate(const machines::MachineSpec& m
   // Each admitted prompt also stalls the engine for a time that grows with the requests
   // running beside it and the model's depth (RooflineParams::admission_overhead_s).
   const double admission_s = prefills * b * decode_.layers * params.admission_overhead_s;
+  // The host's part of an iteration (the engine's time and the admission stalls, the
+  // GPUs waiting) and the kernels' part.
+  const double host_s = engine_s + prefill_iterations * step_s + admission_s;
+  const double kernels_s = decode.latency_s + prefill_iterations * prompt.latency_s;
+  // The virtual engines of a pipeline share one host (vLLM's engine process): their
+  // kernels overlap, their host parts do not, so a round of one iteration of each takes
+  // at least P host parts, and an engine waits for the others' meanwhile.
+  const double engines = serving_.pipeline_parallel;
+  auto host_wait = [&](double host, double own) { return std::max(0.0, engines * host - own); };
   ServingEstimate e;
-  e.time_split = {decode.latency_s, engine_s, prefill_iterations * (prompt.latency_s + step_s), admission_s};
+  e.time_split = {decode.latency_s, engine_s, prefill_iterations * (prompt.latency_s + step_s), admission_s,
+                  host_wait(host_s, host_s + kernels_s)};
   const double time = e.time_split.total_s();
   const double wait_power = predict::wait_power_w(m, params);
-  const double idle_s = engine_s + prefill_iterations * step_s + admission_s;
-  const double energy = decode.energy_j + prefill_iterations * prompt.energy_j + tensor_parallel() * wait_power * idle_s;
-  const double engines = serving_.pipeline_parallel;
-  // A decode iteration: the time between two tokens of a request.
-  e.tpot_s = e.time_split.decode_kernels_s + e.time_split.decode_engine_s;
+  // All GPUs over the round wait but while an engine's kernels run on its G / P of them.
+  const double gpus = serving_.num_gpus;
+  const double energy = decode.energy_j + prefill_iterations * prompt.energy_j +
+                        wait_power * (gpus * time / engines - tensor_parallel() * kernels_s);
+  // A decode iteration and the wait for the host: the time between two tokens of a request.
+  e.tpot_s = e.time_split.decode_kernels_s + e.time_split.decode_engine_s + e.time_split.host_wait_s;
   if (run_decode_) {
+    // The drain's iterations decode only; the pipeline's engines still share the host.
     IRENE_ASSIGN_OR_RETURN(predict::KernelCost at_mean, cost(*run_decode_, m, params));
-    e.run_tpot_s = at_mean.latency_s + engine_at(run_batch_);
+    const double own = at_mean.latency_s + engine_at(run_batch_);
+    e.run_tpot_s = own + host_wait(engine_at(run_batch_), own);
   }
   e.energy_per_output_token_j = energy / b;
   e.energy_per_request_j = e.energy_per_output_token_j * n;

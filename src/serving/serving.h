@@ -14,10 +14,15 @@
 // own batch of B / P requests, their iterations staggered so every stage stays busy):
 // each virtual engine is a tensor-parallel server on G / P GPUs whose layers are split
 // over the stages. Its iteration takes the whole model's time on G / P GPUs (the stages
-// run one after another for its batch), and the P engines overlap, so the server's
-// energy per token and time per token are one engine's, its power and throughput P
-// times one engine's. Pipeline bubbles and the activations sent between stages (small
-// beside the weights) are not counted.
+// run one after another for its batch). The P engines' kernels overlap, but they share
+// one host (vLLM's engine process schedules and prepares every engine's iterations), so
+// a round of one iteration of each engine takes the longer of one iteration and P host
+// parts: at small batches the kernels dominate and the pipeline gives P times one
+// engine's throughput; at large ones the host does and it gives about one engine's, the
+// engines waiting for the host in turn (ML.ENERGY v2's two-node pipelines: the measured
+// round time, running requests over throughput, is about P iterations at large batches).
+// Pipeline bubbles and the activations sent between stages (small beside the weights)
+// are not counted, nor the latency of a hop between nodes.
 #pragma once
 
 #include <memory>
@@ -62,11 +67,13 @@ struct ServingEstimate {
   // Where one virtual engine's time goes, per decode iteration and what runs between it
   // and the next (seconds; their sum is the batch over one engine's throughput): the
   // decode iteration's kernels and all-reduces, the engine's own time in it (fixed and
-  // per running request; these two make tpot_s), the prefill iterations of the prompts
-  // admitted meanwhile (their kernels and fixed time), and the stalls of admitting them.
+  // per running request), the prefill iterations of the prompts admitted meanwhile (their
+  // kernels and fixed time), the stalls of admitting them, and, in a pipeline, the wait
+  // for the host while the other engines use it (0 without pipeline parallelism).
+  // tpot_s = decode_kernels_s + decode_engine_s + host_wait_s.
   struct TimeSplit {
-    double decode_kernels_s = 0, decode_engine_s = 0, prefill_s = 0, admission_s = 0;
-    double total_s() const { return decode_kernels_s + decode_engine_s + prefill_s + admission_s; }
+    double decode_kernels_s = 0, decode_engine_s = 0, prefill_s = 0, admission_s = 0, host_wait_s = 0;
+    double total_s() const { return decode_kernels_s + decode_engine_s + prefill_s + admission_s + host_wait_s; }
   } time_split;
 };
 

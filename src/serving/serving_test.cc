@@ -47,8 +47,9 @@ TEST(ServingTest, TheTimeSplitAddsUpToTheServersTime) {
     EXPECT_GT(t.decode_kernels_s, 0);
     EXPECT_GT(t.prefill_s, 0);
     EXPECT_GT(t.admission_s, 0);
-    EXPECT_NEAR(t.decode_kernels_s + t.decode_engine_s, e.tpot_s, 1e-9 * e.tpot_s);
-    const double cycle = t.decode_kernels_s + t.decode_engine_s + t.prefill_s + t.admission_s;
+    EXPECT_NEAR(t.decode_kernels_s + t.decode_engine_s + t.host_wait_s, e.tpot_s, 1e-9 * e.tpot_s);
+    if (stages == 1) EXPECT_EQ(t.host_wait_s, 0);
+    const double cycle = t.decode_kernels_s + t.decode_engine_s + t.prefill_s + t.admission_s + t.host_wait_s;
     // B / P requests per engine over its 1 / P of the throughput: B over the throughput.
     EXPECT_NEAR(cycle, static_cast<double>(batch) / e.throughput_tokens_per_s, 1e-9 * cycle)
         << batch << " running, " << stages << " stages";
@@ -100,10 +101,12 @@ TEST(ServingTest, PromptsPrefilledTogetherShareTheWeights) {
 TEST(ServingTest, PipelineStagesRunAsOverlappedEngines) {
   auto c = models::bundled_config("meta-llama/Llama-3.1-70B").value();
   predict::RooflineParams p;
-  p.step_overhead_s = 2e-3;
+  p.step_overhead_s = 1e-3;
   p.per_sequence_overhead_s = 1e-5;
   auto piped = ServingWorkload::build(c, {128, 128, 256, 8, 2, ""}).value().estimate(h100(), p).value();
   auto engine = ServingWorkload::build(c, {64, 128, 256, 4, 1, ""}).value().estimate(h100(), p).value();
+  // The kernels outlast two engines' host parts: nobody waits for the host.
+  EXPECT_EQ(piped.time_split.host_wait_s, 0);
   EXPECT_NEAR(piped.energy_per_output_token_j, engine.energy_per_output_token_j, 1e-9 * engine.energy_per_output_token_j);
   EXPECT_NEAR(piped.tpot_s, engine.tpot_s, 1e-9 * engine.tpot_s);
   EXPECT_NEAR(piped.power_w, 2 * engine.power_w, 1e-9 * engine.power_w);
@@ -114,6 +117,27 @@ TEST(ServingTest, PipelineStagesRunAsOverlappedEngines) {
   auto tensor = ServingWorkload::build(c, {128, 128, 256, 8, 1, ""}).value().estimate(h100(), {}).value();
   auto piped_gpu = ServingWorkload::build(c, {128, 128, 256, 8, 2, ""}).value().estimate(h100(), {}).value();
   EXPECT_GT(piped_gpu.tpot_s, tensor.tpot_s);
+}
+
+// At large batches the host's part (per running request) outlasts the kernels: the two
+// engines take turns on the host, and the pipeline gives little more than one engine's
+// throughput, each engine waiting while the other's iteration is prepared.
+TEST(ServingTest, PipelinedEnginesShareOneHost) {
+  auto c = models::bundled_config("meta-llama/Llama-3.1-70B").value();
+  predict::RooflineParams p;
+  p.per_sequence_overhead_s = 5e-4;
+  auto piped = ServingWorkload::build(c, {2048, 128, 256, 8, 2, ""}).value().estimate(h100(), p).value();
+  auto engine = ServingWorkload::build(c, {1024, 128, 256, 4, 1, ""}).value().estimate(h100(), p).value();
+  const ServingEstimate::TimeSplit& t = piped.time_split;
+  EXPECT_GT(t.host_wait_s, 0);
+  EXPECT_NEAR(piped.tpot_s, engine.tpot_s + t.host_wait_s, 1e-9 * piped.tpot_s);
+  EXPECT_GT(piped.throughput_tokens_per_s, engine.throughput_tokens_per_s);
+  EXPECT_LT(piped.throughput_tokens_per_s, 1.5 * engine.throughput_tokens_per_s);
+  // The round takes two host parts (each at least the engine's time and the stalls).
+  EXPECT_GE(t.total_s(), 2 * (t.decode_engine_s + t.admission_s));
+  // The GPUs wait longer for each token: more energy per token than one engine's.
+  EXPECT_GT(piped.energy_per_output_token_j, engine.energy_per_output_token_j);
+  EXPECT_NEAR(t.total_s(), 2048.0 / piped.throughput_tokens_per_s, 1e-9 * t.total_s());
 }
 
 // The engine's fixed time per iteration is per worker: vLLM's driver hands each
