@@ -145,7 +145,8 @@ Result<ServingEstimate> ServingWorkload::estimate(const machines::MachineSpec& m
                   host_wait(host_s, host_s + kernels_s)};
   const double time = e.time_split.total_s();
   const double wait_power = predict::wait_power_w(m, params);
-  // All GPUs over the round wait but while an engine's kernels run on its G / P of them.
+  // One engine's share of a round's energy: its kernels, and the wait power of all G GPUs
+  // over the round but while each engine's kernels run on its G / P of them.
   const double gpus = serving_.num_gpus;
   const double energy = decode.energy_j + prefill_iterations * prompt.energy_j +
                         wait_power * (gpus * time / engines - tensor_parallel() * kernels_s);
