@@ -25,7 +25,8 @@ Result<std::string> activation_field(const nlohmann::json& doc, const char* key,
 const std::vector<std::string>& supported_model_types() {
   static const std::vector<std::string> types = {"bert",   "roberta", "distilbert", "gpt2",       "openai-gpt",
                                                  "llama",  "mistral", "qwen2",      "qwen3",      "gemma2",
-                                                 "phi3",   "starcoder2", "mixtral", "qwen3_moe"};
+                                                 "phi3",   "starcoder2", "mixtral", "qwen3_moe",
+                                                 "phi3small"};
   return types;
 }
 
@@ -45,7 +46,7 @@ std::string ModelConfig::family() const {
   static const std::pair<const char*, const char*> kDecoders[] = {
       {"llama", "Llama"},   {"mistral", "Mistral"},         {"qwen2", "Qwen2"},    {"qwen3", "Qwen3"},
       {"gemma2", "Gemma 2"}, {"phi3", "Phi-3"},            {"starcoder2", "StarCoder2"},
-      {"mixtral", "Mixtral"}, {"qwen3_moe", "Qwen3-MoE"}};
+      {"mixtral", "Mixtral"}, {"qwen3_moe", "Qwen3-MoE"}, {"phi3small", "Phi-3-small"}};
   for (auto [type, family] : kDecoders)
     if (model_type == type) return family;
   return model_type;

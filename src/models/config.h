@@ -23,7 +23,7 @@ struct RopeScaling {
 };
 
 // The fields of the decoder LLM families (llama, mistral, qwen2, qwen3, gemma2, phi3,
-// starcoder2, mixtral, qwen3_moe), with Hugging Face's defaults per family.
+// phi3small, starcoder2, mixtral, qwen3_moe), with Hugging Face's defaults per family.
 struct DecoderConfig {
   int64_t num_kv_heads = 0;  // num_key_value_heads (absent: = num_attention_heads, as HF)
   int64_t head_dim = 0;      // head_dim (absent: hidden_size / num_attention_heads)
@@ -47,6 +47,12 @@ struct DecoderConfig {
   double query_pre_attn_scalar = 0;  // attention scale = query_pre_attn_scalar^-0.5
   double attn_logit_softcapping = 0; // 0: none
   double final_logit_softcapping = 0;
+  // phi3small: muP scaling (0: none) and the GeGELU's clamp
+  double embedding_multiplier = 0;  // mup_embedding_multiplier: embeddings x it
+  double logits_divisor = 0;        // mup_width_multiplier: logits (in float32) / it
+  double attention_scale = 0;       // mup_attn_multiplier / head_dim; 0: head_dim^-0.5
+  double gegelu_limit = 0;          // 0: unclamped
+  std::vector<int64_t> dummy_token_indices;  // logits masked to the lowest value
 };
 
 struct ModelConfig {
@@ -69,7 +75,8 @@ struct ModelConfig {
   nlohmann::json raw;  // the file as read
 
   // The family shown to users: "BERT", "RoBERTa", "DistilBERT", "GPT-2", "OpenAI-GPT",
-  // "Llama", "Mistral", "Qwen2", "Qwen3", "Gemma 2", "Phi-3", "StarCoder2", "Mixtral", "Qwen3-MoE".
+  // "Llama", "Mistral", "Qwen2", "Qwen3", "Gemma 2", "Phi-3", "Phi-3-small", "StarCoder2", "Mixtral",
+  // "Qwen3-MoE".
   std::string family() const;
   // A decoder LLM family: its root is the *ForCausalLM class and it can generate.
   bool is_decoder() const;

@@ -5,6 +5,7 @@
 #include "models/decoder.h"
 
 #include <cmath>
+#include <limits>
 #include <map>
 
 #include "trace/recorder.h"
@@ -43,8 +44,7 @@ Tensor inverse_frequencies(const ModelConfig& c, const at::TensorOptions& o) {
 
 class RotaryEmbedding : public HfModule {
  public:
-  RotaryEmbedding(const std::string& prefix, const ModelConfig& c, const Init& init)
-      : HfModule(prefix + "RotaryEmbedding", tree::NodeKind::kMl) {
+  RotaryEmbedding(const std::string& cls, const ModelConfig& c, const Init& init) : HfModule(cls, tree::NodeKind::kMl) {
     inv_freq_ = init.meta() ? at::empty({c.decoder.head_dim / 2}, init.options.dtype(at::kFloat))
                             : inverse_frequencies(c, init.options);
     register_buffer("inv_freq", inv_freq_);
@@ -92,7 +92,8 @@ Tensor softcap(const Tensor& x, double cap) { return ops::mul(ops::tanh(ops::div
 // ---- the per-forward context every layer reads ----
 
 struct StepContext {
-  Tensor cos, sin;            // rotary tables [1, s, head_dim]
+  Tensor cos, sin;            // rotary tables [1, s, head_dim] (undefined: each attention makes its own)
+  Tensor position_ids;        // [1, s]
   Tensor full_mask, sliding_mask;  // additive masks, undefined where not needed
   KvCache* cache = nullptr;
   int64_t past = 0;           // positions already in the cache
@@ -132,12 +133,21 @@ class Attention : public HfModule {
         window_(c.decoder.layer_sliding[layer] ? c.decoder.sliding_window : 0),
         softcap_(c.decoder.attn_logit_softcapping) {
     const DecoderConfig& d = c.decoder;
-    scaling_ = spec.gemma ? std::pow(d.query_pre_attn_scalar, -0.5) : std::pow(static_cast<double>(head_dim_), -0.5);
+    scaling_ = spec.gemma                ? std::pow(d.query_pre_attn_scalar, -0.5)
+               : d.attention_scale > 0 ? d.attention_scale
+                                       : std::pow(static_cast<double>(head_dim_), -0.5);
     const int64_t q_out = heads_ * head_dim_, kv_out = kv_heads_ * head_dim_;
     auto make_o_proj = [&] {
-      o_proj = register_module("o_proj", std::make_shared<TorchLinear>(q_out, c.hidden_size, d.o_proj_bias, init));
+      o_proj = register_module(spec.grouped_qkv ? "dense" : "o_proj",
+                               std::make_shared<TorchLinear>(q_out, c.hidden_size, d.o_proj_bias, init));
     };
-    if (spec.fused_qkv) {  // Phi3Attention registers o_proj first
+    if (spec.grouped_qkv) {
+      grouped_ = true;
+      qkv_proj = register_module("query_key_value", std::make_shared<TorchLinear>(c.hidden_size, q_out + 2 * kv_out,
+                                                                                  d.attention_bias, init));
+      make_o_proj();
+      rotary_ = register_module("rotary_emb", std::make_shared<RotaryEmbedding>("RotaryEmbedding", c, init));
+    } else if (spec.fused_qkv) {  // Phi3Attention registers o_proj first
       make_o_proj();
       qkv_proj = register_module("qkv_proj", std::make_shared<TorchLinear>(c.hidden_size, q_out + 2 * kv_out,
                                                                            d.attention_bias, init));
@@ -159,7 +169,17 @@ class Attention : public HfModule {
     auto node = scope([=, this] { forward(x, ctx); });
     const int64_t b = x.size(0), s = x.size(1);
     Tensor q, k, v;
-    if (qkv_proj) {
+    if (grouped_) {
+      // [b, s, kv groups, queries per group + 2, head_dim]: each group's queries, key, value.
+      const int64_t per_group = heads_ / kv_heads_;
+      Tensor g = ops::view(qkv_proj->forward(x), {b, s, kv_heads_, per_group + 2, head_dim_});
+      auto heads = [&](int64_t from, int64_t to) {
+        return ops::reshape(ops::contiguous(ops::slice(g, 3, from, to)), {b, s, -1});
+      };
+      q = heads(0, per_group);
+      k = heads(per_group, per_group + 1);
+      v = heads(per_group + 1, per_group + 2);
+    } else if (qkv_proj) {
       Tensor qkv = qkv_proj->forward(x);
       const int64_t qn = heads_ * head_dim_, kn = kv_heads_ * head_dim_;
       q = ops::slice(qkv, -1, 0, qn);
@@ -179,7 +199,10 @@ class Attention : public HfModule {
     q = ops::transpose(q, 1, 2);
     k = ops::transpose(k, 1, 2);
     v = ops::transpose(ops::view(v, {b, s, -1, head_dim_}), 1, 2);
-    Tensor cos = ops::unsqueeze(ctx.cos, 1), sin = ops::unsqueeze(ctx.sin, 1);
+    Tensor cos = ctx.cos, sin = ctx.sin;
+    if (rotary_) std::tie(cos, sin) = rotary_->forward(x, ctx.position_ids);
+    cos = ops::unsqueeze(cos, 1);
+    sin = ops::unsqueeze(sin, 1);
     q = apply_rotary(q, cos, sin);
     k = apply_rotary(k, cos, sin);
 
@@ -216,9 +239,11 @@ class Attention : public HfModule {
 
   std::shared_ptr<TorchLinear> q_proj, k_proj, v_proj, qkv_proj, o_proj;
   std::shared_ptr<RMSNorm> q_norm, k_norm;
+  std::shared_ptr<RotaryEmbedding> rotary_;
   int64_t window() const { return window_; }
 
  private:
+  bool grouped_ = false;
   int64_t layer_, heads_, kv_heads_, head_dim_, window_;
   double scaling_, softcap_;
 };
@@ -279,12 +304,16 @@ class DecoderModel : public HfModule {
       : HfModule(spec.prefix + "Model", tree::NodeKind::kModule),
         hidden_size_(c.hidden_size),
         window_(c.decoder.sliding_window),
-        gemma_(spec.gemma) {
+        gemma_(spec.gemma),
+        embedding_dropout_(spec.embedding_dropout),
+        embedding_multiplier_(c.decoder.embedding_multiplier) {
     embed_tokens = register_module("embed_tokens", std::make_shared<Embedding>(c.vocab_size, c.hidden_size, init));
+    if (embedding_dropout_) register_module("embedding_dropout", make_dropout());
     for (int64_t i = 0; i < c.num_layers; ++i) layers->push_back(std::make_shared<DecoderLayer>(c, spec, i, init));
     register_module("layers", layers);
-    norm = make_norm(*this, "norm", c, spec, c.hidden_size, init);
-    rotary_emb = register_module("rotary_emb", std::make_shared<RotaryEmbedding>(spec.prefix, c, init));
+    norm = make_norm(*this, spec.final_norm_name, c, spec, c.hidden_size, init);
+    if (!spec.rotary_in_attention)
+      rotary_emb = register_module("rotary_emb", std::make_shared<RotaryEmbedding>(spec.prefix + "RotaryEmbedding", c, init));
     for (bool s : c.decoder.layer_sliding) (s ? any_sliding_ : any_full_) = true;
   }
 
@@ -296,8 +325,11 @@ class DecoderModel : public HfModule {
       forward(ids, replay, eager);
     });
     Tensor h = embed_tokens->forward(ids);
+    if (embedding_dropout_) h = ops::dropout(h);
+    if (embedding_multiplier_ > 0) h = ops::mul(h, embedding_multiplier_);  // Phi-3-small's muP
     Tensor position_ids = ops::unsqueeze(arange_positions(past, s, ids.options()), 0);
     StepContext ctx;
+    ctx.position_ids = position_ids;
     ctx.cache = &cache;
     ctx.past = past;
     ctx.eager = eager;
@@ -312,7 +344,7 @@ class DecoderModel : public HfModule {
         ctx.sliding_mask = ops::attention_mask(b, s, past, past + s - first_key, first_key, window, o);
       }
     }
-    std::tie(ctx.cos, ctx.sin) = rotary_emb->forward(h, position_ids);
+    if (rotary_emb) std::tie(ctx.cos, ctx.sin) = rotary_emb->forward(h, position_ids);
     if (gemma_) h = ops::mul(h, std::sqrt(static_cast<double>(hidden_size_)));  // Gemma's normalizer
     run_layers(h, ctx);
     return norm(h);
@@ -352,7 +384,8 @@ class DecoderModel : public HfModule {
     return ops::arange(past, past + s, o.dtype(at::kLong));
   }
   int64_t hidden_size_, window_;
-  bool gemma_;
+  bool gemma_, embedding_dropout_;
+  double embedding_multiplier_;
   bool any_sliding_ = false, any_full_ = false;
 };
 
@@ -361,12 +394,22 @@ class DecoderModel : public HfModule {
 class DecoderForCausalLM : public CausalLM {
  public:
   DecoderForCausalLM(const ModelConfig& c, const DecoderSpec& spec, const Init& init)
-      : CausalLM(spec.prefix + "ForCausalLM"), config_(c), final_softcap_(c.decoder.final_logit_softcapping) {
+      : CausalLM(spec.prefix + "ForCausalLM"),
+        config_(c),
+        final_softcap_(c.decoder.final_logit_softcapping),
+        logits_divisor_(c.decoder.logits_divisor) {
     model = register_module("model", std::make_shared<DecoderModel>(config_, spec, init));
     lm_head = c.decoder.tie_word_embeddings
                   ? std::make_shared<TorchLinear>(model->embed_tokens->weight)
                   : std::make_shared<TorchLinear>(c.hidden_size, c.vocab_size, false, init);
     register_module("lm_head", lm_head);
+    if (logits_divisor_ > 0) {  // Phi-3-small: the tokenizer's unused ids never win
+      const auto o = init.options.dtype(at::kBool);
+      dummy_tokens_mask_ = init.meta() ? at::empty({c.vocab_size}, o) : at::zeros({c.vocab_size}, o);
+      if (!init.meta())
+        for (int64_t i : c.decoder.dummy_token_indices) dummy_tokens_mask_[i] = true;
+      register_buffer("dummy_tokens_mask", dummy_tokens_mask_);
+    }
   }
 
   KvCache new_cache(int64_t batch, int64_t capacity, const at::TensorOptions& options) const override {
@@ -391,6 +434,10 @@ class DecoderForCausalLM : public CausalLM {
     if (o.keep_logits > 0 && o.keep_logits < s) h = ops::slice(h, 1, s - o.keep_logits, s);
     Tensor logits = lm_head->forward(h);
     if (final_softcap_ > 0) logits = softcap(logits, final_softcap_);
+    if (logits_divisor_ > 0) {  // Phi-3-small: float32 logits over muP's width multiplier
+      logits = ops::div(ops::to_dtype(logits, at::kFloat), logits_divisor_);
+      ops::masked_fill_(logits, dummy_tokens_mask_, std::numeric_limits<float>::lowest());
+    }
     cache.length += s;
     return logits;
   }
@@ -401,7 +448,8 @@ class DecoderForCausalLM : public CausalLM {
   std::shared_ptr<TorchLinear> lm_head;
 
  private:
-  double final_softcap_;
+  double final_softcap_, logits_divisor_;
+  at::Tensor dummy_tokens_mask_;
 };
 
 }  // namespace

@@ -1,5 +1,5 @@
 // The decoder LLMs as transformers v4.5x builds them: Llama and the families derived
-// from it (Mistral, Qwen2, Qwen3, Gemma 2, Phi-3, StarCoder2, Mixtral, Qwen3-MoE).
+// from it (Mistral, Qwen2, Qwen3, Gemma 2, Phi-3, Phi-3-small, StarCoder2, Mixtral, Qwen3-MoE).
 // Each family's file (llama.cc, gemma2.cc, ...) says how it differs from Llama in a
 // DecoderSpec and adds the modules only it has; this file holds what they share.
 // Internal; includes libtorch.
@@ -93,6 +93,14 @@ struct DecoderSpec {
   bool layer_norm = false;      // StarCoder2: LayerNorm (with bias) instead of RMSNorm
   bool resid_dropouts = false;  // Phi-3: resid_attn_dropout and resid_mlp_dropout modules
   std::string ffn_name = "mlp";  // Mixtral: block_sparse_moe
+  // Phi-3-small (its remote code, modeling_phi3_small.py): one query_key_value whose
+  // heads come in groups (each key/value head's queries, then its key and value), an
+  // output projection `dense`, a rotary embedding inside each attention, an
+  // embedding_dropout module and the final norm named final_layernorm.
+  bool grouped_qkv = false;
+  bool rotary_in_attention = false;
+  bool embedding_dropout = false;
+  std::string final_norm_name = "norm";
   // Layer i's feed-forward block; LlamaMLP-style (<prefix>MLP) when empty.
   std::function<std::shared_ptr<FeedForward>(const ModelConfig&, int64_t layer, const Init&)> make_ffn;
 };
@@ -129,6 +137,7 @@ std::shared_ptr<CausalLM> make_qwen2(const ModelConfig& config, const Init& init
 std::shared_ptr<CausalLM> make_qwen3(const ModelConfig& config, const Init& init);
 std::shared_ptr<CausalLM> make_gemma2(const ModelConfig& config, const Init& init);
 std::shared_ptr<CausalLM> make_phi3(const ModelConfig& config, const Init& init);
+std::shared_ptr<CausalLM> make_phi3small(const ModelConfig& config, const Init& init);
 std::shared_ptr<CausalLM> make_starcoder2(const ModelConfig& config, const Init& init);
 std::shared_ptr<CausalLM> make_mixtral(const ModelConfig& config, const Init& init);
 std::shared_ptr<CausalLM> make_qwen3_moe(const ModelConfig& config, const Init& init);

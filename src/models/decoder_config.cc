@@ -1,6 +1,8 @@
 // config.json of the decoder LLM families, read with Hugging Face's defaults per family
 // (transformers v4.5x's LlamaConfig, MistralConfig, Qwen2Config, Qwen3Config,
-// Gemma2Config, Phi3Config, Starcoder2Config, MixtralConfig, Qwen3MoeConfig).
+// Gemma2Config, Phi3Config, Starcoder2Config, MixtralConfig, Qwen3MoeConfig; and
+// Phi3SmallConfig of microsoft/Phi-3-small's configuration_phi3_small.py, whose keys
+// differ: ff_intermediate_size, layer_norm_epsilon, rope_embedding_base, mup_*).
 #include "models/config.h"
 #include "models/config_fields.h"
 
@@ -29,6 +31,8 @@ constexpr FamilyDefaults kDefaults[] = {
     {"starcoder2", 49152, 3072, 12288, 30, 24, 2, 0, 4096, 1e-5, 10000.0, "gelu_pytorch_tanh", true, 0},
     {"mixtral", 32000, 4096, 14336, 32, 32, 8, 0, 4096 * 32, 1e-5, 1e6, "silu", false, 0},
     {"qwen3_moe", 151936, 2048, 6144, 24, 32, 4, 0, 32768, 1e-6, 10000.0, "silu", false, 0},
+    // tie_word_embeddings: Phi3SmallConfig leaves it to PretrainedConfig's default (true).
+    {"phi3small", 100352, 4096, 14336, 32, 32, 8, 0, 8192, 1e-5, 1e6, "gegelu", true, 0},
 };
 
 const FamilyDefaults* defaults_of(const std::string& type) {
@@ -138,6 +142,57 @@ Status parse_experts(const nlohmann::json& doc, ModelConfig& c) {
   return Status::ok();
 }
 
+// Phi3SmallConfig.intermediate_size: ff_intermediate_size (default 14336), or, where
+// that is null, ff_dim_multiplier x (hidden / 3) x 2, rounded up to a multiple of 256
+// when gegelu_pad_to_256; exactly one of the two may be given.
+Result<int64_t> phi3small_intermediate(const nlohmann::json& doc, int64_t hidden) {
+  auto given = [&](const char* key) { return doc.contains(key) && !doc[key].is_null(); };
+  const bool size_given = !doc.contains("ff_intermediate_size") || given("ff_intermediate_size");
+  if (size_given == given("ff_dim_multiplier"))
+    return Status::invalid_argument("config: give exactly one of 'ff_intermediate_size' and 'ff_dim_multiplier'");
+  if (size_given) return int_field(doc, {"ff_intermediate_size"}, 14336, false, kMaxWidth);
+  IRENE_ASSIGN_OR_RETURN(int64_t multiplier, int_field(doc, {"ff_dim_multiplier"}, 0, true, kMaxWidth));
+  IRENE_ASSIGN_OR_RETURN(bool pad, bool_field(doc, "gegelu_pad_to_256", true));
+  int64_t size = multiplier * (hidden / 3) * 2;
+  if (pad) size = (size + 255) / 256 * 256;
+  if (size > kMaxWidth)
+    return Status::invalid_argument("config: 'ff_dim_multiplier' gives an intermediate size over " + std::to_string(kMaxWidth));
+  return size;
+}
+
+// Phi-3-small's muP multipliers, GeGELU and block-sparse attention fields. The
+// block-sparse layers are checked but traced as dense causal attention (see phi3small.cc).
+Status parse_phi3small(const nlohmann::json& doc, ModelConfig& c) {
+  DecoderConfig& d = c.decoder;
+  d.attention_bias = d.o_proj_bias = d.mlp_bias = d.norm_has_bias = true;  // nn.Linear and nn.LayerNorm defaults
+  // Every published Phi-3-small config says 1.0; how another scale enters its rotary
+  // embedding is not documented, so it is refused rather than guessed.
+  IRENE_ASSIGN_OR_RETURN(double position_scale, float_field(doc, "rope_position_scale", 1.0));
+  if (position_scale != 1.0)
+    return Status::unsupported("config field 'rope_position_scale' is " + std::to_string(position_scale) +
+                               "; supported: 1.0");
+  IRENE_ASSIGN_OR_RETURN(bool mup, bool_field(doc, "mup_use_scaling", true));
+  IRENE_ASSIGN_OR_RETURN(double attn_multiplier, float_field(doc, "mup_attn_multiplier", 1.0));
+  d.attention_scale = mup ? attn_multiplier / static_cast<double>(d.head_dim) : 0;
+  IRENE_ASSIGN_OR_RETURN(d.embedding_multiplier, optional_float_field(doc, "mup_embedding_multiplier", 10.0));
+  IRENE_ASSIGN_OR_RETURN(d.logits_divisor, optional_float_field(doc, "mup_width_multiplier", 8.0));
+  IRENE_ASSIGN_OR_RETURN(d.gegelu_limit, optional_float_field(doc, "gegelu_limit", 20.0));
+  IRENE_RETURN_IF_ERROR(count_field(doc, "dense_attention_every_n_layers", 2, kMaxLayers).status());
+  for (const char* key : {"blocksparse_block_size", "blocksparse_num_local_blocks", "blocksparse_vert_stride"})
+    IRENE_RETURN_IF_ERROR(int_field(doc, {key}, 1, false).status());
+  if (doc.contains("dummy_token_indices") && !doc["dummy_token_indices"].is_null()) {
+    const auto& ids = doc["dummy_token_indices"];
+    if (!ids.is_array()) return Status::invalid_argument("config field 'dummy_token_indices' must be a list of token ids");
+    for (const auto& i : ids) {
+      if (!i.is_number_integer() || i.get<int64_t>() < 0 || i.get<int64_t>() >= c.vocab_size)
+        return Status::invalid_argument("config field 'dummy_token_indices' holds " + i.dump() +
+                                        "; allowed: token ids from 0 to " + std::to_string(c.vocab_size - 1));
+      d.dummy_token_indices.push_back(i.get<int64_t>());
+    }
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 Status parse_decoder_config(const nlohmann::json& doc, ModelConfig& c) {
@@ -146,7 +201,12 @@ Status parse_decoder_config(const nlohmann::json& doc, ModelConfig& c) {
   DecoderConfig& d = c.decoder;
   IRENE_ASSIGN_OR_RETURN(c.vocab_size, int_field(doc, {"vocab_size"}, f->vocab, false));
   IRENE_ASSIGN_OR_RETURN(c.hidden_size, int_field(doc, {"hidden_size"}, f->hidden, false, kMaxWidth));
-  IRENE_ASSIGN_OR_RETURN(c.intermediate_size, int_field(doc, {"intermediate_size"}, f->intermediate, false, kMaxWidth));
+  const bool phi3small = c.model_type == "phi3small";
+  if (phi3small) {
+    IRENE_ASSIGN_OR_RETURN(c.intermediate_size, phi3small_intermediate(doc, c.hidden_size));
+  } else {
+    IRENE_ASSIGN_OR_RETURN(c.intermediate_size, int_field(doc, {"intermediate_size"}, f->intermediate, false, kMaxWidth));
+  }
   IRENE_ASSIGN_OR_RETURN(c.num_layers, int_field(doc, {"num_hidden_layers"}, f->layers, false, kMaxLayers));
   IRENE_ASSIGN_OR_RETURN(c.num_heads, int_field(doc, {"num_attention_heads"}, f->heads, false, kMaxHeads));
   // Hugging Face: a missing num_key_value_heads means multi-head attention (= heads).
@@ -160,9 +220,9 @@ Status parse_decoder_config(const nlohmann::json& doc, ModelConfig& c) {
   if (d.head_dim % 2 != 0) return Status::invalid_argument("config: the head dimension must be even for rotary embeddings");
   IRENE_ASSIGN_OR_RETURN(c.max_positions, int_field(doc, {"max_position_embeddings"}, f->max_positions, false));
   c.n_ctx = c.max_positions;
-  IRENE_ASSIGN_OR_RETURN(c.layer_norm_eps,
-                         float_field(doc, c.model_type == "starcoder2" ? "norm_epsilon" : "rms_norm_eps", f->norm_eps));
-  IRENE_ASSIGN_OR_RETURN(d.rope_theta, float_field(doc, "rope_theta", f->rope_theta));
+  const char* eps_key = c.model_type == "starcoder2" ? "norm_epsilon" : phi3small ? "layer_norm_epsilon" : "rms_norm_eps";
+  IRENE_ASSIGN_OR_RETURN(c.layer_norm_eps, float_field(doc, eps_key, f->norm_eps));
+  IRENE_ASSIGN_OR_RETURN(d.rope_theta, float_field(doc, phi3small ? "rope_embedding_base" : "rope_theta", f->rope_theta));
   IRENE_RETURN_IF_ERROR(parse_rope_scaling(doc, c));
   IRENE_ASSIGN_OR_RETURN(d.tie_word_embeddings, bool_field(doc, "tie_word_embeddings", f->tie));
   IRENE_ASSIGN_OR_RETURN(d.torch_dtype, string_field(doc, "torch_dtype", "float32"));
@@ -174,7 +234,9 @@ Status parse_decoder_config(const nlohmann::json& doc, ModelConfig& c) {
   // The activation: gemma2 reads hidden_activation, the others hidden_act.
   const char* act_key = c.model_type == "gemma2" ? "hidden_activation" : "hidden_act";
   IRENE_ASSIGN_OR_RETURN(c.activation, string_field(doc, act_key, f->act));
-  if (c.activation != "silu" && c.activation != "gelu_pytorch_tanh" && c.activation != "gelu" &&
+  if (phi3small && c.activation != "gegelu")  // Phi3SmallMLP asserts it
+    return Status::unsupported("config field 'hidden_act' is '" + c.activation + "'; phi3small supports: gegelu");
+  if (!phi3small && c.activation != "silu" && c.activation != "gelu_pytorch_tanh" && c.activation != "gelu" &&
       c.activation != "gelu_new")
     return Status::unsupported(std::string("config field '") + act_key + "' is '" + c.activation +
                                "'; supported: silu, gelu_pytorch_tanh, gelu, gelu_new");
@@ -185,7 +247,7 @@ Status parse_decoder_config(const nlohmann::json& doc, ModelConfig& c) {
   } else if (c.model_type == "starcoder2") {
     IRENE_ASSIGN_OR_RETURN(bool use_bias, bool_field(doc, "use_bias", true));
     d.attention_bias = d.o_proj_bias = d.mlp_bias = d.norm_has_bias = use_bias;
-  } else if (c.model_type != "phi3" && c.model_type != "mistral" && c.model_type != "mixtral") {
+  } else if (c.model_type != "phi3" && c.model_type != "mistral" && c.model_type != "mixtral" && !phi3small) {
     IRENE_ASSIGN_OR_RETURN(d.attention_bias, bool_field(doc, "attention_bias", false));
     d.o_proj_bias = d.attention_bias;
   }
@@ -202,6 +264,7 @@ Status parse_decoder_config(const nlohmann::json& doc, ModelConfig& c) {
     IRENE_ASSIGN_OR_RETURN(d.attn_logit_softcapping, optional_float_field(doc, "attn_logit_softcapping", 50.0));
     IRENE_ASSIGN_OR_RETURN(d.final_logit_softcapping, optional_float_field(doc, "final_logit_softcapping", 30.0));
   }
+  if (phi3small) IRENE_RETURN_IF_ERROR(parse_phi3small(doc, c));
   return Status::ok();
 }
 

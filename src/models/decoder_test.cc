@@ -33,6 +33,12 @@ nlohmann::json tiny(const std::string& type) {
     j["num_local_experts"] = 4;
     j["num_experts_per_tok"] = 2;
   }
+  if (type == "phi3small") {
+    j["ff_intermediate_size"] = 48;
+    j["hidden_act"] = "gegelu";
+    j["gegelu_limit"] = 0.5;  // low enough that the clamp matters at these weights
+    j["dummy_token_indices"] = {3, 60};
+  }
   if (type == "qwen3_moe") {
     j["num_experts"] = 4;
     j["num_experts_per_tok"] = 2;
@@ -94,6 +100,19 @@ TEST(DecoderTest, EachFamilyUsesHuggingFacesPathsAndClasses) {
         {"model.layers.0.self_attn.qkv_proj", "Linear"},
         {"model.layers.0.mlp.gate_up_proj", "Linear"},
         {"model.layers.0.mlp.activation_fn", "SiLU"}}},
+      {"phi3small",
+       {{"", "Phi3SmallForCausalLM"},
+        {"model.embed_tokens", "Embedding"},
+        {"model.layers.1.input_layernorm", "LayerNorm"},
+        {"model.layers.1.self_attn", "Phi3SmallAttention"},
+        {"model.layers.1.self_attn.query_key_value", "Linear"},
+        {"model.layers.1.self_attn.dense", "Linear"},
+        {"model.layers.1.self_attn.rotary_emb", "RotaryEmbedding"},
+        {"model.layers.1.mlp", "Phi3SmallMLP"},
+        {"model.layers.1.mlp.up_proj", "Linear"},
+        {"model.layers.1.mlp.down_proj", "Linear"},
+        {"model.final_layernorm", "LayerNorm"},
+        {"lm_head", "Linear"}}},
       {"starcoder2",
        {{"", "Starcoder2ForCausalLM"},
         {"model.layers.0.input_layernorm", "LayerNorm"},
@@ -142,6 +161,7 @@ TEST(DecoderTest, ParameterCountsEqualTheHubsForTheBundledConfigs) {
       {"google/gemma-2-2b", 2614341888},               {"google/gemma-2-9b", 9241705984},
       {"google/gemma-2-27b", 27227128320},             {"microsoft/Phi-3-mini-4k-instruct", 3821079552},
       {"microsoft/Phi-3-medium-4k-instruct", 13960238080},
+      {"microsoft/Phi-3-small-8k-instruct", 7392272384},
   };
   for (const auto& [name, count] : expected) {
     auto c = bundled_config(name);
@@ -184,6 +204,41 @@ TEST(DecoderTest, ConfigDefaultsAndErrorsFollowHuggingFace) {
   }
 }
 
+// Phi-3-small's keys (Phi3SmallConfig): the intermediate size from ff_intermediate_size
+// or ff_dim_multiplier, biases everywhere, tied embeddings by default, muP's attention
+// scale, and clear errors for what irene does not build.
+TEST(DecoderTest, Phi3SmallConfigFollowsItsConfigurationClass) {
+  ModelConfig c = config_of(tiny("phi3small"));
+  EXPECT_EQ(c.intermediate_size, 48);
+  EXPECT_TRUE(c.decoder.attention_bias && c.decoder.mlp_bias && c.decoder.norm_has_bias);
+  EXPECT_TRUE(c.decoder.tie_word_embeddings);
+  EXPECT_DOUBLE_EQ(c.decoder.attention_scale, 1.0 / 8);  // mup_attn_multiplier / head_dim
+  EXPECT_DOUBLE_EQ(c.decoder.logits_divisor, 8.0);
+  EXPECT_EQ(c.family(), "Phi-3-small");
+  auto t = trace_model(c, {1, 4, true}).value();
+  EXPECT_EQ(t.nodes[t.find("model.layers.0.self_attn.query_key_value", "Linear")].num_parameters,
+            32 * (4 + 2 * 2) * 8 + (4 + 2 * 2) * 8);
+
+  nlohmann::json j = tiny("phi3small");
+  j.erase("ff_intermediate_size");
+  j["ff_dim_multiplier"] = 3;  // 3 x (32 / 3) x 2 = 60, padded to 256
+  j["ff_intermediate_size"] = nullptr;
+  EXPECT_EQ(config_of(j).intermediate_size, 256);
+  j["gegelu_pad_to_256"] = false;
+  EXPECT_EQ(config_of(j).intermediate_size, 60);
+
+  for (auto [key, value] : std::vector<std::pair<const char*, nlohmann::json>>{
+           {"ff_dim_multiplier", 2}, {"hidden_act", "silu"}, {"rope_position_scale", 2.0},
+           {"dummy_token_indices", nlohmann::json::array({64})}, {"mup_attn_multiplier", -1}}) {
+    j = tiny("phi3small");
+    j[key] = value;
+    auto bad = parse_config(j, "x");
+    ASSERT_FALSE(bad.is_ok()) << key;
+    const std::string m = bad.status().message();
+    EXPECT_TRUE(m.find(key) != std::string::npos) << key << ": " << m;
+  }
+}
+
 TEST(DecoderTest, Llama3RopeScalingIsAccepted) {
   nlohmann::json j = tiny("llama");
   j["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", 8.0}, {"low_freq_factor", 1.0},
@@ -198,7 +253,8 @@ TEST(DecoderTest, Llama3RopeScalingIsAccepted) {
 // the whole sequence gives at the same positions: rotary offsets, the cache, grouped
 // heads and sliding windows (gemma2's is 3 here, shorter than the sequence) all agree.
 TEST(DecoderTest, DecodingWithTheCacheMatchesAPlainForwardPass) {
-  for (const std::string type : {"llama", "qwen2", "qwen3", "gemma2", "phi3", "starcoder2", "mixtral", "qwen3_moe"}) {
+  for (const std::string type :
+       {"llama", "qwen2", "qwen3", "gemma2", "phi3", "phi3small", "starcoder2", "mixtral", "qwen3_moe"}) {
     for (bool eager : {false, true}) {
       ModelConfig c = config_of(tiny(type));
       torch::manual_seed(7);
@@ -206,7 +262,8 @@ TEST(DecoderTest, DecodingWithTheCacheMatchesAPlainForwardPass) {
       auto lm = std::static_pointer_cast<CausalLM>(std::shared_ptr<TransformerModel>(
           type == "llama" ? make_llama(c, init) : type == "qwen2" ? make_qwen2(c, init)
           : type == "qwen3" ? make_qwen3(c, init) : type == "gemma2" ? make_gemma2(c, init)
-          : type == "phi3" ? make_phi3(c, init) : type == "starcoder2" ? make_starcoder2(c, init)
+          : type == "phi3" ? make_phi3(c, init) : type == "phi3small" ? make_phi3small(c, init)
+          : type == "starcoder2" ? make_starcoder2(c, init)
           : type == "mixtral" ? make_mixtral(c, init) : make_qwen3_moe(c, init)));
       assign_paths(*lm);
       // Non-zero norm weights for gemma's (1 + w), so that they matter.
@@ -235,7 +292,7 @@ TEST(DecoderTest, DecodingWithTheCacheMatchesAPlainForwardPass) {
 // node's path, class, costs and shapes, for alternating sliding windows (gemma2), mixed
 // windows (qwen2's max_window_layers) and generation's decode steps.
 TEST(DecoderTest, ShapesOnlyLayerReuseGivesTheTreeOfARealRun) {
-  for (const std::string type : {"llama", "qwen2", "gemma2", "phi3", "starcoder2"}) {
+  for (const std::string type : {"llama", "qwen2", "gemma2", "phi3", "phi3small", "starcoder2"}) {
     nlohmann::json j = tiny(type);
     j["num_hidden_layers"] = 5;
     if (type == "qwen2") {

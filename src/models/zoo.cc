@@ -36,6 +36,7 @@ std::shared_ptr<TransformerModel> build(const ModelConfig& c, const Init& init) 
   if (c.model_type == "qwen3") return make_qwen3(c, init);
   if (c.model_type == "gemma2") return make_gemma2(c, init);
   if (c.model_type == "phi3") return make_phi3(c, init);
+  if (c.model_type == "phi3small") return make_phi3small(c, init);
   if (c.model_type == "starcoder2") return make_starcoder2(c, init);
   if (c.model_type == "mixtral") return make_mixtral(c, init);
   if (c.model_type == "qwen3_moe") return make_qwen3_moe(c, init);

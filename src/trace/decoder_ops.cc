@@ -38,6 +38,22 @@ Tensor sin(const Tensor& x) {
 Tensor rsqrt(const Tensor& x) {
   return traced("aten::rsqrt", {x}, [&] { return at::rsqrt(x); });
 }
+Tensor sigmoid(const Tensor& x) {
+  return traced("aten::sigmoid", {x}, [&] { return at::sigmoid(x); });
+}
+Tensor isinf(const Tensor& x) {
+  return traced("aten::isinf", {x}, [&] {
+    return x.is_meta() ? meta_empty(x.sizes(), x.options().dtype(at::kBool)) : at::isinf(x);
+  });
+}
+Tensor clamp(const Tensor& x, c10::optional<double> min, double max) {
+  return traced("aten::clamp", {x}, [&] {
+    return at::clamp(x, min ? c10::optional<at::Scalar>(*min) : c10::nullopt, c10::optional<at::Scalar>(max));
+  });
+}
+Tensor slice_step(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t step) {
+  return traced("aten::slice", {x}, [&] { return x.slice(dim, start, end, step); });
+}
 Tensor mean(const Tensor& x, int64_t dim, bool keepdim) {
   return traced("aten::mean", {x}, [&] { return at::mean(x, {dim}, keepdim); });
 }

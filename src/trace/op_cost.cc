@@ -35,6 +35,7 @@ const std::unordered_map<std::string_view, PerElement>& elementwise_table() {
       {"aten::neg", {false, 1, 2}},        {"aten::silu", {false, 4, 2}},
       {"aten::sigmoid", {false, 4, 2}},    {"aten::exp", {false, 1, 2}},
       {"aten::cos", {false, 4, 2}},        {"aten::sin", {false, 4, 2}},
+      {"aten::clamp", {false, 2, 2}},      {"aten::isinf", {false, 1, 2}},
   };
   return table;
 }

@@ -18,7 +18,8 @@
 // Ops of the decoder LLMs, which the dataset never saw, follow irene's own rules in the
 // same spirit (each reads its inputs once and writes its output once):
 //  - unary per element of the input, flops/elements: neg 1/2, silu 4/2 (x * sigmoid(x)),
-//    sigmoid 4/2, exp 1/2, cos 4/2, sin 4/2 (a few flops each, as roofline tools count them);
+//    sigmoid 4/2, exp 1/2, cos 4/2, sin 4/2 (a few flops each, as roofline tools count them),
+//    clamp 2/2 (two comparisons), isinf 1/2;
 //  - linear [.., k] x [n, k]^T (+ bias): 2 x rows x k x n flops (+ rows x n for the
 //    bias), (rows x k + k x n + rows x n (+ n)) elements: GEMM reading its weight once;
 //  - cat: no flops, reads and writes its output's elements (2 x output);

@@ -132,7 +132,7 @@ Tensor cumsum(const Tensor& a, int64_t dim) {
   return traced("aten::cumsum", {a}, [&] { return at::cumsum(a, dim); });
 }
 Tensor masked_fill_(Tensor& x, const Tensor& mask, double value) {
-  return traced("aten::masked_fill_", {x, mask}, [&] { return x.masked_fill_(mask, value); });
+  return traced("aten::masked_fill_", {x, mask}, [&] { return x.is_meta() ? x : x.masked_fill_(mask, value); });
 }
 Tensor to(const Tensor& x, at::ScalarType dtype) {
   return traced("aten::to", {x}, [&] { return x.to(dtype); });

@@ -109,6 +109,12 @@ Tensor neg(const Tensor& x);
 Tensor cos(const Tensor& x);
 Tensor sin(const Tensor& x);
 Tensor rsqrt(const Tensor& x);
+Tensor sigmoid(const Tensor& x);
+Tensor isinf(const Tensor& x);
+// torch.clamp(x, min, max); `min` may be absent (clamp(max=...)).
+Tensor clamp(const Tensor& x, c10::optional<double> min, double max);
+// x[..., start:end:step] along `dim` (a strided view, as Phi-3-small's GeGELU splits).
+Tensor slice_step(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t step);
 Tensor mean(const Tensor& x, int64_t dim, bool keepdim);
 Tensor sum(const Tensor& x, int64_t dim, bool keepdim);
 Tensor div(const Tensor& a, const Tensor& b);
