@@ -60,8 +60,9 @@ struct HeldOutModel {
   std::vector<const ServingCase*> rows;  // parallel to log_residuals
   Figures mean_pct_error{};
 };
-// The central interval at `level` of the held-out residuals of `models` (skipping the
-// model named `except`), each model weighing the same whatever its number of rows: the
+// The interval at `level` of the held-out residuals of `models` (skipping the model named
+// `except`): their median, plus or minus the level's quantile of their distances from it.
+// Each model weighs the same whatever its number of rows: the
 // unit held out is the model, and a new model is what an answer's interval is for. Rows
 // of one model share its bias, so they count as fewer residuals than their number (the
 // design effect of the residuals' intraclass correlation), which widens the interval.

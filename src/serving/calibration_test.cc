@@ -27,7 +27,9 @@ std::vector<HeldOutModel> residuals(int models, int rows, double bias, double no
 
 // Rows that vary on their own give an interval inside their range; rows that move
 // together with their model count as few, and the interval stretches to the extremes of
-// what the other models showed. The model left out never widens its own interval.
+// what the other models showed until there are enough models to leave the farthest
+// out. The interval is centred where the residuals are: a bias the models share is
+// carried over. The model left out never widens its own interval.
 TEST(ServingIntervalsTest, ResidualsClusteredByModelCountAsFewer) {
   // 40 rows of each model spread over [-0.49, 0.49], the same in every model.
   const Intervals independent = intervals_of(residuals(16, 40, 0, 1.0), 0.9);
@@ -37,19 +39,39 @@ TEST(ServingIntervalsTest, ResidualsClusteredByModelCountAsFewer) {
   EXPECT_LT(independent.energy->low, -0.4);
   EXPECT_GT(independent.energy->high, 0.4);
 
-  // The same spread, but each model's rows all at its own bias.
+  // The same spread, but each model's rows all at its own bias: 16 models are too few
+  // to leave any out at 90 %.
+  auto extremes = [](const std::vector<HeldOutModel>& models) {
+    double lowest = 0, highest = 0;
+    for (const auto& m : models)
+      for (const Figures& r : m.log_residuals) lowest = std::min(lowest, r[0]), highest = std::max(highest, r[0]);
+    return std::pair{lowest, highest};
+  };
   const auto clustered_models = residuals(16, 10, 1.0, 0);
+  const auto [lowest, highest] = extremes(clustered_models);
   const Intervals clustered = intervals_of(clustered_models, 0.9);
   ASSERT_TRUE(clustered.energy.has_value());
-  double lowest = 0, highest = 0;
-  for (const auto& m : clustered_models)
-    for (const Figures& r : m.log_residuals) lowest = std::min(lowest, r[0]), highest = std::max(highest, r[0]);
-  EXPECT_DOUBLE_EQ(clustered.energy->low, lowest);
-  EXPECT_DOUBLE_EQ(clustered.energy->high, highest);
+  EXPECT_LE(clustered.energy->low, lowest);
+  EXPECT_GE(clustered.energy->high, highest);
+  // 40 such models: the farthest are left out.
+  const auto many_models = residuals(40, 10, 1.0, 0);
+  const auto [many_lowest, many_highest] = extremes(many_models);
+  const Intervals many = intervals_of(many_models, 0.9);
+  EXPECT_GT(many.energy->low, many_lowest);
+  EXPECT_LT(many.energy->high, many_highest);
+
+  // Every residual 0.3 higher: the interval moves with them, as wide as before.
+  auto shifted_models = residuals(16, 40, 0, 1.0);
+  for (auto& m : shifted_models)
+    for (Figures& r : m.log_residuals) r[0] += 0.3;
+  const Intervals shifted = intervals_of(shifted_models, 0.9);
+  EXPECT_NEAR(shifted.energy->low, independent.energy->low + 0.3, 1e-9);
+  EXPECT_NEAR(shifted.energy->high, independent.energy->high + 0.3, 1e-9);
 
   const std::string first = clustered_models.front().model;
   const Intervals without_first = intervals_of(clustered_models, 0.9, &first);
-  EXPECT_GT(without_first.energy->low, lowest);  // the first model held the lowest residuals
+  EXPECT_LT(without_first.energy->high - without_first.energy->low,
+            clustered.energy->high - clustered.energy->low);  // the first model held the lowest residuals
   EXPECT_FALSE(intervals_of({}, 0.9).energy.has_value());  // no residuals, no interval
 }
 
