@@ -39,7 +39,8 @@ Status predict_on_machine(const PredictArgs& a, const models::ModelConfig& cfg) 
   // One layer's hidden states, all-reduced twice per layer under tensor parallelism.
   const int64_t tokens = a.batch_size * (options.new_tokens > 0 ? 1 : a.seq_len);
   ro.layer_activation_bytes = static_cast<double>(tokens * cfg.hidden_size) * (t.dtype == "float32" ? 4 : 2);
-  IRENE_ASSIGN_OR_RETURN(double latency, predict::predict_roofline(t, machine, mp.params, ro));
+  // A plain forward pass launches its kernels one by one.
+  IRENE_ASSIGN_OR_RETURN(double latency, predict::predict_roofline(t, machine, predict::launched_kernels(mp.params), ro));
   t.notes.push_back("parameters " + mp.basis + " (a serving engine's own time per iteration is not part of a tree)");
   t.notes.push_back("predicted latency of the whole tree: " + std::to_string(latency * 1e3) + " ms");
   print_tree(t, a.format, a.max_depth);

@@ -138,6 +138,18 @@ Result<std::vector<double>> node_latencies(const tree::Tree& t, const machines::
   return latency;
 }
 
+RooflineParams queued_kernels(const RooflineParams& p) {
+  RooflineParams q = p;
+  if (p.kernel_gap_s >= 0) q.kernel_overhead_s = p.kernel_gap_s;
+  return q;
+}
+
+RooflineParams launched_kernels(const RooflineParams& p) {
+  RooflineParams q = p;
+  q.kernel_overhead_s = std::max(p.kernel_overhead_s, p.kernel_gap_s);
+  return q;
+}
+
 double wait_power_w(const machines::MachineSpec& m, const RooflineParams& p) {
   const double idle = *m.idle_power_w;
   return idle + p.host_wait_power * std::max(0.0, *m.tdp_w - idle);

@@ -53,6 +53,13 @@ struct RooflineParams {
   // the latency calibration fits it on profiles.
   double compute_memory_overlap = 1;
   double kernel_overhead_s = 5e-6;  // launch and tail of one kernel
+  // The GPU's own time between two kernels that the host queued ahead of it (their tail
+  // and the next one's start): the whole per-kernel cost where the host launches nothing
+  // (a serving engine's decode iteration replayed as a CUDA graph), and where it launches
+  // each kernel eagerly, an iteration takes the longer of the GPU's time so and the
+  // host's launches, kernel_overhead_s each. Negative: not fitted, every kernel costs
+  // kernel_overhead_s on the GPU (the model before this parameter; older files).
+  double kernel_gap_s = -1;
   // The host's cost of calling one module (the framework's forward dispatch around its
   // kernels), in node_latencies; 0 where kernels run asynchronously behind the host.
   double module_overhead_s = 0;
@@ -121,6 +128,13 @@ bool is_untransposed_weight_gemm(const tree::Tree& t, size_t i);
 Result<std::vector<double>> node_latencies(const tree::Tree& t, const machines::MachineSpec& machine,
                                            const RooflineParams& params, const MemoryLevels& memory,
                                            const WeightLayoutRatios& untransposed = {});
+
+// `p` for kernels the host queued ahead of the GPU: each costs the GPU's gap between
+// kernels (kernel_gap_s, where fitted) instead of its launch.
+RooflineParams queued_kernels(const RooflineParams& p);
+// `p` for kernels launched one by one, each summed with its own cost (a tree of a plain
+// forward pass): each waits for the later of its launch and the GPU's gap.
+RooflineParams launched_kernels(const RooflineParams& p);
 
 // One GPU's power while it waits (on the engine or on the other GPUs of an all-reduce):
 // host_wait_power of the way from idle to the power limit. The machine has both figures

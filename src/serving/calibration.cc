@@ -32,6 +32,7 @@ predict::RooflineParams params_of(const Theta& t) {
   p.host_wait_power = sigmoid(t[7]);
   p.all_reduce_latency_s = std::exp(t[8]);
   p.admission_overhead_s = std::exp(t[9]);
+  p.kernel_gap_s = std::exp(t[10]);
   p.calibrated = true;
   return p;
 }
@@ -44,7 +45,8 @@ Theta theta_of(const predict::RooflineParams& p) {
           std::log(std::max(p.per_sequence_overhead_s, 1e-6)),
           logit(std::clamp(p.host_wait_power, 0.05, 0.95)),
           std::log(std::max(p.all_reduce_latency_s, 1e-6)),
-          std::log(std::max(p.admission_overhead_s, 1e-7))};
+          std::log(std::max(p.admission_overhead_s, 1e-7)),
+          std::log(p.kernel_gap_s >= 0 ? std::max(p.kernel_gap_s, 1e-7) : p.kernel_overhead_s)};
 }
 
 // Mean absolute log error of four figures a serving answer gives: energy per token,

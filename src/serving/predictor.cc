@@ -32,11 +32,13 @@ constexpr ParamField kParamFields[] = {
     {"host_wait_power", &predict::RooflineParams::host_wait_power},
     {"all_reduce_latency_s", &predict::RooflineParams::all_reduce_latency_s},
     {"admission_overhead_s", &predict::RooflineParams::admission_overhead_s},
+    {"kernel_gap_s", &predict::RooflineParams::kernel_gap_s},  // absent in older files: not fitted
 };
 
 nlohmann::json params_json(const predict::RooflineParams& p) {
   nlohmann::json j = nlohmann::json::object();
-  for (const auto& f : kParamFields) j[f.name] = p.*f.field;
+  for (const auto& f : kParamFields)
+    if (p.*f.field >= 0) j[f.name] = p.*f.field;  // a negative one was not fitted: absent
   return j;
 }
 
@@ -195,8 +197,12 @@ Result<MachinePredictor> predictor_for(const machines::MachineSpec& m, const std
   const double n = static_cast<double>(available.size());
   for (const auto& f : kParamFields) {
     double log_sum = 0;
-    for (const auto& p : available) log_sum += std::log(std::max(p.params.*f.field, 1e-12));
-    out.params.*f.field = std::exp(log_sum / n);
+    bool fitted = true;  // by every one of them
+    for (const auto& p : available) {
+      log_sum += std::log(std::max(p.params.*f.field, 1e-12));
+      fitted = fitted && p.params.*f.field >= 0;
+    }
+    out.params.*f.field = fitted ? std::exp(log_sum / n) : predict::RooflineParams{}.*f.field;
   }
   out.params.calibrated = true;
   out.intervals = available.front().carried_intervals;

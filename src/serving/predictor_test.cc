@@ -58,6 +58,7 @@ TEST(ServingPredictorTest, TheShippedParametersAreTheFitOfTheSharedData) {
     EXPECT_NEAR(fitted.params.compute_power, p->params.compute_power, 1e-6 * p->params.compute_power) << id;
     EXPECT_NEAR(fitted.params.step_overhead_s, p->params.step_overhead_s, 1e-6 * p->params.step_overhead_s) << id;
     EXPECT_NEAR(fitted.params.admission_overhead_s, p->params.admission_overhead_s, 1e-6 * p->params.admission_overhead_s) << id;
+    EXPECT_NEAR(fitted.params.kernel_gap_s, p->params.kernel_gap_s, 1e-6 * p->params.kernel_gap_s) << id;
   }
 }
 
@@ -117,6 +118,24 @@ TEST(ServingPredictorTest, FilesRoundTripAndBadOnesAreNamed) {
   EXPECT_NE(serving_predictor_from_json(doc, "x.json").status().message().find("intervals.power"), std::string::npos);
   EXPECT_FALSE(load_serving_predictor((dir / "missing.json").string()).is_ok());
   std::filesystem::remove_all(dir);
+}
+
+// Files made before the gap between queued kernels was fitted read it as not fitted (every
+// kernel costs its launch, as then), and a machine carried over from such a file as well.
+TEST(ServingPredictorTest, OlderFilesWithoutAKernelGapCostEveryLaunch) {
+  const ServingPredictor& a100 = *shipped("a100-sxm4-40gb");
+  EXPECT_GE(a100.params.kernel_gap_s, 0);
+  nlohmann::json doc = to_json(a100);
+  doc["params"].erase("kernel_gap_s");
+  auto older = serving_predictor_from_json(doc, "older.json");
+  ASSERT_TRUE(older.is_ok()) << older.status().to_string();
+  EXPECT_LT(older->params.kernel_gap_s, 0);
+  EXPECT_FALSE(to_json(*older)["params"].contains("kernel_gap_s"));  // written back as it was read
+  auto carried = predictor_for(machines::find_machine("b200").value(), {a100, *older}).value();
+  EXPECT_LT(carried.params.kernel_gap_s, 0);
+  EXPECT_GT(carried.params.kernel_overhead_s, 0);
+  doc["params"]["kernel_gap_s"] = -1;
+  EXPECT_NE(serving_predictor_from_json(doc, "x.json").status().message().find("kernel_gap_s"), std::string::npos);
 }
 
 }  // namespace

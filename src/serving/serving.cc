@@ -12,6 +12,11 @@ namespace irene::serving {
 
 namespace {
 
+// vLLM 0.5 captures its decode iteration as CUDA graphs for batches up to 256 (padded to
+// 1, 2, 4 or a multiple of 8) and runs larger ones eagerly; prefill iterations always run
+// eagerly (vllm/worker/model_runner.py, _BATCH_SIZES_TO_CAPTURE).
+constexpr double kMaxGraphBatch = 256;
+
 Status check(const ServingConfig& s) {
   if (s.batch_size < 1 || s.batch_size > 4096)
     return Status::invalid_argument("batch size must be from 1 to 4096 running requests, got " + std::to_string(s.batch_size));
@@ -68,6 +73,7 @@ Result<ServingWorkload> ServingWorkload::build(const models::ModelConfig& config
   w.dtype_ = step.dtype;
   const double element = step.dtype == "float32" ? 4 : 2;
   w.decode_ = phase_of(step, static_cast<double>(w.engine_batch() * config.hidden_size) * element);
+  w.decode_.graphed = static_cast<double>(w.engine_batch()) <= kMaxGraphBatch;
   // One prefill iteration (as generate() runs it: the last position's logits only): the
   // prompts waiting after a decode iteration, batched together so the weights are read
   // once for all of them; at most one such iteration per decode iteration, so B / N
@@ -91,6 +97,7 @@ Result<ServingWorkload> ServingWorkload::build(const models::ModelConfig& config
     at_mean.batch_size = std::max<int64_t>(1, std::llround(w.run_batch_));
     IRENE_ASSIGN_OR_RETURN(tree::Tree run_step, models::trace_model(config, at_mean));
     w.run_decode_ = phase_of(run_step, static_cast<double>(at_mean.batch_size * config.hidden_size) * element);
+    w.run_decode_->graphed = static_cast<double>(at_mean.batch_size) <= kMaxGraphBatch;
   }
   return w;
 }
@@ -98,15 +105,30 @@ Result<ServingWorkload> ServingWorkload::build(const models::ModelConfig& config
 Result<predict::KernelCost> ServingWorkload::cost(const Phase& p, const machines::MachineSpec& m,
                                                   const predict::RooflineParams& params) const {
   IRENE_ASSIGN_OR_RETURN(double peak, predict::roofline_peak(m, dtype_, tensor_parallel()));
+  // The GPU's time: every kernel queued ahead of it, at the gap between kernels.
+  const predict::RooflineParams queued = predict::queued_kernels(params);
   predict::KernelCost total;
+  double kernels = 0;
   for (const KernelGroup& k : p.kernels) {
-    const predict::KernelCost c = predict::kernel_cost(k.op_class, k.flops, k.bytes, peak, m, params, tensor_parallel());
+    const predict::KernelCost c = predict::kernel_cost(k.op_class, k.flops, k.bytes, peak, m, queued, tensor_parallel());
     total.latency_s += k.count * c.latency_s;
     total.energy_j += k.count * c.energy_j;
+    kernels += k.count;
   }
-  const predict::KernelCost ar = predict::all_reduce_cost(p.layer_activation_bytes, m, params, tensor_parallel());
+  const predict::KernelCost ar = predict::all_reduce_cost(p.layer_activation_bytes, m, queued, tensor_parallel());
   total.latency_s += p.layers * ar.latency_s;
   total.energy_j += p.layers * ar.energy_j;
+  // Launched eagerly, kernel by kernel, the iteration lasts at least as long as the host
+  // takes to launch them all (the launches run ahead of the GPU while it is the slower,
+  // as with large batches); the GPUs wait out the rest at the wait power.
+  if (!p.graphed && params.kernel_gap_s >= 0) {
+    if (tensor_parallel() > 1) kernels += 2 * p.layers;  // the all-reduces
+    const double launching = kernels * params.kernel_overhead_s;
+    if (launching > total.latency_s) {
+      total.energy_j += tensor_parallel() * predict::wait_power_w(m, params) * (launching - total.latency_s);
+      total.latency_s = launching;
+    }
+  }
   return total;
 }
 
@@ -178,7 +200,9 @@ models::RunOptions ServingWorkload::decode_options() const {
 Result<tree::Tree> ServingWorkload::step_tree(const machines::MachineSpec& m, const predict::RooflineParams& params) const {
   IRENE_ASSIGN_OR_RETURN(tree::Tree t, models::trace_model(*config_, decode_options()));
   predict::RooflineOptions o{tensor_parallel(), decode_.layer_activation_bytes};
-  IRENE_RETURN_IF_ERROR(predict::predict_roofline(t, m, params, o).status());
+  // Each kernel's own time and energy on the GPU (the host's launches of an eager
+  // iteration are the engine's, not a node's).
+  IRENE_RETURN_IF_ERROR(predict::predict_roofline(t, m, predict::queued_kernels(params), o).status());
   if (serving_.pipeline_parallel > 1)
     t.notes.push_back("the step of one of " + std::to_string(serving_.pipeline_parallel) +
                       " pipelined virtual engines: " + std::to_string(engine_batch()) + " of the " +

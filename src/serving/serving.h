@@ -6,7 +6,10 @@
 // chunked prefill their replacements are prefilled in iterations of their own, together
 // (max(1, B / N) prompts each, the weights read once for all). The engine adds its own
 // time to every iteration, and a stall for each prompt it admits that grows with the
-// running batch and the model's depth. The decode iteration is the time per output
+// running batch and the model's depth. vLLM 0.5 replays decode iterations of up to 256
+// running requests as CUDA graphs, their kernels queued at the GPU's own gap between
+// kernels; larger ones and the prefills launch kernel by kernel and last at least as
+// long as the host's launches. The decode iteration is the time per output
 // token; its roofline cost (predict/roofline.h) with the prefills' gives the server's
 // energy per output token, power and throughput on a machine.
 //
@@ -98,6 +101,7 @@ class ServingWorkload {
   struct Phase {
     std::vector<KernelGroup> kernels;
     double layers = 0;  // decoder layers (all-reduces under tensor parallelism)
+    bool graphed = false;  // replayed as a CUDA graph (serving/serving.cc: kMaxGraphBatch)
     double layer_activation_bytes = 0;
   };
   static Phase phase_of(const tree::Tree& t, double activation_bytes);

@@ -48,7 +48,9 @@ TEST(ServingTest, TheTimeSplitAddsUpToTheServersTime) {
     EXPECT_GT(t.prefill_s, 0);
     EXPECT_GT(t.admission_s, 0);
     EXPECT_NEAR(t.decode_kernels_s + t.decode_engine_s + t.host_wait_s, e.tpot_s, 1e-9 * e.tpot_s);
-    if (stages == 1) EXPECT_EQ(t.host_wait_s, 0);
+    if (stages == 1) {
+      EXPECT_EQ(t.host_wait_s, 0);
+    }
     const double cycle = t.decode_kernels_s + t.decode_engine_s + t.prefill_s + t.admission_s + t.host_wait_s;
     // B / P requests per engine over its 1 / P of the throughput: B over the throughput.
     EXPECT_NEAR(cycle, static_cast<double>(batch) / e.throughput_tokens_per_s, 1e-9 * cycle)
@@ -57,6 +59,34 @@ TEST(ServingTest, TheTimeSplitAddsUpToTheServersTime) {
   };
   EXPECT_GT(engine_share(512, 4, 1), engine_share(32, 4, 1));
   engine_share(256, 8, 2);
+}
+
+// Decode iterations of up to 256 running requests replay a CUDA graph: their kernels cost
+// the GPU's gap between kernels, whatever a launch costs the host. Larger ones launch
+// kernel by kernel and last at least as long as the launches; so do the prefills. A
+// predictor without a fitted gap (older files) costs every kernel its launch.
+TEST(ServingTest, GraphedDecodeIterationsPayNoLaunches) {
+  predict::RooflineParams cheap_launch, dear_launch, no_gap;
+  cheap_launch.kernel_gap_s = dear_launch.kernel_gap_s = 2e-6;
+  cheap_launch.kernel_overhead_s = 1e-6;
+  dear_launch.kernel_overhead_s = 1e-3;  // the host far slower than the GPU
+  no_gap.kernel_overhead_s = 1e-3;
+  auto decode_kernels = [](int64_t batch, const predict::RooflineParams& p) {
+    auto w = ServingWorkload::build(llama8b(), {batch, 128, 256, 1, 1, ""}).value();
+    const ServingEstimate e = w.estimate(h100(), p).value();
+    return std::pair{e.time_split.decode_kernels_s, e.time_split.prefill_s};
+  };
+  const auto [graphed_cheap, prefill_cheap] = decode_kernels(256, cheap_launch);
+  const auto [graphed_dear, prefill_dear] = decode_kernels(256, dear_launch);
+  EXPECT_DOUBLE_EQ(graphed_cheap, graphed_dear);
+  EXPECT_GT(prefill_dear, 10 * prefill_cheap);  // prefills launch eagerly
+  // 512 running: eager, about 1 ms per kernel launched (a few hundred kernels).
+  const auto [eager_cheap, eager_prefill] = decode_kernels(512, cheap_launch);
+  const auto [eager_dear, eager_prefill_dear] = decode_kernels(512, dear_launch);
+  EXPECT_GT(eager_dear, 100 * 1e-3);
+  EXPECT_GT(eager_dear, 10 * eager_cheap);
+  // Without a gap every kernel costs its launch on the GPU too, graphed or not.
+  EXPECT_GT(decode_kernels(256, no_gap).first, 100 * 1e-3);
 }
 
 TEST(ServingTest, LargerBatchesShareTheWeightsStreamed) {
