@@ -412,7 +412,8 @@ async function start() {
   new ServingPanel(
     {
       model: $('serving-model'), machine: $('serving-machine'), gpus: $('serving-gpus'), stages: $('serving-stages'), batch: $('serving-batch'),
-      prompt: $('serving-prompt'), output: $('serving-output'), run: $('serving-run'), info: $('serving-machine-info'),
+      prompt: $('serving-prompt'), output: $('serving-output'), runRequests: $('serving-run-requests'), outputCap: $('serving-output-cap'),
+      run: $('serving-run'), info: $('serving-machine-info'),
       result: $('serving-result'), over: $('serving-over'), chart: $('serving-chart'), showTree: $('serving-show-tree'),
     },
     {

@@ -46,7 +46,8 @@ nlohmann::json posted_config_body() {
 nlohmann::json posted_serving_body() {
   nlohmann::json props = {{"config", {{"type", "object"}, {"description", "A Hugging Face config.json (or give model)"}}}};
   for (const char* k : {"model", "machine", "dtype", "kinds", "sweep"}) props[k] = {{"type", "string"}};
-  for (const char* k : {"num_gpus", "pipeline_parallel", "batch_size", "prompt_len", "output_len", "max_depth"})
+  for (const char* k : {"num_gpus", "pipeline_parallel", "batch_size", "prompt_len", "output_len", "run_requests",
+                        "max_output_len", "max_depth"})
     props[k] = {{"type", "integer"}};
   props["values"] = {{"type", "array"}, {"items", {{"type", "integer"}}}};
   return {{"required", true},
@@ -80,6 +81,12 @@ ApiResponse Api::openapi(const ApiRequest&) {
        query_param("batch_size", "Requests running at once, 1-4096", true, "integer"),
        query_param("prompt_len", "Prompt tokens per request, 1 to the model's max_seq_len", true, "integer"),
        query_param("output_len", "Tokens generated per request, 1-4096", true, "integer"),
+       query_param("run_requests",
+                   "A benchmark run of this many requests sent at once (more than batch_size): also its time per "
+                   "output token, the drain included (answer's run); needs max_output_len",
+                   false, "integer"),
+       query_param("max_output_len", "With run_requests: the per-request output cap, above output_len", false,
+                   "integer"),
        query_param("dtype", "float32, bfloat16 or float16 (default: the config's)", false, "string"),
        query_param("max_depth", "Depth of the step's tree, 0-64 (default 3)", false, "integer"),
        query_param("kinds", "Comma-separated node kinds to keep in the step's tree", false, "string"),

@@ -369,6 +369,40 @@ TEST(ServerTest, ServingAnswersWithIntervalsSweepsAndMeasuredPoints) {
   EXPECT_EQ(s.get("/api/health", 200)["status"], "ok");
 }
 
+// A benchmark run (run_requests sent at once, max_output_len their cap) adds the time per
+// output token averaged over the run, its drain included: shorter than the steady
+// state's, since the drain's iterations run fewer requests. A sweep's points whose batch
+// is not below the run answer without it.
+TEST(ServerTest, ServingAnswersABenchmarkRunsTimePerToken) {
+  auto& s = shared_server();
+  const std::string base = "/api/serving?model=Qwen/Qwen3-8B&machine=h100-sxm5-80gb&prompt_len=128&output_len=480"
+                           "&max_depth=0";
+  json steady = s.get(base + "&batch_size=512", 200);
+  EXPECT_FALSE(steady.contains("run"));
+  json run = s.get(base + "&batch_size=512&run_requests=2000&max_output_len=1024", 200);
+  ASSERT_TRUE(run.contains("run")) << run.dump().substr(0, 300);
+  EXPECT_EQ(run["run"]["requests"], 2000);
+  EXPECT_EQ(run["run"]["max_output_len"], 1024);
+  EXPECT_LT(run["run"]["tpot_s"].get<double>(), run["tpot_s"].get<double>());
+  EXPECT_EQ(run["tpot_s"], steady["tpot_s"]);  // the steady state is unchanged
+  ASSERT_TRUE(run["intervals"]["run_tpot_s"].is_array());
+  json sweep = s.get(base + "&batch_size=512&run_requests=2000&max_output_len=1024&sweep=batch_size&values=256,4096", 200);
+  EXPECT_TRUE(sweep["sweep"]["points"][0].contains("run"));
+  EXPECT_FALSE(sweep["sweep"]["points"][1].contains("run"));
+  expect_error(s, base + "&batch_size=512&run_requests=2000", 400, "needs 'max_output_len'");
+  expect_error(s, base + "&batch_size=512&max_output_len=1024", 400, "give 'run_requests' too");
+  expect_error(s, base + "&batch_size=512&run_requests=2000&max_output_len=400", 400, "output cap above the mean");
+  expect_error(s, base + "&batch_size=512&run_requests=100&max_output_len=1024", 400, "closed run");
+  expect_error(s, base + "&batch_size=512&run_requests=-1&max_output_len=1024", 400, "'run_requests'");
+  auto r = s.http().Post("/api/serving", json{{"model", "Qwen/Qwen3-8B"}, {"machine", "h100-sxm5-80gb"},
+                                              {"batch_size", 512}, {"prompt_len", 128}, {"output_len", 480},
+                                              {"run_requests", 2000}, {"max_output_len", 1024}, {"max_depth", 0}}.dump(),
+                         "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body.substr(0, 300);
+  EXPECT_EQ(json::parse(r->body)["run"]["tpot_s"], run["run"]["tpot_s"]);
+}
+
 // max_depth and kinds cut an answer to what a client draws.
 TEST(ServerTest, AnswersCanBeCutToADepthAndToKinds) {
   auto& s = shared_server();

@@ -27,7 +27,8 @@ struct ServingParams {
     for (int64_t x : values) v += std::to_string(x) + ",";
     return config.name + "|" + machine.id + "|" + std::to_string(serving.num_gpus) + "|" +
            std::to_string(serving.pipeline_parallel) + "|" + std::to_string(serving.batch_size) + "|" + std::to_string(serving.prompt_len) + "|" +
-           std::to_string(serving.output_len) + "|" + serving.dtype + "|" + format_key + "|" + sweep + "|" + v;
+           std::to_string(serving.output_len) + "|" + std::to_string(serving.run_requests) + "|" +
+           std::to_string(serving.max_output_len) + "|" + serving.dtype + "|" + format_key + "|" + sweep + "|" + v;
   }
 };
 
@@ -37,14 +38,18 @@ constexpr const char* kAnswerVersion = "serving-v1";
 constexpr int64_t kMaxGpus = 64;
 constexpr int64_t kMaxRunning = 4096;   // requests in flight, as servers run them
 constexpr int64_t kMaxOutputLen = 4096;  // tokens per request
+// A benchmark run (serving/closed_run.h): requests sent at once, and their output cap.
+constexpr int64_t kMaxRunRequests = 10'000'000;
+constexpr int64_t kMaxOutputCap = 1'000'000;
 
-const std::vector<std::string> kServingFields = {"model",     "machine",   "num_gpus",  "pipeline_parallel",
-                                                 "batch_size", "prompt_len", "output_len", "dtype",
-                                                 "max_depth", "kinds",      "sweep",      "values",
-                                                 "root",      "max_nodes"};
+const std::vector<std::string> kServingFields = {"model",        "machine",        "num_gpus",  "pipeline_parallel",
+                                                 "batch_size",   "prompt_len",     "output_len", "run_requests",
+                                                 "max_output_len", "dtype",        "max_depth", "kinds",
+                                                 "sweep",        "values",         "root",      "max_nodes"};
 constexpr const char* kServingUsage =
     "{\"config\": {...config.json...} or \"model\", \"machine\", \"batch_size\", \"prompt_len\", \"output_len\", and "
-    "optionally \"num_gpus\", \"pipeline_parallel\", \"dtype\", \"max_depth\", \"kinds\", \"sweep\" (batch_size or num_gpus) with \"values\"}";
+    "optionally \"num_gpus\", \"pipeline_parallel\", \"run_requests\" with \"max_output_len\", \"dtype\", "
+    "\"max_depth\", \"kinds\", \"sweep\" (batch_size or num_gpus) with \"values\"}";
 
 bool same_architecture(const models::ModelConfig& a, const models::ModelConfig& b) {
   return a.model_type == b.model_type && a.hidden_size == b.hidden_size && a.num_layers == b.num_layers &&
@@ -83,6 +88,15 @@ Result<ServingParams> Api::serving_params(const ApiRequest& r, const nlohmann::j
   IRENE_ASSIGN_OR_RETURN(p.serving.batch_size, int_param(r, "batch_size", 1, kMaxRunning));
   IRENE_ASSIGN_OR_RETURN(p.serving.prompt_len, int_param(r, "prompt_len", 1, p.config.max_seq_len()));
   IRENE_ASSIGN_OR_RETURN(p.serving.output_len, int_param(r, "output_len", 1, kMaxOutputLen));
+  // A benchmark run: its time per output token as well, averaged over the run.
+  IRENE_ASSIGN_OR_RETURN(p.serving.run_requests, optional_int_param(r, "run_requests", 0, kMaxRunRequests, 0));
+  IRENE_ASSIGN_OR_RETURN(p.serving.max_output_len, optional_int_param(r, "max_output_len", 1, kMaxOutputCap, 0));
+  if (p.serving.run_requests > 0 && p.serving.max_output_len == 0)
+    return Status::invalid_argument("parameter 'run_requests' needs 'max_output_len', the per-request output cap "
+                                    "(above output_len)");
+  if (p.serving.run_requests == 0 && p.serving.max_output_len > 0)
+    return Status::invalid_argument("parameter 'max_output_len' is the output cap of a benchmark run: give "
+                                    "'run_requests' too");
   p.serving.dtype = string_param(r, "dtype");
   p.format.max_depth = 3;
   IRENE_RETURN_IF_ERROR(format_params(r, p.format, p.format_key));
@@ -149,6 +163,9 @@ ApiResponse Api::serving_response(const ApiRequest& r, const nlohmann::json* pos
         serving::ServingConfig s = p->serving;
         if (p->sweep == "batch_size") s.batch_size = v;
         else s.num_gpus = static_cast<int>(v);
+        // A run no larger than a point's batch has no steady state to drain: that point
+        // answers without one.
+        if (s.run_requests > 0 && s.run_requests <= s.batch_size) s.run_requests = s.max_output_len = 0;
         IRENE_ASSIGN_OR_RETURN(serving::ServingWorkload sw, serving::ServingWorkload::build(p->config, s));
         IRENE_ASSIGN_OR_RETURN(serving::ServingEstimate se, sw.estimate(p->machine, p->predictor.params));
         nlohmann::json point = serving::serving_answer(p->config, p->machine, s, se, p->predictor);

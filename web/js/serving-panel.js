@@ -1,6 +1,7 @@
 // Serving: the steady state of an LLM server (GET /api/serving) on a machine of the
 // catalogue: energy per output token and per request, power, time per token and
-// throughput, each with its interval; cost and CO2 per million output tokens; a sweep
+// throughput, each with its interval (and, given a benchmark run, the time per token
+// averaged over it); cost and CO2 per million output tokens; a sweep
 // against batch size or GPUs with the measured ML.ENERGY points of the same architecture
 // drawn beside it; and the tree of one steady-state step, handed to the main views.
 
@@ -36,9 +37,19 @@ function timeSplit(split) {
   return `<div class="small" id="serving-time-split">Time: ${(1000 * total).toPrecision(3)} ms a decode iteration and the prefills after it: ${shares}.</div>`;
 }
 
+// The time per token averaged over a benchmark run, its drain included, when asked for.
+function runRow(a) {
+  if (!a.run) return '';
+  const interval = a.intervals.run_tpot_s;
+  const range = Array.isArray(interval) ? `${formatSeconds(interval[0])} – ${formatSeconds(interval[1])}` : 'no interval';
+  const label = `Time per token over a run of ${a.run.requests.toLocaleString('en-US')} requests (≤ ${a.run.max_output_len} tokens each)`;
+  return `<tr data-figure="run_tpot_s"><th scope="row" class="fw-normal">${escapeHtml(label)}</th>`
+    + `<td class="fw-semibold">${formatSeconds(a.run.tpot_s)}</td><td class="text-body-secondary">${range}</td></tr>`;
+}
+
 export class ServingPanel {
   constructor(elements, { models, catalogue, onStatus, onShowTree }) {
-    // { model, machine, gpus, stages, batch, prompt, output, run, info, result, over, chart, showTree }
+    // { model, machine, gpus, stages, batch, prompt, output, runRequests, outputCap, run, info, result, over, chart, showTree }
     this.elements = elements;
     this.catalogue = catalogue;
     this.onStatus = onStatus;
@@ -92,6 +103,9 @@ export class ServingPanel {
       batch_size: e.batch.value,
       prompt_len: e.prompt.value,
       output_len: e.output.value,
+      // A benchmark run only when asked for: the server names what is missing or wrong.
+      ...(e.runRequests.value ? { run_requests: e.runRequests.value } : {}),
+      ...(e.outputCap.value ? { max_output_len: e.outputCap.value } : {}),
       max_nodes: '6000', // the step's tree, cut to what a browser draws; deeper levels on demand
       ...extra,
     };
@@ -130,7 +144,7 @@ export class ServingPanel {
       const range = Array.isArray(interval) ? `${format(interval[0])} – ${format(interval[1])}` : 'no interval';
       return `<tr data-figure="${key}"><th scope="row" class="fw-normal">${label}</th><td class="fw-semibold">${format(a[key])}</td>`
         + `<td class="text-body-secondary">${range}</td></tr>`;
-    }).join('');
+    }).join('') + runRow(a);
     // Cost and CO2 of a million output tokens, at the dashboard's stated defaults.
     const million = costOf(a.energy_per_output_token_j * MILLION, { requests: 1, pricePerKwh: DEFAULTS.pricePerKwh, gramsPerKwh: DEFAULTS.gramsPerKwh });
     this.elements.result.innerHTML = `

@@ -579,6 +579,20 @@ describe('irene dashboard', { timeout: TEST_TIMEOUT }, () => {
     await page.click('#serving-run');
     await page.waitForFunction(() => document.querySelectorAll('svg.serving-svg .serving-predicted circle').length === 4);
     await page.fill('#serving-stages', '1');
+    // A benchmark run: its time per token beside the steady state's, or the reason it has none.
+    await page.fill('#serving-gpus', '1');
+    await page.fill('#serving-batch', '512');
+    await page.fill('#serving-run-requests', '2000');
+    await page.click('#serving-run');
+    await page.locator('#serving-status').locator('text=max_output_len').waitFor();
+    await page.fill('#serving-output-cap', '1024');
+    await page.click('#serving-run');
+    const runRow = page.locator('#serving-result tr[data-figure="run_tpot_s"]');
+    await runRow.waitFor();
+    assert.match(await runRow.textContent(), /run of 2,000 requests \(≤ 1024 tokens each\).*–/);
+    await screenshot(page, '18-serving-run');
+    await page.fill('#serving-run-requests', '');
+    await page.fill('#serving-output-cap', '');
     await page.fill('#serving-batch', '9999');
     await page.click('#serving-run');
     await page.locator('#serving-status').locator('text=batch_size').waitFor();
