@@ -67,8 +67,8 @@ struct RooflineParams {
   double compute_power = 1.0;
   double memory_power = 0.6;
   // A serving engine's work outside the model in each iteration (scheduling, sampling,
-  // the host's share), during which the GPUs idle: a fixed part per GPU worker of the
-  // tensor-parallel group and a part per running request. 0 for a bare forward pass;
+  // the host's share), during which the GPUs idle: a fixed part per GPU worker (of every
+  // pipeline stage) and a part per running request. 0 for a bare forward pass;
   // calibration fits them on serving data.
   double step_overhead_s = 0;
   double per_sequence_overhead_s = 0;

@@ -146,8 +146,10 @@ Result<ServingEstimate> ServingWorkload::estimate(const machines::MachineSpec& m
   const double prefill_iterations = prefills / static_cast<double>(prompts_per_prefill_);
   // The engine's own time per iteration, the GPUs idling through it: a fixed part for
   // each GPU's worker (vLLM's driver hands every iteration's inputs to each worker of the
-  // tensor-parallel group) and a part per running request.
-  const double step_s = params.step_overhead_s * tensor_parallel();
+  // tensor-parallel group; with pipeline stages, a virtual engine's iteration passes
+  // through every stage in turn, each stage's workers preparing theirs, so all G workers
+  // count) and a part per running request.
+  const double step_s = params.step_overhead_s * serving_.num_gpus;
   auto engine_at = [&](double running) { return step_s + running * params.per_sequence_overhead_s; };
   const double engine_s = engine_at(b);
   // Each admitted prompt also stalls the engine for a time that grows with the requests

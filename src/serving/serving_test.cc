@@ -126,12 +126,12 @@ TEST(ServingTest, PromptsPrefilledTogetherShareTheWeights) {
 }
 
 // P pipeline stages run P virtual engines of B / P requests each, overlapped: the
-// server's energy per token and time per token are one engine's on G / P GPUs, its power
-// and throughput P times one engine's.
+// server's energy per token and time per token are one engine's on G / P GPUs (but for
+// the fixed time of the other stages' workers), its power and throughput P times one
+// engine's.
 TEST(ServingTest, PipelineStagesRunAsOverlappedEngines) {
   auto c = models::bundled_config("meta-llama/Llama-3.1-70B").value();
   predict::RooflineParams p;
-  p.step_overhead_s = 1e-3;
   p.per_sequence_overhead_s = 1e-5;
   auto piped = ServingWorkload::build(c, {128, 128, 256, 8, 2, ""}).value().estimate(h100(), p).value();
   auto engine = ServingWorkload::build(c, {64, 128, 256, 4, 1, ""}).value().estimate(h100(), p).value();
@@ -141,6 +141,12 @@ TEST(ServingTest, PipelineStagesRunAsOverlappedEngines) {
   EXPECT_NEAR(piped.tpot_s, engine.tpot_s, 1e-9 * engine.tpot_s);
   EXPECT_NEAR(piped.power_w, 2 * engine.power_w, 1e-9 * engine.power_w);
   EXPECT_NEAR(piped.throughput_tokens_per_s, 2 * engine.throughput_tokens_per_s, 1e-9 * engine.throughput_tokens_per_s);
+  // A fixed time per worker: each of a piped engine's iterations pays it for the four
+  // workers of each stage.
+  p.step_overhead_s = 1e-3;
+  auto piped_fixed = ServingWorkload::build(c, {128, 128, 256, 8, 2, ""}).value().estimate(h100(), p).value();
+  auto engine_fixed = ServingWorkload::build(c, {64, 128, 256, 4, 1, ""}).value().estimate(h100(), p).value();
+  EXPECT_NEAR(piped_fixed.time_split.decode_engine_s - engine_fixed.time_split.decode_engine_s, 4e-3, 1e-9);
   // Against eight GPUs in tensor parallel on all 128 requests: a token waits for both
   // stages, so pipelining is slower per token when the weights' streaming dominates
   // (no engine time: that grows with the workers of a tensor-parallel group).
@@ -172,14 +178,17 @@ TEST(ServingTest, PipelinedEnginesShareOneHost) {
 
 // The engine's fixed time per iteration is per worker: vLLM's driver hands each
 // iteration's inputs to every GPU's worker of the tensor-parallel group.
-TEST(ServingTest, TheEnginesFixedTimeGrowsWithTheTensorParallelWorkers) {
+// The engine's fixed time is per GPU worker: a virtual engine's iteration runs through
+// every pipeline stage in turn, so the workers of all stages count, not only one stage's.
+TEST(ServingTest, TheEnginesFixedTimeGrowsWithTheWorkersOfEveryStage) {
   auto c = models::bundled_config("meta-llama/Llama-3.1-70B").value();
   predict::RooflineParams with;
   with.step_overhead_s = 1e-3;
-  for (int gpus : {1, 4, 8}) {
-    auto w = ServingWorkload::build(c, {64, 128, 256, gpus, 1, ""}).value();
-    const double added = w.estimate(h100(), with).value().tpot_s - w.estimate(h100(), {}).value().tpot_s;
-    EXPECT_NEAR(added, gpus * 1e-3, 1e-9) << gpus << " GPUs";
+  for (auto [gpus, stages] : {std::pair{1, 1}, {4, 1}, {8, 1}, {8, 2}, {16, 2}}) {
+    auto w = ServingWorkload::build(c, {64, 128, 256, gpus, stages, ""}).value();
+    const ServingEstimate bare = w.estimate(h100(), {}).value(), fixed = w.estimate(h100(), with).value();
+    const double added = fixed.time_split.decode_engine_s - bare.time_split.decode_engine_s;
+    EXPECT_NEAR(added, gpus * 1e-3, 1e-9) << gpus << " GPUs in " << stages << " stages";
   }
 }
 
