@@ -81,8 +81,8 @@ TEST(ServingTest, GraphedDecodeIterationsPayNoLaunches) {
   EXPECT_DOUBLE_EQ(graphed_cheap, graphed_dear);
   EXPECT_GT(prefill_dear, 10 * prefill_cheap);  // prefills launch eagerly
   // 512 running: eager, about 1 ms per kernel launched (a few hundred kernels).
-  const auto [eager_cheap, eager_prefill] = decode_kernels(512, cheap_launch);
-  const auto [eager_dear, eager_prefill_dear] = decode_kernels(512, dear_launch);
+  const double eager_cheap = decode_kernels(512, cheap_launch).first;
+  const double eager_dear = decode_kernels(512, dear_launch).first;
   EXPECT_GT(eager_dear, 100 * 1e-3);
   EXPECT_GT(eager_dear, 10 * eager_cheap);
   // Without a gap every kernel costs its launch on the GPU too, graphed or not.
@@ -176,10 +176,10 @@ TEST(ServingTest, PipelinedEnginesShareOneHost) {
   EXPECT_NEAR(t.total_s(), 2048.0 / piped.throughput_tokens_per_s, 1e-9 * t.total_s());
 }
 
-// The engine's fixed time per iteration is per worker: vLLM's driver hands each
-// iteration's inputs to every GPU's worker of the tensor-parallel group.
-// The engine's fixed time is per GPU worker: a virtual engine's iteration runs through
-// every pipeline stage in turn, so the workers of all stages count, not only one stage's.
+// The engine's fixed time per iteration is per GPU worker: vLLM's driver hands each
+// iteration's inputs to every worker of the tensor-parallel group, and a virtual
+// engine's iteration runs through every pipeline stage in turn, so the workers of all
+// stages count, not only one stage's.
 TEST(ServingTest, TheEnginesFixedTimeGrowsWithTheWorkersOfEveryStage) {
   auto c = models::bundled_config("meta-llama/Llama-3.1-70B").value();
   predict::RooflineParams with;
