@@ -26,27 +26,36 @@ double sigmoid(double x) { return 1 / (1 + std::exp(-x)); }
 double logit(double p) { return std::log(p / (1 - p)); }
 
 bool measured(const tree::Node& n) { return n.measured && n.measured->times_mean_s > 0; }
-// Mean absolute log error of every measured node's latency: absolute, as the error
-// crossval reports, and so that a model whose kernels run unlike the others' (GPT-2's
-// Conv1D products, half as fast as Linear layers of the same size here) does not pull the
-// shared efficiencies off for the rest. (Absolute instead of squared, on seven sets of
-// profiles of four models here: nodes 16.8 -> 15.4 %, model 14.4 -> 10.7 % on average.)
+// Mean absolute log error of the measured nodes' latencies, each model weighing the same
+// (the mean over its nodes, then over the models), as crossval averages them: absolute,
+// as the error crossval reports, and so that a model whose kernels run unlike the
+// others' (GPT-2's Conv1D products, half as fast as Linear layers of the same size here)
+// does not pull the shared efficiencies off for the rest. (Absolute instead of squared,
+// on seven sets of profiles of four models here: nodes 16.8 -> 15.4 %, model 14.4 ->
+// 10.7 % on average. Each model weighing the same instead of each node, on eight sets:
+// nodes 10.8 -> 10.3 %, model 9.4 -> 5.8 % (the worst set's model 11.9 -> 7.8 %); with
+// every node weighing the same, the largest tree, SmolLM2's, had taken most of the
+// weight.)
 double objective(const std::vector<const ProfiledModel*>& models, const machines::MachineSpec& m,
                  const LatencyModel& lm) {
   double sum = 0;
-  size_t n = 0;
+  size_t fitted = 0;
   for (const ProfiledModel* p : models) {
     auto latency = node_latencies(p->tree, machine_at_speed(m, lm, p->speed_flop_per_s), lm.params, lm.memory,
                                   lm.untransposed_weight);
     if (!latency.is_ok()) return 1e9;
+    double model_sum = 0;
+    size_t n = 0;
     for (size_t i = 0; i < p->tree.nodes.size(); ++i) {
       if (!measured(p->tree.nodes[i]) || (*latency)[i] <= 0) continue;
-      const double d = std::log((*latency)[i] / p->tree.nodes[i].measured->times_mean_s);
-      sum += std::fabs(d);
+      model_sum += std::fabs(std::log((*latency)[i] / p->tree.nodes[i].measured->times_mean_s));
       ++n;
     }
+    if (n == 0) continue;
+    sum += model_sum / static_cast<double>(n);
+    ++fitted;
   }
-  return n ? sum / static_cast<double>(n) : 0;
+  return fitted ? sum / static_cast<double>(fitted) : 0;
 }
 
 // The cache levels whose bandwidths a calibration fits: the last level only. Fitting
