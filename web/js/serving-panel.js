@@ -37,14 +37,18 @@ function timeSplit(split) {
   return `<div class="small" id="serving-time-split">Time: ${(1000 * total).toPrecision(3)} ms a decode iteration and the prefills after it: ${shares}.</div>`;
 }
 
+// One figure's row: its value and its interval (or that it has none).
+function figureRow(key, label, value, interval, format) {
+  const range = Array.isArray(interval) ? `${format(interval[0])} – ${format(interval[1])}` : 'no interval';
+  return `<tr data-figure="${key}"><th scope="row" class="fw-normal">${escapeHtml(label)}</th><td class="fw-semibold">${format(value)}</td>`
+    + `<td class="text-body-secondary">${range}</td></tr>`;
+}
+
 // The time per token averaged over a benchmark run, its drain included, when asked for.
 function runRow(a) {
   if (!a.run) return '';
-  const interval = a.intervals.run_tpot_s;
-  const range = Array.isArray(interval) ? `${formatSeconds(interval[0])} – ${formatSeconds(interval[1])}` : 'no interval';
   const label = `Time per token over a run of ${a.run.requests.toLocaleString('en-US')} requests (≤ ${a.run.max_output_len} tokens each)`;
-  return `<tr data-figure="run_tpot_s"><th scope="row" class="fw-normal">${escapeHtml(label)}</th>`
-    + `<td class="fw-semibold">${formatSeconds(a.run.tpot_s)}</td><td class="text-body-secondary">${range}</td></tr>`;
+  return figureRow('run_tpot_s', label, a.run.tpot_s, a.intervals.run_tpot_s, formatSeconds);
 }
 
 export class ServingPanel {
@@ -139,12 +143,8 @@ export class ServingPanel {
 
   renderFigures(a) {
     const level = Math.round(100 * a.intervals.level);
-    const rows = FIGURES.map(([key, label, format]) => {
-      const interval = a.intervals[key];
-      const range = Array.isArray(interval) ? `${format(interval[0])} – ${format(interval[1])}` : 'no interval';
-      return `<tr data-figure="${key}"><th scope="row" class="fw-normal">${label}</th><td class="fw-semibold">${format(a[key])}</td>`
-        + `<td class="text-body-secondary">${range}</td></tr>`;
-    }).join('') + runRow(a);
+    const rows = FIGURES.map(([key, label, format]) => figureRow(key, label, a[key], a.intervals[key], format)).join('')
+      + runRow(a);
     // Cost and CO2 of a million output tokens, at the dashboard's stated defaults.
     const million = costOf(a.energy_per_output_token_j * MILLION, { requests: 1, pricePerKwh: DEFAULTS.pricePerKwh, gramsPerKwh: DEFAULTS.gramsPerKwh });
     this.elements.result.innerHTML = `
