@@ -7,9 +7,17 @@ namespace irene::models {
 namespace {
 bool present(const nlohmann::json& doc, const char* key) { return doc.contains(key) && !doc[key].is_null(); }
 
+// A value as config.json spells it: JSON, or Python's words for non-finite numbers
+// (nlohmann would print them as null).
+std::string spelled(const nlohmann::json& v) {
+  if (v.is_number_float() && !std::isfinite(v.get<double>()))
+    return std::isnan(v.get<double>()) ? "NaN" : v.get<double>() > 0 ? "Infinity" : "-Infinity";
+  return v.dump();
+}
+
 Status wrong(const char* key, const std::string& expected, const nlohmann::json& got) {
   return Status::invalid_argument(std::string("config field '") + key + "' must be " + expected + ", got " +
-                                  got.dump());
+                                  spelled(got));
 }
 }  // namespace
 

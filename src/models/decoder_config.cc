@@ -1,10 +1,16 @@
 // config.json of the decoder LLM families, read with Hugging Face's defaults per family
-// (transformers v4.5x's LlamaConfig, MistralConfig, Qwen2Config, Qwen3Config,
-// Gemma2Config, Phi3Config, Starcoder2Config, MixtralConfig, Qwen3MoeConfig; and
-// Phi3SmallConfig of microsoft/Phi-3-small's configuration_phi3_small.py, whose keys
-// differ: ff_intermediate_size, layer_norm_epsilon, rope_embedding_base, mup_*).
+// (transformers' LlamaConfig, MistralConfig, Qwen2Config, Qwen3Config, Gemma2Config,
+// Phi3Config, Starcoder2Config, MixtralConfig, Qwen3MoeConfig, GptOssConfig,
+// Llama4TextConfig, Gemma3TextConfig, Gemma4TextConfig, DeepseekV3Config,
+// DeepseekV32Config, GlmMoeDsaConfig, NemotronHConfig, Qwen3NextConfig, Qwen3_5TextConfig,
+// Qwen3_5MoeTextConfig; and Phi3SmallConfig of microsoft/Phi-3-small's
+// configuration_phi3_small.py, whose keys differ: ff_intermediate_size,
+// layer_norm_epsilon, rope_embedding_base, mup_*). The layer pattern, the experts, the
+// other mixers, rotary embeddings and quantisation have files of their own
+// (layer_types_config.cc, experts_config.cc, mixer_config.cc, rope_config.cc, quantization.cc).
 #include "models/config.h"
 #include "models/config_fields.h"
+#include "models/decoder_config_parts.h"
 
 namespace irene::models {
 
@@ -18,6 +24,8 @@ struct FamilyDefaults {
   const char* act;
   bool tie;
   int64_t sliding_window;  // the default when the config says nothing (0: none)
+  const char* eps_key = "rms_norm_eps";
+  const char* act_key = "hidden_act";
 };
 
 // kv_heads / head_dim 0: derived as Hugging Face does (= heads, hidden / heads).
@@ -26,120 +34,34 @@ constexpr FamilyDefaults kDefaults[] = {
     {"mistral", 32000, 4096, 14336, 32, 32, 8, 0, 4096 * 32, 1e-6, 10000.0, "silu", false, 4096},
     {"qwen2", 151936, 4096, 22016, 32, 32, 32, 0, 32768, 1e-6, 10000.0, "silu", false, 0},
     {"qwen3", 151936, 4096, 22016, 32, 32, 32, 128, 32768, 1e-6, 10000.0, "silu", false, 0},
-    {"gemma2", 256000, 2304, 9216, 26, 8, 4, 256, 8192, 1e-6, 10000.0, "gelu_pytorch_tanh", true, 4096},
+    {"gemma2", 256000, 2304, 9216, 26, 8, 4, 256, 8192, 1e-6, 10000.0, "gelu_pytorch_tanh", true, 4096,
+     "rms_norm_eps", "hidden_activation"},
     {"phi3", 32064, 3072, 8192, 32, 32, 0, 0, 4096, 1e-5, 10000.0, "silu", false, 0},
-    {"starcoder2", 49152, 3072, 12288, 30, 24, 2, 0, 4096, 1e-5, 10000.0, "gelu_pytorch_tanh", true, 0},
+    {"starcoder2", 49152, 3072, 12288, 30, 24, 2, 0, 4096, 1e-5, 10000.0, "gelu_pytorch_tanh", true, 0, "norm_epsilon"},
     {"mixtral", 32000, 4096, 14336, 32, 32, 8, 0, 4096 * 32, 1e-5, 1e6, "silu", false, 0},
     {"qwen3_moe", 151936, 2048, 6144, 24, 32, 4, 0, 32768, 1e-6, 10000.0, "silu", false, 0},
     // tie_word_embeddings: Phi3SmallConfig leaves it to PretrainedConfig's default (true).
-    {"phi3small", 100352, 4096, 14336, 32, 32, 8, 0, 8192, 1e-5, 1e6, "gegelu", true, 0},
+    {"phi3small", 100352, 4096, 14336, 32, 32, 8, 0, 8192, 1e-5, 1e6, "gegelu", true, 0, "layer_norm_epsilon"},
+    {"gpt_oss", 201088, 2880, 2880, 36, 64, 8, 64, 131072, 1e-5, 150000.0, "silu", false, 128},
+    {"llama4_text", 202048, 5120, 8192, 48, 40, 8, 128, 131072, 1e-5, 500000.0, "silu", false, 0},
+    {"gemma3_text", 262208, 2304, 9216, 26, 8, 4, 256, 131072, 1e-6, 1e6, "gelu_pytorch_tanh", true, 4096,
+     "rms_norm_eps", "hidden_activation"},
+    {"gemma4_text", 262144, 2304, 9216, 30, 8, 4, 256, 131072, 1e-6, 1e6, "gelu_pytorch_tanh", true, 512,
+     "rms_norm_eps", "hidden_activation"},
+    {"deepseek_v3", 129280, 7168, 18432, 61, 128, 0, 0, 4096, 1e-6, 10000.0, "silu", false, 0},
+    {"deepseek_v32", 129280, 7168, 18432, 61, 128, 0, 0, 163840, 1e-6, 10000.0, "silu", false, 0},
+    {"glm_moe_dsa", 154880, 6144, 12288, 78, 64, 0, 0, 202752, 1e-5, 1e6, "silu", false, 0},
+    {"nemotron_h", 131072, 4096, 21504, 52, 32, 8, 128, 4096, 1e-5, 10000.0, "relu2", false, 0, "layer_norm_epsilon",
+     "mlp_hidden_act"},
+    {"qwen3_next", 151936, 2048, 5632, 48, 16, 2, 256, 32768, 1e-6, 10000.0, "silu", false, 0},
+    {"qwen3_5_text", 248320, 4096, 12288, 32, 16, 4, 256, 32768, 1e-6, 10000.0, "silu", false, 0},
+    {"qwen3_5_moe_text", 248320, 2048, 512, 40, 16, 2, 256, 32768, 1e-6, 10000.0, "silu", false, 0},
 };
 
 const FamilyDefaults* defaults_of(const std::string& type) {
   for (const auto& d : kDefaults)
     if (type == d.model_type) return &d;
   return nullptr;
-}
-
-Status parse_rope_scaling(const nlohmann::json& doc, ModelConfig& c) {
-  RopeScaling& r = c.decoder.rope_scaling;
-  if (!doc.contains("rope_scaling") || doc["rope_scaling"].is_null()) return Status::ok();
-  const nlohmann::json& rs = doc["rope_scaling"];
-  if (!rs.is_object()) return Status::invalid_argument("config field 'rope_scaling' must be an object or null, got " + rs.dump());
-  // transformers reads "rope_type", and "type" from older configs.
-  IRENE_ASSIGN_OR_RETURN(std::string type, string_field(rs, "type", "default"));
-  IRENE_ASSIGN_OR_RETURN(type, string_field(rs, "rope_type", type));
-  if (type != "default" && type != "linear" && type != "llama3")
-    return Status::unsupported("config field 'rope_scaling' has type '" + type +
-                               "'; supported rope_scaling types: default, linear, llama3");
-  r.type = type;
-  if (type == "default") return Status::ok();
-  IRENE_ASSIGN_OR_RETURN(r.factor, float_field(rs, "factor", 0));
-  if (r.factor <= 0) return Status::invalid_argument("config field 'rope_scaling.factor' is missing");
-  if (type == "llama3") {
-    IRENE_ASSIGN_OR_RETURN(r.low_freq_factor, float_field(rs, "low_freq_factor", 1.0));
-    IRENE_ASSIGN_OR_RETURN(r.high_freq_factor, float_field(rs, "high_freq_factor", 4.0));
-    IRENE_ASSIGN_OR_RETURN(r.original_max_position_embeddings,
-                           int_field(rs, {"original_max_position_embeddings"}, 8192, false));
-    if (r.high_freq_factor <= r.low_freq_factor)
-      return Status::invalid_argument("config field 'rope_scaling': high_freq_factor must exceed low_freq_factor");
-  }
-  return Status::ok();
-}
-
-// Which layers use sliding-window attention: `layer_types` where the config lists them,
-// else the family's rule.
-Status parse_layer_attention(const nlohmann::json& doc, ModelConfig& c, int64_t default_window) {
-  DecoderConfig& d = c.decoder;
-  const std::string& t = c.model_type;
-  if (doc.contains("sliding_window") && doc["sliding_window"].is_null()) {
-    d.sliding_window = 0;  // null: no sliding window
-  } else {
-    IRENE_ASSIGN_OR_RETURN(d.sliding_window, count_field(doc, "sliding_window", default_window));
-  }
-  d.layer_sliding.assign(c.num_layers, false);
-  if (doc.contains("layer_types") && !doc["layer_types"].is_null()) {
-    const auto& lt = doc["layer_types"];
-    if (!lt.is_array() || static_cast<int64_t>(lt.size()) != c.num_layers)
-      return Status::invalid_argument("config field 'layer_types' must be a list of num_hidden_layers (" +
-                                      std::to_string(c.num_layers) + ") strings");
-    for (int64_t i = 0; i < c.num_layers; ++i) {
-      if (lt[i] == "sliding_attention")
-        d.layer_sliding[i] = true;
-      else if (lt[i] != "full_attention")
-        return Status::invalid_argument("config field 'layer_types' holds " + lt[i].dump() +
-                                        "; allowed: \"full_attention\", \"sliding_attention\"");
-    }
-  } else if (t == "gemma2") {
-    for (int64_t i = 0; i < c.num_layers; ++i) d.layer_sliding[i] = i % 2 == 0;  // even layers slide
-  } else if (t == "qwen2" || t == "qwen3" || t == "qwen3_moe") {
-    IRENE_ASSIGN_OR_RETURN(bool use, bool_field(doc, "use_sliding_window", false));
-    IRENE_ASSIGN_OR_RETURN(int64_t from, count_field(doc, "max_window_layers", 28));
-    for (int64_t i = 0; i < c.num_layers; ++i) d.layer_sliding[i] = use && i >= from;
-  } else {
-    for (int64_t i = 0; i < c.num_layers; ++i) d.layer_sliding[i] = d.sliding_window > 0;
-  }
-  bool any = false;
-  for (bool s : d.layer_sliding) any = any || s;
-  if (any && d.sliding_window == 0)
-    return Status::invalid_argument("config: layers use sliding-window attention but 'sliding_window' is null");
-  if (!any) d.sliding_window = 0;
-  return Status::ok();
-}
-
-Status parse_experts(const nlohmann::json& doc, ModelConfig& c) {
-  DecoderConfig& d = c.decoder;
-  d.layer_moe.assign(c.num_layers, false);
-  if (c.model_type == "mixtral") {
-    IRENE_ASSIGN_OR_RETURN(d.num_experts, int_field(doc, {"num_local_experts"}, 8, false, kMaxExperts));
-    IRENE_ASSIGN_OR_RETURN(d.num_experts_per_tok, int_field(doc, {"num_experts_per_tok"}, 2, false, kMaxExperts));
-    d.moe_intermediate_size = c.intermediate_size;
-    d.norm_topk_prob = true;
-    d.layer_moe.assign(c.num_layers, true);
-  } else if (c.model_type == "qwen3_moe") {
-    IRENE_ASSIGN_OR_RETURN(d.num_experts, count_field(doc, "num_experts", 128, kMaxExperts));
-    IRENE_ASSIGN_OR_RETURN(d.num_experts_per_tok, int_field(doc, {"num_experts_per_tok"}, 8, false, kMaxExperts));
-    IRENE_ASSIGN_OR_RETURN(d.moe_intermediate_size, int_field(doc, {"moe_intermediate_size"}, 768, false, kMaxWidth));
-    IRENE_ASSIGN_OR_RETURN(d.norm_topk_prob, bool_field(doc, "norm_topk_prob", false));
-    IRENE_ASSIGN_OR_RETURN(int64_t step, int_field(doc, {"decoder_sparse_step"}, 1, false, kMaxLayers));
-    std::vector<bool> dense_only(c.num_layers, false);
-    if (doc.contains("mlp_only_layers") && !doc["mlp_only_layers"].is_null()) {
-      const auto& m = doc["mlp_only_layers"];
-      if (!m.is_array()) return Status::invalid_argument("config field 'mlp_only_layers' must be a list of layer indices");
-      for (const auto& i : m) {
-        if (!i.is_number_integer() || i.get<int64_t>() < 0 || i.get<int64_t>() >= c.num_layers)
-          return Status::invalid_argument("config field 'mlp_only_layers' holds " + i.dump() +
-                                          "; allowed: layer indices from 0 to " + std::to_string(c.num_layers - 1));
-        dense_only[i.get<int64_t>()] = true;
-      }
-    }
-    for (int64_t i = 0; i < c.num_layers; ++i)
-      d.layer_moe[i] = !dense_only[i] && d.num_experts > 0 && (i + 1) % step == 0;
-  }
-  if (d.num_experts > 0 && d.num_experts_per_tok > d.num_experts)
-    return Status::invalid_argument("config: num_experts_per_tok (" + std::to_string(d.num_experts_per_tok) +
-                                    ") exceeds the number of experts (" + std::to_string(d.num_experts) + ")");
-  return Status::ok();
 }
 
 // Phi3SmallConfig.intermediate_size: ff_intermediate_size (default 14336), or, where
@@ -193,15 +115,97 @@ Status parse_phi3small(const nlohmann::json& doc, ModelConfig& c) {
   return Status::ok();
 }
 
+
+// The keys a few families add to their layers (Gemma's scales and soft-capping, gpt-oss's
+// SwiGLU clamp, Llama 4's NoPE temperature and qk norm).
+Status parse_family_extras(const nlohmann::json& doc, ModelConfig& c) {
+  DecoderConfig& d = c.decoder;
+  const std::string& t = c.model_type;
+  if (t == "gemma2") {
+    IRENE_ASSIGN_OR_RETURN(d.query_pre_attn_scalar, float_field(doc, "query_pre_attn_scalar", 256));
+    IRENE_ASSIGN_OR_RETURN(d.attn_logit_softcapping, optional_float_field(doc, "attn_logit_softcapping", 50.0));
+    IRENE_ASSIGN_OR_RETURN(d.final_logit_softcapping, optional_float_field(doc, "final_logit_softcapping", 30.0));
+  }
+  if (t == "gemma3_text") {  // Gemma3TextConfig: no soft-capping unless asked; the attention's is never applied
+    IRENE_ASSIGN_OR_RETURN(d.query_pre_attn_scalar, float_field(doc, "query_pre_attn_scalar", 256));
+    IRENE_ASSIGN_OR_RETURN(d.final_logit_softcapping, optional_float_field(doc, "final_logit_softcapping", 0));
+  }
+  if (t == "gemma4_text") {
+    IRENE_ASSIGN_OR_RETURN(d.final_logit_softcapping, optional_float_field(doc, "final_logit_softcapping", 0));
+    IRENE_ASSIGN_OR_RETURN(d.global_head_dim, int_field(doc, {"global_head_dim"}, 512, false, kMaxWidth));
+    IRENE_ASSIGN_OR_RETURN(d.attention_k_eq_v, bool_field(doc, "attention_k_eq_v", false));
+    IRENE_ASSIGN_OR_RETURN(d.num_global_kv_heads,
+                           int_field(doc, {"num_global_key_value_heads"}, d.num_kv_heads, false, kMaxHeads));
+    if (!d.attention_k_eq_v) d.num_global_kv_heads = d.num_kv_heads;
+    if (c.num_heads % d.num_global_kv_heads != 0)
+      return Status::invalid_argument("config: num_attention_heads must be a multiple of num_global_key_value_heads");
+    // Per-layer embeddings and key/value sharing (Gemma 4's small models) are not built.
+    IRENE_ASSIGN_OR_RETURN(int64_t ple, count_field(doc, "hidden_size_per_layer_input", 0, kMaxWidth));
+    if (ple > 0)
+      return Status::unsupported("config field 'hidden_size_per_layer_input' is " + std::to_string(ple) +
+                                 "; irene builds Gemma 4 without per-layer embeddings (supported: 0)");
+    IRENE_ASSIGN_OR_RETURN(int64_t shared, count_field(doc, "num_kv_shared_layers", 0, kMaxLayers));
+    if (shared > 0)
+      return Status::unsupported("config field 'num_kv_shared_layers' is " + std::to_string(shared) +
+                                 "; irene builds Gemma 4 without shared key/value layers (supported: 0)");
+  }
+  if (t == "gpt_oss") {
+    IRENE_ASSIGN_OR_RETURN(d.swiglu_limit, float_field(doc, "swiglu_limit", 7.0));
+  }
+  if (t == "llama4_text") {
+    IRENE_ASSIGN_OR_RETURN(d.use_qk_norm, bool_field(doc, "use_qk_norm", true));
+    // attn_temperature_tuning: a bool, or (Llama4TextConfig's first release) a truthy number.
+    d.attn_temperature_tuning = true;
+    if (doc.contains("attn_temperature_tuning") && !doc["attn_temperature_tuning"].is_null()) {
+      const auto& v = doc["attn_temperature_tuning"];
+      if (!v.is_boolean() && !v.is_number())
+        return Status::invalid_argument("config field 'attn_temperature_tuning' must be true or false, got " + v.dump());
+      d.attn_temperature_tuning = v.is_boolean() ? v.get<bool>() : v.get<double>() != 0;
+    }
+    IRENE_ASSIGN_OR_RETURN(d.floor_scale, float_field(doc, "floor_scale", 8192));
+    IRENE_ASSIGN_OR_RETURN(d.attn_scale, float_field(doc, "attn_scale", 0.1));
+  }
+  // Multi-token-prediction layers, which the checkpoints hold and transformers drops.
+  IRENE_ASSIGN_OR_RETURN(d.mtp_layers, count_field(doc, t.rfind("qwen3_5", 0) == 0 ? "mtp_num_hidden_layers"
+                                                                                   : "num_nextn_predict_layers",
+                                                   0, kMaxLayers));
+  return Status::ok();
+}
+
+// Which projections carry biases, per family.
+Status parse_biases(const nlohmann::json& doc, ModelConfig& c) {
+  DecoderConfig& d = c.decoder;
+  const std::string& t = c.model_type;
+  if (t == "qwen2") {
+    d.attention_bias = true;  // q/k/v always
+  } else if (t == "starcoder2") {
+    IRENE_ASSIGN_OR_RETURN(bool use_bias, bool_field(doc, "use_bias", true));
+    d.attention_bias = d.o_proj_bias = d.mlp_bias = use_bias;
+    d.norm_has_bias = true;
+  } else if (t == "gpt_oss") {
+    d.attention_bias = d.o_proj_bias = true;  // GptOssConfig forces them
+  } else if (t == "phi3" || t == "mistral" || t == "mixtral" || t == "phi3small" || t == "llama4_text" ||
+             t == "nemotron_h") {
+    // no attention biases (Llama4TextConfig and NemotronH's attention ignore the key)
+  } else {
+    IRENE_ASSIGN_OR_RETURN(d.attention_bias, bool_field(doc, "attention_bias", false));
+    d.o_proj_bias = d.attention_bias;
+  }
+  if (t == "llama" || t == "nemotron_h") {
+    IRENE_ASSIGN_OR_RETURN(d.mlp_bias, bool_field(doc, "mlp_bias", false));
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 Status parse_decoder_config(const nlohmann::json& doc, ModelConfig& c) {
   const FamilyDefaults* f = defaults_of(c.model_type);
   if (f == nullptr) return Status::unsupported("config field 'model_type' is '" + c.model_type + "'");
   DecoderConfig& d = c.decoder;
+  const bool phi3small = c.model_type == "phi3small";
   IRENE_ASSIGN_OR_RETURN(c.vocab_size, int_field(doc, {"vocab_size"}, f->vocab, false));
   IRENE_ASSIGN_OR_RETURN(c.hidden_size, int_field(doc, {"hidden_size"}, f->hidden, false, kMaxWidth));
-  const bool phi3small = c.model_type == "phi3small";
   if (phi3small) {
     IRENE_ASSIGN_OR_RETURN(c.intermediate_size, phi3small_intermediate(doc, c.hidden_size));
   } else {
@@ -215,56 +219,53 @@ Status parse_decoder_config(const nlohmann::json& doc, ModelConfig& c) {
   if (c.num_heads % d.num_kv_heads != 0)
     return Status::invalid_argument("config: num_attention_heads (" + std::to_string(c.num_heads) +
                                     ") must be a multiple of num_key_value_heads (" + std::to_string(d.num_kv_heads) + ")");
+  // Without a head_dim of its own a head is hidden_size / num_attention_heads wide, and
+  // the hidden size must split evenly (transformers refuses the model otherwise).
+  const bool head_dim_given = doc.contains("head_dim") && !doc["head_dim"].is_null();
+  if (!head_dim_given && f->head_dim == 0 && c.hidden_size % c.num_heads != 0)
+    return Status::invalid_argument("config: hidden_size (" + std::to_string(c.hidden_size) +
+                                    ") must be a multiple of num_attention_heads (" + std::to_string(c.num_heads) +
+                                    ") when the config gives no head_dim");
   const int64_t derived_head_dim = f->head_dim ? f->head_dim : c.hidden_size / c.num_heads;
   IRENE_ASSIGN_OR_RETURN(d.head_dim, int_field(doc, {"head_dim"}, derived_head_dim, false, kMaxWidth));
   if (d.head_dim % 2 != 0) return Status::invalid_argument("config: the head dimension must be even for rotary embeddings");
   IRENE_ASSIGN_OR_RETURN(c.max_positions, int_field(doc, {"max_position_embeddings"}, f->max_positions, false));
   c.n_ctx = c.max_positions;
-  const char* eps_key = c.model_type == "starcoder2" ? "norm_epsilon" : phi3small ? "layer_norm_epsilon" : "rms_norm_eps";
-  IRENE_ASSIGN_OR_RETURN(c.layer_norm_eps, float_field(doc, eps_key, f->norm_eps));
-  IRENE_ASSIGN_OR_RETURN(d.rope_theta, float_field(doc, phi3small ? "rope_embedding_base" : "rope_theta", f->rope_theta));
-  IRENE_RETURN_IF_ERROR(parse_rope_scaling(doc, c));
+  IRENE_ASSIGN_OR_RETURN(c.layer_norm_eps, float_field(doc, f->eps_key, f->norm_eps));
+  IRENE_RETURN_IF_ERROR(parse_rope(doc, c, f->rope_theta, phi3small ? "rope_embedding_base" : "rope_theta"));
   IRENE_ASSIGN_OR_RETURN(d.tie_word_embeddings, bool_field(doc, "tie_word_embeddings", f->tie));
-  IRENE_ASSIGN_OR_RETURN(d.torch_dtype, string_field(doc, "torch_dtype", "float32"));
+  // transformers v5 writes "dtype" where v4 wrote "torch_dtype".
+  IRENE_ASSIGN_OR_RETURN(d.torch_dtype, string_field(doc, "dtype", "float32"));
+  IRENE_ASSIGN_OR_RETURN(d.torch_dtype, string_field(doc, "torch_dtype", d.torch_dtype));
   if (d.torch_dtype != "float32" && d.torch_dtype != "bfloat16" && d.torch_dtype != "float16")
     return Status::unsupported("config field 'torch_dtype' is '" + d.torch_dtype +
                                "'; supported: float32, bfloat16, float16");
   IRENE_ASSIGN_OR_RETURN(c.pad_token_id, count_field(doc, "pad_token_id", 0, kMaxConfigInt));
 
-  // The activation: gemma2 reads hidden_activation, the others hidden_act.
-  const char* act_key = c.model_type == "gemma2" ? "hidden_activation" : "hidden_act";
-  IRENE_ASSIGN_OR_RETURN(c.activation, string_field(doc, act_key, f->act));
+  IRENE_ASSIGN_OR_RETURN(c.activation, string_field(doc, f->act_key, f->act));
   if (phi3small && c.activation != "gegelu")  // Phi3SmallMLP asserts it
     return Status::unsupported("config field 'hidden_act' is '" + c.activation + "'; phi3small supports: gegelu");
   if (!phi3small && c.activation != "silu" && c.activation != "gelu_pytorch_tanh" && c.activation != "gelu" &&
-      c.activation != "gelu_new")
-    return Status::unsupported(std::string("config field '") + act_key + "' is '" + c.activation +
-                               "'; supported: silu, gelu_pytorch_tanh, gelu, gelu_new");
+      c.activation != "gelu_new" && c.activation != "relu2")
+    return Status::unsupported(std::string("config field '") + f->act_key + "' is '" + c.activation +
+                               "'; supported: silu, gelu_pytorch_tanh, gelu, gelu_new, relu2");
 
-  // Biases: qwen2 always has q/k/v biases; starcoder2 has them everywhere (use_bias).
-  if (c.model_type == "qwen2") {
-    d.attention_bias = true;
-  } else if (c.model_type == "starcoder2") {
-    IRENE_ASSIGN_OR_RETURN(bool use_bias, bool_field(doc, "use_bias", true));
-    d.attention_bias = d.o_proj_bias = d.mlp_bias = d.norm_has_bias = use_bias;
-  } else if (c.model_type != "phi3" && c.model_type != "mistral" && c.model_type != "mixtral" && !phi3small) {
-    IRENE_ASSIGN_OR_RETURN(d.attention_bias, bool_field(doc, "attention_bias", false));
-    d.o_proj_bias = d.attention_bias;
-  }
-  if (c.model_type == "llama") {
-    IRENE_ASSIGN_OR_RETURN(d.mlp_bias, bool_field(doc, "mlp_bias", false));
-  }
-  if (c.model_type == "starcoder2") d.norm_has_bias = true;
-
-  IRENE_RETURN_IF_ERROR(parse_layer_attention(doc, c, f->sliding_window));
+  IRENE_RETURN_IF_ERROR(parse_biases(doc, c));
+  IRENE_RETURN_IF_ERROR(parse_layer_types(doc, c, f->sliding_window));
   IRENE_RETURN_IF_ERROR(parse_experts(doc, c));
-
-  if (c.model_type == "gemma2") {
-    IRENE_ASSIGN_OR_RETURN(d.query_pre_attn_scalar, float_field(doc, "query_pre_attn_scalar", 256));
-    IRENE_ASSIGN_OR_RETURN(d.attn_logit_softcapping, optional_float_field(doc, "attn_logit_softcapping", 50.0));
-    IRENE_ASSIGN_OR_RETURN(d.final_logit_softcapping, optional_float_field(doc, "final_logit_softcapping", 30.0));
-  }
+  IRENE_RETURN_IF_ERROR(parse_mixers(doc, c));
+  IRENE_RETURN_IF_ERROR(parse_family_extras(doc, c));
   if (phi3small) IRENE_RETURN_IF_ERROR(parse_phi3small(doc, c));
+  IRENE_RETURN_IF_ERROR(parse_quantization(doc, c));
+  // Rotary layers rotate an even part of each head.
+  const int64_t rotated = static_cast<int64_t>(static_cast<double>(d.head_dim) * d.rope.partial_rotary_factor);
+  if (d.rope.partial_rotary_factor > 1 || rotated % 2 != 0)
+    return Status::invalid_argument("config field 'partial_rotary_factor' must leave an even part of head_dim (" +
+                                    std::to_string(d.head_dim) + ") to rotate");
+  const size_t frequencies = static_cast<size_t>(rotated / 2);
+  if (!d.rope.scaling.short_factor.empty() && d.rope.scaling.short_factor.size() != frequencies)
+    return Status::invalid_argument("config field 'rope_scaling.short_factor' must hold head_dim / 2 (" +
+                                    std::to_string(frequencies) + ") factors");
   return Status::ok();
 }
 

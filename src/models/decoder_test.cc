@@ -183,11 +183,11 @@ TEST(DecoderTest, ConfigDefaultsAndErrorsFollowHuggingFace) {
   EXPECT_EQ(t.nodes[t.find("model.layers.0.self_attn.k_proj", "Linear")].num_parameters, 32 * 32);
 
   j = tiny("llama");
-  j["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", 4.0}};
+  j["rope_scaling"] = {{"rope_type", "su"}, {"factor", 4.0}};
   auto bad = parse_config(j, "x");
   ASSERT_FALSE(bad.is_ok());
-  EXPECT_NE(bad.status().message().find("'yarn'"), std::string::npos) << bad.status().message();
-  EXPECT_NE(bad.status().message().find("llama3"), std::string::npos);
+  EXPECT_NE(bad.status().message().find("'su'"), std::string::npos) << bad.status().message();
+  EXPECT_NE(bad.status().message().find("yarn"), std::string::npos);
 
   j = tiny("llama");
   j["num_hidden_layers"] = 2147483648LL;
@@ -246,7 +246,7 @@ TEST(DecoderTest, Llama3RopeScalingIsAccepted) {
   j["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", 8.0}, {"low_freq_factor", 1.0},
                        {"high_freq_factor", 4.0}, {"original_max_position_embeddings", 64}};
   ModelConfig c = config_of(j);
-  EXPECT_EQ(c.decoder.rope_scaling.type, "llama3");
+  EXPECT_EQ(c.decoder.rope.scaling.type, "llama3");
   auto t = trace_model(c, {1, 4});
   ASSERT_TRUE(t.is_ok()) << t.status().to_string();
 }

@@ -42,14 +42,19 @@ Tensor next_tokens(const Tensor& logits, const at::TensorOptions& o, int64_t bat
 StepOptions step_options(const RunOptions& o) { return StepOptions{.eager = o.attention == "eager", .keep_logits = 1}; }
 
 // Contexts (positions already cached) from which the figures of a decode step change
-// differently: a sliding layer's keys stop growing once they fill its window.
+// differently: a sliding layer's keys stop growing once they fill its window, a chunked
+// layer's start again at each chunk, a sparse attention's once they reach index_topk.
 std::vector<std::pair<int64_t, int64_t>> linear_stretches(const ModelConfig& c, int64_t first, int64_t last) {
   std::set<int64_t> cuts;  // a stretch ends at each of these contexts
-  if (c.decoder.sliding_window > 0) {
-    const int64_t w = c.decoder.sliding_window;
-    // keys = min(past + 1, w): linear up to past = w - 1, constant after.
-    if (w - 1 >= first && w - 1 < last) cuts.insert(w - 1);
-  }
+  const DecoderConfig& d = c.decoder;
+  // keys = min(past + 1, w): linear up to past = w - 1, constant after.
+  for (int64_t w : {d.sliding_window, d.mla.index_topk})
+    if (w > 0 && w - 1 >= first && w - 1 < last) cuts.insert(w - 1);
+  // keys = past mod chunk + 1: linear within each chunk.
+  if (d.attention_chunk_size > 0)
+    for (int64_t end = (first / d.attention_chunk_size + 1) * d.attention_chunk_size - 1; end < last;
+         end += d.attention_chunk_size)
+      cuts.insert(end);
   std::vector<std::pair<int64_t, int64_t>> out;
   int64_t start = first;
   for (int64_t cut : cuts) {
@@ -119,13 +124,50 @@ int element_bytes(const at::TensorOptions& o) { return static_cast<int>(c10::ele
 
 }  // namespace
 
+LayerCacheBytes layer_cache_bytes(const ModelConfig& c, int64_t layer, int64_t positions, int element_bytes) {
+  const DecoderConfig& d = c.decoder;
+  const int64_t eb = element_bytes;
+  switch (d.layer_mixer[layer]) {
+    case Mixer::kAttention: {
+      int64_t stored = positions;
+      if (d.layer_sliding[layer]) stored = std::min(positions, d.sliding_window);
+      if (d.layer_chunked[layer] && positions > 0) stored = (positions - 1) % d.attention_chunk_size + 1;
+      const bool global = d.global_head_dim > 0 && !d.layer_sliding[layer];  // Gemma 4's full layers
+      const int64_t heads = global ? d.num_global_kv_heads : d.num_kv_heads;
+      const int64_t dim = global ? d.global_head_dim : d.head_dim;
+      return {2 * heads * stored * dim * eb, 0};
+    }
+    case Mixer::kLatentAttention: {  // the latent and the rotary key; the indexer's keys
+      const LatentAttentionConfig& m = d.mla;
+      return {positions * ((m.kv_lora_rank + m.qk_rope_head_dim) + (m.index_topk > 0 ? m.index_head_dim : 0)) * eb, 0};
+    }
+    case Mixer::kMamba2: {
+      const Mamba2Config& m = d.mamba;
+      const int64_t state_eb = m.state_dtype == "float32" ? 4 : 2;
+      return {0, m.conv_dim() * (m.conv_kernel - 1) * eb + m.num_heads * m.head_dim * m.state_size * state_eb};
+    }
+    case Mixer::kGatedDeltaNet: {
+      const GatedDeltaNetConfig& g = d.deltanet;
+      return {0, g.conv_dim() * (g.conv_kernel - 1) * eb + g.num_v_heads * g.k_head_dim * g.v_head_dim * 4};
+    }
+    case Mixer::kNone:
+      break;
+  }
+  return {0, 0};
+}
+
 int64_t kv_cache_bytes(const ModelConfig& c, int64_t batch, int64_t positions, int element_bytes) {
   int64_t total = 0;
   for (int64_t i = 0; i < c.num_layers; ++i) {
-    const bool sliding = i < static_cast<int64_t>(c.decoder.layer_sliding.size()) && c.decoder.layer_sliding[i];
-    const int64_t stored = sliding ? std::min(positions, c.decoder.sliding_window) : positions;
-    total += 2 * batch * c.decoder.num_kv_heads * stored * c.decoder.head_dim * element_bytes;
+    const LayerCacheBytes l = layer_cache_bytes(c, i, positions, element_bytes);
+    total += batch * (l.growing + l.state);
   }
+  return total;
+}
+
+int64_t state_bytes(const ModelConfig& c, int64_t batch, int element_bytes) {
+  int64_t total = 0;
+  for (int64_t i = 0; i < c.num_layers; ++i) total += batch * layer_cache_bytes(c, i, 0, element_bytes).state;
   return total;
 }
 
@@ -135,6 +177,7 @@ Result<tree::Tree> trace_generation(const GenerationRun& run) {
   KvCache cache = run.lm.new_cache(o.batch_size, S + N, run.tensor_options);
   tree::Generation info{.prompt_tokens = S, .new_tokens = N,
                         .kv_cache_bytes = kv_cache_bytes(run.config, o.batch_size, S + N, element_bytes(run.tensor_options)),
+                        .state_bytes = state_bytes(run.config, o.batch_size, element_bytes(run.tensor_options)),
                         .decode_step = o.decode_step};
 
   if (o.decode_step) {  // one decode step alone, at context S + K

@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "models/config.h"
 #include "trace/ops.h"
 #include "tree/tree.h"
 
@@ -29,14 +30,30 @@ class HfModule : public torch::nn::Module {
   template <typename F>
   trace::ModuleScope scope(F&& replay) const {
     return trace::ModuleScope(path_, name(), kind_, num_parameters_,
-                              trace::capturing() ? std::function<void()>(std::forward<F>(replay)) : nullptr);
+                              trace::capturing() ? std::function<void()>(std::forward<F>(replay)) : nullptr,
+                              weight_dtype_);
   }
 
-  // Called once the whole model is built (see assign_paths).
-  void set_identity(std::string path, int64_t num_parameters) {
+  // Called once the whole model is built (see assign_paths). `weight_dtype`: the element
+  // type of the module's own weights ("" for a module without any).
+  void set_identity(std::string path, int64_t num_parameters, std::string weight_dtype) {
     path_ = std::move(path);
     num_parameters_ = num_parameters;
+    weight_dtype_ = std::move(weight_dtype);
   }
+
+  // How the checkpoint stores this module's weights, where quantised (see
+  // apply_quantization); nullptr: at the run's dtype.
+  const WeightFormat* weight_format() const { return format_.quantized() ? &format_ : nullptr; }
+  void set_weight_format(WeightFormat f) {
+    format_ = std::move(f);
+    if (format_.quantized()) weight_dtype_ = format_.describe();
+  }
+  // A module holding routed experts (whose weights some formats alone quantise).
+  virtual bool holds_experts() const { return false; }
+  // Of its parameters, those a token does not pass through (the experts the router does
+  // not pick: num_experts - top_k of them); for active-parameter counts.
+  virtual int64_t inactive_parameters() const { return 0; }
 
  protected:
   // Registers a parameter under its Hugging Face name. std: normal(0, std) as
@@ -47,9 +64,14 @@ class HfModule : public torch::nn::Module {
   tree::NodeKind kind_;
   std::string path_;
   int64_t num_parameters_ = 0;
+  std::string weight_dtype_;
+  WeightFormat format_;
 };
 
 // Gives every HfModule below `root` (and root itself) its path and parameter count.
 void assign_paths(torch::nn::Module& root);
+// Gives every module with weights below `root` the format `q` stores them in (after
+// assign_paths: the formats follow the paths).
+void apply_quantization(torch::nn::Module& root, const Quantization& q);
 
 }  // namespace irene::models

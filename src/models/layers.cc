@@ -24,7 +24,21 @@ void assign_paths(torch::nn::Module& root) {
     if (m == nullptr) continue;
     int64_t count = 0;
     for (const auto& p : m->parameters(/*recurse=*/true)) count += p.numel();
-    m->set_identity(item.key(), count);
+    const auto own = m->parameters(/*recurse=*/false);
+    m->set_identity(item.key(), count, own.empty() ? "" : trace::dtype_name(own.front().scalar_type()));
+  }
+}
+
+void apply_quantization(torch::nn::Module& root, const Quantization& q) {
+  if (q.method.empty()) return;
+  for (const auto& item : root.named_modules(/*name_prefix=*/"", /*include_self=*/true)) {
+    auto* m = dynamic_cast<HfModule*>(item.value().get());
+    if (m == nullptr || m->parameters(/*recurse=*/false).empty()) continue;
+    // Only matrices are quantised: norms, routers' biases and sinks stay as they are.
+    bool matrices = false;
+    for (const auto& p : m->parameters(/*recurse=*/false)) matrices = matrices || p.dim() >= 2;
+    if (!matrices || m->name() == "Embedding") continue;
+    m->set_weight_format(q.format_of(item.key(), m->holds_experts()));
   }
 }
 

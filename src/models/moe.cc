@@ -19,6 +19,12 @@ SparseMoeBlock::SparseMoeBlock(const std::string& cls, const ModelConfig& c, con
   register_module("experts", experts_);
 }
 
+int64_t SparseMoeBlock::inactive_parameters() const {
+  if (num_experts_ == 0) return 0;
+  const int64_t one = experts_->ptr(0)->as<FeedForward>()->num_parameters();
+  return one * (num_experts_ - top_k_);
+}
+
 std::vector<int64_t> SparseMoeBlock::tokens_per_expert(const Tensor& selected, int64_t tokens) const {
   std::vector<int64_t> counts(num_experts_, 0);
   if (selected.is_meta()) {

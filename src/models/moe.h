@@ -14,6 +14,7 @@ class SparseMoeBlock : public FeedForward {
   using ExpertFactory = std::function<std::shared_ptr<FeedForward>(const Init&)>;
   SparseMoeBlock(const std::string& cls, const ModelConfig& c, const ExpertFactory& make_expert, const Init& init);
   at::Tensor forward(const at::Tensor& x) override;
+  int64_t inactive_parameters() const override;
 
  private:
   // Tokens routed to each expert: the router's real choice, or on the meta device

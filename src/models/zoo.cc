@@ -6,6 +6,7 @@
 #include <list>
 
 #include "common/memory.h"
+#include "common/python_json.h"
 #include "models/bundled_configs.h"
 #include "models/decoder.h"
 #include "models/generation.h"
@@ -30,17 +31,7 @@ std::shared_ptr<TransformerModel> build(const ModelConfig& c, const Init& init) 
   if (c.model_type == "distilbert") return make_distilbert(c, init);
   if (c.model_type == "gpt2") return make_gpt2(c, init);
   if (c.model_type == "openai-gpt") return make_openai_gpt(c, init);
-  if (c.model_type == "llama") return make_llama(c, init);
-  if (c.model_type == "mistral") return make_mistral(c, init);
-  if (c.model_type == "qwen2") return make_qwen2(c, init);
-  if (c.model_type == "qwen3") return make_qwen3(c, init);
-  if (c.model_type == "gemma2") return make_gemma2(c, init);
-  if (c.model_type == "phi3") return make_phi3(c, init);
-  if (c.model_type == "phi3small") return make_phi3small(c, init);
-  if (c.model_type == "starcoder2") return make_starcoder2(c, init);
-  if (c.model_type == "mixtral") return make_mixtral(c, init);
-  if (c.model_type == "qwen3_moe") return make_qwen3_moe(c, init);
-  return nullptr;  // parse_config admits only the types above
+  return make_causal_lm(c, init);  // nullptr only for types parse_config does not admit
 }
 
 at::ScalarType scalar_type(const std::string& dtype) {
@@ -76,7 +67,7 @@ std::vector<std::string> bundled_model_names() {
 Result<ModelConfig> bundled_config(std::string_view name) {
   for (const auto& b : bundled_configs()) {
     if (b.name != name) continue;
-    return parse_config(nlohmann::json::parse(b.text), std::string(name));
+    return parse_config(parse_python_json(b.text), std::string(name));
   }
   return Status::not_found("unknown model '" + std::string(name) + "'; bundled models: " + known_names() +
                            " (or give --config PATH to a config.json)");
@@ -103,20 +94,64 @@ Result<ModelConfig> find_model(const std::string& name, const std::string& cache
   return c;
 }
 
+namespace {
+
+int64_t inactive_parameters(torch::nn::Module& model) {
+  int64_t inactive = 0;
+  for (const auto& m : model.modules(/*include_self=*/true))
+    if (auto* hf = dynamic_cast<HfModule*>(m.get())) inactive += hf->inactive_parameters();
+  return inactive;
+}
+
+// One multi-token-prediction layer of DeepSeek's layout (README_WEIGHTS of DeepSeek-V3):
+// a decoder layer like the last one, eh_proj [hidden, 2 hidden], enorm, hnorm and the
+// shared head's norm (its embedding and head are the model's).
+std::optional<int64_t> mtp_layer_parameters(const ModelConfig& c, torch::nn::Module& model) {
+  const std::string& t = c.model_type;
+  if (t != "deepseek_v3" && t != "deepseek_v32" && t != "glm_moe_dsa") return std::nullopt;
+  const std::string last = "model.layers." + std::to_string(c.num_layers - 1);
+  for (const auto& item : model.named_modules("", /*include_self=*/false)) {
+    if (item.key() != last) continue;
+    int64_t n = 0;
+    for (const auto& p : item.value()->parameters()) n += p.numel();
+    return n + 2 * c.hidden_size * c.hidden_size + 3 * c.hidden_size;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 Result<ModelSummary> summarize(const ModelConfig& c) {
   auto model = build(c, Init{at::TensorOptions().device(at::kMeta)});
   if (!model) return Status::unsupported("no architecture for model_type '" + c.model_type + "'");
-  ModelSummary s{c.name, c.family(), c.model_type, c.num_layers, c.hidden_size, c.num_heads, 0, c.max_seq_len(),
-                 c.is_decoder()};
+  ModelSummary s{c.name, c.family(), c.decoder.declared_model_type.empty() ? c.model_type : c.decoder.declared_model_type,
+                 c.num_layers, c.hidden_size, c.num_heads, 0, c.max_seq_len(), c.is_decoder()};
   for (const auto& p : model->parameters()) s.parameters += p.numel();
+  s.active_parameters = s.parameters - inactive_parameters(*model);
+  s.mtp_layers = c.decoder.mtp_layers;
+  if (s.mtp_layers > 0)
+    if (auto one = mtp_layer_parameters(c, *model)) s.mtp_parameters = *one * s.mtp_layers;
+  s.weights = c.is_decoder() ? c.decoder.torch_dtype : "float32";
+  if (!c.decoder.quantization.method.empty()) {
+    for (const auto& g : c.decoder.quantization.groups) s.weights = g.format.describe();
+    if (c.decoder.quantization.groups.size() > 1) s.weights = "mixed: " + s.weights + " and others";
+  }
   return s;
 }
 
 nlohmann::json to_json(const ModelSummary& s) {
-  return {{"name", s.name},         {"family", s.family},
-          {"model_type", s.model_type}, {"layers", s.layers},
-          {"hidden_size", s.hidden_size}, {"heads", s.heads},
-          {"parameters", s.parameters}, {"max_seq_len", s.max_seq_len},
+  return {{"name", s.name},
+          {"family", s.family},
+          {"model_type", s.model_type},
+          {"layers", s.layers},
+          {"hidden_size", s.hidden_size},
+          {"heads", s.heads},
+          {"parameters", s.parameters},
+          {"active_parameters", s.active_parameters},
+          {"mtp_layers", s.mtp_layers},
+          {"mtp_parameters", s.mtp_parameters ? nlohmann::json(*s.mtp_parameters) : nlohmann::json(nullptr)},
+          {"weights", s.weights},
+          {"max_seq_len", s.max_seq_len},
           {"decoder", s.decoder}};
 }
 
@@ -131,7 +166,10 @@ Status check_tree_size(const ModelConfig& c, const RunOptions& o) {
                          ? std::min(experts, b * static_cast<double>(o.seq_len) * static_cast<double>(d.num_experts_per_tok))
                          : 0;
   const double phases = o.new_tokens > 0 ? 2 : 1;
-  const double nodes = phases * (layers * (100 + 16 * hit) + 100);
+  // Only transformers v4's expert loops (Mixtral, Qwen3-MoE) add nodes per expert hit;
+  // the fused experts of the newer families are a handful of nodes a layer.
+  const bool expert_loop = c.model_type == "mixtral" || c.model_type == "qwen3_moe";
+  const double nodes = phases * (layers * (100 + (expert_loop ? 16 * hit : 0)) + 100);
   const double heads = static_cast<double>(c.num_heads);
   const double head_dim = d.head_dim > 0 ? static_cast<double>(d.head_dim) : hidden / std::max(1.0, heads);
   const double params = 2 * static_cast<double>(c.vocab_size) * hidden +
@@ -229,16 +267,34 @@ struct ModelRunner::Impl {
   CausalLM* lm = nullptr;  // the same model, for decoder families
   at::Tensor input_ids;
   at::TensorOptions tensor_options;  // device and dtype of weights and activations
+  int64_t active_parameters = 0;
 
   // What every tree of this run says about itself.
   void describe(tree::Tree& t) const {
     t.dtype = run_dtype(config, options);
+    t.active_parameters = lm ? active_parameters : 0;
+    const DecoderConfig& d = config.decoder;
     if (lm) t.attention = options.attention.empty() ? "sdpa" : options.attention;
-    if (options.shapes_only && config.decoder.num_experts > 0)
+    const bool expert_loop = config.model_type == "mixtral" || config.model_type == "qwen3_moe";
+    if (options.shapes_only && d.num_experts > 0 && expert_loop)
       t.notes.push_back("shapes only: balanced expert routing assumed, each expert receiving tokens x top_k / "
-                        "num_experts tokens (" + std::to_string(config.decoder.num_experts_per_tok) + " of " +
-                        std::to_string(config.decoder.num_experts) + " experts per token; the first tokens x top_k "
+                        "num_experts tokens (" + std::to_string(d.num_experts_per_tok) + " of " +
+                        std::to_string(d.num_experts) + " experts per token; the first tokens x top_k "
                         "mod num_experts experts one more); a real run follows the router");
+    if (options.shapes_only && d.num_experts > 0 && !expert_loop)
+      t.notes.push_back("shapes only: the experts' grouped products read the weights of the experts a step is "
+                        "expected to touch under uniform routing, E x (1 - (1 - 1/E)^(tokens x top_k)) of E = " +
+                        std::to_string(d.num_experts) + " (" + std::to_string(d.num_experts_per_tok) +
+                        " per token); a real run follows the router");
+    if (!d.declared_model_type.empty() && config.raw.contains("text_config"))
+      t.notes.push_back("the language model of a '" + d.declared_model_type +
+                        "' checkpoint (its text_config); the vision tower is not built");
+    if (d.mtp_layers > 0)
+      t.notes.push_back(std::to_string(d.mtp_layers) + " multi-token-prediction layer(s) in the checkpoint are not "
+                        "built (transformers drops them); `irene models` counts their parameters apart");
+    if (!d.quantization.method.empty())
+      t.notes.push_back("weights as the checkpoint stores them (quantization_config: " + d.quantization.method +
+                        "): a quantised layer's bytes are its stored values and scales; FLOPs as in " + t.dtype);
   }
   GenerationRun generation() const {
     return GenerationRun{*lm, config, options, input_ids, tensor_options};
@@ -297,12 +353,18 @@ Result<std::unique_ptr<ModelRunner>> ModelRunner::create(const ModelConfig& conf
       if (!model) return nullptr;
       if (auto* lm = dynamic_cast<CausalLM*>(model.get())) lm->plain_options.eager = options.attention == "eager";
       assign_paths(*model);
+      apply_quantization(*model, config.decoder.quantization);
       model->eval();
       return model;
     };
     impl->model = options.shapes_only && options.weights_path.empty() ? cached_meta_model(config, options, make) : make();
     if (!impl->model) return Status::unsupported("no architecture for model_type '" + config.model_type + "'");
     impl->lm = dynamic_cast<CausalLM*>(impl->model.get());
+    if (impl->lm) {
+      int64_t total = 0;
+      for (const auto& p : impl->model->parameters()) total += p.numel();
+      impl->active_parameters = total - inactive_parameters(*impl->model);
+    }
     if (!options.weights_path.empty()) {
       IRENE_ASSIGN_OR_RETURN(LoadReport report, load_safetensors(*impl->model, options.weights_path));
       (void)report;

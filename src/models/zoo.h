@@ -35,9 +35,18 @@ struct ModelSummary {
   std::string name, family, model_type;
   int64_t layers = 0, hidden_size = 0, heads = 0, parameters = 0, max_seq_len = 0;
   bool decoder = false;  // a decoder LLM family: generates (new_tokens), has dtype and attention choices
+  // The parameters one token passes through: all but the routed experts it is not sent
+  // to (embeddings and lm_head included). Equal to parameters for dense models.
+  int64_t active_parameters = 0;
+  // Multi-token-prediction layers the checkpoint holds and irene does not build, and their
+  // parameters where the family's layout says them (DeepSeek's); counted apart.
+  int64_t mtp_layers = 0;
+  std::optional<int64_t> mtp_parameters;
+  std::string weights;  // how the checkpoint stores its weights ("bfloat16", "fp8_e4m3 (128x128 blocks)", ...)
 };
 // {"name", "family", "model_type", "layers", "hidden_size", "heads", "parameters",
-// "max_seq_len", "decoder"}: the row of `irene models --format json` and GET /api/models.
+// "active_parameters", "mtp_layers", "mtp_parameters", "weights", "max_seq_len",
+// "decoder"}: the row of `irene models --format json` and GET /api/models.
 nlohmann::json to_json(const ModelSummary& s);
 
 // Counts parameters from shapes alone (no weights allocated).
@@ -66,10 +75,19 @@ struct RunOptions {
 // The element type a run uses (see RunOptions::dtype).
 std::string run_dtype(const ModelConfig& config, const RunOptions& options);
 
-// Bytes of a decoder's KV cache holding `positions` positions for each of `batch`
-// sequences, at its stored size: key/value heads (not repeated to the query heads), and
-// only the last window of a sliding-window layer. Defined in generation.cc.
+// One layer's cache per sequence after `positions` positions, at its stored size: what
+// grows with the context (an attention layer's keys and values, of its key/value heads
+// only and only the window or chunk it still reads; MLA's latent and rotary key and the
+// indexer's keys) and the constant state of a recurrent layer (Mamba-2's and DeltaNet's
+// convolution inputs and recurrent state, the latter in float32). Defined in generation.cc.
+struct LayerCacheBytes {
+  int64_t growing = 0, state = 0;
+};
+LayerCacheBytes layer_cache_bytes(const ModelConfig& config, int64_t layer, int64_t positions, int element_bytes);
+// The whole cache of `batch` sequences holding `positions` positions each, states included.
 int64_t kv_cache_bytes(const ModelConfig& config, int64_t batch, int64_t positions, int element_bytes);
+// The constant-size part of it: the recurrent layers' states.
+int64_t state_bytes(const ModelConfig& config, int64_t batch, int element_bytes);
 
 // Checks sizes against what the config allows; errors say what is allowed. Includes
 // check_tree_size.

@@ -5,6 +5,7 @@
 #include <limits>
 #include <cstdio>
 
+#include "common/python_json.h"
 #include "models/zoo.h"
 
 namespace irene::server {
@@ -121,7 +122,8 @@ Result<std::pair<ApiRequest, nlohmann::json>> body_request(const ApiRequest& r, 
                                                            const std::string& usage) {
   if (r.body.size() > kMaxBodyBytes)
     return Status::invalid_argument("request too large: the body is over " + std::to_string(kMaxBodyBytes) + " bytes");
-  nlohmann::json body = nlohmann::json::parse(r.body, nullptr, false);
+  // Configs are written by Python's json module, which spells infinity Infinity.
+  nlohmann::json body = parse_python_json(r.body);
   if (body.is_discarded() || !body.is_object()) return Status::invalid_argument("the body must be a JSON object: " + usage);
   ApiRequest q;
   for (const std::string& k : fields) {

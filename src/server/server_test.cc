@@ -278,7 +278,7 @@ TEST(ServerTest, PostedConfigsAreCheckedAndBounded) {
       {with(tiny, "num_hidden_layers", 2147483648LL), "'num_hidden_layers'"},
       {with(distil, "sinusoidal_pos_embds", 5), "'sinusoidal_pos_embds' must be true or false"},
       {{{"model_type", "gpt2"}, {"vocab_size", 100}, {"n_positions", 4611686018427387904LL}}, "'n_positions'"},
-      {with(tiny, "rope_scaling", {{"rope_type", "yarn"}, {"factor", 2}}), "'yarn'"},
+      {with(tiny, "rope_scaling", {{"rope_type", "su"}, {"factor", 2}}), "'su'"},
       {{{"model_type", "t5"}}, "'model_type' is 't5'"},
   };
   for (const Bad& b : bad) {

@@ -16,9 +16,19 @@ namespace {
 Tensor meta_empty(at::IntArrayRef shape, const at::TensorOptions& o) { return at::empty(shape, o); }
 }  // namespace
 
-Tensor linear_op(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+Tensor linear_op(const Tensor& x, const Tensor& weight, const Tensor& bias, std::optional<double> stored_weight_bytes) {
   auto compute = [&] { return at::linear(x, weight, bias.defined() ? c10::optional<Tensor>(bias) : c10::nullopt); };
-  return bias.defined() ? traced("aten::linear", {x, weight, bias}, compute) : traced("aten::linear", {x, weight}, compute);
+  std::optional<OpCost> cost;
+  if (stored_weight_bytes) {  // the table's rule with the weight at its stored size
+    std::vector<TensorMeta> in = {meta_of(x), meta_of(weight)};
+    if (bias.defined()) in.push_back(meta_of(bias));
+    TensorMeta out = meta_of(x);
+    out.shape.back() = weight.size(0);
+    cost = irene_op_cost("aten::linear", in, out);
+    cost->mem_bytes += static_cast<int64_t>(*stored_weight_bytes) - weight.numel() * static_cast<int64_t>(weight.element_size());
+  }
+  return bias.defined() ? traced("aten::linear", {x, weight, bias}, compute, cost)
+                        : traced("aten::linear", {x, weight}, compute, cost);
 }
 Tensor silu(const Tensor& x) {
   return traced("aten::silu", {x}, [&] { return at::silu(x); });
@@ -37,6 +47,24 @@ Tensor sin(const Tensor& x) {
 }
 Tensor rsqrt(const Tensor& x) {
   return traced("aten::rsqrt", {x}, [&] { return at::rsqrt(x); });
+}
+Tensor bmm(const Tensor& a, const Tensor& b) {
+  return traced("aten::bmm", {a, b}, [&] { return at::bmm(a, b); });
+}
+Tensor exp(const Tensor& x) {
+  return traced("aten::exp", {x}, [&] { return x.is_meta() ? meta_empty(x.sizes(), x.options()) : at::exp(x); });
+}
+Tensor log(const Tensor& x) {
+  return traced("aten::log", {x}, [&] { return x.is_meta() ? meta_empty(x.sizes(), x.options()) : at::log(x); });
+}
+Tensor floor(const Tensor& x) {
+  return traced("aten::floor", {x}, [&] { return x.is_meta() ? meta_empty(x.sizes(), x.options()) : at::floor(x); });
+}
+Tensor square(const Tensor& x) {
+  return traced("aten::square", {x}, [&] { return x.is_meta() ? meta_empty(x.sizes(), x.options()) : at::square(x); });
+}
+Tensor softplus(const Tensor& x) {
+  return traced("aten::softplus", {x}, [&] { return x.is_meta() ? meta_empty(x.sizes(), x.options()) : at::softplus(x); });
 }
 Tensor sigmoid(const Tensor& x) {
   return traced("aten::sigmoid", {x}, [&] { return at::sigmoid(x); });
@@ -87,7 +115,7 @@ Tensor copy_(Tensor& dst, const Tensor& src) {
 }
 
 Tensor attention_mask(int64_t batch, int64_t queries, int64_t first_query, int64_t keys, int64_t first_key,
-                      int64_t window, const at::TensorOptions& options) {
+                      int64_t window, int64_t chunk, const at::TensorOptions& options) {
   return traced("aten::where", {}, [&] {
     if (options.device().is_meta()) return meta_empty({batch, 1, queries, keys}, options);
     const auto ids = options.dtype(at::kLong);
@@ -95,6 +123,7 @@ Tensor attention_mask(int64_t batch, int64_t queries, int64_t first_query, int64
     Tensor k = at::arange(first_key, first_key + keys, ids).view({1, keys});
     Tensor allowed = k.le(q);
     if (window > 0) allowed = allowed.logical_and(k.gt(q - window));
+    if (chunk > 0) allowed = allowed.logical_and(k.div(chunk, "floor").eq(q.div(chunk, "floor")));
     // torch.finfo(dtype).min, as transformers fills masked positions.
     const auto t = options.dtype().toScalarType();
     const double lowest = t == at::kHalf       ? -65504.0
@@ -128,7 +157,44 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
   return traced("aten::scaled_dot_product_attention", {q, k, v}, compute, cost);
 }
 
-std::pair<Tensor, Tensor> topk(const Tensor& x, int64_t k) {
+Tensor attention_with_sinks(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask, double scale,
+                            const Tensor& sinks) {
+  FunctionalScope scope("scaled_dot_product_attention", "ScaledDotProductAttention",
+                        [=] { attention_with_sinks(q, k, v, mask, scale, sinks); });
+  auto compute = [&]() -> Tensor {
+    if (q.is_meta()) return meta_empty({q.size(0), q.size(1), q.size(2), v.size(3)}, q.options());
+    const int64_t groups = q.size(1) / k.size(1);
+    Tensor kr = groups == 1 ? k : k.repeat_interleave(groups, 1);
+    Tensor vr = groups == 1 ? v : v.repeat_interleave(groups, 1);
+    Tensor scores = at::matmul(q, kr.transpose(-2, -1)).mul_(scale);
+    if (mask.defined()) scores.add_(mask);
+    Tensor sink = sinks.to(scores.scalar_type()).view({1, -1, 1, 1}).expand({q.size(0), q.size(1), q.size(2), 1});
+    Tensor probs = at::softmax(at::cat({scores, sink}, -1).to(at::kFloat), -1).to(q.scalar_type());
+    return at::matmul(probs.slice(-1, 0, k.size(2)), vr);
+  };
+  TensorMeta out = meta_of(q);
+  out.shape.back() = v.size(3);
+  OpCost cost = attention_cost(meta_of(q), meta_of(k), meta_of(v), out, false);
+  cost.flops += 6 * q.size(0) * q.size(1) * q.size(2);  // the sink's column of each softmax
+  cost.mem_bytes += sinks.numel() * static_cast<int64_t>(sinks.element_size());
+  return traced("aten::scaled_dot_product_attention", {q, k, v}, compute, cost);
+}
+
+std::pair<Tensor, Tensor> sort(const Tensor& x) {
+  Tensor indices;
+  Tensor values = traced("aten::sort", {x}, [&] {
+    if (x.is_meta()) {
+      indices = meta_empty(x.sizes(), x.options().dtype(at::kLong));
+      return meta_empty(x.sizes(), x.options());
+    }
+    auto [v, i] = at::sort(x, /*stable=*/true, -1, false);
+    indices = i;
+    return v;
+  });
+  return {values, indices};
+}
+
+std::pair<Tensor, Tensor> topk(const Tensor& x, int64_t k, bool stable) {
   Tensor indices;
   Tensor values = traced("aten::topk", {x}, [&] {
     if (x.is_meta()) {
@@ -136,6 +202,11 @@ std::pair<Tensor, Tensor> topk(const Tensor& x, int64_t k) {
       shape.back() = k;
       indices = meta_empty(shape, x.options().dtype(at::kLong));
       return meta_empty(shape, x.options());
+    }
+    if (stable) {  // ties go to the lower index, however long the row
+      auto [v, i] = at::sort(x, /*stable=*/true, -1, /*descending=*/true);
+      indices = i.slice(-1, 0, k).contiguous();
+      return v.slice(-1, 0, k).contiguous();
     }
     auto [v, i] = at::topk(x, k, -1);
     indices = i;

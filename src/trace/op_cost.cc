@@ -36,6 +36,9 @@ const std::unordered_map<std::string_view, PerElement>& elementwise_table() {
       {"aten::sigmoid", {false, 4, 2}},    {"aten::exp", {false, 1, 2}},
       {"aten::cos", {false, 4, 2}},        {"aten::sin", {false, 4, 2}},
       {"aten::clamp", {false, 2, 2}},      {"aten::isinf", {false, 1, 2}},
+      {"aten::log", {false, 4, 2}},        {"aten::floor", {false, 1, 2}},
+      {"aten::square", {false, 1, 2}},     {"aten::softplus", {false, 4, 2}},
+      {"aten::floor_divide", {false, 1, 2}},
   };
   return table;
 }
@@ -97,6 +100,14 @@ OpCost irene_op_cost(std::string_view op, const std::vector<TensorMeta>& in, con
     return {in[2].numel(), 3 * in[2].numel() * in[2].element_bytes};
   if (op == "aten::topk" && !in.empty())
     return {in[0].numel(), in[0].numel() * in[0].element_bytes + out.numel() * (out.element_bytes + 8)};
+  if (op == "aten::sort" && !in.empty()) {  // a comparison sort along the last dim: n log2(n) per row
+    const int64_t n = in[0].shape.empty() ? 1 : in[0].shape.back();
+    int64_t depth = 1;
+    while ((int64_t{1} << depth) < n) ++depth;
+    return {in[0].numel() * depth, in[0].numel() * in[0].element_bytes + out.numel() * (out.element_bytes + 8)};
+  }
+  if (op == "aten::gather" && in.size() >= 2)
+    return {0, in[1].numel() * in[1].element_bytes + 2 * out.numel() * out.element_bytes};
   if (op == "aten::copy_" && !in.empty())
     return {0, (in[0].numel() + out.numel()) * in[0].element_bytes};
   return {};

@@ -24,10 +24,12 @@ std::vector<int64_t> with_last(at::IntArrayRef shape, int64_t last) {
 }  // namespace
 
 ModuleScope::ModuleScope(const std::string& path, const std::string& cls, tree::NodeKind kind,
-                         int64_t num_parameters, std::function<void()> replay)
+                         int64_t num_parameters, std::function<void()> replay, const std::string& weight_dtype)
     : open_(active_recorder() != nullptr) {
-  if (open_) active_recorder()->open_module(path, cls, kind, num_parameters, std::move(replay));
+  if (open_) active_recorder()->open_module(path, cls, kind, num_parameters, std::move(replay), weight_dtype);
 }
+
+const char* dtype_name(at::ScalarType t) { return detail::dtype_name(t); }
 
 bool capturing() { return active_recorder() != nullptr && active_recorder()->capturing(); }
 
@@ -114,7 +116,7 @@ Tensor gelu(const Tensor& x) {
   return traced("aten::gelu", {x}, [&] { return at::gelu(x); });
 }
 Tensor relu(const Tensor& x) {
-  return traced("aten::relu", {x}, [&] { return at::relu(x); });
+  return traced("aten::relu", {x}, [&] { return x.is_meta() ? at::empty(x.sizes(), x.options()) : at::relu(x); });
 }
 Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
   return traced("aten::where", {condition, a, b}, [&] {

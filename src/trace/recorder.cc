@@ -53,13 +53,14 @@ std::string Recorder::child_path(std::string_view base_name) {
 }
 
 void Recorder::open_module(std::string path, std::string cls, tree::NodeKind kind, int64_t num_parameters,
-                           std::function<void()> replay) {
+                           std::function<void()> replay, std::string weight_dtype) {
   const int index = add_node(std::move(path), std::move(cls), kind);
   if (capture_) {
     replays_.resize(tree_.nodes.size());
     replays_[index] = std::move(replay);
   }
   tree_.nodes[index].num_parameters = num_parameters;
+  tree_.nodes[index].weight_dtype = std::move(weight_dtype);
   stack_.push_back({index, timed_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{}, {}});
 }
 

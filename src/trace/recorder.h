@@ -24,7 +24,7 @@ class Recorder {
 
   // Opens a node below the current one. `path` is the module's full Hugging Face path.
   void open_module(std::string path, std::string cls, tree::NodeKind kind, int64_t num_parameters,
-                   std::function<void()> replay = nullptr);
+                   std::function<void()> replay = nullptr, std::string weight_dtype = "");
   // Opens a functional ML leaf (MatMul, Softmax): its path is the calling module's path
   // plus a name of its own ("matmul", "matmul_1", ...).
   void open_functional(std::string_view base_name, std::string cls, std::function<void()> replay = nullptr);

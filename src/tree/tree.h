@@ -71,6 +71,9 @@ struct Node {
   // Math nodes only: "[8,32,768] x [768,768] -> [8,32,768]" and the element type.
   std::string shapes;
   std::string dtype;
+  // Nodes that hold weights: how the checkpoint stores them ("bfloat16",
+  // "fp8_e4m3 (128x128 blocks)", "mxfp4 (groups of 32)"); "" for nodes without weights.
+  std::string weight_dtype;
 
   std::optional<Measurement> measured;       // when this node was measured
   std::optional<double> energy_j;            // predicted energy of one forward pass
@@ -87,6 +90,9 @@ struct Generation {
   int64_t prompt_tokens = 0;   // per sequence
   int64_t new_tokens = 0;      // decode steps
   int64_t kv_cache_bytes = 0;  // the cache after the last step, at its stored size (all sequences)
+  // The constant-size state of recurrent layers (Mamba-2, gated DeltaNet: convolution and
+  // SSM states), all sequences; it does not grow with the context. Included in kv_cache_bytes.
+  int64_t state_bytes = 0;
   // When set, the tree holds this one decode step (context prompt_tokens + step) alone.
   std::optional<int64_t> decode_step;
 };
@@ -102,6 +108,9 @@ struct Tree {
   // What the figures assume that a reader must know ("balanced expert routing ...").
   std::vector<std::string> notes;
   std::vector<Node> nodes;  // nodes[0] is the root
+  // Decoders: the parameters one token passes through (dense layers, the shared and the
+  // top-k routed experts, embeddings and lm_head); 0 where not known.
+  int64_t active_parameters = 0;
   // Compact traces only (RunOptions::compact_layers): how many times each node stands in
   // the model, a layer identical to one traced being counted on that layer's nodes
   // instead of copied. Parents' figures then cover the traced copy only: such a tree is

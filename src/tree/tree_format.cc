@@ -125,13 +125,16 @@ nlohmann::json node_json(const Tree& tree, int index, const FormatOptions& o) {
     j["shapes"] = n.shapes;
     j["dtype"] = n.dtype;
   }
+  if (!n.weight_dtype.empty()) j["weight_dtype"] = n.weight_dtype;
   if (index == 0 && tree.generation) {
     const Generation& g = *tree.generation;
     j["prompt_tokens"] = g.prompt_tokens;
     j["new_tokens"] = g.new_tokens;
     j["kv_cache_bytes"] = g.kv_cache_bytes;
+    if (g.state_bytes > 0) j["state_bytes"] = g.state_bytes;
     if (g.decode_step) j["decode_step"] = *g.decode_step;
   }
+  if (index == 0 && tree.active_parameters > 0) j["active_parameters"] = tree.active_parameters;
   if (n.energy_j) j["energy_j"] = *n.energy_j;
   if (n.energy_remainder_j) j["energy_remainder_j"] = *n.energy_remainder_j;
   if (n.predicted_latency_s) j["predicted_latency_s"] = *n.predicted_latency_s;
@@ -199,15 +202,18 @@ Status node_from_json(const nlohmann::json& j, int parent, Tree& tree) {
     if (j.contains("latency_s") && !j["latency_s"].is_null()) n.latency_s = j["latency_s"].get<double>();
     n.shapes = j.value("shapes", "");
     n.dtype = j.value("dtype", "");
+    n.weight_dtype = j.value("weight_dtype", "");
     if (j.contains("energy_j")) n.energy_j = j["energy_j"].get<double>();
     if (j.contains("energy_remainder_j")) n.energy_remainder_j = j["energy_remainder_j"].get<double>();
     if (j.contains("predicted_latency_s")) n.predicted_latency_s = j["predicted_latency_s"].get<double>();
     n.extrapolated = j.value("extrapolated", false);
+    if (parent < 0) tree.active_parameters = j.value("active_parameters", int64_t{0});
     if (parent < 0 && j.contains("new_tokens")) {
       Generation g;
       g.prompt_tokens = j.at("prompt_tokens").get<int64_t>();
       g.new_tokens = j.at("new_tokens").get<int64_t>();
       g.kv_cache_bytes = j.at("kv_cache_bytes").get<int64_t>();
+      g.state_bytes = j.value("state_bytes", int64_t{0});
       if (j.contains("decode_step")) g.decode_step = j["decode_step"].get<int64_t>();
       tree.generation = g;
     }
