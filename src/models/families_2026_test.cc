@@ -334,5 +334,159 @@ TEST(Families2026Test, ShapesOnlyTracesEqualRealRunsWithoutExperts) {
   }
 }
 
+// Parameter counts of the bundled configs against published figures (sources in
+// docs/bundled-configs.md). irene counts as transformers v5's num_parameters(): every
+// parameter once, buffers (DeepSeek's e_score_correction_bias, Gemma 4's layer_scalar)
+// not, the language model alone for multimodal checkpoints, the multi-token-prediction
+// layers apart. Active: all but the routed experts a token is not sent to, embeddings
+// and lm_head included.
+TEST(Families2026Test, ParameterCountsAgreeWithThePublishedFigures) {
+  struct Count {
+    const char* name;
+    int64_t total, active;
+  };
+  // Published as exact integers.
+  const Count exact[] = {
+      // gpt-oss model card (arXiv 2508.10925), Table 1: totals; its active counts exclude the
+      // input embedding (3,608,307,264 and 5,132,849,472), ours add vocab x hidden.
+      {"openai/gpt-oss-20b", 20914757184, 3608307264 + 201088LL * 2880},
+      {"openai/gpt-oss-120b", 116829156672, 5132849472 + 201088LL * 2880},
+      // The Hub's total (and a test's active count) of Qwen3-Coder-Next, of the same dimensions.
+      {"Qwen/Qwen3-Next-80B-A3B-Instruct", 79674391296, 3874929408},
+      // keras-hub's gemma3_{12b,27b}_text presets count a vocabulary of 262,144; the Hub's
+      // configs have 262,208 (64 rows more).
+      {"google/gemma-3-12b-it", 11765788416 + 64LL * 3840, 11765788416 + 64LL * 3840},
+      {"google/gemma-3-27b-it", 27009002240 + 64LL * 5376, 27009002240 + 64LL * 5376},
+      // NVIDIA-Nemotron-Nano-12B-v2-Base model card: 12.31B (and the arithmetic to the digit).
+      {"nvidia/NVIDIA-Nemotron-Nano-12B-v2", 12310001152, 12310001152},
+  };
+  for (const auto& e : exact) {
+    auto c = bundled_config(e.name);
+    ASSERT_TRUE(c.is_ok()) << e.name << ": " << c.status().to_string();
+    auto s = summarize(*c).value();
+    EXPECT_EQ(s.parameters, e.total) << e.name;
+    EXPECT_EQ(s.active_parameters, e.active) << e.name;
+  }
+  // Published rounded ("671B total, 37B activated"): within half a unit of the last
+  // digit. DeepSeek's and Moonshot's activated counts leave out the input embedding (as
+  // gpt-oss's card says its own do); Google's and NVIDIA's include it.
+  struct Rounded {
+    const char* name;
+    double total, total_unit, active, active_unit;
+    bool active_without_embedding;
+  };
+  const Rounded rounded[] = {
+      {"deepseek-ai/DeepSeek-V3", 671e9, 1e9, 37e9, 1e9, true},       // DeepSeek-V3 README: 671B / 37B
+      {"deepseek-ai/DeepSeek-V3.1", 671e9, 1e9, 37e9, 1e9, true},     // model card
+      {"deepseek-ai/DeepSeek-R1-0528", 671e9, 1e9, 37e9, 1e9, true},  // model card
+      {"moonshotai/Kimi-K2-Instruct", 1e12, 0.1e12, 32e9, 1e9, true}, // model card: "1T", "32B activated"
+      {"zai-org/GLM-5", 744e9, 1e9, 41e9, 2e9, true},                 // tech report: 744B total, 40B activated
+      {"google/gemma-4-26B-A4B", 25.2e9, 0.1e9, 3.8e9, 0.1e9, false}, // model card: 25.2B total, 3.8B active
+      {"nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-BF16", 31.6e9, 0.1e9, 3.6e9, 0.1e9, false},  // 3.6B incl. embeddings
+      {"nvidia/NVIDIA-Nemotron-Nano-9B-v2", 8.89e9, 0.01e9, 8.89e9, 0.01e9, false},        // "8.89 billion"
+      {"nvidia/Nemotron-H-56B-Base-8K", 56e9, 1e9, 56e9, 1e9, false},
+      {"meta-llama/Llama-4-Maverick-17B-128E-Instruct", 400e9, 2e9, 17e9, 1e9, false},     // 400B / 17B, round figures
+  };
+  for (const auto& r : rounded) {
+    auto c = bundled_config(r.name);
+    ASSERT_TRUE(c.is_ok()) << r.name << ": " << c.status().to_string();
+    auto s = summarize(*c).value();
+    const double embedding = static_cast<double>(c->vocab_size) * static_cast<double>(c->hidden_size);
+    EXPECT_NEAR(static_cast<double>(s.parameters), r.total, r.total_unit / 2) << r.name;
+    EXPECT_NEAR(static_cast<double>(s.active_parameters) - (r.active_without_embedding ? embedding : 0), r.active,
+                r.active_unit / 2)
+        << r.name;
+  }
+  // DeepSeek's multi-token-prediction layer: README_WEIGHTS' "11.5B unique" (its decoder
+  // layer), plus eh_proj [hidden, 2 hidden] and three norms.
+  auto v3 = summarize(bundled_config("deepseek-ai/DeepSeek-V3").value()).value();
+  EXPECT_EQ(v3.mtp_layers, 1);
+  ASSERT_TRUE(v3.mtp_parameters.has_value());
+  EXPECT_NEAR(static_cast<double>(*v3.mtp_parameters - 2 * 7168LL * 7168 - 3 * 7168), 11.5e9, 0.05e9);
+  // Multimodal checkpoints: the language model alone.
+  auto scout = summarize(bundled_config("meta-llama/Llama-4-Scout-17B-16E-Instruct").value()).value();
+  EXPECT_EQ(scout.model_type, "llama4");
+  EXPECT_EQ(scout.family, "Llama 4");
+}
+
+// Hand-computed figures of one decode step (batch 2, after 5 positions) for a tiny
+// hybrid: the Mamba-2 scan reads and writes its state once, the DeltaNet rule likewise,
+// the latent attention reads the latent cache of 8 + 4 values per position.
+TEST(Families2026Test, DecodeStepFiguresOfTheNewMixers) {
+  auto step = [](const nlohmann::json& j) {
+    RunOptions o{2, 5, /*shapes_only=*/true};
+    o.new_tokens = 3;
+    o.decode_step = 0;
+    o.dtype = "float32";
+    return trace_model(config_of(j), o).value();
+  };
+  auto node = [](const tree::Tree& t, const std::string& cls) -> const tree::Node& {
+    for (const auto& n : t.nodes)
+      if (n.cls == cls) return n;
+    ADD_FAILURE() << "no " << cls;
+    static tree::Node none;
+    return none;
+  };
+  {  // Mamba-2: heads 4 x head_dim 8 x state 4, groups 2
+    const tree::Tree t = step(tiny("nemotron_h"));
+    const tree::Node& scan = node(t, "irene::selective_state_update");
+    const int64_t b = 2, heads = 4, p = 8, n = 4, g = 2;
+    EXPECT_EQ(scan.flops, b * heads * p * (5 * n + 2));
+    const int64_t state = b * heads * p * n * 4;
+    const int64_t io = 4 * (b * heads * p * 2 + b * heads + 2 * b * g * n);  // x and y, dt, B and C
+    EXPECT_EQ(scan.mem_bytes, io + 2 * state);
+    const tree::Node& conv = node(t, "aten::conv1d");
+    const int64_t channels = heads * p + 2 * g * n, k = 4;
+    EXPECT_EQ(conv.flops, 2 * b * channels * k + b * channels);
+    ASSERT_TRUE(t.generation.has_value());
+    // One Mamba-2 layer's state (conv: channels x 3 at float32, SSM: 4 x 8 x 4 at float32)
+    // plus the attention layer's keys and values at 5 + 3 positions.
+    EXPECT_EQ(t.generation->state_bytes, b * (channels * 3 * 4 + heads * p * n * 4) * 2);  // layers 0 and 3 are Mamba-2
+    EXPECT_EQ(t.generation->kv_cache_bytes, t.generation->state_bytes + b * 2 * 2 * 8 * 8 * 4);
+  }
+  {  // gated DeltaNet: 4 value heads of 8 x 8
+    const tree::Tree t = step(tiny("qwen3_next"));
+    const tree::Node& rule = node(t, "irene::recurrent_gated_delta_rule");
+    const int64_t b = 2, heads = 4, dk = 8, dv = 8;
+    EXPECT_EQ(rule.flops, 7 * b * heads * dk * dv + b * heads * 6 * dk);
+    EXPECT_EQ(rule.mem_bytes, 4 * (b * heads * (2 * dk + 2 * dv + 2)) + 2 * b * heads * dk * dv * 4);
+  }
+  {  // latent attention: 4 heads, latent 8 + rope 4, 6 keys; absorbed at decode
+    const tree::Tree t = step(tiny("deepseek_v3"));
+    const tree::Node& mla = node(t, "irene::mla_attention");
+    const int64_t b = 2, heads = 4, r = 8, rope = 4, keys = 6;
+    EXPECT_EQ(mla.flops, b * heads * keys * (2 * (r + rope) + 2 * r + 7));
+    EXPECT_EQ(mla.mem_bytes, 4 * (b * heads * (r + rope) + b * keys * (r + rope) + b * heads * r));
+    ASSERT_TRUE(t.generation.has_value());
+    EXPECT_EQ(t.generation->kv_cache_bytes, 3 * b * 8 * (r + rope) * 4);  // three layers, 8 positions
+    EXPECT_EQ(t.generation->state_bytes, 0);
+  }
+}
+
+// Quantised checkpoints keep their FLOPs; their layers' bytes are the stored values and
+// scales, and each node says how its weights are stored.
+TEST(Families2026Test, QuantisedWeightsCountTheirStoredBytes) {
+  nlohmann::json j = tiny("deepseek_v3");
+  RunOptions o{1, 4, /*shapes_only=*/true};
+  o.dtype = "bfloat16";
+  const tree::Tree plain = trace_model(config_of(j), o).value();
+  j["quantization_config"] = {{"quant_method", "fp8"}, {"fmt", "e4m3"}, {"weight_block_size", {4, 4}}};
+  const tree::Tree fp8 = trace_model(config_of(j), o).value();
+  const int i = plain.find("model.layers.0.self_attn.q_b_proj", "Linear");
+  ASSERT_GE(i, 0);
+  EXPECT_EQ(fp8.nodes[i].flops, plain.nodes[i].flops);
+  // q_b_proj [4 x 12, 16]: 768 values at 1 byte instead of 2, and (48/4) x (16/4) float32 scales.
+  EXPECT_EQ(plain.nodes[i].mem_bytes - fp8.nodes[i].mem_bytes, 768 * 2 - (768 + 12 * 4 * 4));
+  EXPECT_EQ(fp8.nodes[i].weight_dtype, "fp8_e4m3 (4x4 blocks)");
+  EXPECT_EQ(plain.nodes[i].weight_dtype, "bfloat16");
+  // lm_head stays as it is (transformers' FP8 quantizer leaves the output layer), so do the norms.
+  const int head = fp8.find("lm_head", "Linear");
+  EXPECT_EQ(fp8.nodes[head].weight_dtype, "bfloat16");
+  const int experts = fp8.find("model.layers.1.mlp.experts", "DeepseekV3NaiveMoe");
+  ASSERT_GE(experts, 0);
+  EXPECT_EQ(fp8.nodes[experts].weight_dtype, "fp8_e4m3 (4x4 blocks)");
+  EXPECT_LT(fp8.nodes[experts].mem_bytes, plain.nodes[experts].mem_bytes);
+}
+
 }  // namespace
 }  // namespace irene::models

@@ -124,6 +124,7 @@ std::optional<int64_t> mtp_layer_parameters(const ModelConfig& c, torch::nn::Mod
 Result<ModelSummary> summarize(const ModelConfig& c) {
   auto model = build(c, Init{at::TensorOptions().device(at::kMeta)});
   if (!model) return Status::unsupported("no architecture for model_type '" + c.model_type + "'");
+  assign_paths(*model);  // the modules' own counts, which the experts' inactive share reads
   ModelSummary s{c.name, c.family(), c.decoder.declared_model_type.empty() ? c.model_type : c.decoder.declared_model_type,
                  c.num_layers, c.hidden_size, c.num_heads, 0, c.max_seq_len(), c.is_decoder()};
   for (const auto& p : model->parameters()) s.parameters += p.numel();
