@@ -1,5 +1,6 @@
-// Generation benchmarks: the shapes-only tree of the largest bundled model generating
-// (Llama-3.1-405B, batch 8, a 2,048-token prompt, 1,024 new tokens), and the tracer's
+// Generation benchmarks: the shapes-only trees of the largest bundled models generating
+// (Llama-3.1-405B, Mixtral-8x22B, Kimi K2 at 1T, DeepSeek-V3.1, GLM-5; batch 8, a
+// 2,048-token prompt, 1,024 new tokens), and the tracer's
 // overhead on a real generation, whose decode steps run many tiny ops (SmolLM2-135M and
 // Qwen2.5-0.5B on this CPU; the overhead is traced / untraced - 1).
 //   build/bench/generation_bench --benchmark_min_time=2
@@ -31,6 +32,15 @@ void BM_ShapesOnlyGeneration(benchmark::State& state, const char* model, int64_t
 BENCHMARK_CAPTURE(BM_ShapesOnlyGeneration, llama_3_1_405b_8x2048_new1024, "meta-llama/Llama-3.1-405B", 8, 2048, 1024)
     ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_ShapesOnlyGeneration, mixtral_8x22b_8x2048_new1024, "mistralai/Mixtral-8x22B-v0.1", 8, 2048, 1024)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ShapesOnlyGeneration, kimi_k2_8x2048_new1024, "moonshotai/Kimi-K2-Instruct", 8, 2048, 1024)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ShapesOnlyGeneration, deepseek_v3_1_8x2048_new1024, "deepseek-ai/DeepSeek-V3.1", 8, 2048, 1024)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ShapesOnlyGeneration, glm_5_8x2048_new1024, "zai-org/GLM-5", 8, 2048, 1024)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ShapesOnlyGeneration, nemotron_nano_9b_v2_8x2048_new1024, "nvidia/NVIDIA-Nemotron-Nano-9B-v2", 8,
+                  2048, 1024)
     ->Unit(benchmark::kMillisecond);
 
 // One runner per model, warmed up once, shared by the traced and untraced benchmarks.
