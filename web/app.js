@@ -304,8 +304,12 @@ function renderFacts(model) {
   const loaded = omittedCount(model) > 0 || model.nodes.length < all
     ? `${model.nodes.length.toLocaleString('en-US')} of ${all.toLocaleString('en-US')} nodes loaded (deeper levels load when a node opens)`
     : `${model.nodes.length.toLocaleString('en-US')} nodes`;
-  $('summary-facts').textContent = `${formatCount(raw.num_parameters)} parameters · ${formatCount(raw.flops)} FLOPs · `
-    + `${formatBytes(raw.mem_bytes)} moved · ${loaded}`
+  // Mixtures of experts: the parameters a token passes through; recurrent layers: their constant state.
+  const active = raw.active_parameters && raw.active_parameters !== raw.num_parameters
+    ? ` (${formatCount(raw.active_parameters)} active per token)` : '';
+  const state = raw.state_bytes ? ` · ${formatBytes(raw.state_bytes)} of recurrent state` : '';
+  $('summary-facts').textContent = `${formatCount(raw.num_parameters)} parameters${active} · ${formatCount(raw.flops)} FLOPs · `
+    + `${formatBytes(raw.mem_bytes)} moved${state} · ${loaded}`
     + `${measuredNodes ? ` (${measuredNodes} measured in the IrEne dataset)` : ''}`;
 }
 

@@ -373,6 +373,26 @@ TEST(CliTest, MalformedConfigNamesTheField) {
   r = irene("tree --config " + path + " -b 1 -s 4");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.out.find("the zoo builds: bert, roberta, distilbert, gpt2, openai-gpt"), std::string::npos) << r.out;
+
+  // A hidden size its heads cannot split: refused up front naming both fields (libtorch
+  // would fail later reshaping a tensor of 0 elements).
+  f = fopen(path.c_str(), "w");
+  fputs(R"({"model_type": "llama", "hidden_size": 3, "num_attention_heads": 9})", f);
+  fclose(f);
+  r = irene("tree --config " + path + " -b 1 -s 4");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("hidden_size (3) must be a multiple of num_attention_heads (9)"), std::string::npos) << r.out;
+
+  // Python's Infinity, as Nemotron-H's configs write it, is read.
+  f = fopen(path.c_str(), "w");
+  fputs(R"({"model_type": "nemotron_h", "vocab_size": 64, "hidden_size": 32, "intermediate_size": 48,
+            "hybrid_override_pattern": "M*-", "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 8,
+            "mamba_num_heads": 4, "mamba_head_dim": 8, "n_groups": 2, "ssm_state_size": 4,
+            "time_step_limit": [0.0, Infinity]})", f);
+  fclose(f);
+  r = irene("tree --config " + path + " -b 1 -s 4 --shapes-only --format csv");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("irene::ssd_chunk_scan"), std::string::npos) << r.out;
 }
 
 }  // namespace

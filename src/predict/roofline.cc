@@ -18,14 +18,24 @@ bool is_decoder_layer(std::string_view cls) {
   return cls.size() > 12 && cls.compare(cls.size() - 12, 12, "DecoderLayer") == 0;
 }
 
+double decoder_layers_in(std::string_view cls) {
+  if (is_decoder_layer(cls)) return 1;
+  return cls == "NemotronHBlock" ? 0.5 : 0;
+}
+
 OpClass op_class(std::string_view op, int64_t flops, int64_t bytes) {
   if (flops == 0 && bytes == 0) return OpClass::kView;
-  if (one_of(op, {"aten::linear", "aten::addmm", "aten::matmul", "aten::bmm"})) return OpClass::kGemm;
-  if (op == "aten::scaled_dot_product_attention") return OpClass::kAttention;
+  if (one_of(op, {"aten::linear", "aten::addmm", "aten::matmul", "aten::bmm", "aten::_grouped_mm"})) return OpClass::kGemm;
+  if (one_of(op, {"aten::scaled_dot_product_attention", "irene::sparse_attention"})) return OpClass::kAttention;
+  if (op == "irene::mla_attention") return OpClass::kLatentAttention;
+  if (op == "irene::indexer_scores") return OpClass::kIndexer;
+  if (one_of(op, {"irene::ssd_chunk_scan", "irene::selective_state_update"})) return OpClass::kStateScan;
+  if (one_of(op, {"irene::chunk_gated_delta_rule", "irene::recurrent_gated_delta_rule"})) return OpClass::kLinearAttention;
+  if (op == "aten::conv1d") return OpClass::kConv;
   if (one_of(op, {"aten::layer_norm", "aten::mean", "aten::rsqrt", "aten::pow"})) return OpClass::kNormalization;
   if (one_of(op, {"aten::embedding", "aten::index", "aten::index_select", "aten::index_add_"})) return OpClass::kGather;
   if (one_of(op, {"aten::softmax", "aten::_softmax", "aten::log_softmax", "aten::gelu", "aten::silu", "aten::sigmoid",
-                  "aten::tanh", "aten::exp", "aten::erf", "aten::sin", "aten::cos"}))
+                  "aten::tanh", "aten::exp", "aten::erf", "aten::sin", "aten::cos", "aten::log", "aten::softplus"}))
     return OpClass::kTranscendental;
   return OpClass::kElementwise;
 }
@@ -34,6 +44,11 @@ const char* op_class_name(OpClass c) {
   switch (c) {
     case OpClass::kGemm: return "gemm";
     case OpClass::kAttention: return "attention";
+    case OpClass::kLatentAttention: return "latent_attention";
+    case OpClass::kIndexer: return "indexer";
+    case OpClass::kStateScan: return "state_scan";
+    case OpClass::kLinearAttention: return "linear_attention";
+    case OpClass::kConv: return "conv";
     case OpClass::kNormalization: return "normalization";
     case OpClass::kGather: return "gather";
     case OpClass::kTranscendental: return "transcendental";
@@ -59,8 +74,9 @@ double kernel_latency(OpClass k, double flops, double bytes, double peak, double
                       int num_gpus) {
   if (k == OpClass::kView) return 0;
   const double g = num_gpus;
-  const double efficiency = k == OpClass::kGemm        ? p.gemm_efficiency
-                            : k == OpClass::kAttention ? p.attention_efficiency
+  const bool attention = k == OpClass::kAttention || k == OpClass::kLatentAttention || k == OpClass::kIndexer;
+  const double efficiency = k == OpClass::kGemm ? p.gemm_efficiency
+                            : attention         ? p.attention_efficiency
                             : k == OpClass::kTranscendental && p.transcendental_efficiency > 0
                                 ? p.transcendental_efficiency
                                 : p.other_compute_efficiency;
@@ -179,11 +195,11 @@ Result<double> predict_roofline(tree::Tree& t, const machines::MachineSpec& m, c
     if (n.kind == tree::NodeKind::kMath) {
       c[i] = kernel_cost(op_class(n.cls, n.flops, n.mem_bytes), static_cast<double>(n.flops),
                          static_cast<double>(n.mem_bytes), peak, m, p, o.num_gpus);
-    } else if (o.num_gpus > 1 && is_decoder_layer(n.cls)) {
+    } else if (const double layers = decoder_layers_in(n.cls); o.num_gpus > 1 && layers > 0) {
       // Tensor parallelism: the attention output and the MLP output are all-reduced.
       const KernelCost k = all_reduce_cost(o.layer_activation_bytes, m, p, o.num_gpus);
-      c[i].latency_s += k.latency_s;
-      c[i].energy_j += k.energy_j;
+      c[i].latency_s += layers * k.latency_s;
+      c[i].energy_j += layers * k.energy_j;
     }
     if (n.parent >= 0) {
       c[n.parent].latency_s += c[i].latency_s;

@@ -23,8 +23,13 @@ namespace irene::predict {
 
 // What kind of work an aten op is, for its efficiency.
 enum class OpClass {
-  kGemm,           // linear, addmm, matmul, bmm
-  kAttention,      // scaled_dot_product_attention
+  kGemm,           // linear, addmm, matmul, bmm, the experts' grouped products
+  kAttention,      // scaled_dot_product_attention, the sparse attention of DeepSeek-V3.2 / GLM-5
+  kLatentAttention,  // MLA's absorbed attention over the compressed cache (at the attention efficiency)
+  kIndexer,        // the sparse-attention indexer's scores over the whole context (at the attention efficiency)
+  kStateScan,      // Mamba-2's selective state-space scan (other compute's efficiency)
+  kLinearAttention,  // gated DeltaNet's delta rule (other compute's efficiency)
+  kConv,           // the depthwise causal convolutions of Mamba-2 and DeltaNet (other compute's efficiency)
   kNormalization,  // layer_norm, and the ops of RMSNorm (mean, rsqrt, pow)
   kGather,         // embedding, index, index_select, index_add_
   kTranscendental, // elementwise through exp, tanh, erf, sin, cos (softmax, GELU, SiLU): a CPU spends
@@ -36,6 +41,10 @@ OpClass op_class(std::string_view aten_op, int64_t flops, int64_t bytes);
 const char* op_class_name(OpClass c);
 // A decoder layer's node (LlamaDecoderLayer, ...): where tensor parallelism all-reduces.
 bool is_decoder_layer(std::string_view cls);
+// Decoder layers' worth of tensor-parallel all-reduces a node of class `cls` adds: 1 for a
+// decoder layer (its attention's and its MLP's outputs), 0.5 for Nemotron-H's blocks,
+// each one mixer with one all-reduce, 0 for others.
+double decoder_layers_in(std::string_view cls);
 
 struct RooflineParams {
   // Fractions of the dense peak FLOP/s that each class reaches when compute-bound.

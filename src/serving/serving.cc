@@ -46,7 +46,7 @@ ServingWorkload::Phase ServingWorkload::phase_of(const tree::Tree& t, double act
     const tree::Node& n = t.nodes[i];
     const double times = t.multiplicity.empty() ? 1.0 : static_cast<double>(t.multiplicity[i]);
     if (n.kind != tree::NodeKind::kMath) {
-      if (predict::is_decoder_layer(n.cls)) p.layers += times;
+      p.layers += times * predict::decoder_layers_in(n.cls);
       continue;
     }
     const predict::OpClass c = predict::op_class(n.cls, n.flops, n.mem_bytes);

@@ -18,8 +18,9 @@
 // Ops of the decoder LLMs, which the dataset never saw, follow irene's own rules in the
 // same spirit (each reads its inputs once and writes its output once):
 //  - unary per element of the input, flops/elements: neg 1/2, silu 4/2 (x * sigmoid(x)),
-//    sigmoid 4/2, exp 1/2, cos 4/2, sin 4/2 (a few flops each, as roofline tools count them),
-//    clamp 2/2 (two comparisons), isinf 1/2;
+//    sigmoid 4/2, exp 1/2, cos 4/2, sin 4/2, log 4/2, softplus 4/2 (a few flops each, as
+//    roofline tools count them), clamp 2/2 (two comparisons), isinf 1/2, floor 1/2,
+//    square 1/2, floor_divide 1/2;
 //  - linear [.., k] x [n, k]^T (+ bias): 2 x rows x k x n flops (+ rows x n for the
 //    bias), (rows x k + k x n + rows x n (+ n)) elements: GEMM reading its weight once;
 //  - cat: no flops, reads and writes its output's elements (2 x output);
@@ -29,7 +30,13 @@
 //    (read the source and the rows it lands on, write those rows);
 //  - topk: one comparison per input element, input bytes + output bytes (values and
 //    int64 indices);
+//  - sort (along the last dim, n per row): n log2(n) comparisons; input bytes + output
+//    bytes (values and int64 indices);
+//  - gather: index bytes + 2 x output bytes, like index;
 //  - scaled_dot_product_attention: see attention_cost.
+// The fused ops of the 2025-26 mixers (conv1d with its state, the SSD scan, the delta
+// rule, absorbed latent attention, sparse attention and its indexer, grouped expert
+// products) give their own cost where they run (trace/mixer_ops.cc).
 #pragma once
 
 #include <cstdint>

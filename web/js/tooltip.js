@@ -41,6 +41,7 @@ export function tooltipHtml(node) {
   row('Latency', raw.latency_s == null ? '<span class="text-body-secondary">not traced</span>' : formatSeconds(raw.latency_s));
   if (raw.shapes) row('Shapes', `<code>${escapeHtml(raw.shapes)}</code>`);
   if (raw.dtype) row('dtype', escapeHtml(raw.dtype));
+  if (raw.weight_dtype) row('Weights stored as', escapeHtml(raw.weight_dtype));
   row('Depth (level)', String(node.depth));
   appendMeasured(raw.measured, row);
   appendMeasuredHere(node.local, row);

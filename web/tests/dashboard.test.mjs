@@ -508,6 +508,41 @@ describe('irene dashboard', { timeout: TEST_TIMEOUT }, () => {
     await closePage(page);
   });
 
+  test('the 2025-26 families: grouped in the list, a hybrid\'s Mamba-2 scan and an MoE\'s active parameters and quantised weights in the tree', async () => {
+    const page = await newPage();
+    await page.goto('/');
+    await page.locator('#model-select:not([disabled])').waitFor();
+    const families = await page.locator('#model-select optgroup').evaluateAll((groups) => groups.map((g) => g.label));
+    for (const family of ['gpt-oss', 'Llama 4', 'Gemma 3', 'Gemma 4', 'DeepSeek-V3', 'DeepSeek-V3.2', 'GLM-5',
+      'Nemotron-H', 'Qwen3-Next', 'Qwen3.5', 'Qwen3.5-MoE']) {
+      assert.ok(families.includes(family), `${family} in ${families.join(', ')}`);
+    }
+    // A hybrid: its Mamba-2 layers' scan is a node of its own, found in the list.
+    await openSelection(page, { model: 'nvidia/NVIDIA-Nemotron-Nano-9B-v2', batch_size: '1', seq_len: '32', machine: 'pc1',
+      new_tokens: '16' });
+    assert.match(await page.locator('#summary-facts').textContent(), /of recurrent state/);
+    await page.fill('#list-search', 'selective_state_update');
+    await page.selectOption('#list-kind', 'math');
+    await page.waitForFunction(() => document.querySelectorAll('#node-table .vt-row').length > 0);
+    const row = await page.locator('#node-table .vt-row').first().textContent();
+    assert.ok(row.includes('irene::selective_state_update'), row);
+    // A quantised MoE: the active parameters beside the total, the experts' stored format in the tooltip.
+    await openSelection(page, { model: 'openai/gpt-oss-20b', batch_size: '1', seq_len: '32', machine: 'pc1' });
+    assert.match(await page.locator('#summary-facts').textContent(), /active per token/);
+    await page.fill('#list-search', 'layers.0.mlp.experts');
+    await page.selectOption('#list-kind', 'module');
+    await page.locator('#node-table .vt-row').first().click();
+    const experts = page.locator('g.tree-node[data-path="model.layers.0.mlp.experts"]');
+    await experts.waitFor();
+    await experts.locator('circle').hover();
+    const tooltip = page.locator('.node-tooltip');
+    await tooltip.waitFor({ state: 'visible' });
+    const tip = await tooltip.textContent();
+    assert.ok(tip.includes('GptOssExperts') && tip.includes('mxfp4 (groups of 32)'), tip);
+    await screenshot(page, '17-2026-families');
+    await closePage(page);
+  });
+
   test('Llama-3.1-405B generating 1,024 tokens: the first levels of 18,465 nodes open, deeper ones load when a node opens', async () => {
     const page = await newPage();
     await openSelection(page, { model: 'meta-llama/Llama-3.1-405B', batch_size: '8', seq_len: '2048', machine: 'pc1',
