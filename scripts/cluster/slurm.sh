@@ -37,6 +37,8 @@ case "$cmd" in
     for d in /usr/sbin/munged /usr/sbin/slurmctld /usr/sbin/slurmd; do
       [ -x "$d" ] || { echo "slurm.sh: $d missing (apt-get install munge slurmctld slurmd slurm-client)" >&2; exit 1; }
     done
+    # What a run killed before its cleanup left behind goes first.
+    [ -d "$dir" ] && "$0" stop "$dir"
     mkdir -p "$dir/munge" "$dir/state" "$dir/spool"
     chmod 0755 "$dir"
     chmod 0700 "$dir/munge"

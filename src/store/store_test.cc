@@ -1,6 +1,5 @@
-// The store's contract, run against each backend: SQLite always, PostgreSQL where
-// IRENE_TEST_POSTGRES_URL names one (ctest starts a throwaway server for it: the
-// test_postgres fixture). Every test writes under names of its own, so runs share a database.
+// The store's contract, run against each backend: SQLite, and the throwaway PostgreSQL
+// that ctest starts for it (the test_postgres fixture; skipped outside ctest). Every test writes under names of its own, so runs share a database.
 #include "store/store.h"
 
 #include <gtest/gtest.h>
@@ -47,18 +46,25 @@ void sql(const std::string& path, const char* statement) {
   sqlite3_close(db);
 }
 
+// The test cluster's PostgreSQL (ctest's test_postgres fixture), or "" outside ctest.
+std::string postgres_url() {
+  const char* dir = std::getenv("IRENE_TEST_CLUSTER");
+  std::ifstream in(std::string(dir ? dir : "/nonexistent") + "/postgres/url");
+  std::string url;
+  std::getline(in, url);
+  return url;
+}
+
 // The URL of each backend under test.
 std::string backend_url(const std::string& backend) {
-  if (backend == "sqlite") return "sqlite:" + sqlite_path("contract");
-  const char* url = std::getenv("IRENE_TEST_POSTGRES_URL");
-  return url ? url : "";
+  return backend == "sqlite" ? "sqlite:" + sqlite_path("contract") : postgres_url();
 }
 
 class StoreContract : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     url_ = backend_url(GetParam());
-    if (url_.empty()) GTEST_SKIP() << "IRENE_TEST_POSTGRES_URL not set (ctest sets it from the test_postgres fixture)";
+    if (url_.empty()) GTEST_SKIP() << "no PostgreSQL: ctest starts one (the test_postgres fixture)";
     auto s = open_store(url_, fast_retry());
     ASSERT_TRUE(s.is_ok()) << s.status().to_string();
     store_ = std::move(s).value();
