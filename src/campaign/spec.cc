@@ -16,21 +16,21 @@ namespace {
 
 using nlohmann::json;
 
-// Reads the fields of one JSON object, each at most once, and refuses the ones nobody read.
+// Reads the fields of one JSON object; `known` are all it may have.
 class Fields {
  public:
-  Fields(const json& obj, std::string source, std::string prefix)
-      : obj_(obj), source_(std::move(source)), prefix_(std::move(prefix)) {}
+  Fields(const json& obj, std::string source, std::string prefix, std::vector<std::string> known)
+      : obj_(obj), source_(std::move(source)), prefix_(std::move(prefix)), known_(std::move(known)) {}
 
   Status fail(const std::string& field, const std::string& what) const {
     return Status::invalid_argument(source_ + ": " + prefix_ + field + ": " + what);
   }
   const json* find(const std::string& field) {
-    known_.push_back(field);
     auto it = obj_.find(field);
     return it == obj_.end() || it->is_null() ? nullptr : &*it;
   }
-  // A typo ("batch_size") is an error, not a silently ignored field.
+  // A typo ("batch_size") is an error, not a silently ignored field; checked first, so
+  // that it is what the message names rather than the field it misspelt being missing.
   Status no_others() const {
     for (const auto& [k, v] : obj_.items())
       if (std::find(known_.begin(), known_.end(), k) == known_.end()) {
@@ -104,7 +104,10 @@ const std::regex kSlurmTime(R"((\d+-)?\d{1,2}(:\d{2}){0,2}|\d+)");
 const std::regex kSlurmMemory(R"((\d+[KMGT]?)?)");
 
 Status read_slurm(const json& doc, const std::string& source, SlurmSettings& s) {
-  Fields f(doc, source, "slurm.");
+  Fields f(doc, source, "slurm.",
+           {"partition", "account", "qos", "gpus_per_task", "cpus_per_task", "memory", "time_limit",
+            "points_per_task", "max_parallel"});
+  IRENE_RETURN_IF_ERROR(f.no_others());
   IRENE_RETURN_IF_ERROR(f.string("partition", s.partition, kAnyWord, "a Slurm partition name"));
   IRENE_RETURN_IF_ERROR(f.string("account", s.account, kAnyWord, "a Slurm account name"));
   IRENE_RETURN_IF_ERROR(f.string("qos", s.qos, kAnyWord, "a Slurm QOS name"));
@@ -114,18 +117,17 @@ Status read_slurm(const json& doc, const std::string& source, SlurmSettings& s) 
   IRENE_RETURN_IF_ERROR(f.string("time_limit", s.time_limit, kSlurmTime,
                                  "a Slurm time: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS"));
   IRENE_RETURN_IF_ERROR(f.integer("points_per_task", s.points_per_task, 1, 10000));
-  IRENE_RETURN_IF_ERROR(f.integer("max_parallel", s.max_parallel, 0, 100000));
-  return f.no_others();
+  return f.integer("max_parallel", s.max_parallel, 0, 100000);
 }
 
 Status read_profile(const json& doc, const std::string& source, ProfileSettings& p) {
-  Fields f(doc, source, "profile.");
+  Fields f(doc, source, "profile.", {"device", "seconds_per_node", "rounds", "level", "threads"});
+  IRENE_RETURN_IF_ERROR(f.no_others());
   IRENE_RETURN_IF_ERROR(f.string("device", p.device, std::regex("cpu|cuda"), "cpu or cuda"));
   IRENE_RETURN_IF_ERROR(f.positive("seconds_per_node", p.seconds_per_node, 600));
   IRENE_RETURN_IF_ERROR(f.integer("rounds", p.rounds, 1, 100));
   IRENE_RETURN_IF_ERROR(f.string("level", p.level, std::regex("ml|module|model|all"), "ml, module, model or all"));
-  IRENE_RETURN_IF_ERROR(f.integer("threads", p.threads, 0, 1024));
-  return f.no_others();
+  return f.integer("threads", p.threads, 0, 1024);
 }
 
 // YAML scalars become JSON numbers, booleans or null where they read as one, unless quoted.
@@ -162,7 +164,9 @@ json yaml_to_json(const YAML::Node& n) {
 Result<CampaignSpec> parse_campaign(const json& doc, const std::string& source, bool resolve_models) {
   if (!doc.is_object()) return Status::invalid_argument(source + ": a campaign file is one object (see README: On a cluster)");
   CampaignSpec spec;
-  Fields f(doc, source, "");
+  Fields f(doc, source, "",
+           {"name", "models", "batch_sizes", "seq_lens", "new_tokens", "repetitions", "slurm", "profile"});
+  IRENE_RETURN_IF_ERROR(f.no_others());
   IRENE_RETURN_IF_ERROR(f.string("name", spec.name, kName, "1-64 letters, digits, '_', '.' or '-', starting with a letter or digit", true));
   const json* models = f.find("models");
   if (!models || !models->is_array() || models->empty())
@@ -194,7 +198,6 @@ Result<CampaignSpec> parse_campaign(const json& doc, const std::string& source, 
   json slurm = json::object(), profile = json::object();
   IRENE_RETURN_IF_ERROR(f.object("slurm", slurm));
   IRENE_RETURN_IF_ERROR(f.object("profile", profile));
-  IRENE_RETURN_IF_ERROR(f.no_others());
   IRENE_RETURN_IF_ERROR(read_slurm(slurm, source, spec.slurm));
   IRENE_RETURN_IF_ERROR(read_profile(profile, source, spec.profile));
   if (spec.profile.device == "cuda" && spec.slurm.gpus_per_task == 0)
