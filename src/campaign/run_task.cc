@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "campaign/campaign.h"
+#include "campaign/host.h"
 #include "models/zoo.h"
 #include "profile/profile.h"
 #include "tree/tree_format.h"
@@ -12,12 +13,6 @@
 namespace irene::campaign {
 
 namespace {
-
-std::string host_name() {
-  char buf[256] = {};
-  gethostname(buf, sizeof buf - 1);
-  return buf;
-}
 
 // The campaign as recorded when it was submitted: the tasks measure exactly that plan.
 Result<CampaignSpec> recorded_spec(store::Store& store, const std::string& campaign) {
@@ -62,6 +57,12 @@ Result<store::PointRecord> measure(const CampaignSpec& spec, const Point& p, sto
 }
 
 }  // namespace
+
+std::string host_name() {
+  char buf[256] = {};
+  gethostname(buf, sizeof buf - 1);
+  return buf;
+}
 
 std::string this_task() {
   const char* job = std::getenv("SLURM_ARRAY_JOB_ID");

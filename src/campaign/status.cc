@@ -10,17 +10,12 @@
 #include <map>
 
 #include "campaign/campaign.h"
+#include "campaign/host.h"
 #include "campaign/slurm.h"
 
 namespace irene::campaign {
 
 namespace {
-
-std::string host_name() {
-  char buf[256] = {};
-  gethostname(buf, sizeof buf - 1);
-  return buf;
-}
 
 // Whether the task that left a point running may still be at it.
 bool task_alive(const std::string& task, const std::optional<std::set<std::string>>& live) {

@@ -5,17 +5,12 @@
 #include <fstream>
 
 #include "campaign/campaign.h"
+#include "campaign/host.h"
 #include "campaign/slurm.h"
 
 namespace irene::campaign {
 
 namespace {
-
-std::string host_name() {
-  char buf[256] = {};
-  gethostname(buf, sizeof buf - 1);
-  return buf;
-}
 
 std::string file_stamp() {
   std::string t = store::iso_time_now();  // 2024-05-01T12:00:00.123Z -> 20240501-120000
