@@ -153,7 +153,9 @@ struct Progress {
   nlohmann::json accounting;  // sacct's rows per task (state, elapsed, consumed energy), or a note
 };
 // `commands` null: the store alone (a running point counts as running). Otherwise a
-// running point whose task is neither live in squeue nor a process on this machine is lost.
+// running point whose Slurm task squeue no longer lists, or whose local task was a process
+// of this machine that is gone, is lost (without an answer from squeue, Slurm tasks count
+// as running).
 Result<Progress> progress(store::Store& store, const std::string& name, const CommandRunner* commands);
 // {"name", "points", "done", "failed", "running", "lost", "not_started", "repeats_discarded",
 //  "spec", "submissions", "results": [every point of the plan with its status and figures],

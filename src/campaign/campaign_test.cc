@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "campaign/slurm.h"
+#include "predict/dataset.h"
 #include "predict/latency_calibration.h"
 
 namespace irene::campaign {
@@ -262,6 +263,23 @@ TEST_F(CampaignStoreTest, ResumeSubmitsWhatIsNeitherDoneNorHeldByALiveTask) {
   EXPECT_EQ(store_->submissions("tiny").value().size(), 2u);
 }
 
+TEST_F(CampaignStoreTest, WithoutAnAnswerFromSqueueARunningPointIsNotCalledLost) {
+  ASSERT_TRUE(submit(spec_, *store_, options_).is_ok());
+  ASSERT_TRUE(store_->start_point(row(0, "slurm:42_0")).value());
+  CommandRunner no_slurm = [](const std::vector<std::string>& argv) -> Result<CommandResult> {
+    return Status::not_found(argv[0] + ": not found");
+  };
+  auto p = progress(*store_, "tiny", &no_slurm);
+  ASSERT_TRUE(p.is_ok());
+  EXPECT_EQ(p->running, 1);
+  EXPECT_EQ(p->lost, 0);
+  EXPECT_FALSE(p->live_tasks.has_value());
+  EXPECT_NE(to_text(*p).find("squeue: no answer here"), std::string::npos);
+  options_.commands = no_slurm;
+  auto r = resume(spec_, *store_, options_);
+  EXPECT_EQ(r.status().code(), StatusCode::kNotFound) << "sbatch is missing too: " << r.status().to_string();
+}
+
 TEST_F(CampaignStoreTest, LocalTasksProfileEachPointOnceAndExportIt) {
   json doc = good_file();
   doc["models"] = {kTiny};
@@ -309,6 +327,44 @@ TEST_F(CampaignStoreTest, LocalTasksProfileEachPointOnceAndExportIt) {
   ASSERT_TRUE(csv.is_ok());
   EXPECT_TRUE(std::filesystem::exists(dir_ + "/csv/model_level_features.csv"));
   EXPECT_EQ(export_campaign(*store_, "tiny", "parquet", dir_ + "/x").status().code(), StatusCode::kInvalidArgument);
+}
+
+// Every measured node of a profile given an energy, as a machine with a meter would.
+void give_energy(json& node) {
+  if (node.contains("measured") && node["measured"].is_object()) node["measured"]["energy_j"] = 0.25;
+  if (node.contains("children"))
+    for (auto& c : node["children"]) give_energy(c);
+}
+
+TEST_F(CampaignStoreTest, MeasuredEnergyIsExportedInTheIreneLayoutThatTrainingReads) {
+  json doc = good_file();
+  doc["models"] = {kTiny};
+  doc["batch_sizes"] = {1};
+  doc["seq_lens"] = {4};
+  doc["repetitions"] = 1;
+  spec_ = parse_campaign(doc, "c.json").value();
+  options_.local = true;
+  ASSERT_TRUE(submit(spec_, *store_, options_).is_ok());
+  // The profile as a machine with an energy meter would have stored it.
+  store::PointRecord p = store_->points("tiny", true).value().at(0);
+  json profile = json::parse(p.result);
+  give_energy(profile["root"]);
+  auto other = store::open_store("sqlite:" + dir_ + "/metered.sqlite").value();
+  ASSERT_TRUE(other->save_campaign(store_->campaign("tiny").value().value()).is_ok());
+  p.result = profile.dump();
+  ASSERT_TRUE(other->finish_point(p).value());
+
+  auto said = export_campaign(*other, "tiny", "irene-csv", dir_ + "/csv");
+  ASSERT_TRUE(said.is_ok()) << said.status().to_string();
+  auto data = predict::load_dataset(dir_ + "/csv");
+  ASSERT_TRUE(data.is_ok()) << data.status().to_string();
+  ASSERT_EQ(data->trees.size(), 1u);
+  EXPECT_EQ(data->trees[0].model, kTiny);
+  EXPECT_EQ(data->trees[0].seq_len, 4);
+  ASSERT_TRUE(data->trees[0].root().measured.has_value());
+  EXPECT_DOUBLE_EQ(*data->trees[0].root().measured->energy_j, 0.25);
+  EXPECT_GT(data->rows, 10);
+  EXPECT_NE(said->find("1 measured points of 1"), std::string::npos) << *said;
 }
 
 TEST_F(CampaignStoreTest, ACancelledTaskLeavesItsPointsForResume) {

@@ -19,7 +19,8 @@ namespace {
 
 // Whether the task that left a point running may still be at it.
 bool task_alive(const std::string& task, const std::optional<std::set<std::string>>& live) {
-  if (task.rfind("slurm:", 0) == 0) return live && live->count(task);  // unknown to squeue: gone
+  // Unknown to squeue: gone. Without an answer from squeue, nothing can be told: running.
+  if (task.rfind("slurm:", 0) == 0) return !live || live->count(task);
   if (task.rfind("local:", 0) == 0) {
     const size_t colon = task.rfind(':');
     const std::string host = task.substr(6, colon - 6);
@@ -136,7 +137,10 @@ std::string to_text(const Progress& p) {
   for (const auto& sub : p.submissions)
     out += "  submitted " + sub.submitted + ": " + (sub.kind == "slurm" ? "Slurm job " : "") + sub.job_id + " (" +
            std::to_string(sub.tasks) + " tasks, " + std::to_string(sub.points) + " points)\n";
-  if (p.live_tasks) out += "  squeue: " + std::to_string(p.live_tasks->size()) + " of its array tasks queued or running\n";
+  if (p.live_tasks)
+    out += "  squeue: " + std::to_string(p.live_tasks->size()) + " of its array tasks queued or running\n";
+  else if (std::any_of(p.submissions.begin(), p.submissions.end(), [](const auto& s) { return s.kind == "slurm"; }))
+    out += "  squeue: no answer here, so a point left running by a task that died still counts as running\n";
   if (p.accounting.contains("note")) out += "  sacct: " + p.accounting["note"].get<std::string>() + "\n";
   if (p.accounting.contains("tasks"))
     for (const auto& t : p.accounting["tasks"])

@@ -16,7 +16,10 @@ ApiResponse Api::list_campaigns(const ApiRequest&) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& c : *all) {
     auto p = campaign::progress(*store_, c.name, nullptr);
-    if (!p.is_ok()) return ApiResponse::from_status(p.status());
+    if (!p.is_ok()) {  // one unreadable record (a newer irene's spec) does not hide the others
+      out.push_back({{"name", c.name}, {"created", c.created}, {"points", c.points}, {"error", p.status().message()}});
+      continue;
+    }
     nlohmann::json row = campaign::to_json(*p);
     row.erase("results");  // the list stays small; /api/campaigns/{name} has them
     row.erase("slurm");

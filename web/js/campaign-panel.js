@@ -71,7 +71,8 @@ export class CampaignPanel {
     }
     const { select } = this.elements;
     const before = select.value;
-    select.innerHTML = answer.campaigns.map((c) => `<option value="${escapeHtml(c.name)}">${escapeHtml(c.name)} (${c.done} of ${c.points} done)</option>`).join('');
+    const state = (c) => (c.error ? 'unreadable' : `${c.done} of ${c.points} done`);
+    select.innerHTML = answer.campaigns.map((c) => `<option value="${escapeHtml(c.name)}">${escapeHtml(c.name)} (${state(c)})</option>`).join('');
     this.elements.machine.textContent = `Store: ${answer.store}. Predictions: PC1's predictor (the IrEne dataset's machine).`;
     if (!answer.campaigns.length) {
       this.elements.summary.innerHTML = '<p class="small text-body-secondary mb-0" id="campaign-empty">No campaigns in this store: <code>irene campaign submit FILE --db URL</code> starts one (README, "On a cluster").</p>';
