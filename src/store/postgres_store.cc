@@ -63,7 +63,7 @@ class PostgresStore : public SqlStore {
   std::string backend() const override { return "postgresql"; }
   Result<int> schema_version() override {
     int v = 0;
-    IRENE_RETURN_IF_ERROR(transaction([&](SqlSession& s) -> Status {
+    IRENE_RETURN_IF_ERROR(read([&](SqlSession& s) -> Status {
       IRENE_ASSIGN_OR_RETURN(auto rows, s.query("SELECT COALESCE(MAX(version), 0) FROM irene_schema"));
       v = static_cast<int>(sql_int(rows.at(0)[0]));
       return Status::ok();
@@ -73,7 +73,7 @@ class PostgresStore : public SqlStore {
 
   // Brings the schema up to date, one opener at a time (the lock is released at commit).
   Status migrate() {
-    return transaction([&](SqlSession& s) -> Status {
+    return write([&](SqlSession& s) -> Status {
       IRENE_RETURN_IF_ERROR(s.query("SELECT pg_advisory_xact_lock(" + std::to_string(kMigrationLock) + ")").status());
       IRENE_RETURN_IF_ERROR(s.execute("CREATE TABLE IF NOT EXISTS irene_schema (version INT PRIMARY KEY, "
                                       "description TEXT NOT NULL, applied TIMESTAMPTZ NOT NULL DEFAULT now())")
@@ -97,7 +97,7 @@ class PostgresStore : public SqlStore {
   }
 
  protected:
-  Status transaction(const std::function<Status(SqlSession&)>& body) override {
+  Status transaction(const std::function<Status(SqlSession&)>& body, bool /*writes*/) override {
     std::lock_guard lock(mutex_);
     return run_with_retry(retry_, redacted_, [&]() -> Attempt {
       try {

@@ -53,7 +53,7 @@ PointRecord point_from(const SqlRow& r) {
 
 Result<std::optional<std::string>> SqlStore::get(const std::string& key) {
   std::optional<std::string> out;
-  IRENE_RETURN_IF_ERROR(transaction([&](SqlSession& s) -> Status {
+  IRENE_RETURN_IF_ERROR(read([&](SqlSession& s) -> Status {
     IRENE_ASSIGN_OR_RETURN(auto rows, s.query("SELECT value FROM answers WHERE key = $1", {key}));
     if (!rows.empty()) out = text(rows[0][0]);
     return Status::ok();
@@ -62,7 +62,7 @@ Result<std::optional<std::string>> SqlStore::get(const std::string& key) {
 }
 
 Status SqlStore::put(const std::string& key, const std::string& value) {
-  return transaction([&](SqlSession& s) -> Status {
+  return write([&](SqlSession& s) -> Status {
     return s
         .execute("INSERT INTO answers (key, value, created) VALUES ($1, $2, $3) "
                  "ON CONFLICT (key) DO UPDATE SET value = excluded.value, created = excluded.created",
@@ -73,7 +73,7 @@ Status SqlStore::put(const std::string& key, const std::string& value) {
 
 Result<int64_t> SqlStore::count_values() {
   int64_t n = 0;
-  IRENE_RETURN_IF_ERROR(transaction([&](SqlSession& s) -> Status {
+  IRENE_RETURN_IF_ERROR(read([&](SqlSession& s) -> Status {
     IRENE_ASSIGN_OR_RETURN(auto rows, s.query("SELECT COUNT(*) FROM answers"));
     n = sql_int(rows.at(0)[0]);
     return Status::ok();
@@ -82,7 +82,7 @@ Result<int64_t> SqlStore::count_values() {
 }
 
 Status SqlStore::save_campaign(const CampaignRecord& c) {
-  return transaction([&](SqlSession& s) -> Status {
+  return write([&](SqlSession& s) -> Status {
     IRENE_RETURN_IF_ERROR(s.execute("INSERT INTO campaigns (name, spec, points, created) VALUES ($1, $2, $3, $4) "
                                     "ON CONFLICT (name) DO NOTHING",
                                     {c.name, c.spec, std::to_string(c.points), c.created})
@@ -97,7 +97,7 @@ Status SqlStore::save_campaign(const CampaignRecord& c) {
 
 Result<std::optional<CampaignRecord>> SqlStore::campaign(const std::string& name) {
   std::optional<CampaignRecord> out;
-  IRENE_RETURN_IF_ERROR(transaction([&](SqlSession& s) -> Status {
+  IRENE_RETURN_IF_ERROR(read([&](SqlSession& s) -> Status {
     IRENE_ASSIGN_OR_RETURN(auto rows, s.query("SELECT name, spec, points, created FROM campaigns WHERE name = $1", {name}));
     if (!rows.empty()) out = CampaignRecord{text(rows[0][0]), text(rows[0][1]), sql_int(rows[0][2]), text(rows[0][3])};
     return Status::ok();
@@ -107,7 +107,7 @@ Result<std::optional<CampaignRecord>> SqlStore::campaign(const std::string& name
 
 Result<std::vector<CampaignRecord>> SqlStore::campaigns() {
   std::vector<CampaignRecord> out;
-  IRENE_RETURN_IF_ERROR(transaction([&](SqlSession& s) -> Status {
+  IRENE_RETURN_IF_ERROR(read([&](SqlSession& s) -> Status {
     IRENE_ASSIGN_OR_RETURN(auto rows, s.query("SELECT name, spec, points, created FROM campaigns ORDER BY name"));
     out.clear();
     for (const auto& r : rows) out.push_back({text(r[0]), text(r[1]), sql_int(r[2]), text(r[3])});
@@ -117,7 +117,7 @@ Result<std::vector<CampaignRecord>> SqlStore::campaigns() {
 }
 
 Status SqlStore::save_submission(const SubmissionRecord& sub) {
-  return transaction([&](SqlSession& s) -> Status {
+  return write([&](SqlSession& s) -> Status {
     return s
         .execute("INSERT INTO submissions (campaign, job_id, kind, tasks, points, submitted) "
                  "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (campaign, job_id) DO NOTHING",
@@ -129,7 +129,7 @@ Status SqlStore::save_submission(const SubmissionRecord& sub) {
 
 Result<std::vector<SubmissionRecord>> SqlStore::submissions(const std::string& campaign) {
   std::vector<SubmissionRecord> out;
-  IRENE_RETURN_IF_ERROR(transaction([&](SqlSession& s) -> Status {
+  IRENE_RETURN_IF_ERROR(read([&](SqlSession& s) -> Status {
     IRENE_ASSIGN_OR_RETURN(auto rows, s.query("SELECT campaign, job_id, kind, tasks, points, submitted FROM "
                                               "submissions WHERE campaign = $1 ORDER BY submitted, job_id",
                                               {campaign}));
@@ -143,7 +143,7 @@ Result<std::vector<SubmissionRecord>> SqlStore::submissions(const std::string& c
 
 Result<bool> SqlStore::start_point(const PointRecord& p) {
   bool started = false;
-  IRENE_RETURN_IF_ERROR(transaction([&](SqlSession& s) -> Status {
+  IRENE_RETURN_IF_ERROR(write([&](SqlSession& s) -> Status {
     IRENE_ASSIGN_OR_RETURN(
         int64_t changed,
         s.execute("INSERT INTO points (campaign, key, idx, status, task, attempts, measurements, error, started) "
@@ -160,7 +160,7 @@ Result<bool> SqlStore::start_point(const PointRecord& p) {
 
 Result<bool> SqlStore::finish_point(const PointRecord& p) {
   bool stored = false;
-  IRENE_RETURN_IF_ERROR(transaction([&](SqlSession& s) -> Status {
+  IRENE_RETURN_IF_ERROR(write([&](SqlSession& s) -> Status {
     IRENE_ASSIGN_OR_RETURN(
         int64_t changed,
         s.execute("INSERT INTO points (campaign, key, idx, status, task, attempts, measurements, error, latency_s, "
@@ -194,7 +194,7 @@ Result<bool> SqlStore::finish_point(const PointRecord& p) {
 }
 
 Status SqlStore::fail_point(const PointRecord& p) {
-  return transaction([&](SqlSession& s) -> Status {
+  return write([&](SqlSession& s) -> Status {
     // Another task now running the point (a resume) keeps it.
     return s
         .execute("INSERT INTO points (campaign, key, idx, status, task, attempts, measurements, error, started, "
@@ -211,7 +211,7 @@ Result<std::vector<PointRecord>> SqlStore::points(const std::string& campaign, b
   std::vector<PointRecord> out;
   const std::string sql = std::string("SELECT ") + kPointColumns + (with_results ? ", result" : "") +
                           " FROM points WHERE campaign = $1 ORDER BY idx";
-  IRENE_RETURN_IF_ERROR(transaction([&](SqlSession& s) -> Status {
+  IRENE_RETURN_IF_ERROR(read([&](SqlSession& s) -> Status {
     IRENE_ASSIGN_OR_RETURN(auto rows, s.query(sql, {campaign}));
     out.clear();
     for (const auto& r : rows) out.push_back(point_from(r));

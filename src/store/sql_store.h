@@ -42,8 +42,11 @@ class SqlStore : public Store {
 
  protected:
   // Runs `body` in one transaction, committed when it returns Ok and rolled back
-  // otherwise; retried whole while the store cannot be reached.
-  virtual Status transaction(const std::function<Status(SqlSession&)>& body) = 0;
+  // otherwise; retried whole while the store cannot be reached. `writes`: the body may
+  // write (SQLite then takes its write lock at the start; readers need none).
+  virtual Status transaction(const std::function<Status(SqlSession&)>& body, bool writes) = 0;
+  Status read(const std::function<Status(SqlSession&)>& body) { return transaction(body, false); }
+  Status write(const std::function<Status(SqlSession&)>& body) { return transaction(body, true); }
 };
 
 // Text of a number for a parameter, and back ("%.17g": doubles survive the round trip).

@@ -88,7 +88,7 @@ class SqliteStore : public SqlStore {
   std::string backend() const override { return "sqlite"; }
   Result<int> schema_version() override {
     int v = 0;
-    IRENE_RETURN_IF_ERROR(transaction([&](SqlSession& s) -> Status {
+    IRENE_RETURN_IF_ERROR(read([&](SqlSession& s) -> Status {
       IRENE_ASSIGN_OR_RETURN(auto rows, s.query("PRAGMA user_version"));
       v = static_cast<int>(sql_int(rows.at(0)[0]));
       return Status::ok();
@@ -97,12 +97,13 @@ class SqliteStore : public SqlStore {
   }
 
  protected:
-  Status transaction(const std::function<Status(SqlSession&)>& body) override {
+  Status transaction(const std::function<Status(SqlSession&)>& body, bool writes) override {
     std::lock_guard lock(mutex_);
     return run_with_retry(retry_, describe(), [&]() -> Attempt {
       SqliteSession s(db_);
-      // IMMEDIATE takes the write lock at once: two writers never deadlock upgrading.
-      Status st = s.execute("BEGIN IMMEDIATE").status();
+      // IMMEDIATE takes the write lock at once: two writers never deadlock upgrading. In WAL
+      // mode a reader takes none.
+      Status st = s.execute(writes ? "BEGIN IMMEDIATE" : "BEGIN").status();
       if (st.is_ok()) {
         st = body(s);
         if (st.is_ok()) st = s.execute("COMMIT").status();
