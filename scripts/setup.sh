@@ -13,7 +13,11 @@ packages=(
   libcli11-dev            # command line
   libspdlog-dev           # logging
   libcpp-httplib-dev      # HTTP server
-  libsqlite3-dev          # persistent cache
+  libsqlite3-dev          # the store's embedded backend (cache, profile jobs, campaigns)
+  libpqxx-dev             # the store's PostgreSQL backend (libpq through libpqxx)
+  libyaml-cpp-dev         # campaign files in YAML
+  postgresql              # a throwaway PostgreSQL server for the store's and campaigns' tests
+  slurm-wlm munge         # a one-node Slurm cluster (slurmctld, slurmd, the client commands) for the campaigns' tests
   zlib1g-dev              # gzip of the API's answers
   libgtest-dev libgmock-dev  # tests
   libbenchmark-dev        # bench/
@@ -34,6 +38,15 @@ sudo_cmd=()
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
   "${sudo_cmd[@]}" apt-get update -q
+  # Daemons the packages would start (PostgreSQL's default cluster, munged, slurmctld,
+  # slurmd) are not wanted: the tests start their own, in folders of their own. On a
+  # machine without a policy, one that denies starts is in place for the install only.
+  policy=/usr/sbin/policy-rc.d
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | "${sudo_cmd[@]}" tee "$policy" >/dev/null
+    "${sudo_cmd[@]}" chmod 755 "$policy"
+    trap '"${sudo_cmd[@]}" rm -f "$policy"' EXIT
+  fi
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
 else
   echo "setup: all Debian packages present"

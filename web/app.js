@@ -3,6 +3,7 @@
 // js/; this file only decides who is told what, and keeps the URL in step.
 
 import { fetchCatalogue, fetchEnergy, fetchMachines, fetchModels, fetchServing } from './js/api.js';
+import { CampaignPanel } from './js/campaign-panel.js';
 import { drawClassChart } from './js/class-chart.js';
 import { ComparePanel } from './js/compare.js';
 import { CostPanel } from './js/cost-panel.js';
@@ -426,6 +427,14 @@ async function start() {
       onStatus: (error) => (error ? showError($('serving-status'), error, { title: 'Serving' }) : clearStatus($('serving-status'))),
       onShowTree: showServingStep,
     },
+  );
+
+  new CampaignPanel(
+    {
+      section: $('campaign-section'), select: $('campaign-select'), refresh: $('campaign-refresh'),
+      summary: $('campaign-summary'), table: $('campaign-table'), machine: $('campaign-machine'),
+    },
+    { onStatus: (error) => (error ? showError($('campaign-status'), error, { title: 'Campaigns' }) : clearStatus($('campaign-status'))) },
   );
 
   $('selection-form').addEventListener('submit', (event) => {

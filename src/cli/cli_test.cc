@@ -345,6 +345,41 @@ TEST(CliTest, BadInputExitsTwoWithAClearMessage) {
   }
 }
 
+// A campaign file with a mistake is refused before anything is recorded or submitted,
+// naming the field and what it allows; so are store URLs irene cannot open.
+TEST(CliTest, BadCampaignFilesAndStoresExitTwo) {
+  const std::string dir = std::string(IRENE_BINARY_DIR) + "/cli_test_campaign";
+  std::filesystem::create_directories(dir);
+  const std::string db = " --db sqlite:" + dir + "/store.sqlite";
+  std::ofstream(dir + "/typo.json") << R"({"name": "c", "models": ["distilgpt2"], "batch_size": [1], "seq_lens": [8]})";
+  std::ofstream(dir + "/slurm.yaml") << "name: c\nmodels: [distilgpt2]\nbatch_sizes: [1]\nseq_lens: [8]\n"
+                                     << "slurm: {gpus_per_task: -1}\n";
+  std::ofstream(dir + "/model.json") << R"({"name": "c", "models": ["gpt5"], "batch_sizes": [1], "seq_lens": [8]})";
+  struct Case {
+    std::string args, says;
+  };
+  const Case cases[] = {
+      {"campaign submit " + dir + "/typo.json" + db, "typo.json: batch_size: unknown field (allowed: name, models"},
+      {"campaign submit " + dir + "/slurm.yaml" + db, "slurm.gpus_per_task: got -1; allowed: an integer from 0 to 64"},
+      {"campaign resume " + dir + "/model.json" + db, "model.json: models[0]: "},
+      {"campaign submit " + dir + "/none.json" + db, "cannot be read"},
+      {"campaign submit " + dir + "/typo.json", "--db is required"},
+      {"campaign status c --db mysql://h/db", "unknown scheme 'mysql'"},
+      {"campaign run-task --campaign c --points 1,x" + db, "--points: 'x' is not a point index"},
+      {"campaign export c --format parquet -o x" + db, "format"},
+      {"train --method roofline -o x.json", "give either --data FOLDER or --campaign NAME"},
+  };
+  for (const Case& c : cases) {
+    CliRun r = irene(c.args);
+    EXPECT_EQ(r.exit_code, 2) << c.args << "\n" << r.out;
+    EXPECT_NE(r.out.find(c.says), std::string::npos) << c.args << "\n" << r.out;
+  }
+  // Nothing was recorded by the refused files.
+  CliRun status = irene("campaign status c" + db);
+  EXPECT_EQ(status.exit_code, 2) << status.out;
+  EXPECT_NE(status.out.find("no campaign 'c'"), std::string::npos) << status.out;
+}
+
 // A model whose weights alone do not fit (the synthetic 7B: 28 GB of float32) is refused
 // with the figures and the way out, instead of being killed by the kernel.
 TEST(CliTest, ARunThatCannotFitInMemoryIsRefused) {

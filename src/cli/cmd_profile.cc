@@ -1,10 +1,10 @@
 // `irene profile` and `irene calibrate`: measure nodes on this machine.
-#include <csignal>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/interrupt.h"
 #include "cli/model_choice.h"
 #include "cli/progress.h"
 #include "models/zoo.h"
@@ -15,19 +15,6 @@
 namespace irene::cli {
 
 namespace {
-
-std::atomic<bool> g_interrupted{false};
-void on_interrupt(int) { g_interrupted = true; }
-
-// Ctrl-C asks the run to stop after the node in progress (RAII).
-class InterruptGuard {
- public:
-  InterruptGuard() { previous_ = std::signal(SIGINT, on_interrupt); }
-  ~InterruptGuard() { std::signal(SIGINT, previous_); }
-
- private:
-  void (*previous_)(int);
-};
 
 void add_profile_options(CLI::App* cmd, profile::ProfileOptions& o) {
   cmd->add_option("--device", o.device, "cpu or cuda")->capture_default_str();
@@ -99,7 +86,7 @@ Runner add_profile_command(CLI::App& app) {
     IRENE_RETURN_IF_ERROR(models::validate_run(cfg, {a->options.batch_size, a->options.seq_len}));
     profile::ProfileOptions o = a->options;
     InterruptGuard guard;
-    o.cancel = &g_interrupted;
+    o.cancel = guard.flag();
     profile::ProfileResult r;
     {
       ProgressBar bar("profile " + cfg.name);
@@ -150,7 +137,7 @@ Runner add_calibrate_command(CLI::App& app) {
     o.out_dir = a->output;
     o.profile = a->options;
     InterruptGuard guard;
-    o.profile.cancel = &g_interrupted;
+    o.profile.cancel = guard.flag();
     ProgressBar bar("calibrate");
     o.progress = [&bar](int d, int t, const std::string&) { bar.update(d, t); };
     return profile::calibrate(o);

@@ -3,10 +3,13 @@
 
 #include <iostream>
 
+#include <cstdlib>
 #include <filesystem>
 #include <set>
 
+#include "campaign/campaign.h"
 #include "cli/commands.h"
+#include "cli/db_choice.h"
 #include "cli/serving_data_choice.h"
 #include "cli/progress.h"
 #include "predict/crossval.h"
@@ -26,7 +29,39 @@ struct TrainArgs {
   uint64_t seed = 0;
   bool crossval = true;
   ServingDataChoice serving_data;
+  DbChoice db;
+  std::string campaign;
 };
+
+// A temporary folder, removed with this object.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "irene-train-XXXXXX").string();
+    if (mkdtemp(pattern.data())) path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// --campaign: the campaign's points exported from the store in the layout the method
+// reads (profiles for the roofline, the IrEne CSV layout otherwise), then trained on as --data.
+Status export_campaign_for_training(TrainArgs& a, const TempDir& dir) {
+  if (dir.path().empty()) return Status::io_error("cannot create a temporary folder for the campaign's data");
+  IRENE_ASSIGN_OR_RETURN(auto store, a.db.open());
+  IRENE_ASSIGN_OR_RETURN(std::string said, campaign::export_campaign(*store, a.campaign,
+                                                                     a.method == "roofline" ? "profiles" : "irene-csv",
+                                                                     dir.path()));
+  spdlog::info("{}", said);
+  a.data = dir.path();
+  return Status::ok();
+}
 
 // The roofline's latency on irene profiles of several models on one machine (this CPU
 // by default): a latency predictor that `irene predict --predictor` reads.
@@ -85,7 +120,7 @@ Runner add_train_command(CLI::App& app) {
   cmd->add_option("--data", a->data,
                   "Folder in the IrEne CSV layout; for --method roofline, measured serving data in the ML.ENERGY "
                   "layout (e.g. ../shared/data/mlenergy) or a folder of `irene profile` JSON files (a latency "
-                  "predictor of that machine)")->required();
+                  "predictor of that machine); or give --campaign");
   cmd->add_option("--features", a->features, "full or model (not for roofline)");
   cmd->add_option("--method", a->method,
                   "additive (default), irene, predicted-sum, stepwise, unstructured; roofline for serving data");
@@ -98,7 +133,14 @@ Runner add_train_command(CLI::App& app) {
   cmd->add_option("--machine-name", a->machine_name, "Name of the measured machine");
   cmd->add_option("--machine-description", a->machine_description, "Hardware of the measured machine");
   cmd->add_flag("!--no-crossval", a->crossval, "Skip recording the leave-one-model-out error in the file");
+  cmd->add_option("--campaign", a->campaign,
+                  "Train on a measurement campaign's points in the store (--db) instead of --data");
+  a->db.add_to(cmd, false);
   return [a]() -> Status {
+    if (a->data.empty() == a->campaign.empty())
+      return Status::invalid_argument("give either --data FOLDER or --campaign NAME (with --db URL)");
+    TempDir exported;
+    if (!a->campaign.empty()) IRENE_RETURN_IF_ERROR(export_campaign_for_training(*a, exported));
     if (a->method == "roofline") return train_roofline(*a);
     if (a->features.empty()) return Status::invalid_argument("--features is required: full or model");
     predict::TrainOptions o;

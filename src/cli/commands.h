@@ -21,5 +21,6 @@ Runner add_predict_command(CLI::App& app);
 Runner add_serve_command(CLI::App& app);
 Runner add_profile_command(CLI::App& app);
 Runner add_calibrate_command(CLI::App& app);
+Runner add_campaign_command(CLI::App& app);
 
 }  // namespace irene::cli

@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   add(irene::cli::add_serve_command);
   add(irene::cli::add_profile_command);
   add(irene::cli::add_calibrate_command);
+  add(irene::cli::add_campaign_command);
 
   // CLI11 would only say "a subcommand is required"; name the word it did not know.
   std::string known;

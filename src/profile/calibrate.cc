@@ -34,6 +34,44 @@ std::string row(const tree::Tree& t, const tree::Node& n, const std::string& lev
 
 }  // namespace
 
+Result<std::unique_ptr<IreneCsvWriter>> IreneCsvWriter::create(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Status::io_error("cannot create '" + dir + "': " + ec.message());
+  std::unique_ptr<IreneCsvWriter> w(new IreneCsvWriter());
+  w->dir_ = dir;
+  for (int i = 0; i < 4; ++i) {
+    w->files_[i].open(dir + "/" + predict::kDatasetFiles[i]);
+    if (!w->files_[i]) return Status::io_error("cannot write " + dir + "/" + predict::kDatasetFiles[i]);
+    w->files_[i] << kHeader;
+  }
+  return w;
+}
+
+int IreneCsvWriter::add(const tree::Tree& t, const std::string& model_name) {
+  int rows = 0;
+  for (const tree::Node& n : t.nodes) {
+    if (!n.measured || !n.measured->energy_j) continue;
+    switch (n.kind) {
+      case tree::NodeKind::kModel: files_[0] << row(t, n, model_name); break;
+      case tree::NodeKind::kModule: files_[1] << row(t, n, n.path + ":" + n.cls); break;
+      case tree::NodeKind::kMl: files_[2] << row(t, n, n.path + ":" + n.cls); break;
+      case tree::NodeKind::kMlNp: files_[3] << row(t, n, t.nodes[n.parent].path + ":" + n.cls); break;
+      default: continue;
+    }
+    ++rows;
+  }
+  return rows;
+}
+
+Status IreneCsvWriter::close() {
+  for (int i = 0; i < 4; ++i) {
+    files_[i].close();
+    if (files_[i].fail()) return Status::io_error("cannot write " + dir_ + "/" + predict::kDatasetFiles[i]);
+  }
+  return Status::ok();
+}
+
 Status calibrate(const CalibrateOptions& o) {
   if (o.models.empty() || o.batch_sizes.empty() || o.seq_lens.empty())
     return Status::invalid_argument("give at least one model, batch size and sequence length");
@@ -63,15 +101,7 @@ Status calibrate(const CalibrateOptions& o) {
     if (meters.empty())
       return Status::unsupported(meters.summary() + "; calibration needs measured energy as its ground truth");
   }
-  std::error_code ec;
-  std::filesystem::create_directories(o.out_dir, ec);
-  if (ec) return Status::io_error("cannot create '" + o.out_dir + "': " + ec.message());
-  std::ofstream files[4];
-  for (int i = 0; i < 4; ++i) {
-    files[i].open(o.out_dir + "/" + predict::kDatasetFiles[i]);
-    if (!files[i]) return Status::io_error("cannot write " + o.out_dir + "/" + predict::kDatasetFiles[i]);
-    files[i] << kHeader;
-  }
+  IRENE_ASSIGN_OR_RETURN(std::unique_ptr<IreneCsvWriter> csv, IreneCsvWriter::create(o.out_dir));
   const int total = static_cast<int>(runs.size());
   int done = 0;
   nlohmann::json header;
@@ -94,19 +124,11 @@ Status calibrate(const CalibrateOptions& o) {
       stopped_during = current;
       break;
     }
-    for (const tree::Node& n : r.tree.nodes) {
-      if (!n.measured || !n.measured->energy_j) continue;
-      switch (n.kind) {
-        case tree::NodeKind::kModel: files[0] << row(r.tree, n, run.config.name); break;
-        case tree::NodeKind::kModule: files[1] << row(r.tree, n, n.path + ":" + n.cls); break;
-        case tree::NodeKind::kMl: files[2] << row(r.tree, n, n.path + ":" + n.cls); break;
-        case tree::NodeKind::kMlNp: files[3] << row(r.tree, n, r.tree.nodes[n.parent].path + ":" + n.cls); break;
-        default: break;
-      }
-    }
+    csv->add(r.tree, run.config.name);
     ++done;
   }
   if (o.progress) o.progress(done, total, "");
+  IRENE_RETURN_IF_ERROR(csv->close());
   std::ofstream(o.out_dir + "/machine.json") << nlohmann::json{{"machine", header.value("machine", nlohmann::json())},
                                                                {"meters", header.value("meters", nlohmann::json())},
                                                                {"settings", header.value("settings", nlohmann::json())},

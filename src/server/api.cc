@@ -35,13 +35,6 @@ namespace {
 constexpr const char* kVersion = "0.1.0";
 constexpr const char* kAnswerVersion = "v1";  // bump when the answers' shape changes
 
-std::string default_db_path() {
-  const char* xdg = std::getenv("XDG_CACHE_HOME");
-  const char* home = std::getenv("HOME");
-  std::string base = xdg && *xdg ? xdg : (home && *home ? std::string(home) + "/.cache" : ".");
-  return base + "/irene/cache.sqlite";
-}
-
 // The request's model: a bundled name (`model`), or a config.json posted in the body.
 Result<SizeParams> size_params(const ApiRequest& r, int64_t max_batch, const nlohmann::json* posted_config = nullptr) {
   IRENE_ASSIGN_OR_RETURN(models::ModelConfig c, model_param(r, posted_config));
@@ -89,7 +82,11 @@ ApiResponse ApiResponse::from_status(const Status& s) {
 
 Result<std::unique_ptr<Api>> Api::create(const ServerOptions& options) {
   std::unique_ptr<Api> api(new Api());
-  IRENE_ASSIGN_OR_RETURN(api->cache_, ResultCache::open(options.db_path.empty() ? default_db_path() : options.db_path));
+  IRENE_ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store,
+                         store::open_store(options.db_url.empty() ? store::default_store_url() : options.db_url,
+                                           options.db_retry));
+  api->store_ = std::move(store);
+  api->cache_ = std::make_unique<ResultCache>(api->store_);
   IRENE_ASSIGN_OR_RETURN(LoadedPredictors predictors, load_predictors(options.predictors_dir));
   api->machines_ = std::move(predictors.machines);
   nlohmann::json models = nlohmann::json::array();
@@ -305,6 +302,25 @@ ApiResponse Api::create_profile(const ApiRequest& r) {
   auto id = jobs_->submit(std::move(job));
   if (!id) return ApiResponse::error(429, "too_many_requests", "the profile queue is full; try again later");
   return ApiResponse::json(202, {{"id", *id}, {"status", "queued"}});
+}
+
+// The total energy `machine`'s predictor gives a configuration, from the same cached
+// answer as /api/energy at max_depth 0; nullopt when it cannot (a model not bundled).
+std::optional<double> Api::predicted_energy(const std::string& model, int64_t batch_size, int64_t seq_len,
+                                            const std::string& machine) {
+  ApiRequest r;
+  r.query = {{"model", model},
+             {"batch_size", std::to_string(batch_size)},
+             {"seq_len", std::to_string(seq_len)},
+             {"max_depth", "0"},
+             {"machine", machine}};
+  auto p = size_params(r, kMaxBatchSize);
+  if (!p.is_ok()) return std::nullopt;
+  const ApiResponse a = energy_answer(r, *p);
+  if (a.status != 200) return std::nullopt;
+  const auto doc = nlohmann::json::parse(*a.body, nullptr, false);
+  if (doc.is_discarded() || !doc.contains("total_energy_j")) return std::nullopt;
+  return doc["total_energy_j"].get<double>();
 }
 
 ApiResponse Api::list_profiles(const ApiRequest&) { return ApiResponse::json(200, {{"profiles", jobs_->list()}}); }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -22,7 +23,7 @@ namespace irene::server {
 struct ApiRequest {
   std::map<std::string, std::string> query;
   std::string body;
-  std::string id;  // the {id} of /api/profiles/{id}
+  std::string id;  // the {id} of /api/profiles/{id} and /api/campaigns/{id}
 };
 
 struct ApiResponse {
@@ -62,6 +63,8 @@ class Api {
   ApiResponse list_profiles(const ApiRequest&);
   ApiResponse get_profile(const ApiRequest&);
   ApiResponse cancel_profile(const ApiRequest&);
+  ApiResponse list_campaigns(const ApiRequest&);  // server/campaign_api.cc
+  ApiResponse get_campaign(const ApiRequest&);
 
  private:
   Api() = default;
@@ -73,6 +76,10 @@ class Api {
   Result<ServingParams> serving_params(const ApiRequest& r, const nlohmann::json* posted) const;
   ApiResponse serving_response(const ApiRequest& r, const nlohmann::json* posted);
   nlohmann::json measured_serving(const models::ModelConfig& config, const std::string& machine_id) const;
+  std::optional<double> predicted_energy(const std::string& model, int64_t batch_size, int64_t seq_len,
+                                         const std::string& machine);
+
+  std::shared_ptr<store::Store> store_;  // shared by the cache, the profile jobs' archive and the campaigns
 
   std::unique_ptr<ResultCache> cache_;
   std::vector<Machine> machines_;

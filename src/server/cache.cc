@@ -1,96 +1,20 @@
 #include "server/cache.h"
 
 #include <spdlog/spdlog.h>
-#include <sqlite3.h>
-
-#include <chrono>
-#include <filesystem>
 
 namespace irene::server {
 
-namespace {
-
-constexpr int kSchemaVersion = 1;
-
-// Opens `path` and checks it is a cache of this version; nullptr when it is not.
-sqlite3* open_checked(const std::string& path, std::string& why) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                      nullptr) != SQLITE_OK) {
-    why = db ? sqlite3_errmsg(db) : "cannot open";
-    sqlite3_close(db);
-    return nullptr;
-  }
-  sqlite3_busy_timeout(db, 2000);
-  auto exec = [&](const char* sql) {
-    char* err = nullptr;
-    const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
-    if (rc != SQLITE_OK) why = err ? err : sqlite3_errstr(rc);
-    sqlite3_free(err);
-    return rc == SQLITE_OK;
-  };
-  int version = -1;
-  sqlite3_stmt* st = nullptr;
-  const bool readable = exec("PRAGMA journal_mode=WAL") &&
-                        sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr) == SQLITE_OK;
-  if (readable && sqlite3_step(st) == SQLITE_ROW) version = sqlite3_column_int(st, 0);
-  sqlite3_finalize(st);
-  if (!readable) {
-    sqlite3_close(db);
-    return nullptr;
-  }
-  bool has_table = false;
-  if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE name='answers'", -1, &st, nullptr) == SQLITE_OK)
-    has_table = sqlite3_step(st) == SQLITE_ROW;
-  sqlite3_finalize(st);
-  if (has_table && version != kSchemaVersion) {
-    why = "schema version " + std::to_string(version) + ", expected " + std::to_string(kSchemaVersion);
-    sqlite3_close(db);
-    return nullptr;
-  }
-  if (!exec("CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, value TEXT NOT NULL, created REAL)") ||
-      !exec(("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str()) || !exec("PRAGMA quick_check")) {
-    sqlite3_close(db);
-    return nullptr;
-  }
-  return db;
+Result<std::unique_ptr<ResultCache>> ResultCache::open(const std::string& url, size_t memory_entries) {
+  IRENE_ASSIGN_OR_RETURN(std::unique_ptr<store::Store> s, store::open_store(url));
+  return std::make_unique<ResultCache>(std::shared_ptr<store::Store>(std::move(s)), memory_entries);
 }
 
-}  // namespace
-
-Result<std::unique_ptr<ResultCache>> ResultCache::open(const std::string& path, size_t memory_entries) {
-  std::error_code ec;
-  const auto parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-  std::string why;
-  sqlite3* db = open_checked(path, why);
-  if (db == nullptr && std::filesystem::exists(path)) {
-    const auto stamp = std::chrono::duration_cast<std::chrono::seconds>(
-                           std::chrono::system_clock::now().time_since_epoch()).count();
-    const std::string aside = path + ".corrupt-" + std::to_string(stamp);
-    std::filesystem::rename(path, aside, ec);
-    for (const char* suffix : {"-wal", "-shm"}) std::filesystem::remove(path + suffix, ec);
-    spdlog::warn("cache {} is unusable ({}); moved it to {} and starting a new one", path, why, aside);
-    db = open_checked(path, why);
-  }
-  if (db == nullptr) return Status::io_error("cannot open cache database '" + path + "': " + why);
-  return std::unique_ptr<ResultCache>(new ResultCache(path, db, memory_entries));
-}
-
-ResultCache::ResultCache(std::string path, sqlite3* db, size_t memory_entries)
-    : path_(std::move(path)), db_(db), memory_entries_(memory_entries) {}
-
-ResultCache::~ResultCache() { sqlite3_close(db_); }
+ResultCache::ResultCache(std::shared_ptr<store::Store> store, size_t memory_entries)
+    : store_(std::move(store)), memory_entries_(memory_entries) {}
 
 size_t ResultCache::stored() const {
-  std::lock_guard lock(db_mutex_);
-  sqlite3_stmt* st = nullptr;
-  size_t n = 0;
-  if (sqlite3_prepare_v2(db_, "SELECT COUNT(*) FROM answers", -1, &st, nullptr) == SQLITE_OK &&
-      sqlite3_step(st) == SQLITE_ROW)
-    n = static_cast<size_t>(sqlite3_column_int64(st, 0));
-  sqlite3_finalize(st);
-  return n;
+  auto n = store_->count_values();
+  return n.is_ok() ? static_cast<size_t>(*n) : 0;
 }
 
 std::shared_ptr<const std::string> ResultCache::memory_get(const std::string& key) {
@@ -113,29 +37,16 @@ void ResultCache::memory_put(const std::string& key, std::shared_ptr<const std::
 }
 
 std::shared_ptr<const std::string> ResultCache::db_get(const std::string& key) {
-  std::lock_guard lock(db_mutex_);
-  sqlite3_stmt* st = nullptr;
-  std::shared_ptr<const std::string> out;
-  if (sqlite3_prepare_v2(db_, "SELECT value FROM answers WHERE key = ?", -1, &st, nullptr) == SQLITE_OK) {
-    sqlite3_bind_text(st, 1, key.data(), static_cast<int>(key.size()), SQLITE_TRANSIENT);
-    if (sqlite3_step(st) == SQLITE_ROW)
-      out = std::make_shared<const std::string>(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)),
-                                                static_cast<size_t>(sqlite3_column_bytes(st, 0)));
+  auto v = store_->get(key);
+  if (!v.is_ok()) {
+    spdlog::warn("cache: could not read an answer: {}", v.status().message());
+    return nullptr;
   }
-  sqlite3_finalize(st);
-  return out;
+  return *v ? std::make_shared<const std::string>(std::move(**v)) : nullptr;
 }
 
 void ResultCache::db_put(const std::string& key, const std::string& value) {
-  std::lock_guard lock(db_mutex_);
-  sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db_, "INSERT OR REPLACE INTO answers (key, value, created) VALUES (?, ?, julianday('now'))",
-                         -1, &st, nullptr) == SQLITE_OK) {
-    sqlite3_bind_text(st, 1, key.data(), static_cast<int>(key.size()), SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
-    if (sqlite3_step(st) != SQLITE_DONE) spdlog::warn("cache: could not store an answer: {}", sqlite3_errmsg(db_));
-  }
-  sqlite3_finalize(st);
+  if (Status s = store_->put(key, value); !s.is_ok()) spdlog::warn("cache: could not store an answer: {}", s.message());
 }
 
 Result<std::shared_ptr<const std::string>> ResultCache::get_or_compute(const std::string& key, const Compute& compute) {

@@ -1,12 +1,10 @@
 #include "server/cache.h"
 
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <atomic>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <thread>
 
 namespace irene::server {
@@ -17,16 +15,6 @@ std::string fresh_path(const char* name) {
   std::filesystem::remove(p);
   for (const char* s : {"-wal", "-shm"}) std::filesystem::remove(p + s);
   return p;
-}
-
-int corrupt_copies(const std::string& path) {
-  int n = 0;
-  for (const auto& e : std::filesystem::directory_iterator(std::filesystem::path(path).parent_path()))
-    if (e.path().string().rfind(path + ".corrupt-", 0) == 0) {
-      ++n;
-      std::filesystem::remove(e.path());
-    }
-  return n;
 }
 
 TEST(CacheTest, ComputesOnceAndPersistsAcrossReopen) {
@@ -81,32 +69,7 @@ TEST(CacheTest, ConcurrentIdenticalRequestsComputeOnce) {
   EXPECT_EQ(calls.load(), 1);
 }
 
-TEST(CacheTest, CorruptFileIsSetAside) {
-  const std::string path = fresh_path("corrupt");
-  corrupt_copies(path);
-  std::ofstream(path, std::ios::binary) << std::string(4096, '\x5a');
-  auto cache = ResultCache::open(path);
-  ASSERT_TRUE(cache.is_ok()) << cache.status().to_string();
-  EXPECT_EQ((*cache)->stored(), 0u);
-  EXPECT_EQ(corrupt_copies(path), 1);
-}
-
-TEST(CacheTest, FileOfAnotherVersionIsSetAside) {
-  const std::string path = fresh_path("version");
-  corrupt_copies(path);
-  {
-    auto cache = ResultCache::open(path).value();
-    (void)cache->get_or_compute("k", [] { return Result<std::string>(std::string("v")); });
-  }
-  sqlite3* db = nullptr;
-  sqlite3_open(path.c_str(), &db);
-  sqlite3_exec(db, "PRAGMA user_version=99", nullptr, nullptr, nullptr);
-  sqlite3_close(db);
-  auto cache = ResultCache::open(path);
-  ASSERT_TRUE(cache.is_ok());
-  EXPECT_EQ((*cache)->stored(), 0u);
-  EXPECT_EQ(corrupt_copies(path), 1);
-}
+// Files that are corrupt or of another schema: store/store_test.cc (the store opens them).
 
 }  // namespace
 }  // namespace irene::server

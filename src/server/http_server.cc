@@ -44,6 +44,8 @@ constexpr Route kRoutes[] = {
     {"GET", "/api/profiles", &Api::list_profiles},
     {"GET", R"(/api/profiles/([A-Za-z0-9_-]+))", &Api::get_profile},
     {"DELETE", R"(/api/profiles/([A-Za-z0-9_-]+))", &Api::cancel_profile},
+    {"GET", "/api/campaigns", &Api::list_campaigns},
+    {"GET", R"(/api/campaigns/([A-Za-z0-9][A-Za-z0-9_.-]*))", &Api::get_campaign},
 };
 
 thread_local std::chrono::steady_clock::time_point t_request_start;

@@ -157,7 +157,21 @@ ApiResponse Api::openapi(const ApiRequest&) {
         {"/api/profiles/{id}",
          {{"parameters", {{{"name", "id"}, {"in", "path"}, {"required", true}, {"schema", {{"type", "string"}}}}}},
           {"get", {{"summary", "Job status, progress and result"}, {"responses", error_responses({{"200", json_response("job")}})}}},
-          {"delete", {{"summary", "Cancel a job"}, {"responses", error_responses({{"200", json_response("job")}})}}}}}}},
+          {"delete", {{"summary", "Cancel a job"}, {"responses", error_responses({{"200", json_response("job")}})}}}}},
+        {"/api/campaigns",
+         {{"get",
+           {{"summary", "Measurement campaigns in the store, each with its progress (done, failed, running, not "
+                        "started) and submissions"},
+            {"responses", error_responses({{"200", json_response("campaigns")}})}}}}},
+        {"/api/campaigns/{name}",
+         {{"parameters", {{{"name", "name"}, {"in", "path"}, {"required", true}, {"schema", {{"type", "string"}}}}}},
+          {"get",
+           {{"summary", "One campaign: its plan, progress, and every point with its status, measured latency and "
+                        "energy, beside the predicted energy"},
+            {"parameters",
+             nlohmann::json::array({query_param("machine", "Machine whose predictor gives predicted_energy_j "
+                                                           "(default pc1)", false, "string")})},
+            {"responses", error_responses({{"200", json_response("campaign")}})}}}}}}},
       {"components",
        {{"responses",
          {{"Error",

@@ -5,13 +5,15 @@
 #include <string>
 
 #include "common/status.h"
+#include "store/store.h"
 
 namespace irene::server {
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8080;
-  std::string db_path;         // SQLite cache file; "" for ~/.cache/irene/cache.sqlite
+  std::string db_url;          // the store (cache, profile jobs, campaigns); "" for store::default_store_url()
+  store::RetryPolicy db_retry;
   std::string predictors_dir;  // calibrated predictors (*.json) besides the shipped PC1 ones
   std::string data_dir;        // measured data (IrEne CSV layout) to show beside predictions
   std::string serving_data_dir;  // measured serving (ML.ENERGY layout) to show beside serving predictions

@@ -4,9 +4,6 @@
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -18,6 +15,7 @@
 #include <thread>
 
 #include "common/memory.h"
+#include "common/test_process.h"
 
 namespace {
 
@@ -26,22 +24,9 @@ using nlohmann::json;
 const std::string kData = std::string(IRENE_DATA_DIR) + "/device_1";
 const std::string kServingData = std::string(IRENE_DATA_DIR) + "/../mlenergy";
 
-// A port nothing listens on: bind port 0, read what the kernel chose, close.
-int free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 class ServerProcess {
  public:
-  ServerProcess(const std::string& db, bool with_data) : port_(free_port()) {
+  ServerProcess(const std::string& db, bool with_data) : port_(irene::testing::free_port()) {
     pid_ = fork();
     if (pid_ == 0) {
       const std::string bin = std::string(IRENE_BINARY_DIR) + "/irene";

@@ -118,6 +118,16 @@ export function fetchEnergy(selection) {
 }
 
 // Live profiles: the server runs every node of the model on its own machine (docs/api.md).
+// Measurement campaigns in the server's store, with their progress.
+export function fetchCampaigns() {
+  return requestJson('GET', '/api/campaigns');
+}
+
+// One campaign: every point's status and figures beside the predicted energy.
+export function fetchCampaign(name) {
+  return requestJson('GET', `/api/campaigns/${encodeURIComponent(name)}`);
+}
+
 export function startProfile({ model, batch_size, seq_len }, settings) {
   return requestJson('POST', '/api/profiles', {
     body: { model, batch_size: Number(batch_size), seq_len: Number(seq_len), settings },

@@ -25,7 +25,8 @@ function freePort() {
   });
 }
 
-export async function startIreneServer() {
+// `db`: a store of the test's own (a file path or URL); else a throwaway SQLite file.
+export async function startIreneServer({ db } = {}) {
   const binary = process.env.IRENE_BIN ? path.resolve(process.env.IRENE_BIN) : path.resolve(webDir, '../build/irene');
   if (!fs.existsSync(binary)) {
     throw new Error(`irene binary not found at ${binary}: build it first or set IRENE_BIN`);
@@ -36,7 +37,7 @@ export async function startIreneServer() {
     'serve',
     '--host', '127.0.0.1',
     '--port', String(port),
-    '--db', path.join(scratch, 'cache.sqlite'),
+    '--db', db || path.join(scratch, 'cache.sqlite'),
     '--web', webDir,
     '--data', path.resolve(repoRoot, '../shared/data/irene/device_1'),
   ];
