@@ -2,7 +2,9 @@
 // /api/energy request, and hands the answer to every view. The views themselves live in
 // js/; this file only decides who is told what, and keeps the URL in step.
 
-import { fetchCatalogue, fetchEnergy, fetchMachines, fetchModels, fetchServing } from './js/api.js';
+import {
+  fetchCatalogue, fetchEnergy, fetchEngines, fetchMachines, fetchModels, fetchServing,
+} from './js/api.js';
 import { CampaignPanel } from './js/campaign-panel.js';
 import { drawClassChart } from './js/class-chart.js';
 import { ComparePanel } from './js/compare.js';
@@ -34,6 +36,7 @@ const state = {
   models: [],
   machines: [],
   catalogue: [], // the machines serving predicts for
+  engines: [], // the serving engines irene describes
   // The subtree below a node of the answer on screen (an energy tree, or a serving step).
   fetchSubtree: energySubtree,
   model: null, // the buildModel() of the answer on screen
@@ -369,7 +372,9 @@ function wirePastedConfig() {
 async function start() {
   showLoading($('status'), 'Loading the models and machines…');
   try {
-    [state.models, state.machines, state.catalogue] = await Promise.all([fetchModels(), fetchMachines(), fetchCatalogue()]);
+    [state.models, state.machines, state.catalogue, state.engines] = await Promise.all([
+      fetchModels(), fetchMachines(), fetchCatalogue(), fetchEngines(),
+    ]);
   } catch (error) {
     showError($('status'), error, { title: 'Cannot load the models and machines', retry: start });
     return;
@@ -418,12 +423,13 @@ async function start() {
     {
       model: $('serving-model'), machine: $('serving-machine'), gpus: $('serving-gpus'), stages: $('serving-stages'), batch: $('serving-batch'),
       prompt: $('serving-prompt'), output: $('serving-output'), runRequests: $('serving-run-requests'), outputCap: $('serving-output-cap'),
-      run: $('serving-run'), info: $('serving-machine-info'),
+      run: $('serving-run'), info: $('serving-machine-info'), engine: $('serving-engine'), quantization: $('serving-quantization'),
       result: $('serving-result'), over: $('serving-over'), chart: $('serving-chart'), showTree: $('serving-show-tree'),
     },
     {
       models: state.models,
       catalogue: state.catalogue,
+      engines: state.engines,
       onStatus: (error) => (error ? showError($('serving-status'), error, { title: 'Serving' }) : clearStatus($('serving-status'))),
       onShowTree: showServingStep,
     },

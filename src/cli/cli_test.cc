@@ -71,8 +71,8 @@ TEST(CliTest, PredictOnACataloguedMachineSaysWhatItRestsOn) {
   EXPECT_NE(r.out.find("parameters calibrated on measured serving data of this machine"), std::string::npos) << r.out;
   CliRun l4 = irene("predict --machine l4 --model meta-llama/Llama-3.2-1B -b 1 -s 64 --max-depth 0");
   ASSERT_EQ(l4.exit_code, 0) << l4.out;
-  EXPECT_NE(l4.out.find("parameters from the spec sheet alone (no measurements of this machine), with parameters "
-                        "carried over from a100-sxm4-40gb, h100-sxm5-80gb"), std::string::npos) << l4.out;
+  EXPECT_NE(l4.out.find("parameters from the spec sheet alone (no measurements of this machine), with vllm-0.5.4 "
+                        "parameters carried over from a100-sxm4-40gb, h100-sxm5-80gb"), std::string::npos) << l4.out;
   EXPECT_NE(r.out.find("predicted latency of the whole tree"), std::string::npos);
   EXPECT_NE(r.out.find("decode : Decode  [phase]"), std::string::npos);
   CliRun bad = irene("predict --machine tpu-v9 --model gpt2 -b 1 -s 8");
@@ -108,22 +108,68 @@ TEST(CliTest, ServingGivesTheSteadyStateFigures) {
   EXPECT_NE(spec.out.find("90 % interval"), std::string::npos) << spec.out;
   EXPECT_FALSE(doc.contains("run"));
   // A benchmark run's time per token, its drain included: below the steady state's.
-  CliRun run = irene("serving --model Qwen/Qwen3-8B --machine h100-sxm5-80gb -b 512 --prompt-len 128 "
-                     "--output-len 480 --run-requests 2000 --max-output-len 1024 --format json --max-depth 0");
+  CliRun run = irene("serving --model Qwen/Qwen3-8B --machine h100-sxm5-80gb --engine vllm-0.5.4 -b 512 "
+                     "--prompt-len 128 --output-len 480 --run-requests 2000 --max-output-len 1024 --format json "
+                     "--max-depth 0");
   ASSERT_EQ(run.exit_code, 0) << run.out;
   auto runs = nlohmann::json::parse(run.out);
   EXPECT_LT(runs["run"]["tpot_s"].get<double>(), runs["tpot_s"].get<double>());
   EXPECT_TRUE(runs["intervals"]["run_tpot_s"].is_array());
-  CliRun small = irene("serving --model Qwen/Qwen3-8B --machine h100-sxm5-80gb -b 512 --run-requests 100 "
-                       "--max-output-len 1024");
+  CliRun small = irene("serving --model Qwen/Qwen3-8B --machine h100-sxm5-80gb --engine vllm-0.5.4 -b 512 "
+                       "--run-requests 100 --max-output-len 1024");
   EXPECT_EQ(small.exit_code, 2);
   EXPECT_NE(small.out.find("more requests than the batch cap"), std::string::npos) << small.out;
-  CliRun nocap = irene("serving --model Qwen/Qwen3-8B --machine h100-sxm5-80gb -b 64 --run-requests 2000");
+  CliRun nocap = irene("serving --model Qwen/Qwen3-8B --machine h100-sxm5-80gb --engine vllm-0.5.4 -b 64 "
+                       "--run-requests 2000");
   EXPECT_EQ(nocap.exit_code, 2);
   EXPECT_NE(nocap.out.find("needs a per-request output cap"), std::string::npos) << nocap.out;
   CliRun bad = irene("serving --model Qwen/Qwen3-8B --machine a100-sxm4-40gb -b 9000");
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.out.find("from 1 to 4096"), std::string::npos) << bad.out;
+}
+
+// Today's engine: the default on the H100, its latency figures, its flags, and the real
+// deployments the size limits used to refuse (they bound the work done now, and the CLI
+// is trusted).
+TEST(CliTest, ServingUnderVllmV1) {
+  CliRun r = irene("serving --model openai/gpt-oss-120b --machine h100-sxm5-80gb --tensor-parallel 2 -b 256 "
+                   "--prompt-len 300 --output-len 1700 --format json --max-depth 1");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto doc = nlohmann::json::parse(r.out);
+  EXPECT_EQ(doc["engine"], "vllm-0.11.1");
+  EXPECT_EQ(doc["num_gpus"], 2);
+  EXPECT_GT(doc["itl_p90_s"].get<double>(), 0);
+  EXPECT_GE(doc["itl_p90_s"].get<double>(), doc["itl_median_s"].get<double>());
+  EXPECT_GT(doc["ttft_s"].get<double>(), doc["itl_median_s"].get<double>());
+  EXPECT_TRUE(doc["intervals"]["itl_median_s"].is_array());
+  EXPECT_TRUE(doc["intervals"]["ttft_s"].is_null());
+  EXPECT_TRUE(doc["memory"]["fits"].get<bool>());
+  EXPECT_NE(doc["basis"].get<std::string>().find("under vllm-0.11.1"), std::string::npos);
+  // The text names the engine and the latency.
+  CliRun text = irene("serving --model openai/gpt-oss-20b --machine h100-sxm5-80gb -b 64 --quantization fp8 "
+                      "--kv-cache-dtype fp8");
+  ASSERT_EQ(text.exit_code, 0) << text.out;
+  EXPECT_NE(text.out.find("under vLLM 0.11.1 (V1 engine)"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("inter-token latency, median"), std::string::npos) << text.out;
+  // Bad flags name what is allowed.
+  CliRun engine = irene("serving --model Qwen/Qwen3-8B --machine h100-sxm5-80gb --engine vllm-9");
+  EXPECT_EQ(engine.exit_code, 2);
+  EXPECT_NE(engine.out.find("vllm-0.5.4, vllm-0.11.1"), std::string::npos) << engine.out;
+  CliRun gpus = irene("serving --model Qwen/Qwen3-8B --machine h100-sxm5-80gb --num-gpus 4 --tensor-parallel 2");
+  EXPECT_EQ(gpus.exit_code, 2);
+  EXPECT_NE(gpus.out.find("--num-gpus 4 is not --tensor-parallel 2"), std::string::npos) << gpus.out;
+  CliRun quant = irene("serving --model Qwen/Qwen3-8B --machine h100-sxm5-80gb --quantization mxfp4");
+  EXPECT_EQ(quant.exit_code, 2);
+  EXPECT_NE(quant.out.find("has none: use fp8, nvfp4 or none"), std::string::npos) << quant.out;
+  // Refused before: an MoE of 235 B on 8 GPUs, Llama-3.1-405B at 2,048 running.
+  const std::string qwen = std::string(IRENE_DATA_DIR) + "/../hf-configs/Qwen--Qwen3-235B-A22B_config.json";
+  if (std::filesystem::exists(qwen)) {
+    CliRun moe = irene("serving --config " + qwen + " --machine h100-sxm5-80gb --num-gpus 8 -b 512 --max-depth 0");
+    EXPECT_EQ(moe.exit_code, 0) << moe.out;
+  }
+  CliRun big = irene("serving --model meta-llama/Llama-3.1-405B --machine h100-sxm5-80gb --num-gpus 8 -b 2048 "
+                     "--engine vllm-0.5.4 --max-depth 0");
+  EXPECT_EQ(big.exit_code, 0) << big.out;
 }
 
 // irene train --method roofline on a copy of two models' rows of the shared data: one

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "engines/engine.h"
 #include "cli/model_choice.h"
 #include "common/json_file.h"
 #include "machines/catalogue.h"
@@ -25,13 +26,15 @@ struct PredictArgs {
   std::string format = "text";
   int max_depth = -1;
 };
-// The roofline method on a catalogued machine, with the parameters serving uses there:
-// the shipped calibration of the machine, else the calibrated machines' carried over to
-// its spec sheet (the tree's notes say which).
+// The roofline method on a catalogued machine, with the parameters serving uses there
+// under vLLM 0.5.4, whose kernels are transformers' aten ops as a forward pass runs them
+// (the engines since run their own fused kernels): the shipped calibration of the
+// machine, else the calibrated machines' carried over to its spec sheet (the tree's
+// notes say which).
 Status predict_on_machine(const PredictArgs& a, const models::ModelConfig& cfg) {
   IRENE_ASSIGN_OR_RETURN(machines::MachineSpec machine, machines::find_machine(a.machine));
-  IRENE_ASSIGN_OR_RETURN(serving::MachinePredictor mp,
-                         serving::predictor_for(machine, serving::shipped_serving_predictors()));
+  IRENE_ASSIGN_OR_RETURN(serving::MachinePredictor mp, serving::predictor_for(machine, serving::shipped_serving_predictors(),
+                                                                               nullptr, engines::kLegacyEngineId));
   models::RunOptions options{a.batch_size, a.seq_len, /*shapes_only=*/true};
   a.generation.apply_to(options);
   IRENE_ASSIGN_OR_RETURN(tree::Tree t, models::trace_model(cfg, options));

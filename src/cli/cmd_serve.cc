@@ -15,8 +15,9 @@ Runner add_serve_command(CLI::App& app) {
   db->add_to(cmd, false);
   cmd->add_option("--predictors", o->predictors_dir, "Folder of calibrated predictors (*.json) to serve besides PC1 and the shipped serving predictors");
   cmd->add_option("--data", o->data_dir, "Measured data (IrEne CSV layout) to show beside predictions");
-  cmd->add_option("--serving-data", o->serving_data_dir,
-                  "Measured LLM serving (ML.ENERGY layout, e.g. ../shared/data/mlenergy) to show beside serving predictions");
+  cmd->add_option("--serving-data", o->serving_data_dirs,
+                  "Measured LLM serving (ML.ENERGY layout, e.g. ../shared/data/mlenergy) to show beside serving "
+                  "predictions; repeat it for several folders (v2 and v3)");
   cmd->add_option("--web", o->web_dir, "The dashboard's folder")->capture_default_str();
   cmd->add_option("--threads", o->threads, "Request handler threads")->check(CLI::Range(2, 256));
   return [o, db]() -> Status {

@@ -25,7 +25,7 @@ namespace irene::cli {
 namespace {
 struct TrainArgs {
   std::string data, features, method = "additive", output;
-  std::string machine_id, machine_name, machine_description;
+  std::string machine_id, machine_name, machine_description, engine;
   uint64_t seed = 0;
   bool crossval = true;
   ServingDataChoice serving_data;
@@ -92,6 +92,12 @@ Status train_roofline(const TrainArgs& a) {
   if (machine.empty()) {
     std::set<std::string> ids;
     for (const auto& c : cases) ids.insert(c.machine.id);
+    if (ids.empty()) {
+      std::string unknown;
+      for (const auto& [name, why] : data.unknown_gpus) unknown += (unknown.empty() ? "" : "; ") + why;
+      return Status::invalid_argument("the data holds no rows of a catalogued machine" +
+                                      (unknown.empty() ? std::string() : ": " + unknown));
+    }
     if (ids.size() != 1) {
       std::string list;
       for (const auto& id : ids) list += (list.empty() ? "" : ", ") + id;
@@ -103,13 +109,22 @@ Status train_roofline(const TrainArgs& a) {
   serving::ServingPredictor p;
   {
     ProgressBar bar("train " + machine);
-    IRENE_ASSIGN_OR_RETURN(p, serving::train(cases, data, machine, o, [&](int d, int t) { bar.update(d, t); }));
+    IRENE_ASSIGN_OR_RETURN(p, serving::train(cases, data, machine, o, [&](int d, int t) { bar.update(d, t); },
+                                             a.engine, serving::shipped_serving_predictors()));
   }
   p.data["source"] = std::filesystem::path(a.data).lexically_normal().filename().string();
   IRENE_RETURN_IF_ERROR(serving::save_serving_predictor(p, a.output));
-  spdlog::info("wrote {} (roofline serving predictor of {}, {} rows; leave-one-model-out energy per token {:.1f} %)",
-               a.output, machine, p.data.value("rows", 0),
-               p.crossval.is_object() ? p.crossval.value("energy_per_token", 0.0) : 0.0);
+  if (!p.carried_from.empty())
+    spdlog::info("one model's rows: fitted {} parameters of {}, the rest carried from its calibrations of {}",
+                 p.fitted.size(), p.engine, p.carried_from.front());
+  if (p.crossval.is_object())
+    spdlog::info("wrote {} (roofline serving predictor of {} under {}, {} rows; leave-one-model-out energy per token "
+                 "{:.1f} %)",
+                 a.output, machine, p.engine, p.data.value("rows", 0), p.crossval.value("energy_per_token", 0.0));
+  else
+    spdlog::info("wrote {} (roofline serving predictor of {} under {}, {} rows of one model: not checked leave one "
+                 "model out)",
+                 a.output, machine, p.engine, p.data.value("rows", 0));
   return Status::ok();
 }
 }  // namespace
@@ -131,6 +146,8 @@ Runner add_train_command(CLI::App& app) {
                   "Short id of the measured machine (e.g. pc1); roofline: the catalogue's id of the GPU to fit, or of "
                   "the profiled machine (default this-cpu)");
   cmd->add_option("--machine-name", a->machine_name, "Name of the measured machine");
+  cmd->add_option("--engine", a->engine,
+                  "roofline: the engine whose rows to fit (default: the one engine the machine's rows ran)");
   cmd->add_option("--machine-description", a->machine_description, "Hardware of the measured machine");
   cmd->add_flag("!--no-crossval", a->crossval, "Skip recording the leave-one-model-out error in the file");
   cmd->add_option("--campaign", a->campaign,

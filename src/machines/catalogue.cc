@@ -53,6 +53,7 @@ std::optional<double> MachineSpec::peak_for(const std::string& dtype) const {
 nlohmann::json to_json(const MachineSpec& m) {
   return {{"id", m.id},
           {"name", m.name},
+          {"aliases", m.aliases},
           {"kind", m.kind},
           {"architecture", m.architecture},
           {"peak_flops", m.peak_flops},
@@ -71,6 +72,7 @@ Result<MachineSpec> spec_from_json(const nlohmann::json& j) {
   try {
     m.id = j.at("id").get<std::string>();
     m.name = j.at("name").get<std::string>();
+    if (j.contains("aliases")) m.aliases = j["aliases"].get<std::vector<std::string>>();
     m.kind = j.value("kind", "gpu");
     m.architecture = j.value("architecture", "");
     for (const auto& [dtype, v] : j.at("peak_flops").items())
@@ -173,6 +175,25 @@ Result<MachineSpec> find_machine(const std::string& id) {
     ids += (ids.empty() ? "" : ", ") + m.id;
   }
   return Status::not_found("unknown machine '" + id + "'; the catalogue has: " + ids);
+}
+
+Result<MachineSpec> find_machine_named(const std::string& name) {
+  auto key = [](const std::string& s) {
+    std::string k;
+    for (char c : s)
+      if (c != ' ' && c != '-' && c != '_') k += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return k;
+  };
+  const std::string wanted = key(name);
+  std::string ids;
+  for (auto& m : catalogue()) {
+    if (key(m.id) == wanted) return m;
+    for (const auto& a : m.aliases)
+      if (key(a) == wanted) return m;
+    ids += (ids.empty() ? "" : ", ") + m.id;
+  }
+  return Status::not_found("no machine of the catalogue is named '" + name + "' (by id or alias); the catalogue has: " +
+                           ids + " (a spec file's 'aliases' lists the other names of its GPU)");
 }
 
 }  // namespace irene::machines

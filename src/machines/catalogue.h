@@ -17,6 +17,8 @@ namespace irene::machines {
 struct MachineSpec {
   std::string id;    // "h100-sxm5-80gb"
   std::string name;  // "NVIDIA H100 SXM5 80GB"
+  // Other names it goes by (nvidia-smi's, a dataset's GPU column: "H100-SXM5-80GB").
+  std::vector<std::string> aliases;
   std::string kind;  // "gpu" or "cpu"
   std::string architecture;
   // Dense peak FLOP/s by element type ("float32", "tf32", "bfloat16", "float16", "fp8").
@@ -47,6 +49,9 @@ Result<MachineSpec> spec_from_json(const nlohmann::json& j);
 std::vector<MachineSpec> catalogue();
 // The machine `id`; NotFound lists the ids that exist.
 Result<MachineSpec> find_machine(const std::string& id);
+// The machine a dataset or a driver names `name`: its id or one of its aliases, case and
+// spaces, dashes and underscores aside. NotFound names `name` and lists the ids.
+Result<MachineSpec> find_machine_named(const std::string& name);
 
 // The CPU irene runs on, as /proc/cpuinfo, cpufreq, sysfs's cache folders and
 // /proc/meminfo under `root` describe it: peak float32 FLOP/s from cores x clock x the

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <thread>
 #include <tuple>
 
@@ -51,6 +52,27 @@ TEST(CatalogueTest, FindsMachinesAndNamesTheOnesThatExist) {
   auto pascal = find_machine("gtx-1080-ti").value();
   EXPECT_FALSE(pascal.peak_flops.count("bfloat16"));
   EXPECT_TRUE(pascal.peak_for("bfloat16").has_value());
+}
+
+// Datasets and drivers name GPUs their own way: "B200-180GB", "NVIDIA H100 80GB HBM3".
+TEST(CatalogueTest, GpusAreFoundByTheirOtherNames) {
+  EXPECT_EQ(find_machine_named("B200-180GB")->id, "b200");
+  EXPECT_EQ(find_machine_named("H100-SXM5-80GB")->id, "h100-sxm5-80gb");
+  EXPECT_EQ(find_machine_named("NVIDIA H100 80GB HBM3")->id, "h100-sxm5-80gb");
+  EXPECT_EQ(find_machine_named("a100 sxm4 40gb")->id, "a100-sxm4-40gb");
+  auto unknown = find_machine_named("Z9000-1TB");
+  ASSERT_FALSE(unknown.is_ok());
+  EXPECT_NE(unknown.status().message().find("'Z9000-1TB'"), std::string::npos);
+  EXPECT_NE(unknown.status().message().find("b200"), std::string::npos);
+  // No alias names two machines.
+  std::map<std::string, std::string> owner;
+  for (const auto& m : catalogue())
+    for (const auto& a : m.aliases) {
+      EXPECT_FALSE(owner.count(a)) << a << " names " << owner[a] << " and " << m.id;
+      owner[a] = m.id;
+    }
+  // The B200's FP4 tensor cores (NVFP4 GEMMs run at their peak).
+  EXPECT_DOUBLE_EQ(find_machine("b200")->peak_flops.at("fp4"), 9e15);
 }
 
 TEST(CatalogueTest, TheHostCpuFromTheOperatingSystem) {

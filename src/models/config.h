@@ -219,6 +219,16 @@ bool is_decoder_type(const std::string& model_type);
 // the offending field. Defined in decoder_config.cc.
 Status parse_decoder_config(const nlohmann::json& doc, ModelConfig& c);
 
+// How an engine is asked to store a model's weights (vLLM's --quantization and
+// --kv-cache-dtype): "" keeps the config's quantization_config; "none" serves the
+// checkpoint's dtype; "fp8", "mxfp4", "nvfp4" keep a config already stored so and
+// otherwise quantise as the engine does online (fp8: every Linear but lm_head with
+// per-tensor scales; mxfp4: the routed experts alone, as vLLM's Mxfp4 method; nvfp4:
+// every Linear but lm_head, groups of 16). kv_cache_dtype: "" or "auto" keeps the
+// config's, "fp8" / "fp8_e4m3" / "fp8_e5m2" store the cache in a byte per value.
+// Errors name the value and what is allowed. Defined in quantization.cc.
+Status override_quantization(ModelConfig& config, const std::string& method, const std::string& kv_cache_dtype);
+
 // Parses a config.json document. Errors name the offending field.
 Result<ModelConfig> parse_config(const nlohmann::json& doc, std::string name);
 // Reads and parses a config.json file.

@@ -258,4 +258,46 @@ Status parse_quantization(const nlohmann::json& doc, ModelConfig& c) {
                              "'; supported: fp8, mxfp4, modelopt (NVFP4, FP8), compressed-tensors, fbgemm_fp8");
 }
 
+Status override_quantization(ModelConfig& c, const std::string& method, const std::string& kv_cache_dtype) {
+  Quantization& q = c.decoder.quantization;
+  auto stored_as = [&](const char* dtype) {
+    for (const auto& g : q.groups)
+      if (g.format.dtype.rfind(dtype, 0) == 0) return true;
+    return false;
+  };
+  const std::string kept_kv = q.kv_cache_dtype;
+  auto online = [&](WeightFormat f, bool experts_only) {
+    q = Quantization{};
+    q.method = "online";
+    q.groups.push_back(Quantization::Group{std::move(f), {}});
+    q.experts_only = experts_only;
+    q.excluded = {"lm_head", "embed_tokens", "embeddings"};
+    q.kv_cache_dtype = kept_kv;
+  };
+  if (method.empty()) {
+  } else if (method == "none") {
+    q = Quantization{};
+  } else if (method == "fp8") {
+    if (!stored_as("fp8")) online(fp8_per_tensor(), false);
+  } else if (method == "mxfp4") {
+    if (!c.decoder.num_experts)
+      return Status::invalid_argument("quantization mxfp4 stores the routed experts alone (vLLM's Mxfp4 method); " +
+                                      c.name + " has none: use fp8, nvfp4 or none");
+    if (!stored_as("mxfp4")) online(mxfp4(), true);
+  } else if (method == "nvfp4") {
+    if (!stored_as("nvfp4")) online(nvfp4(16), false);
+  } else {
+    return Status::invalid_argument("quantization '" + method + "' is not one irene models; allowed: none, fp8, mxfp4, nvfp4");
+  }
+  if (kv_cache_dtype.empty() || kv_cache_dtype == "auto") return Status::ok();
+  if (kv_cache_dtype == "fp8" || kv_cache_dtype == "fp8_e4m3") {
+    q.kv_cache_dtype = "fp8_e4m3";
+  } else if (kv_cache_dtype == "fp8_e5m2") {
+    q.kv_cache_dtype = "fp8_e5m2";
+  } else {
+    return Status::invalid_argument("kv cache dtype '" + kv_cache_dtype + "' is not one irene models; allowed: auto, fp8, fp8_e4m3, fp8_e5m2");
+  }
+  return Status::ok();
+}
+
 }  // namespace irene::models

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <functional>
 #include <list>
+#include <set>
+#include <tuple>
 
 #include "common/memory.h"
 #include "common/python_json.h"
@@ -157,26 +159,44 @@ nlohmann::json to_json(const ModelSummary& s) {
 }
 
 Status check_tree_size(const ModelConfig& c, const RunOptions& o) {
-  const double b = static_cast<double>(o.batch_size), tokens = b * static_cast<double>(o.seq_len + o.new_tokens);
+  if (!o.size_limits) return Status::ok();
+  // The work the tree does, not the generation's nominal size: one decode step runs its
+  // batch's last tokens, a prefill its prompts, a whole generation both phases; a
+  // compact trace each distinct layer once.
+  const double b = static_cast<double>(o.batch_size);
+  const bool one_step = o.new_tokens > 0 && (o.decode_step.has_value() || o.prefill_only);
+  const double step_tokens = o.decode_step ? 1 : static_cast<double>(o.seq_len);
+  const double tokens = one_step ? b * step_tokens : b * static_cast<double>(o.seq_len + o.new_tokens);
+  const double context = o.decode_step ? static_cast<double>(o.seq_len + *o.decode_step + 1)
+                                       : static_cast<double>(o.seq_len + o.new_tokens);
   const double layers = static_cast<double>(c.num_layers), hidden = static_cast<double>(c.hidden_size);
   const DecoderConfig& d = c.decoder;
+  double traced_layers = layers;
+  if (o.compact_layers && c.is_decoder()) {
+    std::set<std::tuple<int, bool, bool, bool, bool>> kinds;
+    for (size_t l = 0; l < d.layer_mixer.size(); ++l)
+      kinds.insert({static_cast<int>(d.layer_mixer[l]), l < d.layer_sliding.size() && d.layer_sliding[l],
+                    l < d.layer_chunked.size() && d.layer_chunked[l], l < d.layer_nope.size() && d.layer_nope[l],
+                    l < d.layer_moe.size() && d.layer_moe[l]});
+    traced_layers = std::min(layers, static_cast<double>(std::max<size_t>(1, kinds.size())) + 1);
+  }
   const double experts = static_cast<double>(std::max<int64_t>(1, d.num_experts));
   const double expert_width = static_cast<double>(d.num_experts > 0 ? d.moe_intermediate_size : c.intermediate_size);
   // Experts a step routes to: at most every expert, at most tokens x top_k of them.
-  const double hit = d.num_experts > 0
-                         ? std::min(experts, b * static_cast<double>(o.seq_len) * static_cast<double>(d.num_experts_per_tok))
-                         : 0;
-  const double phases = o.new_tokens > 0 ? 2 : 1;
+  const double routed_tokens = one_step ? b * step_tokens : b * static_cast<double>(o.seq_len);
+  const double hit = d.num_experts > 0 ? std::min(experts, routed_tokens * static_cast<double>(d.num_experts_per_tok)) : 0;
+  const double phases = o.new_tokens > 0 && !one_step ? 2 : 1;
   // Only transformers v4's expert loops (Mixtral, Qwen3-MoE) add nodes per expert hit;
   // the fused experts of the newer families are a handful of nodes a layer.
   const bool expert_loop = c.model_type == "mixtral" || c.model_type == "qwen3_moe";
-  const double nodes = phases * (layers * (100 + (expert_loop ? 16 * hit : 0)) + 100);
+  const double nodes = phases * (traced_layers * (100 + (expert_loop ? 16 * hit : 0)) + 100);
   const double heads = static_cast<double>(c.num_heads);
   const double head_dim = d.head_dim > 0 ? static_cast<double>(d.head_dim) : hidden / std::max(1.0, heads);
   const double params = 2 * static_cast<double>(c.vocab_size) * hidden +
                         layers * (4 * hidden * heads * head_dim + 3 * hidden * expert_width * experts);
-  const double context = static_cast<double>(o.seq_len + o.new_tokens);
-  const double flops = 2 * params * tokens + 4 * b * context * context * heads * head_dim * layers;
+  // The whole model's FLOPs at these shapes (counted per node, they must stay far inside
+  // 64-bit integers): a compact trace still counts every layer.
+  const double flops = 2 * params * tokens + 4 * (one_step ? tokens : b * context) * context * heads * head_dim * layers;
   auto too_large = [&](const char* what, double value, double limit) {
     char text[256];
     std::snprintf(text, sizeof text, "%s of about %.3g exceeds the limit of %.3g for one tree", what, value, limit);
@@ -293,7 +313,11 @@ struct ModelRunner::Impl {
     if (d.mtp_layers > 0)
       t.notes.push_back(std::to_string(d.mtp_layers) + " multi-token-prediction layer(s) in the checkpoint are not "
                         "built (transformers drops them); `irene models` counts their parameters apart");
-    if (!d.quantization.method.empty())
+    if (d.quantization.method == "online")
+      t.notes.push_back("weights as the serving engine quantises them at load (" +
+                        d.quantization.groups.front().format.describe() +
+                        "): a quantised layer's bytes are its stored values and scales; FLOPs as in " + t.dtype);
+    else if (!d.quantization.method.empty())
       t.notes.push_back("weights as the checkpoint stores them (quantization_config: " + d.quantization.method +
                         "): a quantised layer's bytes are its stored values and scales; FLOPs as in " + t.dtype);
   }
@@ -319,7 +343,15 @@ std::shared_ptr<TransformerModel> cached_meta_model(const ModelConfig& c, const 
                                                     const std::function<std::shared_ptr<TransformerModel>()>& make) {
   constexpr size_t kKept = 2;
   thread_local std::list<std::pair<std::string, std::shared_ptr<TransformerModel>>> kept;
-  const std::string key = c.name + '\n' + c.raw.dump() + '\n' + run_dtype(c, o) + '\n' + o.attention;
+  std::string key = c.name + '\n' + c.raw.dump() + '\n' + run_dtype(c, o) + '\n' + o.attention;
+  // The weights' formats, which a serving engine may set apart from the config's.
+  const Quantization& q = c.decoder.quantization;
+  key += '\n' + q.method + (q.experts_only ? " experts" : "") + " kv " + q.kv_cache_dtype;
+  for (const auto& g : q.groups) {
+    key += '\n' + g.format.describe();
+    for (const auto& t : g.targets) key += ' ' + t;
+  }
+  for (const auto& e : q.excluded) key += "\n-" + e;
   for (auto it = kept.begin(); it != kept.end(); ++it) {
     if (it->first != key) continue;
     kept.splice(kept.begin(), kept, it);  // most recently used first

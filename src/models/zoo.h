@@ -70,6 +70,8 @@ struct RunOptions {
   // Shapes-only forward passes, decode steps and prefills: each distinct decoder layer
   // traced once and counted in Tree::multiplicity instead of copied (see tree.h).
   bool compact_layers = false;
+  // check_tree_size's limits, for untrusted requests (the server); the CLI serves any real model.
+  bool size_limits = true;
 };
 
 // The element type a run uses (see RunOptions::dtype).
@@ -95,9 +97,11 @@ Status validate_run(const ModelConfig& config, const RunOptions& options);
 
 // What one tree may cost to build, whatever a config says (configs are untrusted input
 // on the server): about kMaxTreeNodes nodes, kMaxParameters parameters, kMaxTokens
-// tokens (batch x (prompt + new tokens)), and FLOP and byte counts that stay far inside
-// 64-bit integers. Estimated from the config alone, before any work; the error says
-// which limit and by how much.
+// tokens, and FLOP and byte counts that stay far inside 64-bit integers. Sized on the
+// work the tree does: the tokens it runs (one decode step: its batch; a prefill: its
+// prompts; a generation: all of them) and, for a compact trace, its distinct layers.
+// Estimated from the config alone, before any work; the error says which limit and by
+// how much. Off where RunOptions::size_limits is (trusted callers: the CLI).
 inline constexpr double kMaxTreeNodes = 300'000;
 inline constexpr double kMaxParameters = 1e13;
 inline constexpr double kMaxTokens = 1 << 22;

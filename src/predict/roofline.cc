@@ -171,6 +171,12 @@ double wait_power_w(const machines::MachineSpec& m, const RooflineParams& p) {
   return idle + p.host_wait_power * std::max(0.0, *m.tdp_w - idle);
 }
 
+double collective_wait_power_w(const machines::MachineSpec& m, const RooflineParams& p) {
+  if (p.collective_wait_power < 0) return wait_power_w(m, p);
+  const double idle = *m.idle_power_w;
+  return idle + p.collective_wait_power * std::max(0.0, *m.tdp_w - idle);
+}
+
 KernelCost all_reduce_cost(double bytes, const machines::MachineSpec& m, const RooflineParams& p, int num_gpus) {
   if (num_gpus <= 1) return {};
   // A layer's two ring all-reduces: each moves 2 (G - 1) / G of the data through every
@@ -180,7 +186,7 @@ KernelCost all_reduce_cost(double bytes, const machines::MachineSpec& m, const R
   const double g = num_gpus;
   const double time =
       2 * (2 * (g - 1) / g * bytes / *m.interconnect_bytes_per_s + p.kernel_overhead_s + p.all_reduce_latency_s);
-  return {time, g * wait_power_w(m, p) * time};
+  return {time, g * collective_wait_power_w(m, p) * time};
 }
 
 Result<double> predict_roofline(tree::Tree& t, const machines::MachineSpec& m, const RooflineParams& p,
@@ -190,7 +196,7 @@ Result<double> predict_roofline(tree::Tree& t, const machines::MachineSpec& m, c
   IRENE_ASSIGN_OR_RETURN(double peak, roofline_peak(m, dtype, o.num_gpus));
 
   std::vector<KernelCost> c(t.nodes.size());
-  for (size_t i = t.nodes.size(); i-- > 0;) {
+  for (size_t i = 0; i < t.nodes.size(); ++i) {
     const tree::Node& n = t.nodes[i];
     if (n.kind == tree::NodeKind::kMath) {
       c[i] = kernel_cost(op_class(n.cls, n.flops, n.mem_bytes), static_cast<double>(n.flops),
@@ -201,11 +207,22 @@ Result<double> predict_roofline(tree::Tree& t, const machines::MachineSpec& m, c
       c[i].latency_s += layers * k.latency_s;
       c[i].energy_j += layers * k.energy_j;
     }
-    if (n.parent >= 0) {
-      c[n.parent].latency_s += c[i].latency_s;
-      c[n.parent].energy_j += c[i].energy_j;
-    }
   }
+  assign_costs(t, std::move(c));
+  t.notes.push_back(std::string("roofline on ") + m.name + (o.num_gpus > 1 ? " x " + std::to_string(o.num_gpus) : "") +
+                    (p.calibrated ? " with fitted parameters"
+                                  : ": from the spec sheet alone, with uncalibrated first-guess efficiencies and power "
+                                    "shares"));
+  return *t.nodes[0].predicted_latency_s;
+}
+
+void assign_costs(tree::Tree& t, std::vector<KernelCost> c) {
+  c.resize(t.nodes.size());
+  for (size_t i = t.nodes.size(); i-- > 0;)
+    if (t.nodes[i].parent >= 0) {
+      c[static_cast<size_t>(t.nodes[i].parent)].latency_s += c[i].latency_s;
+      c[static_cast<size_t>(t.nodes[i].parent)].energy_j += c[i].energy_j;
+    }
   for (size_t i = 0; i < t.nodes.size(); ++i) {
     tree::Node& n = t.nodes[i];
     n.predicted_latency_s = c[i].latency_s;
@@ -216,11 +233,6 @@ Result<double> predict_roofline(tree::Tree& t, const machines::MachineSpec& m, c
       if (t.nodes[ch].kind != tree::NodeKind::kMath) children += c[ch].energy_j;
     n.energy_remainder_j = n.children.empty() ? std::optional<double>() : std::optional<double>(c[i].energy_j - children);
   }
-  t.notes.push_back(std::string("roofline on ") + m.name + (o.num_gpus > 1 ? " x " + std::to_string(o.num_gpus) : "") +
-                    (p.calibrated ? " with fitted parameters"
-                                  : ": from the spec sheet alone, with uncalibrated first-guess efficiencies and power "
-                                    "shares"));
-  return c[0].latency_s;
 }
 
 }  // namespace irene::predict

@@ -84,9 +84,13 @@ struct RooflineParams {
   // The GPUs' power while they wait on the engine, as a share of the way from idle to
   // the power limit: a GPU kept busy between short gaps stays at its active clocks.
   double host_wait_power = 0;
+  // The GPUs' power while they wait on each other (in an all-reduce, or for the busiest
+  // GPU of an expert-parallel MoE), the same kind of share; negative: as host_wait_power
+  // (not fitted apart: vLLM 0.5.4's calibrations and older files).
+  double collective_wait_power = -1;
   // A tensor-parallel all-reduce's fixed cost beyond its bytes and its launch: the
   // handshakes between the GPUs and the wait for the slowest one. The GPUs spin through
-  // all of an all-reduce at host_wait_power, not idle.
+  // all of an all-reduce at collective_wait_power_w, not idle.
   double all_reduce_latency_s = 0;
   // The engine's stall for each prompt it admits, per running request and per decoder
   // layer, the GPUs waiting through it. The ML.ENERGY data show it: past the prefill's
@@ -145,10 +149,11 @@ RooflineParams queued_kernels(const RooflineParams& p);
 // forward pass): each waits for the later of its launch and the GPU's gap.
 RooflineParams launched_kernels(const RooflineParams& p);
 
-// One GPU's power while it waits (on the engine or on the other GPUs of an all-reduce):
-// host_wait_power of the way from idle to the power limit. The machine has both figures
-// (predict_roofline refuses one without them).
+// One GPU's power while it waits on the engine: host_wait_power of the way from idle to
+// the power limit; collective_wait_power_w, while it waits on the other GPUs. The
+// machine has both figures (predict_roofline refuses one without them).
 double wait_power_w(const machines::MachineSpec& machine, const RooflineParams& params);
+double collective_wait_power_w(const machines::MachineSpec& machine, const RooflineParams& params);
 
 // One kernel (or a group of identical ones) on the machine.
 struct KernelCost {
@@ -166,6 +171,12 @@ KernelCost all_reduce_cost(double bytes, const machines::MachineSpec& machine, c
                            int num_gpus);
 // Checks the machine has what the roofline needs; returns its peak for `dtype`.
 Result<double> roofline_peak(const machines::MachineSpec& machine, const std::string& dtype, int num_gpus);
+
+// From each node's own cost (indexed like t.nodes: a math node's kernel, or what a
+// parent adds beyond its children, as a layer's all-reduces), sets predicted_latency_s
+// on every node and energy_j and energy_remainder_j on every node but the math ones,
+// children summed into their parents.
+void assign_costs(tree::Tree& t, std::vector<KernelCost> own);
 
 // Sets energy_j (and energy_remainder_j on parents) on every node of `t`, and returns
 // the predicted latency of the whole tree (seconds). The machine needs peak FLOP/s for

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "common/memory.h"
+#include "engines/engine.h"
 #include "machines/catalogue.h"
 #include "models/memory.h"
 #include "models/zoo.h"
@@ -150,14 +151,30 @@ ApiResponse Api::machines(const ApiRequest&) {
   nlohmann::json catalogue = nlohmann::json::array();
   for (const auto& spec : machines::catalogue()) {
     nlohmann::json row = machines::to_json(spec);
-    auto p = serving::predictor_for(spec, serving_predictors_);
+    const std::string engine = serving::default_engine(spec, serving_predictors_);
+    auto p = serving::predictor_for(spec, serving_predictors_, nullptr, engine);
+    // The engines calibrated on this machine, newest last, and the default one.
+    nlohmann::json calibrated_engines = nlohmann::json::array();
+    for (const auto& e : engines::engine_catalogue())
+      for (const auto& sp : serving_predictors_)
+        if (sp.engine == e.id && sp.machine_id == spec.id) {
+          calibrated_engines.push_back(e.id);
+          break;
+        }
+    row["default_engine"] = engine;
+    row["calibrated_engines"] = std::move(calibrated_engines);
     row["calibrated"] = p.is_ok() && p->calibrated;
     row["spec_only"] = !row["calibrated"].get<bool>();
     row["serving_basis"] = p.is_ok() ? p->basis : p.status().message();
     row["crossval_error_pct"] = p.is_ok() ? p->crossval : nlohmann::json();
     catalogue.push_back(std::move(row));
   }
-  return ApiResponse::json(200, {{"machines", out}, {"catalogue", catalogue}});
+  // The serving engines irene describes, oldest first (engines/specs).
+  nlohmann::json engines = nlohmann::json::array();
+  for (const auto& e : engines::engine_catalogue())
+    engines.push_back({{"id", e.id}, {"name", e.name}, {"chunked_prefill", e.chunked_prefill},
+                       {"kernels", engines::kernels_name(e.kernels)}});
+  return ApiResponse::json(200, {{"machines", out}, {"catalogue", catalogue}, {"engines", engines}});
 }
 
 ApiResponse Api::energy(const ApiRequest& r) {

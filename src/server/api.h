@@ -75,7 +75,9 @@ class Api {
   Status load_serving(const ServerOptions& options, std::vector<serving::ServingPredictor> predictors);
   Result<ServingParams> serving_params(const ApiRequest& r, const nlohmann::json* posted) const;
   ApiResponse serving_response(const ApiRequest& r, const nlohmann::json* posted);
-  nlohmann::json measured_serving(const models::ModelConfig& config, const std::string& machine_id) const;
+  // The measured rows of the same architecture on the machine under the engine.
+  nlohmann::json measured_serving(const models::ModelConfig& config, const std::string& machine_id,
+                                  const std::string& engine) const;
   std::optional<double> predicted_energy(const std::string& model, int64_t batch_size, int64_t seq_len,
                                          const std::string& machine);
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "store/store.h"
@@ -16,7 +17,8 @@ struct ServerOptions {
   store::RetryPolicy db_retry;
   std::string predictors_dir;  // calibrated predictors (*.json) besides the shipped PC1 ones
   std::string data_dir;        // measured data (IrEne CSV layout) to show beside predictions
-  std::string serving_data_dir;  // measured serving (ML.ENERGY layout) to show beside serving predictions
+  // Measured serving (ML.ENERGY layout, one folder per release) to show beside serving predictions.
+  std::vector<std::string> serving_data_dirs;
   std::string web_dir;         // the dashboard's files
   int threads = 64;            // request handler threads (one per open keep-alive connection)
 };

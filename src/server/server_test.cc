@@ -292,7 +292,8 @@ TEST(ServerTest, PostedConfigsAreCheckedAndBounded) {
 // sweep, the measured points of the same architecture, and errors naming the parameter.
 TEST(ServerTest, ServingAnswersWithIntervalsSweepsAndMeasuredPoints) {
   auto& s = shared_server();
-  const std::string base = "/api/serving?model=meta-llama/Llama-3.1-8B&machine=h100-sxm5-80gb&prompt_len=128&output_len=480";
+  const std::string base =
+      "/api/serving?model=meta-llama/Llama-3.1-8B&machine=h100-sxm5-80gb&prompt_len=128&output_len=480&engine=vllm-0.5.4";
   json a = s.get(base + "&batch_size=128&sweep=batch_size&values=32,64,128,256", 200);
   ASSERT_TRUE(a.contains("energy_per_output_token_j")) << a.dump().substr(0, 300);
   EXPECT_TRUE(a["calibrated"].get<bool>());
@@ -342,7 +343,7 @@ TEST(ServerTest, ServingAnswersWithIntervalsSweepsAndMeasuredPoints) {
   // Pipeline stages: one virtual engine per stage, half the requests each; the measured
   // points say how they were pipelined.
   const std::string piped = "/api/serving?model=meta-llama/Llama-3.1-405B&machine=h100-sxm5-80gb&num_gpus=16"
-                            "&batch_size=512&prompt_len=128&output_len=450&max_depth=1";
+                            "&batch_size=512&prompt_len=128&output_len=450&max_depth=1&engine=vllm-0.5.4";
   json pp = s.get(piped + "&pipeline_parallel=2", 200);
   EXPECT_EQ(pp["pipeline_parallel"], 2);
   EXPECT_EQ(pp["step"]["batch_size"], 256);
@@ -361,7 +362,7 @@ TEST(ServerTest, ServingAnswersWithIntervalsSweepsAndMeasuredPoints) {
 TEST(ServerTest, ServingAnswersABenchmarkRunsTimePerToken) {
   auto& s = shared_server();
   const std::string base = "/api/serving?model=Qwen/Qwen3-8B&machine=h100-sxm5-80gb&prompt_len=128&output_len=480"
-                           "&max_depth=0";
+                           "&max_depth=0&engine=vllm-0.5.4";
   json steady = s.get(base + "&batch_size=512", 200);
   EXPECT_FALSE(steady.contains("run"));
   json run = s.get(base + "&batch_size=512&run_requests=2000&max_output_len=1024", 200);
@@ -380,12 +381,38 @@ TEST(ServerTest, ServingAnswersABenchmarkRunsTimePerToken) {
   expect_error(s, base + "&batch_size=512&run_requests=100&max_output_len=1024", 400, "closed run");
   expect_error(s, base + "&batch_size=512&run_requests=-1&max_output_len=1024", 400, "'run_requests'");
   auto r = s.http().Post("/api/serving", json{{"model", "Qwen/Qwen3-8B"}, {"machine", "h100-sxm5-80gb"},
-                                              {"batch_size", 512}, {"prompt_len", 128}, {"output_len", 480},
+                                              {"engine", "vllm-0.5.4"}, {"batch_size", 512}, {"prompt_len", 128}, {"output_len", 480},
                                               {"run_requests", 2000}, {"max_output_len", 1024}, {"max_depth", 0}}.dump(),
                          "application/json");
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200) << r->body.substr(0, 300);
   EXPECT_EQ(json::parse(r->body)["run"]["tpot_s"], run["run"]["tpot_s"]);
+}
+
+// Today's engine on the API: the default on the H100, its latency and memory, its
+// parameters checked, and a deployment the old limits refused.
+TEST(ServerTest, ServingUnderVllmV1AnswersWithLatencyAndMemory) {
+  auto& s = shared_server();
+  const std::string base = "/api/serving?model=openai/gpt-oss-20b&machine=h100-sxm5-80gb&prompt_len=634&output_len=700"
+                           "&max_depth=0";
+  json a = s.get(base + "&batch_size=256", 200);
+  EXPECT_EQ(a["engine"], "vllm-0.11.1");
+  EXPECT_GT(a["itl_median_s"].get<double>(), 0);
+  EXPECT_TRUE(a["intervals"]["itl_median_s"].is_array());
+  EXPECT_TRUE(a["memory"]["fits"].get<bool>());
+  json q = s.get(base + "&batch_size=256&quantization=none&kv_cache_dtype=fp8", 200);
+  EXPECT_GT(q["memory"]["weights_bytes"].get<double>(), a["memory"]["weights_bytes"].get<double>());
+  expect_error(s, base + "&batch_size=256&engine=tgi-3", 400, "parameter 'engine'");
+  expect_error(s, base + "&batch_size=256&quantization=int3", 400, "allowed: none, fp8, mxfp4, nvfp4");
+  expect_error(s, base + "&batch_size=256&expert_parallel=maybe", 400, "'expert_parallel'");
+  expect_error(s, base + "&batch_size=256&pipeline_parallel=2&num_gpus=2", 400, "vllm-0.5.4 only");
+  expect_error(s, base + "&batch_size=256&data_parallel=3&num_gpus=4", 400, "must divide the GPUs");
+  // Refused before the limits bounded the work done: Llama-3.1-405B at 2,048 running.
+  json big = s.get("/api/serving?model=meta-llama/Llama-3.1-405B&machine=h100-sxm5-80gb&num_gpus=8&batch_size=2048"
+                   "&prompt_len=128&output_len=256&max_depth=0",
+                   200);
+  EXPECT_GT(big["energy_per_output_token_j"].get<double>(), 0);
+  EXPECT_EQ(s.get("/api/health", 200)["status"], "ok");
 }
 
 // max_depth and kinds cut an answer to what a client draws.

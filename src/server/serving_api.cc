@@ -7,7 +7,8 @@
 #include "machines/catalogue.h"
 #include "server/api.h"
 #include "server/params.h"
-#include "serving/serving.h"
+#include "engines/engine.h"
+#include "serving/answer.h"
 #include "tree/tree_format.h"
 
 namespace irene::server {
@@ -16,7 +17,6 @@ struct ServingParams {
   models::ModelConfig config;
   serving::ServingConfig serving;
   machines::MachineSpec machine;
-  serving::MachinePredictor predictor;
   tree::FormatOptions format;
   std::string format_key;
   std::string sweep;  // "", "batch_size" or "num_gpus"
@@ -28,28 +28,35 @@ struct ServingParams {
     return config.name + "|" + machine.id + "|" + std::to_string(serving.num_gpus) + "|" +
            std::to_string(serving.pipeline_parallel) + "|" + std::to_string(serving.batch_size) + "|" + std::to_string(serving.prompt_len) + "|" +
            std::to_string(serving.output_len) + "|" + std::to_string(serving.run_requests) + "|" +
-           std::to_string(serving.max_output_len) + "|" + serving.dtype + "|" + format_key + "|" + sweep + "|" + v;
+           std::to_string(serving.max_output_len) + "|" + serving.dtype + "|" + serving.engine + "|" +
+           std::to_string(serving.data_parallel) + "|" + std::to_string(serving.expert_parallel) + "|" +
+           serving.quantization + "|" + serving.kv_cache_dtype + "|" + std::to_string(serving.max_num_batched_tokens) +
+           "|" + format_key + "|" + sweep + "|" + v;
   }
 };
 
 namespace {
 
-constexpr const char* kAnswerVersion = "serving-v1";
+constexpr const char* kAnswerVersion = "serving-v2";  // v2: engines, latency, memory
 constexpr int64_t kMaxGpus = 64;
 constexpr int64_t kMaxRunning = 4096;   // requests in flight, as servers run them
 constexpr int64_t kMaxOutputLen = 4096;  // tokens per request
 // A benchmark run (serving/closed_run.h): requests sent at once, and their output cap.
 constexpr int64_t kMaxRunRequests = 10'000'000;
 constexpr int64_t kMaxOutputCap = 1'000'000;
+constexpr int64_t kMaxBatchedTokens = 65'536;  // tokens per iteration (chunked prefill)
 
 const std::vector<std::string> kServingFields = {"model",        "machine",        "num_gpus",  "pipeline_parallel",
                                                  "batch_size",   "prompt_len",     "output_len", "run_requests",
                                                  "max_output_len", "dtype",        "max_depth", "kinds",
-                                                 "sweep",        "values",         "root",      "max_nodes"};
+                                                 "sweep",        "values",         "root",      "max_nodes",
+                                                 "engine",       "data_parallel",  "expert_parallel",
+                                                 "quantization", "kv_cache_dtype", "max_num_batched_tokens"};
 constexpr const char* kServingUsage =
     "{\"config\": {...config.json...} or \"model\", \"machine\", \"batch_size\", \"prompt_len\", \"output_len\", and "
-    "optionally \"num_gpus\", \"pipeline_parallel\", \"run_requests\" with \"max_output_len\", \"dtype\", "
-    "\"max_depth\", \"kinds\", \"sweep\" (batch_size or num_gpus) with \"values\"}";
+    "optionally \"engine\", \"num_gpus\", \"pipeline_parallel\", \"data_parallel\", \"expert_parallel\", "
+    "\"quantization\", \"kv_cache_dtype\", \"max_num_batched_tokens\", \"run_requests\" with \"max_output_len\", "
+    "\"dtype\", \"max_depth\", \"kinds\", \"sweep\" (batch_size or num_gpus) with \"values\"}";
 
 bool same_architecture(const models::ModelConfig& a, const models::ModelConfig& b) {
   return a.model_type == b.model_type && a.hidden_size == b.hidden_size && a.num_layers == b.num_layers &&
@@ -64,11 +71,15 @@ Status Api::load_serving(const ServerOptions& options, std::vector<serving::Serv
   std::string all;
   for (const auto& p : serving_predictors_) all += serving::to_json(p).dump();
   serving_version_ = config_hash(all);
-  if (!options.serving_data_dir.empty()) {
-    IRENE_ASSIGN_OR_RETURN(serving_data_, serving::load_measured_serving(options.serving_data_dir));
-    spdlog::info("measured serving: {} rows of {} models from {}", serving_data_.rows.size(),
-                 serving_data_.configs.size(), options.serving_data_dir);
+  std::string fingerprints;
+  for (const std::string& dir : options.serving_data_dirs) {
+    IRENE_ASSIGN_OR_RETURN(serving::MeasuredData data, serving::load_measured_serving(dir));
+    spdlog::info("measured serving: {} rows of {} models from {}", data.rows.size(), data.configs.size(), dir);
+    serving_data_.rows.insert(serving_data_.rows.end(), data.rows.begin(), data.rows.end());
+    serving_data_.configs.insert(data.configs.begin(), data.configs.end());
+    fingerprints += data.fingerprint;
   }
+  serving_data_.fingerprint = fingerprints;
   return Status::ok();
 }
 
@@ -80,7 +91,21 @@ Result<ServingParams> Api::serving_params(const ApiRequest& r, const nlohmann::j
   auto spec = machines::find_machine(machine);
   if (!spec.is_ok()) return Status::not_found("parameter 'machine': " + spec.status().message());
   p.machine = std::move(*spec);
-  IRENE_ASSIGN_OR_RETURN(p.predictor, serving::predictor_for(p.machine, serving_predictors_));
+  p.serving.engine = string_param(r, "engine");
+  if (!p.serving.engine.empty()) {
+    auto engine = engines::find_engine(p.serving.engine);
+    if (!engine.is_ok()) return Status::invalid_argument("parameter 'engine': " + engine.status().message());
+  }
+  IRENE_ASSIGN_OR_RETURN(int64_t replicas, optional_int_param(r, "data_parallel", 1, kMaxGpus, 1));
+  p.serving.data_parallel = static_cast<int>(replicas);
+  const std::string ep = string_param(r, "expert_parallel");
+  if (!ep.empty() && ep != "true" && ep != "false" && ep != "1" && ep != "0")
+    return Status::invalid_argument("parameter 'expert_parallel' must be true or false, got '" + ep + "'");
+  p.serving.expert_parallel = ep == "true" || ep == "1";
+  p.serving.quantization = string_param(r, "quantization");
+  p.serving.kv_cache_dtype = string_param(r, "kv_cache_dtype");
+  IRENE_ASSIGN_OR_RETURN(p.serving.max_num_batched_tokens,
+                         optional_int_param(r, "max_num_batched_tokens", 1, kMaxBatchedTokens, 0));
   IRENE_ASSIGN_OR_RETURN(int64_t gpus, optional_int_param(r, "num_gpus", 1, kMaxGpus, 1));
   p.serving.num_gpus = static_cast<int>(gpus);
   IRENE_ASSIGN_OR_RETURN(int64_t stages, optional_int_param(r, "pipeline_parallel", 1, kMaxGpus, 1));
@@ -113,21 +138,27 @@ Result<ServingParams> Api::serving_params(const ApiRequest& r, const nlohmann::j
   return p;
 }
 
-nlohmann::json Api::measured_serving(const models::ModelConfig& config, const std::string& machine_id) const {
+nlohmann::json Api::measured_serving(const models::ModelConfig& config, const std::string& machine_id,
+                                     const std::string& engine) const {
   nlohmann::json points = nlohmann::json::array();
   for (const auto& row : serving_data_.rows) {
-    if (row.machine_id != machine_id) continue;
+    if (row.machine_id != machine_id || row.engine != engine) continue;
     const auto it = serving_data_.configs.find(row.model);
     if (it == serving_data_.configs.end() || !same_architecture(it->second, config)) continue;
     points.push_back({{"model", row.model},
                       {"num_gpus", row.num_gpus},
                       {"pipeline_parallel", row.pipeline_parallel},
+                      {"engine", row.engine},
+                      {"data_parallel", row.data_parallel},
+                      {"expert_parallel", row.expert_parallel},
                       {"max_num_seqs", row.max_num_seqs},
                       {"batch_size", row.avg_batch_size},
                       {"output_len", row.avg_output_tokens},
                       {"energy_per_output_token_j", row.energy_per_token_j},
                       {"power_w", row.power_w},
-                      {"tpot_s", row.tpot_s},
+                      {"tpot_s", row.tpot_s ? nlohmann::json(*row.tpot_s) : nlohmann::json(nullptr)},
+                      {"itl_median_s", row.itl_median_s ? nlohmann::json(*row.itl_median_s) : nlohmann::json(nullptr)},
+                      {"itl_p90_s", row.itl_p90_s ? nlohmann::json(*row.itl_p90_s) : nlohmann::json(nullptr)},
                       {"throughput_tokens_per_s", row.throughput_tokens_per_s},
                       {"source", row.source}});
   }
@@ -148,11 +179,10 @@ ApiResponse Api::serving_response(const ApiRequest& r, const nlohmann::json* pos
   const std::string key = std::string(kAnswerVersion) + "|" + p->key() + "|" + serving_version_ + "|" +
                           serving_data_.fingerprint;
   auto body = cache_->get_or_compute(key, [&]() -> Result<std::string> {
-    IRENE_ASSIGN_OR_RETURN(serving::ServingWorkload w, serving::ServingWorkload::build(p->config, p->serving));
-    IRENE_ASSIGN_OR_RETURN(serving::ServingEstimate e, w.estimate(p->machine, p->predictor.params));
-    IRENE_ASSIGN_OR_RETURN(tree::Tree step, w.step_tree(p->machine, p->predictor.params));
+    IRENE_ASSIGN_OR_RETURN(serving::Answer a, serving::answer(p->config, p->machine, p->serving, serving_predictors_));
+    const tree::Tree& step = *a.step;
     IRENE_RETURN_IF_ERROR(check_root(p->format, step));
-    nlohmann::json doc = serving::serving_answer(p->config, p->machine, p->serving, e, p->predictor);
+    nlohmann::json doc = std::move(a.doc);
     nlohmann::json step_doc = tree::to_json(step, p->format);
     const double total = step.root().energy_j.value_or(0.0);
     add_shares(step_doc["root"], total, total);
@@ -160,22 +190,23 @@ ApiResponse Api::serving_response(const ApiRequest& r, const nlohmann::json* pos
     if (!p->sweep.empty()) {
       nlohmann::json points = nlohmann::json::array();
       for (int64_t v : p->values) {
-        serving::ServingConfig s = p->serving;
+        serving::ServingConfig s = a.served;
         if (p->sweep == "batch_size") s.batch_size = v;
         else s.num_gpus = static_cast<int>(v);
         // A run no larger than a point's batch has no steady state to drain: that point
         // answers without one.
         if (s.run_requests > 0 && s.run_requests <= s.batch_size) s.run_requests = s.max_output_len = 0;
-        IRENE_ASSIGN_OR_RETURN(serving::ServingWorkload sw, serving::ServingWorkload::build(p->config, s));
-        IRENE_ASSIGN_OR_RETURN(serving::ServingEstimate se, sw.estimate(p->machine, p->predictor.params));
-        nlohmann::json point = serving::serving_answer(p->config, p->machine, s, se, p->predictor);
-        for (const char* k : {"model", "machine", "machine_name", "basis", "crossval_error_pct", "calibrated", "spec_only"})
+        IRENE_ASSIGN_OR_RETURN(serving::Answer at, serving::answer(p->config, p->machine, s, serving_predictors_,
+                                                                   nullptr, /*with_step=*/false));
+        nlohmann::json point = std::move(at.doc);
+        for (const char* k : {"model", "machine", "machine_name", "basis", "crossval_error_pct", "calibrated", "spec_only",
+                              "engine_name"})
           point.erase(k);
         points.push_back(std::move(point));
       }
       doc["sweep"] = {{"over", p->sweep}, {"points", std::move(points)}};
     }
-    doc["measured"] = measured_serving(p->config, p->machine.id);
+    doc["measured"] = measured_serving(p->config, p->machine.id, a.served.engine);
     return doc.dump();
   });
   if (!body.is_ok()) return refusal(body.status());

@@ -19,34 +19,68 @@ using Theta = std::vector<double>;  // the fitted parameters, unbounded (logit o
 double sigmoid(double x) { return 1 / (1 + std::exp(-x)); }
 double logit(double p) { return std::log(p / (1 - p)); }
 
-predict::RooflineParams params_of(const Theta& t) {
-  predict::RooflineParams p;
-  p.gemm_efficiency = sigmoid(t[0]);
+// How each parameter a fit can move is made unbounded, and where it starts: shares in
+// (0, 1) by their logit, times and power factors by their log. Engine overheads start
+// small but not at 0, which the log scale cannot hold.
+struct FitParam {
+  const char* name;
+  double predict::RooflineParams::*field;
+  bool share;    // logit, else log
+  double floor;  // the start's lower bound on the log scale
+};
+constexpr FitParam kFitParams[] = {
+    {"gemm_efficiency", &predict::RooflineParams::gemm_efficiency, true, 0},
+    {"memory_efficiency", &predict::RooflineParams::memory_efficiency, true, 0},
+    {"kernel_overhead_s", &predict::RooflineParams::kernel_overhead_s, false, 0},
+    {"compute_power", &predict::RooflineParams::compute_power, false, 0},
+    {"memory_power", &predict::RooflineParams::memory_power, false, 0},
+    {"step_overhead_s", &predict::RooflineParams::step_overhead_s, false, 1e-4},
+    {"per_sequence_overhead_s", &predict::RooflineParams::per_sequence_overhead_s, false, 1e-6},
+    {"host_wait_power", &predict::RooflineParams::host_wait_power, true, 0},
+    {"collective_wait_power", &predict::RooflineParams::collective_wait_power, true, 0},
+    {"all_reduce_latency_s", &predict::RooflineParams::all_reduce_latency_s, false, 1e-6},
+    {"admission_overhead_s", &predict::RooflineParams::admission_overhead_s, false, 1e-7},
+    {"kernel_gap_s", &predict::RooflineParams::kernel_gap_s, false, 1e-7},
+};
+
+const FitParam& fit_param(const std::string& name) {
+  for (const FitParam& f : kFitParams)
+    if (name == f.name) return f;
+  return kFitParams[0];  // engine descriptions are checked against these names (engines/engine.cc)
+}
+
+// The parameters `names` fits, the rest as in `base`.
+predict::RooflineParams params_of(const Theta& t, const std::vector<std::string>& names,
+                                  const predict::RooflineParams& base) {
+  predict::RooflineParams p = base;
+  for (size_t i = 0; i < names.size(); ++i) {
+    const FitParam& f = fit_param(names[i]);
+    p.*f.field = f.share ? sigmoid(t[i]) : std::exp(t[i]);
+  }
   p.attention_efficiency = p.gemm_efficiency;
-  p.memory_efficiency = sigmoid(t[1]);
-  p.kernel_overhead_s = std::exp(t[2]);
-  p.compute_power = std::exp(t[3]);
-  p.memory_power = std::exp(t[4]);
-  p.step_overhead_s = std::exp(t[5]);
-  p.per_sequence_overhead_s = std::exp(t[6]);
-  p.host_wait_power = sigmoid(t[7]);
-  p.all_reduce_latency_s = std::exp(t[8]);
-  p.admission_overhead_s = std::exp(t[9]);
-  p.kernel_gap_s = std::exp(t[10]);
   p.calibrated = true;
   return p;
 }
 
-Theta theta_of(const predict::RooflineParams& p) {
-  // The engine overheads start small but not at 0, which the log scale cannot hold.
-  return Theta{logit(p.gemm_efficiency),   logit(p.memory_efficiency),
-          std::log(p.kernel_overhead_s), std::log(p.compute_power),
-          std::log(p.memory_power),      std::log(std::max(p.step_overhead_s, 1e-4)),
-          std::log(std::max(p.per_sequence_overhead_s, 1e-6)),
-          logit(std::clamp(p.host_wait_power, 0.05, 0.95)),
-          std::log(std::max(p.all_reduce_latency_s, 1e-6)),
-          std::log(std::max(p.admission_overhead_s, 1e-7)),
-          std::log(p.kernel_gap_s >= 0 ? std::max(p.kernel_gap_s, 1e-7) : p.kernel_overhead_s)};
+Theta theta_of(const predict::RooflineParams& p, const std::vector<std::string>& names) {
+  Theta t;
+  for (const std::string& name : names) {
+    const FitParam& f = fit_param(name);
+    const double v = p.*f.field;
+    // A share fitted to its bound (1) would start at an infinite logit: kept inside.
+    const bool wait = name == "host_wait_power" || name == "collective_wait_power";
+    if (f.share) t.push_back(logit(wait ? std::clamp(v < 0 ? p.host_wait_power : v, 0.05, 0.95) : std::clamp(v, 1e-6, 1 - 1e-6)));
+    else if (name == "kernel_gap_s") t.push_back(std::log(v >= 0 ? std::max(v, f.floor) : p.kernel_overhead_s));
+    else t.push_back(std::log(std::max(v, f.floor)));
+  }
+  return t;
+}
+
+// The time figure of a row and its prediction: the mean time per output token (a closed
+// run's, drain included, where the data gave the run) or the median inter-token latency.
+double predicted_time(const ServingCase& c, const ServingEstimate& e) {
+  if (c.row->time_is_itl()) return e.itl_median_s.value_or(e.tpot_s);
+  return e.run_tpot_s.value_or(e.tpot_s);
 }
 
 // Mean absolute log error of four figures a serving answer gives: energy per token,
@@ -64,7 +98,7 @@ double objective(const std::vector<const ServingCase*>& cases, const std::vector
     auto e = c->workload->estimate(c->machine, p);
     if (!e.is_ok()) return 1e9;
     const double de = std::log(e->energy_per_output_token_j / c->row->energy_per_token_j);
-    const double dt = std::log(e->run_tpot_s.value_or(e->tpot_s) / c->row->tpot_s);
+    const double dt = std::log(predicted_time(*c, *e) / c->row->time_s());
     const double dp = std::log(e->power_w / c->row->power_w);
     const double dr = std::log(e->throughput_tokens_per_s / c->row->throughput_tokens_per_s);
     sum += weights[i] * (std::fabs(de) + std::fabs(dt) + std::fabs(dp) + std::fabs(dr));
@@ -86,6 +120,10 @@ std::vector<double> model_weights(const std::vector<const ServingCase*>& cases) 
 
 const char* const kFigureNames[kFigures] = {"energy_per_token", "power", "tpot", "throughput"};
 
+std::string data_group(const MeasuredServing& r) {
+  return r.engine == engines::kLegacyEngineId ? r.gpu : r.gpu + " (" + r.engine + ")";
+}
+
 Result<std::vector<ServingCase>> build_cases(const MeasuredData& data, const CalibrationOptions& o) {
   std::map<std::tuple<std::string, int64_t, int64_t, int64_t, int, int, int64_t, int64_t>, std::shared_ptr<const ServingWorkload>>
       cache;
@@ -104,6 +142,16 @@ Result<std::vector<ServingCase>> build_cases(const MeasuredData& data, const Cal
     auto machine = machines::find_machine(r.machine_id);
     if (!machine.is_ok()) continue;  // a GPU the catalogue lacks
     ServingConfig s;
+    s.size_limits = false;  // measured data are of real deployments
+    s.engine = r.engine;
+    s.data_parallel = r.data_parallel;
+    s.expert_parallel = r.expert_parallel > 1;
+    if (r.max_num_batched_tokens) s.max_num_batched_tokens = std::llround(*r.max_num_batched_tokens);
+    // A checkpoint the data says is quantised while its config (a sibling's) is not: as
+    // the engine quantises it (Llama-4-Maverick's FP8 from its BF16 config).
+    const auto& q = data.configs.at(r.model).decoder.quantization;
+    if (q.method.empty() && (r.weight_precision == "fp8" || r.weight_precision == "mxfp4" || r.weight_precision == "nvfp4"))
+      s.quantization = r.weight_precision;
     s.batch_size = std::max<int64_t>(1, std::llround(r.avg_batch_size));
     s.prompt_len = std::llround(r.avg_input_tokens.value_or(o.default_prompt_len));
     s.output_len = std::max<int64_t>(2, std::llround(r.avg_output_tokens));
@@ -114,12 +162,15 @@ Result<std::vector<ServingCase>> build_cases(const MeasuredData& data, const Cal
     const bool default_fits = most_running[setup_of(r)] < o.default_run_requests;
     const std::optional<double> requests =
         r.num_requests ? r.num_requests : default_fits ? std::optional<double>(o.default_run_requests) : std::nullopt;
-    if (r.max_output_tokens && requests && *requests > static_cast<double>(s.batch_size) &&
+    const bool drains = r.engine == engines::kLegacyEngineId;  // engines since: steady-state figures
+    if (drains && r.max_output_tokens && requests && *requests > static_cast<double>(s.batch_size) &&
         static_cast<double>(s.output_len) < *r.max_output_tokens) {
       s.run_requests = std::llround(*requests);
       s.max_output_len = std::llround(*r.max_output_tokens);
     }
-    auto key = std::make_tuple(r.model, s.batch_size, s.prompt_len, s.output_len, s.num_gpus, s.pipeline_parallel,
+    auto key = std::make_tuple(r.model + "|" + r.engine + "|" + s.quantization + "|" + std::to_string(s.data_parallel) +
+                                   "|" + std::to_string(s.max_num_batched_tokens),
+                               s.batch_size, s.prompt_len, s.output_len, s.num_gpus, s.pipeline_parallel,
                                s.run_requests, s.max_output_len);
     auto& w = cache[key];
     if (!w) {
@@ -131,14 +182,17 @@ Result<std::vector<ServingCase>> build_cases(const MeasuredData& data, const Cal
   return cases;
 }
 
-Calibration fit(const std::vector<const ServingCase*>& cases, const CalibrationOptions& o) {
+Calibration fit(const std::vector<const ServingCase*>& cases, const CalibrationOptions& o,
+                const std::vector<std::string>* only, const predict::RooflineParams& base) {
+  if (cases.empty()) return Calibration{base};
+  const std::vector<std::string>& names = only ? *only : cases.front()->workload->engine().fitted;
   const std::vector<double> weights = model_weights(cases);
-  auto f = [&](const Theta& t) { return objective(cases, weights, params_of(t)); };
-  Theta best = predict::nelder_mead(f, theta_of(predict::RooflineParams{}), o.max_evaluations);
+  auto f = [&](const Theta& t) { return objective(cases, weights, params_of(t, names, base)); };
+  Theta best = predict::nelder_mead(f, theta_of(base, names), o.max_evaluations);
   // Nelder-Mead can stall with a collapsed simplex; a fresh one around the best point
   // lets it go on.
   for (int i = 0; i < o.restarts; ++i) best = predict::nelder_mead(f, best, o.max_evaluations);
-  return Calibration{params_of(best)};
+  return Calibration{params_of(best, names, base)};
 }
 
 namespace {
@@ -147,7 +201,7 @@ namespace {
 Result<Figures> log_residuals(const ServingCase& c, const predict::RooflineParams& p) {
   IRENE_ASSIGN_OR_RETURN(ServingEstimate e, c.workload->estimate(c.machine, p));
   return Figures{std::log(c.row->energy_per_token_j / e.energy_per_output_token_j), std::log(c.row->power_w / e.power_w),
-                 std::log(c.row->tpot_s / e.run_tpot_s.value_or(e.tpot_s)),
+                 std::log(c.row->time_s() / predicted_time(c, e)),
                  std::log(c.row->throughput_tokens_per_s / e.throughput_tokens_per_s)};
 }
 
@@ -242,7 +296,7 @@ namespace {
 std::vector<const ServingCase*> rows_of(const std::vector<ServingCase>& cases, const std::string& gpu) {
   std::vector<const ServingCase*> out;
   for (const auto& c : cases)
-    if (c.row->gpu == gpu) out.push_back(&c);
+    if (data_group(*c.row) == gpu) out.push_back(&c);
   return out;
 }
 
@@ -264,7 +318,7 @@ HeldOutModel held_out(const std::string& gpu, const std::string& model, const st
 
 std::set<std::string> gpus_of(const std::vector<ServingCase>& cases) {
   std::set<std::string> out;
-  for (const auto& c : cases) out.insert(c.row->gpu);
+  for (const auto& c : cases) out.insert(data_group(*c.row));
   return out;
 }
 
@@ -293,7 +347,7 @@ Result<nlohmann::json> crossval(const std::vector<ServingCase>& cases, const Cal
   const std::set<std::string> gpus = gpus_of(cases);
   if (gpus.empty()) return Status::invalid_argument("no measured rows on a catalogued machine");
   std::set<std::pair<std::string, std::string>> all_models;
-  for (const auto& c : cases) all_models.insert({c.row->gpu, c.row->model});
+  for (const auto& c : cases) all_models.insert({data_group(*c.row), c.row->model});
   const int total = static_cast<int>(all_models.size() + gpus.size());
   int done = 0;
   nlohmann::json out;
@@ -324,7 +378,8 @@ Result<nlohmann::json> crossval(const std::vector<ServingCase>& cases, const Cal
                           {"batch_size", m.avg_batch_size}, {"output_len", m.avg_output_tokens},
                           {"energy_per_token", {m.energy_per_token_j, m.energy_per_token_j * std::exp(-r[0])}},
                           {"power", {m.power_w, m.power_w * std::exp(-r[1])}},
-                          {"tpot", {m.tpot_s, m.tpot_s * std::exp(-r[2])}},
+                          {"tpot", {m.time_s(), m.time_s() * std::exp(-r[2])}},
+                          {"time_figure", m.time_is_itl() ? "itl_median" : "tpot"},
                           {"throughput", {m.throughput_tokens_per_s, m.throughput_tokens_per_s * std::exp(-r[3])}}});
         ++held_out_rows;
         for (int k = 0; k < kFigures; ++k)
@@ -376,25 +431,52 @@ Result<nlohmann::json> crossval(const std::vector<ServingCase>& cases, const Cal
 }
 
 Result<ServingPredictor> train(const std::vector<ServingCase>& cases, const MeasuredData& data,
-                               const std::string& machine_id, const CalibrationOptions& o, const Progress& progress) {
+                               const std::string& machine_id, const CalibrationOptions& o, const Progress& progress,
+                               const std::string& engine_id, const std::vector<ServingPredictor>& calibrated) {
   std::string gpu;
-  std::set<std::string> models, machines_seen;
+  std::set<std::string> models, machines_seen, engines_seen;
   for (const auto& c : cases) {
     machines_seen.insert(c.machine.id);
     if (c.machine.id != machine_id) continue;
-    gpu = c.row->gpu;
+    engines_seen.insert(c.row->engine);
+    if (!engine_id.empty() && c.row->engine != engine_id) continue;
+    if (!gpu.empty() && data_group(*c.row) != gpu)
+      return Status::invalid_argument("the data holds rows of machine '" + machine_id + "' under several engines (" +
+                                      gpu + ", " + data_group(*c.row) + "): choose one with --engine");
+    gpu = data_group(*c.row);
     models.insert(c.row->model);
   }
   if (gpu.empty()) {
     std::string seen;
-    for (const auto& m : machines_seen) seen += (seen.empty() ? "" : ", ") + m;
+    for (const auto& m : (engines_seen.empty() ? machines_seen : engines_seen)) seen += (seen.empty() ? "" : ", ") + m;
+    std::string unknown;
+    for (const auto& [name, why] : data.unknown_gpus) unknown += "; " + why;
+    if (!engines_seen.empty())
+      return Status::invalid_argument("the data has no rows of machine '" + machine_id + "' under engine '" +
+                                      engine_id + "' (its engines there: " + seen + ")");
     return Status::invalid_argument("the data has no rows of machine '" + machine_id + "' (it has: " +
-                                    (seen.empty() ? "none on a catalogued machine" : seen) + ")");
+                                    (seen.empty() ? "none on a catalogued machine" : seen) + ")" + unknown);
   }
+  const std::vector<const ServingCase*> rows = rows_of(cases, gpu);
+  const engines::Engine& engine = rows.front()->workload->engine();
   ServingPredictor p;
   p.machine_id = machine_id;
-  const std::vector<const ServingCase*> rows = rows_of(cases, gpu);
-  p.params = fit(rows, o).params;
+  p.engine = engine.id;
+  // One model's rows cannot tell the engine's own times and the kernels' apart: they fit
+  // the machine's efficiencies and power, the rest carried from the engine's calibrations
+  // (of other machines, or of this one on other models).
+  std::vector<const ServingPredictor*> carried_from;
+  for (const auto& c : calibrated)
+    if (c.engine == engine.id) carried_from.push_back(&c);
+  if (models.size() == 1 && !carried_from.empty()) {
+    const predict::RooflineParams base = carried_params(carried_from);
+    p.params = fit(rows, o, &engine.fitted_from_one_model, base).params;
+    p.fitted = engine.fitted_from_one_model;
+    for (const auto* c : carried_from) p.carried_from.push_back(c->machine_id);
+  } else {
+    p.params = fit(rows, o).params;
+    p.fitted = engine.fitted;
+  }
   const std::vector<HeldOutModel> held = leave_one_model_out(cases, gpu, o, progress);
   p.intervals = intervals_of(held, o.interval_level);
   if (!held.empty()) {

@@ -43,8 +43,14 @@ struct Calibration {
   predict::RooflineParams params;
 };
 // Fits the parameters to `cases` (the mean absolute log error of energy per token, power,
-// time per output token and throughput), starting from the defaults.
-Calibration fit(const std::vector<const ServingCase*>& cases, const CalibrationOptions& options);
+// the time figure and throughput): those the cases' engine fits (its description's
+// `fitted`), or `only` these, the rest as in `base`; starting from `base`.
+Calibration fit(const std::vector<const ServingCase*>& cases, const CalibrationOptions& options,
+                const std::vector<std::string>* only = nullptr, const predict::RooflineParams& base = {});
+
+// The rows fitted and checked together: one GPU's under one engine ("H100-SXM5-80GB",
+// or "H100-SXM5-80GB (vllm-0.11.1)" for engines after v2's vLLM 0.5.4).
+std::string data_group(const MeasuredServing& row);
 
 // Figures predicted and checked: energy per output token, power, time per output token
 // and throughput. The fit weighs all four; each gets its interval from its own residuals.
@@ -82,11 +88,15 @@ std::vector<HeldOutModel> leave_one_model_out(const std::vector<ServingCase>& ca
 Result<nlohmann::json> crossval(const std::vector<ServingCase>& cases, const CalibrationOptions& options,
                                 const Progress& progress = nullptr);
 
-// `irene train --method roofline`: the predictor of machine `machine_id`, fitted on all
-// its rows; its intervals from the leave-one-model-out residuals; its carried intervals
-// from predicting the data's other GPUs with it (none when the data has no other GPU).
+// `irene train --method roofline`: the predictor of machine `machine_id` under
+// `engine` ("" = the one engine its rows ran), fitted on all its rows; its intervals from
+// the leave-one-model-out residuals; its carried intervals from predicting the data's
+// other GPUs with it (none when the data has no other GPU). Rows of one model fit only
+// the engine's fitted_from_one_model parameters, the others carried from `calibrated`'s
+// predictors of the engine (the file names their machines).
 Result<ServingPredictor> train(const std::vector<ServingCase>& cases, const MeasuredData& data,
                                const std::string& machine_id, const CalibrationOptions& options,
-                               const Progress& progress = nullptr);
+                               const Progress& progress = nullptr, const std::string& engine = "",
+                               const std::vector<ServingPredictor>& calibrated = {});
 
 }  // namespace irene::serving

@@ -8,6 +8,9 @@
 #include <set>
 #include <sstream>
 
+#include "engines/engine.h"
+#include "models/zoo.h"
+
 namespace irene::serving {
 
 namespace {
@@ -53,6 +56,8 @@ Result<MeasuredData> load_measured_serving(const std::string& dir) {
   nlohmann::json configs = nlohmann::json::parse(configs_text, nullptr, false);
   if (configs.is_discarded() || !configs.is_object()) return Status::corrupt(configs_path + " is not a JSON object");
   for (const auto& [name, entry] : configs.items()) {
+    if (!name.empty() && name[0] == '_') continue;  // "_about", "_not_found": notes, not models
+    if (!entry.is_object()) return Status::corrupt(configs_path + ": '" + name + "' is not an object");
     const nlohmann::json& config = entry.contains("config") ? entry["config"] : entry;
     auto c = models::parse_config(config, name);
     if (!c.is_ok()) {  // an architecture irene does not build: its rows are skipped, with the reason
@@ -71,7 +76,7 @@ Result<MeasuredData> load_measured_serving(const std::string& dir) {
   std::set<std::string> skipped;
   const std::vector<std::string> required = {"model", "gpu", "num_gpus", "tensor_parallel", "pipeline_parallel",
                                              "max_num_seqs", "avg_batch_size", "avg_output_tokens",
-                                             "energy_per_token_j", "avg_power_w", "throughput_tokens_per_s", "tpot_avg_s"};
+                                             "energy_per_token_j", "avg_power_w", "throughput_tokens_per_s"};
   for (const auto& path : files) {
     std::ifstream in(path);
     std::string line;
@@ -82,6 +87,9 @@ Result<MeasuredData> load_measured_serving(const std::string& dir) {
     for (size_t i = 0; i < header.size(); ++i) col[header[i]] = i;
     for (const auto& r : required)
       if (!col.count(r)) return Status::corrupt(path.string() + ": no column '" + r + "'");
+    if (!col.count("tpot_avg_s") && !col.count("itl_median_ms"))
+      return Status::corrupt(path.string() + ": no time column: 'tpot_avg_s' (mean time per output token) or "
+                             "'itl_median_ms' (median inter-token latency)");
     int number = 1;
     while (std::getline(in, line)) {
       ++number;
@@ -100,13 +108,31 @@ Result<MeasuredData> load_measured_serving(const std::string& dir) {
       };
       MeasuredServing m;
       m.model = cells[col["model"]];
+      if (!data.configs.count(m.model) && !data.unbuildable.count(m.model) && !skipped.count(m.model)) {
+        // No config in the data: irene's bundled one of the same id, where it has one.
+        auto bundled = models::bundled_config(m.model);
+        if (bundled.is_ok()) {
+          data.config_sources[m.model] = "irene's bundled config (src/models/configs), not the data's model_configs.json";
+          data.configs.emplace(m.model, std::move(*bundled));
+        }
+      }
       if (!data.configs.count(m.model)) {
         skipped.insert(m.model);
         continue;
       }
-      m.task = col.count("task") ? cells[col["task"]] : "";
+      auto cell = [&](const char* name) -> std::string {
+        return col.count(name) && col[name] < cells.size() ? cells[col[name]] : "";
+      };
+      m.task = cell("task");
       m.gpu = cells[col["gpu"]];
-      m.machine_id = lower(m.gpu);
+      if (auto machine = machines::find_machine_named(m.gpu); machine.is_ok()) {
+        m.machine_id = machine->id;
+      } else {
+        data.unknown_gpus.emplace(m.gpu, machine.status().message());
+      }
+      const std::string engine = cell("engine"), version = cell("engine_version");
+      m.engine = engine.empty() || version.empty() ? engines::kLegacyEngineId : engines::engine_id(engine, version);
+      m.weight_precision = lower(cell("weight_precision"));
       IRENE_ASSIGN_OR_RETURN(double g, num("num_gpus"));
       IRENE_ASSIGN_OR_RETURN(double tp, num("tensor_parallel"));
       IRENE_ASSIGN_OR_RETURN(double pp, num("pipeline_parallel"));
@@ -119,7 +145,6 @@ Result<MeasuredData> load_measured_serving(const std::string& dir) {
       IRENE_ASSIGN_OR_RETURN(m.energy_per_token_j, num("energy_per_token_j"));
       IRENE_ASSIGN_OR_RETURN(m.power_w, num("avg_power_w"));
       IRENE_ASSIGN_OR_RETURN(m.throughput_tokens_per_s, num("throughput_tokens_per_s"));
-      IRENE_ASSIGN_OR_RETURN(m.tpot_s, num("tpot_avg_s"));
       // Optional columns: absent or empty leaves the figure unknown.
       auto optional_num = [&](const std::string& name, std::optional<double>& out) -> Status {
         if (!col.count(name) || col[name] >= cells.size() || cells[col[name]].empty()) return Status::ok();
@@ -128,6 +153,19 @@ Result<MeasuredData> load_measured_serving(const std::string& dir) {
         out = v;
         return Status::ok();
       };
+      IRENE_RETURN_IF_ERROR(optional_num("tpot_avg_s", m.tpot_s));
+      IRENE_RETURN_IF_ERROR(optional_num("itl_median_ms", m.itl_median_s));
+      IRENE_RETURN_IF_ERROR(optional_num("itl_p90_ms", m.itl_p90_s));
+      if (m.itl_median_s) *m.itl_median_s /= 1e3;
+      if (m.itl_p90_s) *m.itl_p90_s /= 1e3;
+      if (!m.tpot_s && !m.itl_median_s)
+        return Status::corrupt(where + ": neither 'tpot_avg_s' nor 'itl_median_ms' is given");
+      std::optional<double> dp, ep;
+      IRENE_RETURN_IF_ERROR(optional_num("data_parallel", dp));
+      IRENE_RETURN_IF_ERROR(optional_num("expert_parallel", ep));
+      m.data_parallel = static_cast<int>(dp.value_or(1));
+      m.expert_parallel = static_cast<int>(ep.value_or(1));
+      IRENE_RETURN_IF_ERROR(optional_num("max_num_batched_tokens", m.max_num_batched_tokens));
       IRENE_RETURN_IF_ERROR(optional_num("avg_input_tokens", m.avg_input_tokens));
       IRENE_RETURN_IF_ERROR(optional_num("num_requests", m.num_requests));
       IRENE_RETURN_IF_ERROR(optional_num("max_output_tokens_cap", m.max_output_tokens));

@@ -29,7 +29,9 @@ TEST(MlEnergyTest, ReadsTheLeaderboardLayout) {
   for (const auto& r : data->rows) {
     EXPECT_TRUE(r.machine_id == "a100-sxm4-40gb" || r.machine_id == "h100-sxm5-80gb") << r.machine_id;
     EXPECT_GT(r.energy_per_token_j, 0);
-    EXPECT_GT(r.tpot_s, 0);
+    ASSERT_TRUE(r.tpot_s.has_value());
+    EXPECT_GT(*r.tpot_s, 0);
+    EXPECT_EQ(r.engine, "vllm-0.5.4");  // v2 names no engine: its vLLM 0.5.4
   }
   EXPECT_FALSE(load_measured_serving("/nonexistent").is_ok());
 }
@@ -109,6 +111,89 @@ TEST(MlEnergyTest, CrossValidationHoldsEachModelOut) {
   for (const auto& [model, err] : per_model.items()) EXPECT_GE(err.get<double>(), 0) << model;
   EXPECT_GT((*report)["coverage"]["held_out_rows"].get<int>(), 0);
   EXPECT_TRUE((*report)["energy_per_token"]["average"].is_number());
+}
+
+const std::string kDataV3 = std::string(IRENE_DATA_DIR) + "/../mlenergy-v3";
+
+// ML.ENERGY v3: vLLM 0.11.1, inter-token latencies instead of a mean TPOT, expert and
+// data parallelism, quantised checkpoints, and four models whose configs the data lacks
+// (irene's bundled ones stand in, and the data says so).
+TEST(MlEnergyTest, ReadsTheV3Layout) {
+  if (!std::filesystem::exists(kDataV3 + "/vllm_v3_h100_measurements.csv")) GTEST_SKIP() << "no v3 data";
+  auto data = load_measured_serving(kDataV3);
+  ASSERT_TRUE(data.is_ok()) << data.status().to_string();
+  EXPECT_EQ(data->rows.size(), 120u);
+  EXPECT_TRUE(data->skipped_models.empty()) << ::testing::PrintToString(data->skipped_models);
+  EXPECT_EQ(data->configs.size(), 9u);
+  EXPECT_EQ(data->config_sources.size(), 4u);  // Gemma 3 12B/27B, Nemotron Nano 9B/12B v2
+  EXPECT_TRUE(data->config_sources.count("google/gemma-3-12b-it"));
+  int ep = 0;
+  for (const auto& r : data->rows) {
+    EXPECT_EQ(r.engine, "vllm-0.11.1");
+    EXPECT_EQ(r.machine_id, "h100-sxm5-80gb");
+    EXPECT_FALSE(r.tpot_s.has_value());
+    ASSERT_TRUE(r.itl_median_s.has_value());
+    EXPECT_TRUE(r.time_is_itl());
+    EXPECT_GT(*r.itl_p90_s, *r.itl_median_s * 0.99);
+    EXPECT_LT(*r.itl_median_s, 1.0);  // seconds, from the data's milliseconds
+    ep += r.expert_parallel > 1;
+  }
+  EXPECT_GT(ep, 0);
+  // The rows' runs as the engine ran them: Maverick's FP8 from its BF16 config.
+  auto cases = build_cases(*data, CalibrationOptions{}).value();
+  for (const auto& c : cases) {
+    EXPECT_EQ(c.workload->engine().id, "vllm-0.11.1");
+    if (c.row->model.find("Maverick") != std::string::npos) EXPECT_EQ(c.workload->config().quantization, "fp8");
+    if (c.row->model.find("gpt-oss") != std::string::npos) EXPECT_EQ(c.workload->config().quantization, "");
+    EXPECT_EQ(c.workload->config().expert_parallel, c.row->expert_parallel > 1);
+  }
+}
+
+// A GPU is named as the data names it: by the catalogue's aliases; one the catalogue
+// lacks is named with its ids, and `irene train` says so rather than "no machines ()".
+TEST(MlEnergyTest, GpuNamesResolveByAliasAndUnknownOnesAreNamed) {
+  const auto dir = std::filesystem::temp_directory_path() / "irene-mlenergy-aliases";
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream cfg(dir / "model_configs.json");
+    cfg << R"({"m/x": {"config": {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 64,
+      "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+      "vocab_size": 100, "max_position_embeddings": 256}}})";
+    std::ofstream csv(dir / "runs.csv");
+    csv << "model,gpu,num_gpus,tensor_parallel,pipeline_parallel,max_num_seqs,avg_batch_size,avg_output_tokens,"
+           "energy_per_token_j,avg_power_w,throughput_tokens_per_s,itl_median_ms,engine,engine_version\n"
+           "m/x,B200-180GB,1,1,1,32,32,100,0.1,300,1000,30,vLLM,0.11.1\n"
+           "m/x,Z9000-1TB,1,1,1,32,32,100,0.1,300,1000,30,vLLM,0.11.1\n";
+  }
+  auto data = load_measured_serving(dir.string());
+  std::filesystem::remove_all(dir);
+  ASSERT_TRUE(data.is_ok()) << data.status().to_string();
+  ASSERT_EQ(data->rows.size(), 2u);
+  EXPECT_EQ(data->rows[0].machine_id, "b200");
+  EXPECT_EQ(data->rows[1].machine_id, "");
+  ASSERT_TRUE(data->unknown_gpus.count("Z9000-1TB"));
+  EXPECT_NE(data->unknown_gpus["Z9000-1TB"].find("h100-sxm5-80gb"), std::string::npos);
+  auto cases = build_cases(*data, CalibrationOptions{}).value();
+  EXPECT_EQ(cases.size(), 1u);
+  auto t = train(cases, *data, "h200-sxm", CalibrationOptions{});
+  ASSERT_FALSE(t.is_ok());
+  EXPECT_NE(t.status().message().find("Z9000-1TB"), std::string::npos) << t.status().message();
+}
+
+TEST(MlEnergyTest, ARowWithoutATimeFigureIsRefused) {
+  const auto dir = std::filesystem::temp_directory_path() / "irene-mlenergy-no-time";
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream cfg(dir / "model_configs.json");
+    cfg << R"({})";
+    std::ofstream csv(dir / "runs.csv");
+    csv << "model,gpu,num_gpus,tensor_parallel,pipeline_parallel,max_num_seqs,avg_batch_size,avg_output_tokens,"
+           "energy_per_token_j,avg_power_w,throughput_tokens_per_s\n";
+  }
+  auto data = load_measured_serving(dir.string());
+  std::filesystem::remove_all(dir);
+  ASSERT_FALSE(data.is_ok());
+  EXPECT_NE(data.status().message().find("no time column"), std::string::npos) << data.status().message();
 }
 
 }  // namespace

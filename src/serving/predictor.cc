@@ -30,6 +30,7 @@ constexpr ParamField kParamFields[] = {
     {"step_overhead_s", &predict::RooflineParams::step_overhead_s},
     {"per_sequence_overhead_s", &predict::RooflineParams::per_sequence_overhead_s},
     {"host_wait_power", &predict::RooflineParams::host_wait_power},
+    {"collective_wait_power", &predict::RooflineParams::collective_wait_power},  // absent: as host_wait_power
     {"all_reduce_latency_s", &predict::RooflineParams::all_reduce_latency_s},
     {"admission_overhead_s", &predict::RooflineParams::admission_overhead_s},
     {"kernel_gap_s", &predict::RooflineParams::kernel_gap_s},  // absent in older files: not fitted
@@ -115,7 +116,10 @@ nlohmann::json to_json(const ServingPredictor& p) {
           {"version", kVersion},
           {"method", "roofline"},
           {"machine", p.machine_id},
+          {"engine", p.engine},
           {"params", params_json(p.params)},
+          {"fitted", p.fitted},
+          {"carried_from", p.carried_from},
           {"intervals", intervals_json(p.intervals)},
           {"carried_intervals", intervals_json(p.carried_intervals)},
           {"crossval", p.crossval},
@@ -130,6 +134,20 @@ Result<ServingPredictor> serving_predictor_from_json(const nlohmann::json& doc, 
     return Status::corrupt(where + ": no 'machine' (the id of the machine it was fitted on)");
   ServingPredictor p;
   p.machine_id = doc["machine"].get<std::string>();
+  if (doc.contains("engine")) {
+    if (!doc["engine"].is_string()) return Status::corrupt(where + ": 'engine' must be an engine's id");
+    auto engine = engines::find_engine(doc["engine"].get<std::string>());
+    if (!engine.is_ok()) return Status::corrupt(where + ": " + engine.status().message());
+    p.engine = engine->id;
+  }
+  for (const char* list : {"fitted", "carried_from"}) {
+    if (!doc.contains(list) || doc[list].is_null()) continue;
+    if (!doc[list].is_array()) return Status::corrupt(where + ": '" + list + "' must be a list of names");
+    for (const auto& v : doc[list]) {
+      if (!v.is_string()) return Status::corrupt(where + ": '" + list + "' must be a list of names");
+      (std::string(list) == "fitted" ? p.fitted : p.carried_from).push_back(v.get<std::string>());
+    }
+  }
   IRENE_ASSIGN_OR_RETURN(p.params, params_from_json(doc.value("params", nlohmann::json()), where));
   IRENE_ASSIGN_OR_RETURN(p.intervals, intervals_from_json(doc.value("intervals", nlohmann::json()), where));
   IRENE_ASSIGN_OR_RETURN(p.carried_intervals, intervals_from_json(doc.value("carried_intervals", nlohmann::json()), where));
@@ -161,59 +179,107 @@ const std::vector<ServingPredictor>& shipped_serving_predictors() {
   return shipped;
 }
 
-Result<MachinePredictor> predictor_for(const machines::MachineSpec& m, const std::vector<ServingPredictor>& available,
-                                       const ServingPredictor* chosen) {
-  auto calibrated = [&](const ServingPredictor& p) {
-    MachinePredictor out{p.params, p.intervals, true, "", p.crossval};
-    char line[256];
-    const double err = p.crossval.is_object() ? p.crossval.value("energy_per_token", -1.0) : -1.0;
-    if (err >= 0)
-      std::snprintf(line, sizeof line,
-                    "calibrated on measured serving data of this machine (%d rows); leave-one-model-out error of "
-                    "energy per token %.1f %%",
-                    p.data.is_object() ? p.data.value("rows", 0) : 0, err);
-    else
-      std::snprintf(line, sizeof line, "calibrated on measured serving data of this machine");
-    out.basis = line;
-    return out;
-  };
-  if (chosen) {
-    if (chosen->machine_id == m.id) return calibrated(*chosen);
-    // A predictor made on another machine: carried over to this one's spec sheet.
-    MachinePredictor out{chosen->params, chosen->carried_intervals, false,
-                         "from the spec sheet, with parameters carried over from " + chosen->machine_id, nullptr};
-    return out;
-  }
-  for (const auto& p : available)
-    if (p.machine_id == m.id) return calibrated(p);
-  if (available.empty()) {
-    MachinePredictor out{predict::RooflineParams{}, Intervals{}, false,
-                         "from the spec sheet alone, with uncalibrated first-guess parameters; no interval", nullptr};
-    return out;
-  }
-  // The geometric mean of the calibrated machines' parameters: efficiencies stay in (0, 1].
-  MachinePredictor out;
-  std::string from;
-  const double n = static_cast<double>(available.size());
+predict::RooflineParams carried_params(const std::vector<const ServingPredictor*>& from) {
+  predict::RooflineParams out;
+  if (from.empty()) return out;
+  const double n = static_cast<double>(from.size());
   for (const auto& f : kParamFields) {
     double log_sum = 0;
     bool fitted = true;  // by every one of them
-    for (const auto& p : available) {
-      log_sum += std::log(std::max(p.params.*f.field, 1e-12));
-      fitted = fitted && p.params.*f.field >= 0;
+    for (const ServingPredictor* p : from) {
+      log_sum += std::log(std::max(p->params.*f.field, 1e-12));
+      fitted = fitted && p->params.*f.field >= 0;
     }
-    out.params.*f.field = fitted ? std::exp(log_sum / n) : predict::RooflineParams{}.*f.field;
+    out.*f.field = fitted ? std::exp(log_sum / n) : predict::RooflineParams{}.*f.field;
   }
-  out.params.calibrated = true;
-  out.intervals = available.front().carried_intervals;
-  for (const auto& p : available) {
-    out.intervals.energy = widest(out.intervals.energy, p.carried_intervals.energy);
-    out.intervals.power = widest(out.intervals.power, p.carried_intervals.power);
-    out.intervals.tpot = widest(out.intervals.tpot, p.carried_intervals.tpot);
-    out.intervals.throughput = widest(out.intervals.throughput, p.carried_intervals.throughput);
-    from += (from.empty() ? "" : ", ") + p.machine_id;
+  out.calibrated = true;
+  return out;
+}
+
+std::string default_engine(const machines::MachineSpec& m, const std::vector<ServingPredictor>& available) {
+  const auto& engines = engines::engine_catalogue();
+  for (auto e = engines.rbegin(); e != engines.rend(); ++e)
+    for (const auto& p : available)
+      if (p.engine == e->id && p.machine_id == m.id) return e->id;
+  for (auto e = engines.rbegin(); e != engines.rend(); ++e)
+    for (const auto& p : available)
+      if (p.engine == e->id) return e->id;
+  return engines.back().id;
+}
+
+Result<MachinePredictor> predictor_for(const machines::MachineSpec& m, const std::vector<ServingPredictor>& available,
+                                       const ServingPredictor* chosen, const std::string& engine) {
+  auto calibrated = [&](const ServingPredictor& p) {
+    MachinePredictor out{p.params, p.intervals, true, "", p.crossval};
+    char line[320];
+    const double err = p.crossval.is_object() ? p.crossval.value("energy_per_token", -1.0) : -1.0;
+    const std::string on = "calibrated on measured serving data of this machine under " + p.engine;
+    if (err >= 0)
+      std::snprintf(line, sizeof line, "%s (%d rows); leave-one-model-out error of energy per token %.1f %%", on.c_str(),
+                    p.data.is_object() ? p.data.value("rows", 0) : 0, err);
+    else
+      std::snprintf(line, sizeof line, "%s", on.c_str());
+    out.basis = line;
+    if (!p.carried_from.empty()) {
+      std::string from;
+      for (const auto& f : p.carried_from) from += (from.empty() ? "" : ", ") + f;
+      out.basis += "; the engine parameters one model cannot identify carried from " + from;
+    }
+    return out;
+  };
+  if (chosen) {
+    if (chosen->engine != engine)
+      return Status::invalid_argument("the predictor was fitted on " + chosen->engine + " measurements, not " + engine +
+                                      "; ask for --engine " + chosen->engine + " or give a predictor of " + engine);
+    if (chosen->machine_id == m.id) return calibrated(*chosen);
+    // A predictor made on another machine: carried over to this one's spec sheet.
+    MachinePredictor out{chosen->params, chosen->carried_intervals, false,
+                         "from the spec sheet, with " + engine + " parameters carried over from " + chosen->machine_id,
+                         nullptr};
+    return out;
   }
-  out.basis = "from the spec sheet alone (no measurements of this machine), with parameters carried over from " + from;
+  std::vector<const ServingPredictor*> of_engine;
+  for (const auto& p : available)
+    if (p.engine == engine) {
+      if (p.machine_id == m.id) return calibrated(p);
+      of_engine.push_back(&p);
+    }
+  if (of_engine.empty()) {
+    MachinePredictor out{predict::RooflineParams{}, Intervals{}, false,
+                         "from the spec sheet alone, with uncalibrated first-guess parameters (no calibration of " +
+                             engine + " on any machine); no interval",
+                         nullptr};
+    return out;
+  }
+  MachinePredictor out;
+  out.params = carried_params(of_engine);
+  std::string from;
+  out.intervals = of_engine.front()->carried_intervals;
+  for (const ServingPredictor* p : of_engine) {
+    out.intervals.energy = widest(out.intervals.energy, p->carried_intervals.energy);
+    out.intervals.power = widest(out.intervals.power, p->carried_intervals.power);
+    out.intervals.tpot = widest(out.intervals.tpot, p->carried_intervals.tpot);
+    out.intervals.throughput = widest(out.intervals.throughput, p->carried_intervals.throughput);
+    from += (from.empty() ? "" : ", ") + p->machine_id;
+  }
+  out.basis = "from the spec sheet alone (no measurements of this machine), with " + engine +
+              " parameters carried over from " + from;
+  if (!out.intervals.energy) {
+    // The engine's data held one GPU, so no cross-GPU residuals of its own: the widest
+    // carried intervals of the other engines' calibrations stand in, and the basis says so.
+    std::string engines_used;
+    for (const auto& p : available) {
+      if (!p.carried_intervals.energy) continue;
+      out.intervals.energy = widest(out.intervals.energy, p.carried_intervals.energy);
+      out.intervals.power = widest(out.intervals.power, p.carried_intervals.power);
+      out.intervals.tpot = widest(out.intervals.tpot, p.carried_intervals.tpot);
+      out.intervals.throughput = widest(out.intervals.throughput, p.carried_intervals.throughput);
+      if (engines_used.find(p.engine) == std::string::npos) engines_used += (engines_used.empty() ? "" : ", ") + p.engine;
+    }
+    if (!engines_used.empty())
+      out.basis += "; intervals from the cross-GPU residuals of " + engines_used +
+                   " (no other GPU in this engine's data)";
+  }
   return out;
 }
 
@@ -222,12 +288,16 @@ nlohmann::json serving_answer(const models::ModelConfig& config, const machines:
   const Intervals& i = p.intervals;
   nlohmann::json answer = {{"model", config.name},
                            {"machine", machine.id},
+                           {"engine", e.engine},
                            {"machine_name", machine.name},
                            {"num_gpus", s.num_gpus},
                            {"pipeline_parallel", s.pipeline_parallel},
                            {"batch_size", s.batch_size},
                            {"prompt_len", s.prompt_len},
                            {"output_len", s.output_len},
+                           {"tensor_parallel", s.num_gpus / s.pipeline_parallel / s.data_parallel},
+                           {"data_parallel", s.data_parallel},
+                           {"expert_parallel", s.expert_parallel},
                            {"energy_per_output_token_j", e.energy_per_output_token_j},
                            {"energy_per_request_j", e.energy_per_request_j},
                            {"power_w", e.power_w},
@@ -251,6 +321,17 @@ nlohmann::json serving_answer(const models::ModelConfig& config, const machines:
                            {"spec_only", !p.calibrated},
                            {"basis", p.basis},
                            {"crossval_error_pct", p.crossval}};
+  // Engines with chunked prefill: the latency users see, the calibrated time figure being
+  // the median inter-token latency (no measured p90 or TTFT gave residuals for an interval).
+  const bool chunked = e.itl_median_s.has_value();
+  auto optional = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
+  answer["itl_median_s"] = optional(e.itl_median_s);
+  answer["itl_p90_s"] = optional(e.itl_p90_s);
+  answer["ttft_s"] = optional(e.ttft_s);
+  answer["intervals"]["itl_median_s"] = chunked ? scaled(*e.itl_median_s, i.tpot) : nlohmann::json(nullptr);
+  answer["intervals"]["itl_p90_s"] = nullptr;
+  answer["intervals"]["ttft_s"] = nullptr;
+  if (chunked) answer["intervals"]["tpot_s"] = nullptr;
   // Asked for a closed benchmark run: its time per output token, the drain included (the
   // figure the intervals of tpot were calibrated on, where the data gave the run).
   if (e.run_tpot_s) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "engines/engine.h"
 #include "machines/catalogue.h"
 #include "models/config.h"
 #include "predict/roofline.h"
@@ -30,7 +31,13 @@ struct Intervals {
 
 struct ServingPredictor {
   std::string machine_id;  // the machine whose measurements fitted it
+  std::string engine = engines::kLegacyEngineId;  // the engine they measured (files before engines: vllm-0.5.4)
   predict::RooflineParams params;
+  // The parameters fitted on the machine's rows; the others were carried from the
+  // engine's calibrations of `carried_from` (one model's rows cannot identify them all).
+  // Empty: all of the engine's.
+  std::vector<std::string> fitted;
+  std::vector<std::string> carried_from;
   Intervals intervals;          // on its own machine: leave-one-model-out residuals
   Intervals carried_intervals;  // carried to another machine's spec sheet: cross-GPU residuals
   nlohmann::json crossval;      // leave-one-model-out errors on its data (percent), or null
@@ -56,12 +63,21 @@ struct MachinePredictor {
   nlohmann::json crossval;  // the fit's leave-one-model-out errors, when calibrated
 };
 
-// The predictor for `machine`: `chosen` (--predictor) when given and made for it; else
-// the shipped one made for it; else the shipped ones carried over to its spec sheet (the
-// geometric mean of their parameters, the widest of their cross-GPU intervals).
+// The predictor for `machine` and `engine`: `chosen` (--predictor) when given and made
+// for them; else the one of `available` made for them; else those of the engine carried
+// over to the machine's spec sheet (the geometric mean of their parameters, the widest
+// of their cross-GPU intervals). A chosen predictor of another engine is an error.
 Result<MachinePredictor> predictor_for(const machines::MachineSpec& machine,
                                        const std::vector<ServingPredictor>& available,
-                                       const ServingPredictor* chosen = nullptr);
+                                       const ServingPredictor* chosen = nullptr,
+                                       const std::string& engine = engines::kLegacyEngineId);
+// The geometric mean of the parameters of `from` (efficiencies stay in (0, 1]); a
+// parameter some of them did not fit takes its default.
+predict::RooflineParams carried_params(const std::vector<const ServingPredictor*>& from);
+
+// The engine an answer for `machine` uses when none is asked for: the newest engine
+// calibrated on this machine, else the newest calibrated on any, else the newest.
+std::string default_engine(const machines::MachineSpec& machine, const std::vector<ServingPredictor>& available);
 
 // One answer of `irene serving` and /api/serving: the figures, each with its interval
 // (null where there is none), and what they rest on. The step's tree is added by callers.

@@ -5,6 +5,7 @@
 #include <map>
 #include <tuple>
 
+#include "engines/lowering.h"
 #include "models/zoo.h"
 #include "serving/closed_run.h"
 
@@ -17,7 +18,9 @@ namespace {
 // eagerly (vllm/worker/model_runner.py, _BATCH_SIZES_TO_CAPTURE).
 constexpr double kMaxGraphBatch = 256;
 
-Status check(const ServingConfig& s) {
+}  // namespace
+
+Status validate(const ServingConfig& s) {
   if (s.batch_size < 1 || s.batch_size > 4096)
     return Status::invalid_argument("batch size must be from 1 to 4096 running requests, got " + std::to_string(s.batch_size));
   if (s.prompt_len < 1 || s.output_len < 1)
@@ -30,6 +33,13 @@ Status check(const ServingConfig& s) {
     return Status::invalid_argument("a benchmark run (run requests " + std::to_string(s.run_requests) +
                                     ") needs a per-request output cap above the mean output length " +
                                     std::to_string(s.output_len) + ", got " + std::to_string(s.max_output_len));
+  if (s.data_parallel < 1 || s.num_gpus % (s.pipeline_parallel * s.data_parallel) != 0)
+    return Status::invalid_argument("pipeline stages x data-parallel replicas must divide the GPUs (" +
+                                    std::to_string(s.num_gpus) + "), got " + std::to_string(s.pipeline_parallel) +
+                                    " x " + std::to_string(s.data_parallel));
+  if (s.max_num_batched_tokens < 0 || s.max_num_batched_tokens > 1'048'576)
+    return Status::invalid_argument("max_num_batched_tokens must be from 1 to 1,048,576 (0: the engine's), got " +
+                                    std::to_string(s.max_num_batched_tokens));
   if (s.batch_size < s.pipeline_parallel)
     return Status::invalid_argument("each of the " + std::to_string(s.pipeline_parallel) +
                                     " pipeline stages needs a running request; batch size " +
@@ -37,42 +47,49 @@ Status check(const ServingConfig& s) {
   return Status::ok();
 }
 
-}  // namespace
-
 ServingWorkload::Phase ServingWorkload::phase_of(const tree::Tree& t, double activation_bytes) {
+  // The eager engine's kernels, identical ones grouped.
+  const engines::LoweredStep step = engines::lower(t, engines::Kernels::kEager);
   std::map<std::tuple<int, double, double>, double> groups;
+  for (const engines::EngineKernel& k : step.kernels)
+    groups[{static_cast<int>(k.op_class), k.flops, k.activation_bytes}] += k.count;
   Phase p;
-  for (size_t i = 0; i < t.nodes.size(); ++i) {
-    const tree::Node& n = t.nodes[i];
-    const double times = t.multiplicity.empty() ? 1.0 : static_cast<double>(t.multiplicity[i]);
-    if (n.kind != tree::NodeKind::kMath) {
-      p.layers += times * predict::decoder_layers_in(n.cls);
-      continue;
-    }
-    const predict::OpClass c = predict::op_class(n.cls, n.flops, n.mem_bytes);
-    if (c == predict::OpClass::kView) continue;
-    groups[{static_cast<int>(c), static_cast<double>(n.flops), static_cast<double>(n.mem_bytes)}] += times;
-  }
+  p.layers = step.layers;
   for (const auto& [key, count] : groups)
     p.kernels.push_back({static_cast<predict::OpClass>(std::get<0>(key)), std::get<1>(key), std::get<2>(key), count});
   p.layer_activation_bytes = activation_bytes;
   return p;
 }
 
-Result<ServingWorkload> ServingWorkload::build(const models::ModelConfig& config, const ServingConfig& s) {
-  IRENE_RETURN_IF_ERROR(check(s));
+Result<ServingWorkload> ServingWorkload::build(const models::ModelConfig& config, const ServingConfig& asked) {
+  IRENE_RETURN_IF_ERROR(validate(asked));
   if (!config.is_decoder())
     return Status::invalid_argument("serving estimates are for the decoder LLM families; " + config.name + " is " +
                                     config.family());
   ServingWorkload w;
-  w.config_ = std::make_shared<const models::ModelConfig>(config);
+  IRENE_ASSIGN_OR_RETURN(w.engine_, engines::find_engine(asked.engine.empty() ? engines::kLegacyEngineId : asked.engine));
+  ServingConfig s = asked;
+  s.engine = w.engine_.id;
+  models::ModelConfig served = config;
+  IRENE_RETURN_IF_ERROR(models::override_quantization(served, s.quantization, s.kv_cache_dtype));
+  // The engine's own dtype for a checkpoint in float32 (or that names none).
+  if (s.dtype.empty() && !w.engine_.float32_runs_as.empty() && served.decoder.torch_dtype == "float32")
+    s.dtype = w.engine_.float32_runs_as;
+  w.config_ = std::make_shared<const models::ModelConfig>(std::move(served));
   w.serving_ = s;
+  if (w.engine_.chunked_prefill) {
+    IRENE_RETURN_IF_ERROR(w.build_chunked());
+    return w;
+  }
+  if (s.data_parallel > 1)
+    return Status::invalid_argument("data-parallel attention is modelled for engines with chunked prefill (vllm-0.11.1), "
+                                    "not " + w.engine_.id);
   models::RunOptions decode = w.decode_options();
   decode.compact_layers = true;
-  IRENE_ASSIGN_OR_RETURN(tree::Tree step, models::trace_model(config, decode));
+  IRENE_ASSIGN_OR_RETURN(tree::Tree step, models::trace_model(*w.config_, decode));
   w.dtype_ = step.dtype;
   const double element = step.dtype == "float32" ? 4 : 2;
-  w.decode_ = phase_of(step, static_cast<double>(w.engine_batch() * config.hidden_size) * element);
+  w.decode_ = phase_of(step, static_cast<double>(w.engine_batch() * w.config_->hidden_size) * element);
   w.decode_.graphed = static_cast<double>(w.engine_batch()) <= kMaxGraphBatch;
   // One prefill iteration (as generate() runs it: the last position's logits only): the
   // prompts waiting after a decode iteration, batched together so the weights are read
@@ -85,9 +102,10 @@ Result<ServingWorkload> ServingWorkload::build(const models::ModelConfig& config
   prefill.prefill_only = true;
   prefill.compact_layers = true;
   prefill.dtype = s.dtype;
-  IRENE_ASSIGN_OR_RETURN(tree::Tree prompt, models::trace_model(config, prefill));
+  prefill.size_limits = s.size_limits;
+  IRENE_ASSIGN_OR_RETURN(tree::Tree prompt, models::trace_model(*w.config_, prefill));
   w.prefill_ = phase_of(prompt,
-                        static_cast<double>(w.prompts_per_prefill_ * s.prompt_len * config.hidden_size) * element);
+                        static_cast<double>(w.prompts_per_prefill_ * s.prompt_len * w.config_->hidden_size) * element);
   if (s.run_requests > 0) {
     // Each virtual engine serves its share of the run's requests.
     const ClosedRun run{s.run_requests / s.pipeline_parallel, w.engine_batch(), static_cast<double>(s.output_len),
@@ -95,8 +113,8 @@ Result<ServingWorkload> ServingWorkload::build(const models::ModelConfig& config
     IRENE_ASSIGN_OR_RETURN(w.run_batch_, mean_decode_batch(run));
     models::RunOptions at_mean = decode;
     at_mean.batch_size = std::max<int64_t>(1, std::llround(w.run_batch_));
-    IRENE_ASSIGN_OR_RETURN(tree::Tree run_step, models::trace_model(config, at_mean));
-    w.run_decode_ = phase_of(run_step, static_cast<double>(at_mean.batch_size * config.hidden_size) * element);
+    IRENE_ASSIGN_OR_RETURN(tree::Tree run_step, models::trace_model(*w.config_, at_mean));
+    w.run_decode_ = phase_of(run_step, static_cast<double>(at_mean.batch_size * w.config_->hidden_size) * element);
     w.run_decode_->graphed = static_cast<double>(at_mean.batch_size) <= kMaxGraphBatch;
   }
   return w;
@@ -132,8 +150,72 @@ Result<predict::KernelCost> ServingWorkload::cost(const Phase& p, const machines
   return total;
 }
 
+Status ServingWorkload::build_chunked() {
+  const ServingConfig& s = serving_;
+  if (s.pipeline_parallel > 1)
+    return Status::invalid_argument("pipeline parallelism is modelled for vllm-0.5.4 only, not " + engine_.id +
+                                    "; give the GPUs as tensor (and data) parallel");
+  if (s.run_requests > 0)
+    return Status::invalid_argument("a closed run's drain (run requests) is modelled for vllm-0.5.4 only, not " +
+                                    engine_.id);
+  models::RunOptions decode = decode_options();
+  decode.compact_layers = true;
+  IRENE_ASSIGN_OR_RETURN(tree::Tree step, models::trace_model(*config_, decode));
+  dtype_ = step.dtype;
+  // One prompt's prefill, whole (its last position's logits only); an iteration carries
+  // its share of one or more of them (serving/chunked_iterations.h).
+  models::RunOptions prefill{1, s.prompt_len, /*shapes_only=*/true};
+  prefill.new_tokens = 1;
+  prefill.prefill_only = true;
+  prefill.compact_layers = true;
+  prefill.dtype = dtype_;
+  prefill.size_limits = s.size_limits;
+  IRENE_ASSIGN_OR_RETURN(tree::Tree prompt, models::trace_model(*config_, prefill));
+  engines::LoweredStep decode_kernels = engines::lower(step, engine_.kernels);
+  const engines::LoweredStep prompt_kernels = engines::lower(prompt, engine_.kernels);
+  const double element = dtype_ == "float32" ? 4 : 2;
+  // A cache stored in a byte per value halves (or quarters) what decode attention reads.
+  if (config_->decoder.quantization.kv_cache_dtype.rfind("fp8", 0) == 0)
+    for (engines::EngineKernel& k : decode_kernels.kernels)
+      if (k.op_class == predict::OpClass::kAttention || k.op_class == predict::OpClass::kLatentAttention)
+        k.activation_bytes /= element;
+  ChunkedIterations::Shape shape;
+  shape.batch = static_cast<double>(s.batch_size);
+  shape.prompt_len = static_cast<double>(s.prompt_len);
+  shape.output_len = static_cast<double>(s.output_len);
+  shape.token_budget = static_cast<double>(s.max_num_batched_tokens > 0 ? s.max_num_batched_tokens
+                                                                        : engine_.max_num_batched_tokens);
+  shape.hidden_bytes_per_token = static_cast<double>(config_->hidden_size) * element;
+  shape.num_gpus = s.num_gpus;
+  shape.data_parallel = s.data_parallel;
+  shape.expert_parallel = s.expert_parallel;
+  IRENE_ASSIGN_OR_RETURN(ChunkedIterations c, ChunkedIterations::build(decode_kernels, prompt_kernels, shape, engine_, dtype_));
+  chunked_ = std::make_shared<const ChunkedIterations>(std::move(c));
+  decode_.layers = decode_kernels.layers;
+  return Status::ok();
+}
+
 Result<ServingEstimate> ServingWorkload::estimate(const machines::MachineSpec& m,
                                                   const predict::RooflineParams& params) const {
+  if (chunked_) {
+    IRENE_ASSIGN_OR_RETURN(ChunkedIterations::Steady st, chunked_->steady_state(m, params));
+    const double b = static_cast<double>(serving_.batch_size), n = static_cast<double>(serving_.output_len);
+    ServingEstimate e;
+    e.engine = engine_.id;
+    e.tpot_s = st.mean_time_s;
+    e.itl_median_s = st.itl_median_s;
+    e.itl_p90_s = st.itl_p90_s;
+    e.ttft_s = st.ttft_s;
+    e.energy_per_output_token_j = st.mean_energy_j / b;
+    e.energy_per_request_j = e.energy_per_output_token_j * n;
+    e.power_w = st.mean_energy_j / st.mean_time_s;
+    e.throughput_tokens_per_s = b / st.mean_time_s;
+    e.prefill_share = std::max(0.0, 1 - st.decode_only.energy_j / st.mean_energy_j);
+    // The decode batch's kernels and the engine's time, and what the prompts riding in
+    // some iterations add on average.
+    e.time_split = {st.decode_only.kernels_s, st.decode_only.host_s, st.mean_time_s - st.decode_only.time_s, 0, 0};
+    return e;
+  }
   IRENE_ASSIGN_OR_RETURN(predict::KernelCost decode, cost(decode_, m, params));
   IRENE_ASSIGN_OR_RETURN(predict::KernelCost prompt, cost(prefill_, m, params));
   // Each decode iteration finishes B / N requests on average; as many new prompts are
@@ -165,6 +247,7 @@ Result<ServingEstimate> ServingWorkload::estimate(const machines::MachineSpec& m
   const double engines = serving_.pipeline_parallel;
   auto host_wait = [&](double host, double own) { return std::max(0.0, engines * host - own); };
   ServingEstimate e;
+  e.engine = engine_.id;
   e.time_split = {decode.latency_s, engine_s, prefill_iterations * (prompt.latency_s + step_s), admission_s,
                   host_wait(host_s, host_s + kernels_s)};
   const double time = e.time_split.total_s();
@@ -196,10 +279,53 @@ models::RunOptions ServingWorkload::decode_options() const {
   decode.new_tokens = serving_.output_len;
   decode.decode_step = serving_.output_len / 2;
   decode.dtype = serving_.dtype;
+  decode.size_limits = serving_.size_limits;
   return decode;
 }
 
+Result<tree::Tree> ServingWorkload::fused_step_tree(const machines::MachineSpec& m,
+                                                    const predict::RooflineParams& params) const {
+  IRENE_ASSIGN_OR_RETURN(tree::Tree t, models::trace_model(*config_, decode_options()));
+  const int g = serving_.num_gpus;
+  IRENE_ASSIGN_OR_RETURN(double base_peak, predict::roofline_peak(m, t.dtype, g));
+  const predict::RooflineParams queued = predict::queued_kernels(params);
+  const engines::LoweredStep step = engines::lower(t, engine_.kernels);
+  // Each engine kernel's cost, handed to the Hugging Face nodes it covers: by FLOPs for
+  // GEMMs and attention, by bytes for the rest (equal shares where all are 0).
+  std::vector<predict::KernelCost> own(t.nodes.size());
+  for (const engines::EngineKernel& k : step.kernels) {
+    const auto precise = m.peak_flops.find(k.precision);
+    const double peak = precise != m.peak_flops.end() && k.precision != t.dtype ? precise->second : base_peak;
+    const double bytes = k.bytes() + (k.is_moe() ? 0 : (serving_.data_parallel - 1) * k.weight_bytes);
+    const predict::KernelCost c = predict::kernel_cost(k.op_class, k.flops, bytes, peak, m, queued, g);
+    const bool by_flops = k.flops > 0 && k.op_class != predict::OpClass::kElementwise;
+    double total = 0;
+    for (int i : k.nodes) total += by_flops ? t.nodes[i].flops : t.nodes[i].mem_bytes;
+    for (int i : k.nodes) {
+      const double share = total > 0 ? (by_flops ? t.nodes[i].flops : t.nodes[i].mem_bytes) / total
+                                      : 1.0 / static_cast<double>(k.nodes.size());
+      own[i].latency_s += share * c.latency_s;
+      own[i].energy_j += share * c.energy_j;
+    }
+  }
+  const int tp = tensor_parallel();
+  const double element = t.dtype == "float32" ? 4 : 2;
+  const predict::KernelCost ar = predict::all_reduce_cost(
+      static_cast<double>(serving_.batch_size) / serving_.data_parallel * config_->hidden_size * element, m, queued, tp);
+  for (size_t i = 0; i < t.nodes.size(); ++i)
+    if (const double layers = predict::decoder_layers_in(t.nodes[i].cls); layers > 0 && tp > 1) {
+      own[i].latency_s += layers * ar.latency_s;
+      own[i].energy_j += serving_.data_parallel * layers * ar.energy_j;
+    }
+  predict::assign_costs(t, std::move(own));
+  t.notes.push_back("the step as " + engine_.name + " runs it: its kernels' costs (" +
+                    std::to_string(static_cast<int64_t>(step.kernel_count())) +
+                    " launches) handed to the nodes they cover; the engine's own time between iterations is on no node");
+  return t;
+}
+
 Result<tree::Tree> ServingWorkload::step_tree(const machines::MachineSpec& m, const predict::RooflineParams& params) const {
+  if (engine_.kernels == engines::Kernels::kFused) return fused_step_tree(m, params);
   IRENE_ASSIGN_OR_RETURN(tree::Tree t, models::trace_model(*config_, decode_options()));
   predict::RooflineOptions o{tensor_parallel(), decode_.layer_activation_bytes};
   // Each kernel's own time and energy on the GPU (the host's launches of an eager

@@ -13,6 +13,10 @@
 // token; its roofline cost (predict/roofline.h) with the prefills' gives the server's
 // energy per output token, power and throughput on a machine.
 //
+// That is vLLM 0.5's engine (engines/specs/vllm-0.5.4.json). Engines with chunked
+// prefill (vLLM's V1 engine) run their own kernels and mix prompts into decode
+// iterations: serving/chunked_iterations.h.
+//
 // Pipeline parallelism over P stages (vLLM: one "virtual engine" per stage, each with its
 // own batch of B / P requests, their iterations staggered so every stage stays busy):
 // each virtual engine is a tensor-parallel server on G / P GPUs whose layers are split
@@ -34,10 +38,12 @@
 #include <vector>
 
 #include "common/status.h"
+#include "engines/engine.h"
 #include "machines/catalogue.h"
 #include "models/config.h"
 #include "models/zoo.h"
 #include "predict/roofline.h"
+#include "serving/chunked_iterations.h"
 #include "tree/tree.h"
 
 namespace irene::serving {
@@ -55,6 +61,23 @@ struct ServingConfig {
   // per-request cap on generated tokens.
   int64_t run_requests = 0;
   int64_t max_output_len = 0;
+  // The engine (engines/engine.h); "" = vllm-0.5.4, what irene modelled before engines
+  // were inputs. Callers pick the default by calibration (serving/predictor.h).
+  std::string engine;
+  // Attention replicas (vLLM --data-parallel-size): each runs num_gpus / (P x D) GPUs in
+  // tensor parallel with its own dense weights; experts spread over all GPUs. Engines
+  // with chunked prefill only.
+  int data_parallel = 1;
+  // Experts spread over the GPUs, whole (vLLM --enable-expert-parallel), rather than each
+  // split over them: the GPU whose experts a step touches most sets the fused MoE's time
+  // (engines::busiest_group_experts). Engines with chunked prefill.
+  bool expert_parallel = false;
+  std::string quantization;    // models::override_quantization: "", none, fp8, mxfp4, nvfp4
+  std::string kv_cache_dtype;  // "", auto, fp8, fp8_e4m3, fp8_e5m2
+  int64_t max_num_batched_tokens = 0;  // the engine's token budget per iteration; 0 = its default
+  // The trees' size limits (models::check_tree_size): on for untrusted requests (the
+  // server); the CLI and measured data serve any real model.
+  bool size_limits = true;
 };
 
 struct ServingEstimate {
@@ -74,11 +97,19 @@ struct ServingEstimate {
   // kernels and fixed time), the stalls of admitting them, and, in a pipeline, the wait
   // for the host while the other engines use it (0 without pipeline parallelism).
   // tpot_s = decode_kernels_s + decode_engine_s + host_wait_s.
+  std::string engine;  // the engine's id
+  // Inter-token latency as users see it, and the time to the first token without
+  // queueing (engines with chunked prefill: serving/chunked_iterations.h); empty otherwise.
+  std::optional<double> itl_median_s, itl_p90_s, ttft_s;
   struct TimeSplit {
     double decode_kernels_s = 0, decode_engine_s = 0, prefill_s = 0, admission_s = 0, host_wait_s = 0;
     double total_s() const { return decode_kernels_s + decode_engine_s + prefill_s + admission_s + host_wait_s; }
   } time_split;
 };
+
+// Checks a serving request's numbers (batch, lengths, GPUs and their split, a run);
+// errors say what is allowed. ServingWorkload::build checks them too.
+Status validate(const ServingConfig& serving);
 
 // The work of one iteration, traced once (shapes only, each distinct layer once: see
 // RunOptions::compact_layers) and kept as groups of identical kernels; estimating it on a
@@ -91,7 +122,10 @@ class ServingWorkload {
   // goes); traced whole when asked for.
   Result<tree::Tree> step_tree(const machines::MachineSpec& machine, const predict::RooflineParams& params) const;
   const ServingConfig& config() const { return serving_; }
-  int tensor_parallel() const { return serving_.num_gpus / serving_.pipeline_parallel; }
+  const engines::Engine& engine() const { return engine_; }
+  const models::ModelConfig& model() const { return *config_; }
+  const std::string& dtype() const { return dtype_; }
+  int tensor_parallel() const { return serving_.num_gpus / serving_.pipeline_parallel / serving_.data_parallel; }
 
  private:
   struct KernelGroup {
@@ -109,10 +143,14 @@ class ServingWorkload {
                                    const predict::RooflineParams& params) const;
 
   models::RunOptions decode_options() const;
+  Status build_chunked();
+  Result<tree::Tree> fused_step_tree(const machines::MachineSpec& m, const predict::RooflineParams& params) const;
   int64_t engine_batch() const { return serving_.batch_size / serving_.pipeline_parallel; }
 
-  std::shared_ptr<const models::ModelConfig> config_;
+  std::shared_ptr<const models::ModelConfig> config_;  // with the engine's quantization applied
   ServingConfig serving_;
+  engines::Engine engine_;
+  std::shared_ptr<const ChunkedIterations> chunked_;  // engines with chunked prefill
   std::string dtype_;
   Phase decode_, prefill_;  // prefill: one prefill iteration of prompts_per_prefill_ prompts
   std::optional<Phase> run_decode_;  // the decode iteration at a closed run's mean batch

@@ -65,6 +65,11 @@ export async function fetchCatalogue() {
   return (await machinesAnswer()).catalogue || [];
 }
 
+// The serving engines the server describes ({ id, name, chunked_prefill, kernels }).
+export async function fetchEngines() {
+  return (await machinesAnswer()).engines || [];
+}
+
 // An LLM server's steady state; `params` as GET /api/serving takes them (docs/api.md).
 const servingCache = new Map();
 export function fetchServing(params) {

@@ -1,7 +1,9 @@
 // Serving: the steady state of an LLM server (GET /api/serving) on a machine of the
-// catalogue: energy per output token and per request, power, time per token and
-// throughput, each with its interval (and, given a benchmark run, the time per token
-// averaged over it); cost and CO2 per million output tokens; a sweep
+// catalogue under a serving engine: energy per output token and per request, power, time
+// per token and throughput, each with its interval (and, given a benchmark run, the time
+// per token averaged over it; under engines with chunked prefill the inter-token latency's
+// median and 90th percentile and the time to the first token); whether the batch fits the
+// engine's memory; cost and CO2 per million output tokens; a sweep
 // against batch size or GPUs with the measured ML.ENERGY points of the same architecture
 // drawn beside it; and the tree of one steady-state step, handed to the main views.
 
@@ -23,7 +25,22 @@ const FIGURES = [
   ['power_w', 'Power (all GPUs)', (w) => `${w.toFixed(0)} W`],
   ['tpot_s', 'Time per output token', formatSeconds],
   ['throughput_tokens_per_s', 'Throughput', (t) => `${Math.round(t).toLocaleString('en-US')} tokens/s`],
+  // The latency users see, where the engine's model gives it (null otherwise: no row).
+  ['itl_median_s', 'Inter-token latency, median', formatSeconds],
+  ['itl_p90_s', 'Inter-token latency, 90th percentile', formatSeconds],
+  ['ttft_s', 'Time to first token (no queueing)', formatSeconds],
 ];
+
+// Whether the running batch fits the engine's memory: the largest that does, and what
+// the figures are for when it does not.
+function memoryLine(memory) {
+  if (!memory) return '';
+  const bytes = (b) => (b >= 1e9 ? `${(b / 1e9).toFixed(1)} GB` : `${(b / 1e6).toFixed(1)} MB`);
+  const text = memory.note
+    || `Fits: weights ${bytes(memory.weights_bytes)}, ${bytes(memory.kv_bytes_per_request)} of KV cache a request; up to ${memory.max_batch.toLocaleString('en-US')} running requests.`;
+  const warn = memory.batch_capped || !memory.fits;
+  return `<div class="small ${warn ? 'text-warning-emphasis' : ''}" id="serving-memory">${escapeHtml(text)}</div>`;
+}
 
 // Where the server's time goes between two decode iterations: the decode iteration's
 // kernels and the engine's own time in it (together the time per token), then the
@@ -52,10 +69,12 @@ function runRow(a) {
 }
 
 export class ServingPanel {
-  constructor(elements, { models, catalogue, onStatus, onShowTree }) {
-    // { model, machine, gpus, stages, batch, prompt, output, runRequests, outputCap, run, info, result, over, chart, showTree }
+  constructor(elements, { models, catalogue, engines = [], onStatus, onShowTree }) {
+    // { model, machine, gpus, stages, batch, prompt, output, runRequests, outputCap, run, info, engine,
+    //   quantization, result, over, chart, showTree }
     this.elements = elements;
     this.catalogue = catalogue;
+    this.engines = engines;
     this.onStatus = onStatus;
     this.onShowTree = onShowTree;
     this.answer = null;
@@ -65,7 +84,10 @@ export class ServingPanel {
       elements.model.value = 'meta-llama/Llama-3.1-8B';
     }
     this.fillMachines();
+    elements.engine.replaceChildren(new Option('the newest calibrated on the machine', ''),
+      ...engines.map((e) => new Option(e.name, e.id)));
     elements.machine.addEventListener('change', () => this.describeMachine());
+    elements.engine.addEventListener('change', () => this.describeMachine());
     elements.run.addEventListener('click', () => this.run());
     elements.over.addEventListener('change', () => this.runSweep());
     elements.showTree.addEventListener('click', () => this.answer && this.onShowTree(this.answer, this.answerRequest));
@@ -94,7 +116,14 @@ export class ServingPanel {
 
   describeMachine() {
     const m = this.catalogue.find((c) => c.id === this.elements.machine.value);
-    this.elements.info.textContent = m ? `${m.name}: ${m.serving_basis}` : '';
+    if (!m) {
+      this.elements.info.textContent = '';
+      return;
+    }
+    const name = (id) => (this.engines.find((e) => e.id === id) || { name: id }).name;
+    const calibrated = (m.calibrated_engines || []).map(name).join(', ') || 'none';
+    const engine = this.elements.engine.value || m.default_engine;
+    this.elements.info.textContent = `${m.name}: ${m.serving_basis}. Engines calibrated on it: ${calibrated}; answers under ${name(engine)}.`;
   }
 
   request(extra = {}) {
@@ -107,6 +136,8 @@ export class ServingPanel {
       batch_size: e.batch.value,
       prompt_len: e.prompt.value,
       output_len: e.output.value,
+      ...(e.engine.value ? { engine: e.engine.value } : {}),
+      ...(e.quantization.value ? { quantization: e.quantization.value } : {}),
       // A benchmark run only when asked for: the server names what is missing or wrong.
       ...(e.runRequests.value ? { run_requests: e.runRequests.value } : {}),
       ...(e.outputCap.value ? { max_output_len: e.outputCap.value } : {}),
@@ -143,7 +174,8 @@ export class ServingPanel {
 
   renderFigures(a) {
     const level = Math.round(100 * a.intervals.level);
-    const rows = FIGURES.map(([key, label, format]) => figureRow(key, label, a[key], a.intervals[key], format)).join('')
+    const rows = FIGURES.filter(([key]) => a[key] != null)
+      .map(([key, label, format]) => figureRow(key, label, a[key], a.intervals[key], format)).join('')
       + runRow(a);
     // Cost and CO2 of a million output tokens, at the dashboard's stated defaults.
     const million = costOf(a.energy_per_output_token_j * MILLION, { requests: 1, pricePerKwh: DEFAULTS.pricePerKwh, gramsPerKwh: DEFAULTS.gramsPerKwh });
@@ -152,6 +184,8 @@ export class ServingPanel {
       <tbody>${rows}</tbody></table>
       <div class="small" id="serving-cost">Per million output tokens: ${formatKwh(million.kwh)} · ${formatMoney(million.cost, 'USD')} · ${formatCo2(million.grams)}
         <span class="text-body-secondary">(at ${DEFAULTS.pricePerKwh} USD/kWh, an assumption, and ${DEFAULTS.gramsPerKwh} g CO₂/kWh, the IEA world average of 2019)</span></div>
+      <div class="small" id="serving-engine-used">Under ${escapeHtml(a.engine_name || a.engine)}, ${a.batch_size.toLocaleString('en-US')} requests running.</div>
+      ${memoryLine(a.memory)}
       <div class="small">Prefill: ${(100 * a.prefill_share).toFixed(1)} % of each step's energy.</div>
       ${timeSplit(a.time_split_s)}
       <div class="tiny ${a.spec_only ? 'text-warning-emphasis' : 'text-body-secondary'}" id="serving-basis">${escapeHtml(a.basis)}</div>`;
@@ -222,7 +256,7 @@ export class ServingPanel {
     svg.append('g').attr('class', 'serving-measured').selectAll('rect').data(measured).join('rect')
       .attr('x', (m) => x(m[key]) - 4).attr('y', (m) => y(m.energy_per_output_token_j) - 4).attr('width', 8).attr('height', 8)
       .attr('fill', '#e15759')
-      .append('title').text((m) => `measured (ML.ENERGY v2, ${m.model}, ${m.num_gpus} GPUs, mean batch ${m.batch_size.toFixed(0)}): ${formatEnergy(m.energy_per_output_token_j)} per output token`);
+      .append('title').text((m) => `measured (${m.engine || 'vllm-0.5.4'}, ${m.model}, ${m.num_gpus} GPUs, mean batch ${m.batch_size.toFixed(0)}): ${formatEnergy(m.energy_per_output_token_j)} per output token`);
     const legend = svg.append('g').attr('transform', `translate(${width - margin.right - 250},${margin.top})`).attr('font-size', 12);
     legend.append('line').attr('x1', 0).attr('x2', 18).attr('y1', 6).attr('y2', 6).attr('stroke', '#4e79a7').attr('stroke-width', 2);
     legend.append('text').attr('x', 24).attr('y', 10).attr('fill', 'currentColor').text(`predicted${banded.length ? `, ${Math.round(100 * answer.intervals.level)} % band` : ''}`);

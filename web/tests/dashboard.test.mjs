@@ -576,6 +576,8 @@ describe('irene dashboard', { timeout: TEST_TIMEOUT }, () => {
     assert.deepEqual(groups, ['calibrated on measured serving', 'spec sheet only']);
     await page.selectOption('#serving-model', 'meta-llama/Llama-3.1-8B');
     await page.selectOption('#serving-machine', 'h100-sxm5-80gb');
+    // vLLM 0.5.4, the engine of ML.ENERGY v2 (pipelines and benchmark runs are its own).
+    await page.selectOption('#serving-engine', 'vllm-0.5.4');
     assert.match(await page.locator('#serving-machine-info').textContent(), /calibrated on measured serving data/);
     await page.fill('#serving-batch', '128');
     await page.fill('#serving-output', '480');
@@ -631,6 +633,44 @@ describe('irene dashboard', { timeout: TEST_TIMEOUT }, () => {
     await page.fill('#serving-batch', '9999');
     await page.click('#serving-run');
     await page.locator('#serving-status').locator('text=batch_size').waitFor();
+    await closePage(page);
+  });
+
+  test('serving under vLLM 0.11.1: the engine picker, inter-token latency and TTFT, a batch the memory caps', async () => {
+    const page = await newPage();
+    await page.goto('/');
+    await page.locator('#model-select:not([disabled])').waitFor();
+    await page.click('#serving-section summary');
+    const engines = await page.locator('#serving-engine option').evaluateAll((os) => os.map((o) => o.value));
+    assert.deepEqual(engines, ['', 'vllm-0.5.4', 'vllm-0.11.1']);
+    await page.selectOption('#serving-model', 'openai/gpt-oss-20b');
+    await page.selectOption('#serving-machine', 'h100-sxm5-80gb');
+    // The default on the H100: the newest engine calibrated there.
+    assert.match(await page.locator('#serving-machine-info').textContent(),
+      /Engines calibrated on it: vLLM 0\.5\.4, vLLM 0\.11\.1 \(V1 engine\); answers under vLLM 0\.11\.1/);
+    await page.fill('#serving-batch', '256');
+    await page.fill('#serving-prompt', '634');
+    await page.fill('#serving-output', '700');
+    await page.click('#serving-run');
+    await page.locator('#serving-result tr[data-figure="itl_median_s"]').waitFor();
+    assert.match(await page.locator('#serving-engine-used').textContent(), /Under vLLM 0\.11\.1 \(V1 engine\), 256 requests running/);
+    assert.match(await page.locator('#serving-result tr[data-figure="itl_median_s"]').textContent(), /ms.*–/, 'the median ITL has its interval');
+    assert.match(await page.locator('#serving-result tr[data-figure="ttft_s"]').textContent(), /no interval/);
+    assert.match(await page.locator('#serving-memory').textContent(), /Fits: weights .* GB/);
+    if (fs.existsSync(path.resolve(process.cwd(), '../../shared/data/mlenergy-v3/vllm_v3_h100_measurements.csv'))
+        || fs.existsSync(path.resolve(process.cwd(), '../shared/data/mlenergy-v3/vllm_v3_h100_measurements.csv'))) {
+      await page.locator('svg.serving-svg').waitFor();
+      assert.ok(await page.locator('svg.serving-svg .serving-measured rect').count() >= 10, 'ML.ENERGY v3 points drawn');
+    }
+    await screenshot(page, '18-serving-v1');
+    // More requests than the KV cache holds: capped to what fits, and said.
+    await page.selectOption('#serving-model', 'meta-llama/Llama-3.1-70B');
+    await page.fill('#serving-gpus', '2');
+    await page.fill('#serving-batch', '4096');
+    await page.fill('#serving-output', '4096');
+    await page.click('#serving-run');
+    await page.waitForFunction(() => /do not fit the KV cache/.test(document.querySelector('#serving-memory')?.textContent || ''));
+    assert.doesNotMatch(await page.locator('#serving-engine-used').textContent(), /4,096 requests/);
     await closePage(page);
   });
 

@@ -41,9 +41,12 @@ export async function startIreneServer({ db } = {}) {
     '--web', webDir,
     '--data', path.resolve(repoRoot, '../shared/data/irene/device_1'),
   ];
-  // The ML.ENERGY measurements, drawn beside serving predictions, where the checkout has them.
-  const servingData = path.resolve(repoRoot, '../shared/data/mlenergy');
-  if (fs.existsSync(path.join(servingData, 'vllm_v2_measurements.csv'))) args.push('--serving-data', servingData);
+  // The ML.ENERGY measurements (v2: vLLM 0.5.4; v3: vLLM 0.11.1), drawn beside serving
+  // predictions, where the checkout has them.
+  for (const [folder, file] of [['mlenergy', 'vllm_v2_measurements.csv'], ['mlenergy-v3', 'vllm_v3_h100_measurements.csv']]) {
+    const servingData = path.resolve(repoRoot, '../shared/data', folder);
+    if (fs.existsSync(path.join(servingData, file))) args.push('--serving-data', servingData);
+  }
   const child = spawn(binary, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const keep = (chunk) => {

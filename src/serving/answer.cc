@@ -1,0 +1,54 @@
+#include "serving/answer.h"
+
+#include <cstdio>
+
+namespace irene::serving {
+
+Result<Answer> answer(const models::ModelConfig& config, const machines::MachineSpec& machine, ServingConfig s,
+                      const std::vector<ServingPredictor>& available, const ServingPredictor* chosen, bool with_step) {
+  IRENE_RETURN_IF_ERROR(validate(s));
+  if (s.engine.empty()) s.engine = chosen ? chosen->engine : default_engine(machine, available);
+  IRENE_ASSIGN_OR_RETURN(engines::Engine engine, engines::find_engine(s.engine));
+  Answer a;
+  IRENE_ASSIGN_OR_RETURN(a.predictor, predictor_for(machine, available, chosen, engine.id));
+  nlohmann::json memory = nullptr;
+  if (config.is_decoder() && machine.memory_bytes) {
+    IRENE_ASSIGN_OR_RETURN(MemoryFit fit, memory_fit(config, s, machine));
+    memory = to_json(fit);
+    const int64_t asked = s.batch_size;
+    memory["requested_batch"] = asked;
+    memory["fits"] = fit.max_batch >= 1;
+    memory["batch_capped"] = false;
+    char note[320];
+    if (fit.max_batch < 1) {
+      std::snprintf(note, sizeof note,
+                    "the weights (%.1f GB) and activations (%.1f GB) exceed what %s gives itself on %d GPUs (%.1f GB): "
+                    "the figures are for a machine with the memory to run it; more GPUs or quantised weights would fit",
+                    fit.weights_bytes / 1e9, fit.activation_bytes / 1e9, engine.id.c_str(), s.num_gpus,
+                    fit.memory_bytes / 1e9);
+      memory["note"] = note;
+    } else if (asked > fit.max_batch && fit.max_batch >= s.pipeline_parallel) {
+      s.batch_size = fit.max_batch;
+      memory["batch_capped"] = true;
+      std::snprintf(note, sizeof note,
+                    "%lld running requests do not fit the KV cache (%.1f MB each at the mean context): the engine "
+                    "runs at most %lld, and the figures are for %lld",
+                    static_cast<long long>(asked), fit.kv_bytes_per_request / 1e6,
+                    static_cast<long long>(fit.max_batch), static_cast<long long>(fit.max_batch));
+      memory["note"] = note;
+    }
+  }
+  IRENE_ASSIGN_OR_RETURN(ServingWorkload w, ServingWorkload::build(config, s));
+  IRENE_ASSIGN_OR_RETURN(a.estimate, w.estimate(machine, a.predictor.params));
+  a.served = w.config();
+  a.doc = serving_answer(config, machine, a.served, a.estimate, a.predictor);
+  a.doc["engine_name"] = engine.name;
+  a.doc["memory"] = std::move(memory);
+  if (with_step) {
+    IRENE_ASSIGN_OR_RETURN(tree::Tree t, w.step_tree(machine, a.predictor.params));
+    a.step = std::move(t);
+  }
+  return a;
+}
+
+}  // namespace irene::serving

@@ -1,0 +1,133 @@
+// Chunked prefill's steady state: the prefill tokens of an iteration against a small
+// simulated schedule, and the iterations' costs on a machine.
+#include "serving/chunked_iterations.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include "models/zoo.h"
+#include "serving/serving.h"
+
+namespace irene::serving {
+namespace {
+
+// A small engine simulated request by request: B running, each with an exponential
+// output length of mean N (at least one token); a finished request's slot takes a prompt
+// of exponential length of mean P, whose tokens ride in the next iteration (the budget
+// is never short here). The prefill tokens of each iteration, over many iterations.
+std::vector<double> simulated_prefill_tokens(int batch, double mean_output, double mean_prompt, int iterations) {
+  std::mt19937_64 rng(7);
+  std::exponential_distribution<double> output(1 / mean_output), prompt(1 / mean_prompt);
+  std::vector<double> left(static_cast<size_t>(batch));
+  // Start with requests spread over their lives (the steady state's ages).
+  std::uniform_real_distribution<double> u(0, 1);
+  for (double& l : left) l = std::max(1.0, std::ceil(output(rng) * u(rng)));
+  std::vector<double> out;
+  double waiting = 0;  // prefill tokens of the prompts admitted after the last iteration
+  for (int it = 0; it < iterations; ++it) {
+    out.push_back(waiting);
+    waiting = 0;
+    for (double& l : left)
+      if (--l <= 0) {  // finished: a new prompt takes its slot
+        waiting += std::max(1.0, std::round(prompt(rng)));
+        l = std::max(1.0, std::ceil(output(rng)));
+      }
+  }
+  return out;
+}
+
+double empirical_quantile(std::vector<double> v, double q) {
+  std::sort(v.begin(), v.end());
+  return v[static_cast<size_t>(std::min<double>(v.size() - 1, std::floor(q * v.size())))];
+}
+
+TEST(ChunkedIterationsTest, PrefillTokensFollowASimulatedSchedule) {
+  for (const auto& [batch, output, prompt] : {std::tuple{64, 400.0, 634.0}, std::tuple{512, 400.0, 634.0},
+                                              std::tuple{256, 2000.0, 300.0}}) {
+    const std::vector<double> sim = simulated_prefill_tokens(batch, output, prompt, 200000);
+    const PrefillTokens law(batch / output, prompt, 1e9);
+    double mean = 0;
+    for (double x : sim) mean += x / sim.size();
+    double law_mean = 0;
+    for (int i = 0; i < 4000; ++i) law_mean += law.quantile((i + 0.5) / 4000) / 4000;
+    EXPECT_NEAR(law_mean, mean, 0.05 * mean) << batch << " running";
+    for (double q : {0.5, 0.9, 0.99}) {
+      const double s = empirical_quantile(sim, q), l = law.quantile(q);
+      if (s == 0) {
+        EXPECT_EQ(l, 0) << batch << " running, quantile " << q;
+      } else {
+        EXPECT_NEAR(l, s, 0.1 * s + 10) << batch << " running, quantile " << q;
+      }
+    }
+  }
+}
+
+TEST(ChunkedIterationsTest, PrefillTokensAreCappedAtTheBudgetLeft) {
+  const PrefillTokens law(3.0, 634, 1000);
+  EXPECT_DOUBLE_EQ(law.cdf(-1), 0);
+  EXPECT_NEAR(law.cdf(0), std::exp(-3.0), 1e-12);
+  EXPECT_DOUBLE_EQ(law.cdf(1000), 1);
+  EXPECT_DOUBLE_EQ(law.quantile(0.999), 1000);
+  // The cdf rises with the tokens.
+  double last = 0;
+  for (double x = 0; x < 1000; x += 50) {
+    EXPECT_GE(law.cdf(x), last);
+    last = law.cdf(x);
+  }
+}
+
+// The iterations of a real model: a prompt beside the decode batch costs more, the
+// median and p90 of the inter-token latency sit between the decode-only iteration and
+// the slowest, and the figures hang together.
+TEST(ChunkedIterationsTest, TheSteadyStateOfVllmV1HangsTogether) {
+  const models::ModelConfig c = models::bundled_config("meta-llama/Llama-3.1-8B").value();
+  ServingConfig s{128, 634, 400, 1, 1, ""};
+  s.engine = "vllm-0.11.1";
+  const ServingWorkload w = ServingWorkload::build(c, s).value();
+  const machines::MachineSpec h100 = machines::find_machine("h100-sxm5-80gb").value();
+  predict::RooflineParams p;
+  p.kernel_gap_s = 2e-6;
+  p.kernel_overhead_s = 5e-6;
+  p.step_overhead_s = 2e-3;
+  p.per_sequence_overhead_s = 2e-6;
+  const ServingEstimate e = w.estimate(h100, p).value();
+  ASSERT_TRUE(e.itl_median_s && e.itl_p90_s && e.ttft_s);
+  EXPECT_EQ(e.engine, "vllm-0.11.1");
+  // 128 / 400 prompts an iteration: most iterations carry none, so the median is a
+  // decode-only iteration; the 90th percentile carries a prompt.
+  EXPECT_NEAR(*e.itl_median_s, e.time_split.decode_kernels_s + e.time_split.decode_engine_s, 1e-12);
+  EXPECT_GT(*e.itl_p90_s, *e.itl_median_s);
+  EXPECT_GT(e.tpot_s, *e.itl_median_s);  // the mean iteration, prompts included
+  EXPECT_NEAR(e.throughput_tokens_per_s, 128 / e.tpot_s, 1e-9 * e.throughput_tokens_per_s);
+  EXPECT_NEAR(e.power_w, e.energy_per_output_token_j * e.throughput_tokens_per_s, 1e-9 * e.power_w);
+  EXPECT_GT(e.prefill_share, 0);
+  EXPECT_LT(e.prefill_share, 0.5);
+  EXPECT_GT(*e.ttft_s, *e.itl_median_s);
+  // Fused kernels: far fewer launches than transformers' ops, so at one running request
+  // the same model is faster under V1 than as vLLM 0.5 ran it on the same parameters.
+  ServingConfig one = s;
+  one.batch_size = 1;
+  ServingConfig old = one;
+  old.engine = "vllm-0.5.4";
+  const double v1 = *ServingWorkload::build(c, one).value().estimate(h100, p).value().itl_median_s;
+  const double v0 = ServingWorkload::build(c, old).value().estimate(h100, p).value().tpot_s;
+  EXPECT_LT(v1, v0);
+}
+
+TEST(ChunkedIterationsTest, ABatchTheTokenBudgetCannotHoldIsRefusedNamingBoth) {
+  const models::ModelConfig c = models::bundled_config("meta-llama/Llama-3.1-8B").value();
+  ServingConfig s{1024, 128, 256, 1, 1, ""};
+  s.engine = "vllm-0.11.1";
+  s.max_num_batched_tokens = 1024;
+  auto w = ServingWorkload::build(c, s);
+  ASSERT_FALSE(w.is_ok());
+  EXPECT_NE(w.status().message().find("max_num_batched_tokens 1024"), std::string::npos) << w.status().message();
+  s.max_num_batched_tokens = 4096;
+  EXPECT_TRUE(ServingWorkload::build(c, s).is_ok());
+}
+
+}  // namespace
+}  // namespace irene::serving

@@ -1,0 +1,35 @@
+// Whether a batch fits: an engine gives the weights, the activations of its largest
+// iteration and the KV cache a share of each GPU's memory (gpu_memory_utilization), and
+// runs no more requests than the cache holds. The weights at their stored size (from the
+// engine's kernels: every expert, the embedding when lm_head does not share it), the
+// activations of a full token budget through the widest kernel of a layer, and each
+// running request's cache at the mean context of the steady state (prompt + half the
+// output, or the window a sliding layer keeps; a recurrent layer's constant state).
+// Page rounding, CUDA graphs' memory and the sampler's buffers are not counted.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+
+#include "common/status.h"
+#include "machines/catalogue.h"
+#include "models/config.h"
+#include "serving/serving.h"
+
+namespace irene::serving {
+
+struct MemoryFit {
+  double memory_bytes = 0;       // what the engine gives itself: GPUs x memory x utilisation
+  double weights_bytes = 0;      // all GPUs together (data-parallel replicas each hold the dense weights)
+  double activation_bytes = 0;
+  double kv_bytes_per_request = 0;
+  int64_t max_batch = 0;         // requests the cache holds; 0 when the weights alone do not fit
+  bool fits(int64_t batch) const { return max_batch >= batch; }
+};
+
+// `serving`'s engine, quantization and parallelism on `machine`; the model as `config`.
+Result<MemoryFit> memory_fit(const models::ModelConfig& config, const ServingConfig& serving,
+                             const machines::MachineSpec& machine);
+nlohmann::json to_json(const MemoryFit& f);
+
+}  // namespace irene::serving
