@@ -401,24 +401,4 @@ std::vector<PairedKernel> pair_up(const LoweredStep& a, const LoweredStep& b) {
   return out;
 }
 
-EngineKernel at_scale(const PairedKernel& p, double scale) {
-  const bool with_b = p.b.count > 0 && scale > 0;
-  EngineKernel k = p.a.count > 0 ? p.a : p.b;
-  if (p.a.count <= 0) {
-    k.flops = k.activation_bytes = k.routed_rows = 0;
-    if (!with_b) {
-      k.count = 0;
-      return k;
-    }
-  }
-  if (with_b) {
-    k.flops += scale * p.b.flops;
-    k.activation_bytes += scale * p.b.activation_bytes;
-    k.routed_rows += scale * p.b.routed_rows;
-    k.weight_bytes = std::max(p.a.weight_bytes, p.b.weight_bytes);
-    k.count = std::max(p.a.count, p.b.count);
-  }
-  return k;
-}
-
 }  // namespace irene::engines

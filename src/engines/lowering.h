@@ -74,9 +74,8 @@ LoweredStep lower(const tree::Tree& step, Kernels kernels);
 struct PairedKernel {
   EngineKernel a, b;  // b.count == 0 where only `a` runs it, and the other way round
 };
+// The launch of a pair with s x b's work beside a's (serving/chunked_iterations.cc):
+// FLOPs, activation bytes and routed rows add; weights are read once.
 std::vector<PairedKernel> pair_up(const LoweredStep& a, const LoweredStep& b);
-// The launch of `p` with `scale` x b's work beside a's: FLOPs, activation bytes and
-// routed rows add; weights are read once.
-EngineKernel at_scale(const PairedKernel& p, double scale);
 
 }  // namespace irene::engines
