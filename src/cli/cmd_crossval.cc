@@ -88,6 +88,15 @@ Status crossval_roofline(const CrossvalArgs& a) {
                 100 * cov["observed_power"].get<double>(), 100 * cov["observed_tpot"].get<double>(),
                 100 * cov["observed_throughput"].get<double>());
   std::cout << text << line;
+  for (const auto& d : report["pick_regret"]) {
+    if (d["median_regret"].is_null()) continue;
+    std::snprintf(line, sizeof line,
+                  "  choosing by prediction under a %.0f ms deadline: median regret %.1f %%, mean %.1f %% over %d "
+                  "model-task groups meeting it, %d more picks over it as measured\n",
+                  1e3 * d["deadline_s"].get<double>(), 100 * d["median_regret"].get<double>(),
+                  100 * d["mean_regret"].get<double>(), d["groups"].get<int>(), d["picks_over_deadline"].get<int>());
+    std::cout << line;
+  }
   return Status::ok();
 }
 }  // namespace

@@ -374,7 +374,7 @@ Result<nlohmann::json> crossval(const std::vector<ServingCase>& cases, const Cal
       for (size_t i = 0; i < h.rows.size(); ++i) {
         const Figures& r = h.log_residuals[i];
         const MeasuredServing& m = *h.rows[i]->row;
-        detail.push_back({{"source", m.source}, {"gpu", gpu}, {"model", h.model}, {"num_gpus", m.num_gpus},
+        detail.push_back({{"source", m.source}, {"gpu", gpu}, {"model", h.model}, {"task", m.task}, {"num_gpus", m.num_gpus},
                           {"batch_size", m.avg_batch_size}, {"output_len", m.avg_output_tokens},
                           {"energy_per_token", {m.energy_per_token_j, m.energy_per_token_j * std::exp(-r[0])}},
                           {"power", {m.power_w, m.power_w * std::exp(-r[1])}},
@@ -421,12 +421,60 @@ Result<nlohmann::json> crossval(const std::vector<ServingCase>& cases, const Cal
   }
   if (progress) progress(total, total);
   out["cross_gpu"] = cross;
+  out["pick_regret"] = pick_regret(detail, {0.025, 0.05, 0.1});
   out["rows"] = std::move(detail);
   out["settings"] = {{"default_prompt_len", o.default_prompt_len},
                      {"default_run_requests", o.default_run_requests},
                      {"note", "prompt lengths are not published; the measured time per output token is compared "
                               "with the average over a run of default_run_requests requests sent at once, its "
                               "drain included, where the data gives the output cap"}};
+  return out;
+}
+
+nlohmann::json pick_regret(const nlohmann::json& rows, const std::vector<double>& deadlines_s) {
+  // The measured configurations of one model, task and GPU: the choices a user has.
+  std::map<std::string, std::vector<const nlohmann::json*>> groups;
+  for (const auto& r : rows)
+    groups[r.value("gpu", "") + "|" + r.value("model", "") + "|" + r.value("task", "")].push_back(&r);
+  nlohmann::json out = nlohmann::json::array();
+  for (double deadline : deadlines_s) {
+    std::vector<double> regrets;
+    int misses = 0;  // picks whose measured time is over the deadline
+    nlohmann::json per_group = nlohmann::json::object();
+    for (const auto& [key, members] : groups) {
+      const nlohmann::json *pick = nullptr, *best = nullptr;
+      for (const nlohmann::json* r : members) {
+        const double measured_t = (*r)["tpot"][0].get<double>(), predicted_t = (*r)["tpot"][1].get<double>();
+        const double measured_e = (*r)["energy_per_token"][0].get<double>(), predicted_e = (*r)["energy_per_token"][1].get<double>();
+        if (measured_t <= deadline && (!best || measured_e < (*best)["energy_per_token"][0].get<double>())) best = r;
+        if (predicted_t <= deadline && (!pick || predicted_e < (*pick)["energy_per_token"][1].get<double>())) pick = r;
+      }
+      if (!best || !pick) continue;  // nothing measured (or predicted) meets this deadline
+      const double pick_t = (*pick)["tpot"][0].get<double>();
+      if (pick_t > deadline) {
+        // A pick that in fact misses the deadline: a miss, not a saving.
+        ++misses;
+        per_group[key] = {{"over_deadline_by", pick_t / deadline - 1}, {"pick", (*pick)["source"]}, {"best", (*best)["source"]}};
+        continue;
+      }
+      const double regret = (*pick)["energy_per_token"][0].get<double>() / (*best)["energy_per_token"][0].get<double>() - 1;
+      regrets.push_back(regret);
+      per_group[key] = {{"regret", regret}, {"pick", (*pick)["source"]}, {"best", (*best)["source"]}};
+    }
+    std::vector<double> sorted = regrets;
+    std::sort(sorted.begin(), sorted.end());
+    const double median = sorted.empty() ? 0
+                          : sorted.size() % 2 ? sorted[sorted.size() / 2]
+                                              : (sorted[sorted.size() / 2 - 1] + sorted[sorted.size() / 2]) / 2;
+    double mean = 0;
+    for (double r : regrets) mean += r / static_cast<double>(regrets.size());
+    out.push_back({{"deadline_s", deadline},
+                   {"groups", regrets.size()},
+                   {"median_regret", sorted.empty() ? nlohmann::json(nullptr) : nlohmann::json(median)},
+                   {"mean_regret", regrets.empty() ? nlohmann::json(nullptr) : nlohmann::json(mean)},
+                   {"picks_over_deadline", misses},
+                   {"per_group", per_group}});
+  }
   return out;
 }
 

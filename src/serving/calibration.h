@@ -88,6 +88,15 @@ std::vector<HeldOutModel> leave_one_model_out(const std::vector<ServingCase>& ca
 Result<nlohmann::json> crossval(const std::vector<ServingCase>& cases, const CalibrationOptions& options,
                                 const Progress& progress = nullptr);
 
+// Choosing by prediction: among each (GPU, model, task)'s measured configurations, the
+// one predicted cheapest (energy per output token) whose predicted time figure meets a
+// deadline, against the measured cheapest that meets it: regret = measured energy of
+// the pick over the measured best, minus 1; a pick that in fact misses the deadline is a
+// miss (and by how much), not a regret. `rows` are crossval's held-out rows (each
+// prediction from a fit that never saw its model). Per deadline: the median and mean
+// regret over the picks that meet it, the groups counted, and the misses.
+nlohmann::json pick_regret(const nlohmann::json& rows, const std::vector<double>& deadlines_s);
+
 // `irene train --method roofline`: the predictor of machine `machine_id` under
 // `engine` ("" = the one engine its rows ran), fitted on all its rows; its intervals from
 // the leave-one-model-out residuals; its carried intervals from predicting the data's

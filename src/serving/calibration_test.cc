@@ -75,5 +75,29 @@ TEST(ServingIntervalsTest, ResidualsClusteredByModelCountAsFewer) {
   EXPECT_FALSE(intervals_of({}, 0.9).energy.has_value());  // no residuals, no interval
 }
 
+// Choosing by prediction: among one model's measured configurations, the predicted
+// cheapest under a deadline, against the measured cheapest under it.
+TEST(CalibrationTest, PickRegretComparesThePredictedChoiceWithTheMeasuredBest) {
+  auto row = [](const char* source, double e, double e_pred, double t, double t_pred) {
+    return nlohmann::json{{"source", source}, {"gpu", "G"}, {"model", "m"}, {"task", "chat"},
+                          {"energy_per_token", {e, e_pred}}, {"tpot", {t, t_pred}}};
+  };
+  // a: cheap but slow; b: the measured best under 50 ms; c: predicted cheapest under 50 ms.
+  const nlohmann::json rows = nlohmann::json::array(
+      {row("a", 0.05, 0.05, 0.080, 0.080), row("b", 0.10, 0.12, 0.040, 0.040), row("c", 0.11, 0.10, 0.045, 0.045)});
+  const nlohmann::json r = pick_regret(rows, {0.05, 0.1, 0.01});
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_NEAR(r[0]["median_regret"].get<double>(), 0.11 / 0.10 - 1, 1e-12);
+  EXPECT_EQ(r[0]["per_group"]["G|m|chat"]["pick"], "c");
+  EXPECT_EQ(r[1]["median_regret"].get<double>(), 0);  // 100 ms: a is both
+  EXPECT_TRUE(r[2]["median_regret"].is_null());       // 10 ms: nothing meets it
+  // A pick predicted fast enough that is not, as measured: a miss, not a saving.
+  const nlohmann::json optimistic = nlohmann::json::array({row("a", 0.05, 0.05, 0.080, 0.040), row("b", 0.10, 0.10, 0.040, 0.040)});
+  const nlohmann::json m = pick_regret(optimistic, {0.05});
+  EXPECT_EQ(m[0]["picks_over_deadline"], 1);
+  EXPECT_EQ(m[0]["groups"], 0);
+  EXPECT_NEAR(m[0]["per_group"]["G|m|chat"]["over_deadline_by"].get<double>(), 0.6, 1e-12);
+}
+
 }  // namespace
 }  // namespace irene::serving
