@@ -95,17 +95,49 @@ Result<ChunkedIterations> ChunkedIterations::build(const engines::LoweredStep& d
     c.kernels_.push_back(std::move(r));
   }
   c.layers_ = decode.layers;
-  c.shape_ = shape;
   c.engine_ = engine;
   c.dtype_ = dtype;
-  const double cap = shape.token_budget - shape.batch;
-  const PrefillTokens prefill(shape.batch / shape.output_len, shape.prompt_len, cap);
-  for (int i = 0; i < kQuantiles; ++i) c.mean_points_.push_back(prefill.quantile((i + 0.5) / kQuantiles));
-  c.median_x_ = prefill.quantile(0.5);
-  c.p90_x_ = prefill.quantile(0.9);
+  c.shape_ = shape;
+  c.place_prompts();
+  return c;
+}
+
+void ChunkedIterations::place_prompts() {
+  const double cap = shape_.token_budget - shape_.batch;
+  const PrefillTokens prefill(shape_.batch / shape_.output_len, shape_.prompt_len, cap);
+  mean_points_.clear();
+  for (int i = 0; i < kQuantiles; ++i) mean_points_.push_back(prefill.quantile((i + 0.5) / kQuantiles));
+  median_x_ = prefill.quantile(0.5);
+  p90_x_ = prefill.quantile(0.9);
   // A new prompt of mean length: prefilled in chunks of what the budget leaves.
-  c.chunk_x_ = std::min(shape.prompt_len, cap);
-  c.chunks_ = std::ceil(shape.prompt_len / c.chunk_x_);
+  chunk_x_ = std::min(shape_.prompt_len, cap);
+  chunks_ = std::ceil(shape_.prompt_len / chunk_x_);
+}
+
+Result<ChunkedIterations> ChunkedIterations::with_shape(const Shape& shape) const {
+  if (shape.token_budget <= shape.batch || shape.batch < 1)
+    return Status::invalid_argument(
+        "a running batch of " + std::to_string(static_cast<int64_t>(shape.batch)) +
+        " leaves no room for prompts in the engine's token budget per iteration (max_num_batched_tokens " +
+        std::to_string(static_cast<int64_t>(shape.token_budget)) + "); give a larger budget or a smaller batch");
+  if (shape.data_parallel < 1 || shape.num_gpus % shape.data_parallel != 0)
+    return Status::invalid_argument("data-parallel replicas must divide the GPUs (" + std::to_string(shape.num_gpus) +
+                                    "), got " + std::to_string(shape.data_parallel));
+  if (shape.prompt_len != shape_.prompt_len || shape.output_len != shape_.output_len)
+    return Status::invalid_argument("another workload (prompt or output length) needs a new trace");
+  ChunkedIterations c;
+  c.kernels_ = kernels_;
+  const double scale = shape.batch / shape_.batch;
+  for (Kernel& k : c.kernels_) {
+    k.flops_a *= scale;
+    k.act_a *= scale;
+    k.rows_a *= scale;
+  }
+  c.layers_ = layers_;
+  c.engine_ = engine_;
+  c.dtype_ = dtype_;
+  c.shape_ = shape;
+  c.place_prompts();
   return c;
 }
 

@@ -75,6 +75,11 @@ class ChunkedIterations {
   ChunkedIterations(ChunkedIterations&&) noexcept;
   ChunkedIterations& operator=(ChunkedIterations&&) noexcept;
 
+  // The same model and engine at another running batch and GPU layout: the decode
+  // batch's work scales with its sequences (every kernel's FLOPs, activations and routed
+  // rows are per sequence at one context), the weights do not; no new trace.
+  Result<ChunkedIterations> with_shape(const Shape& shape) const;
+
   // The iteration with `prefill_tokens` beside the decode batch.
   Result<IterationCost> iteration(double prefill_tokens, const machines::MachineSpec& m,
                                   const predict::RooflineParams& params) const;
@@ -89,6 +94,7 @@ class ChunkedIterations {
 
  private:
   struct Kernel;  // a paired kernel reduced to the numbers its cost needs (calibration calls this often)
+  void place_prompts();  // the prefill tokens' quantiles for shape_
   std::vector<Kernel> kernels_;
   double layers_ = 0;
   Shape shape_;

@@ -129,5 +129,40 @@ TEST(ChunkedIterationsTest, ABatchTheTokenBudgetCannotHoldIsRefusedNamingBoth) {
   EXPECT_TRUE(ServingWorkload::build(c, s).is_ok());
 }
 
+
+// Resizing a traced workload (the advisor's many batches and layouts) answers what a new
+// trace at that batch and layout answers, for a dense model and an MoE under expert
+// parallelism.
+TEST(ChunkedIterationsTest, AResizedWorkloadAnswersAsOneBuiltAtThatShape) {
+  const machines::MachineSpec h100 = machines::find_machine("h100-sxm5-80gb").value();
+  predict::RooflineParams p;
+  p.kernel_gap_s = 2e-6;
+  p.step_overhead_s = 2e-3;
+  for (const char* id : {"meta-llama/Llama-3.1-8B", "Qwen/Qwen3-30B-A3B"}) {
+    const models::ModelConfig c = models::bundled_config(id).value();
+    ServingConfig s{16, 634, 400, 1, 1, ""};
+    s.engine = "vllm-0.11.1";
+    const ServingWorkload small = ServingWorkload::build(c, s).value();
+    ServingConfig big = s;
+    big.batch_size = 384;
+    big.num_gpus = 4;
+    big.data_parallel = 2;
+    big.expert_parallel = std::string(id).find("A3B") != std::string::npos;
+    const ServingEstimate built = ServingWorkload::build(c, big).value().estimate(h100, p).value();
+    const ServingEstimate resized =
+        small.resized(384, 4, 2, big.expert_parallel).value().estimate(h100, p).value();
+    EXPECT_NEAR(resized.energy_per_output_token_j, built.energy_per_output_token_j,
+                1e-6 * built.energy_per_output_token_j) << id;
+    EXPECT_NEAR(*resized.itl_median_s, *built.itl_median_s, 1e-6 * *built.itl_median_s) << id;
+    EXPECT_NEAR(*resized.ttft_s, *built.ttft_s, 1e-6 * *built.ttft_s) << id;
+    EXPECT_NEAR(resized.power_w, built.power_w, 1e-6 * built.power_w) << id;
+  }
+  // A layout the GPUs cannot split into is refused, as a build refuses it.
+  const ServingWorkload w = ServingWorkload::build(models::bundled_config("meta-llama/Llama-3.1-8B").value(),
+                                                   ServingConfig{16, 634, 400, 1, 1, "", 0, 0, "vllm-0.11.1"})
+                                .value();
+  EXPECT_FALSE(w.resized(16, 4, 3, false).is_ok());
+}
+
 }  // namespace
 }  // namespace irene::serving

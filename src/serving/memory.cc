@@ -38,7 +38,8 @@ Result<MemoryFit> memory_fit(const models::ModelConfig& config, const ServingCon
   }
   if (!served.decoder.tie_word_embeddings)
     dense += static_cast<double>(served.vocab_size) * static_cast<double>(served.hidden_size) * element;
-  f.weights_bytes = dense * s.data_parallel + experts;
+  f.dense_weights_bytes = dense;
+  f.expert_weights_bytes = experts;
   const double budget = engine.max_num_batched_tokens > 0
                             ? static_cast<double>(s.max_num_batched_tokens > 0 ? s.max_num_batched_tokens
                                                                                 : engine.max_num_batched_tokens)
@@ -47,7 +48,14 @@ Result<MemoryFit> memory_fit(const models::ModelConfig& config, const ServingCon
   const int kv_element = served.decoder.quantization.kv_cache_dtype.rfind("fp8", 0) == 0 ? 1 : static_cast<int>(element);
   f.kv_bytes_per_request = static_cast<double>(
       models::kv_cache_bytes(served, 1, s.prompt_len + s.output_len / 2, kv_element));
-  f.memory_bytes = s.num_gpus * *m.memory_bytes * engine.gpu_memory_utilization;
+  return refit(f, m, s.num_gpus, s.data_parallel, engine.gpu_memory_utilization);
+}
+
+MemoryFit refit(const MemoryFit& needs, const machines::MachineSpec& m, int num_gpus, int data_parallel,
+                double utilization) {
+  MemoryFit f = needs;
+  f.weights_bytes = needs.dense_weights_bytes * data_parallel + needs.expert_weights_bytes;
+  f.memory_bytes = num_gpus * m.memory_bytes.value_or(0) * utilization;
   const double left = f.memory_bytes - f.weights_bytes - f.activation_bytes;
   f.max_batch = left <= 0 || f.kv_bytes_per_request <= 0
                     ? (left > 0 ? 4096 : 0)

@@ -21,6 +21,8 @@ namespace irene::serving {
 struct MemoryFit {
   double memory_bytes = 0;       // what the engine gives itself: GPUs x memory x utilisation
   double weights_bytes = 0;      // all GPUs together (data-parallel replicas each hold the dense weights)
+  double dense_weights_bytes = 0;   // one copy of the weights that are not routed experts
+  double expert_weights_bytes = 0;  // the routed experts, spread over the GPUs once
   double activation_bytes = 0;
   double kv_bytes_per_request = 0;
   int64_t max_batch = 0;         // requests the cache holds; 0 when the weights alone do not fit
@@ -31,5 +33,9 @@ struct MemoryFit {
 Result<MemoryFit> memory_fit(const models::ModelConfig& config, const ServingConfig& serving,
                              const machines::MachineSpec& machine);
 nlohmann::json to_json(const MemoryFit& f);
+// The same needs on `num_gpus` GPUs of `machine` with `data_parallel` replicas of the
+// dense weights, the engine giving itself `utilization` of each GPU's memory.
+MemoryFit refit(const MemoryFit& needs, const machines::MachineSpec& machine, int num_gpus, int data_parallel,
+                double utilization);
 
 }  // namespace irene::serving

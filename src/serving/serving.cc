@@ -195,6 +195,27 @@ Status ServingWorkload::build_chunked() {
   return Status::ok();
 }
 
+Result<ServingWorkload> ServingWorkload::resized(int64_t batch, int num_gpus, int data_parallel,
+                                                 bool expert_parallel) const {
+  ServingConfig s = serving_;
+  s.batch_size = batch;
+  s.num_gpus = num_gpus;
+  s.data_parallel = data_parallel;
+  s.expert_parallel = expert_parallel;
+  IRENE_RETURN_IF_ERROR(validate(s));
+  if (!chunked_) return build(*config_, s);
+  ServingWorkload w = *this;
+  w.serving_ = s;
+  ChunkedIterations::Shape shape = chunked_->shape();
+  shape.batch = static_cast<double>(batch);
+  shape.num_gpus = num_gpus;
+  shape.data_parallel = data_parallel;
+  shape.expert_parallel = expert_parallel;
+  IRENE_ASSIGN_OR_RETURN(ChunkedIterations c, chunked_->with_shape(shape));
+  w.chunked_ = std::make_shared<const ChunkedIterations>(std::move(c));
+  return w;
+}
+
 Result<ServingEstimate> ServingWorkload::estimate(const machines::MachineSpec& m,
                                                   const predict::RooflineParams& params) const {
   if (chunked_) {
