@@ -22,5 +22,6 @@ Runner add_serve_command(CLI::App& app);
 Runner add_profile_command(CLI::App& app);
 Runner add_calibrate_command(CLI::App& app);
 Runner add_campaign_command(CLI::App& app);
+Runner add_advise_command(CLI::App& app);
 
 }  // namespace irene::cli

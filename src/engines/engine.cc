@@ -55,7 +55,8 @@ nlohmann::json to_json(const Engine& e) {
            {{"chunked_prefill", e.chunked_prefill},
             {"max_num_batched_tokens", e.max_num_batched_tokens > 0 ? nlohmann::json(e.max_num_batched_tokens) : nullptr},
             {"max_num_seqs", e.max_num_seqs},
-            {"gpu_memory_utilization", e.gpu_memory_utilization}}},
+            {"gpu_memory_utilization", e.gpu_memory_utilization},
+            {"min_compute_capability", e.min_compute_capability}}},
           {"cuda_graphs", {{"max_tokens", e.graph_max_tokens}, {"mixed_iterations", graph_mode_name(e.mixed_graphs)}}},
           {"kernels", kernels_name(e.kernels)},
           {"host_time_per_worker", e.host_time_per_worker},
@@ -76,6 +77,7 @@ Result<Engine> engine_from_json(const nlohmann::json& j, const std::string& wher
     e.max_num_batched_tokens = s.at("max_num_batched_tokens").is_null() ? 0 : s.at("max_num_batched_tokens").get<int64_t>();
     e.max_num_seqs = s.at("max_num_seqs").get<int64_t>();
     e.gpu_memory_utilization = s.at("gpu_memory_utilization").get<double>();
+    e.min_compute_capability = s.value("min_compute_capability", 0.0);
     e.graph_max_tokens = j.at("cuda_graphs").at("max_tokens").get<int64_t>();
     IRENE_ASSIGN_OR_RETURN(e.mixed_graphs,
                            graph_mode_from(j.at("cuda_graphs").at("mixed_iterations").get<std::string>(), where));

@@ -39,6 +39,7 @@ struct Engine {
   int64_t max_num_batched_tokens = 0;       // tokens per iteration (chunked prefill); 0: no cap
   int64_t max_num_seqs = 256;               // the engine's default batch cap
   double gpu_memory_utilization = 0.9;      // share of each GPU's memory for weights, activations and KV cache
+  double min_compute_capability = 0;        // the GPUs it runs on (NVIDIA compute capability); 0: any
   // CUDA graphs: decode-only iterations of up to graph_max_tokens tokens replay full
   // graphs; iterations with prompts in them run as mixed_graphs says (up to the same
   // size), larger ones eagerly.

@@ -189,6 +189,13 @@ LoweredStep lower(const tree::Tree& t, Kernels kind) {
     return false;
   };
 
+  // The MoE blocks whose experts transformers runs one by one (their "experts.N" modules).
+  std::set<std::string> moe_blocks;
+  for (const tree::Node& n : t.nodes) {
+    const std::string scope = experts_scope(n.path);
+    if (!scope.empty()) moe_blocks.insert(parent_path(scope));
+  }
+
   std::vector<EngineKernel>& ks = out.kernels;
   long run = -1;  // the open elementwise kernel, -1 when none
   std::map<std::string, size_t> packed;  // scope + "/" + packed name -> kernel
@@ -209,6 +216,36 @@ LoweredStep lower(const tree::Tree& t, Kernels kind) {
     k.activation_bytes = std::max(k.activation_bytes, static_cast<double>(n.mem_bytes));
     k.nodes.push_back(static_cast<int>(i));
   };
+  // A MoE's five kernels, made when its first op is met.
+  auto moe_state = [&](const std::string& scope, size_t i) -> MoeState& {
+    auto [it, fresh] = moes.try_emplace(scope);
+    MoeState& m = it->second;
+    if (fresh) {
+      m.first = ks.size();
+      new_kernel("moe_align", scope, OpClass::kElementwise, i).count = 0;
+      new_kernel("fused_moe.w13", scope, OpClass::kGemm, i).count = 0;
+      new_kernel("moe_activation", scope, OpClass::kElementwise, i).count = 0;
+      new_kernel("fused_moe.w2", scope, OpClass::kGemm, i).count = 0;
+      new_kernel("moe_sum", scope, OpClass::kElementwise, i).count = 0;
+    }
+    return m;
+  };
+  // transformers' loop over the experts runs a fused MoE kernel's elementwise work once
+  // per expert, each on its own rows: the fused kernel's bytes are the widest op of each
+  // expert's pass, summed over the experts (so they grow with the routed rows, whatever
+  // the number of experts the trace's tokens touched).
+  std::map<std::pair<size_t, size_t>, double> widest_of_pass;  // (kernel, expert pass) -> bytes
+  auto add_moe_elementwise = [&](size_t slot, size_t pass, const tree::Node& n, size_t i) {
+    EngineKernel& k = ks[slot];
+    k.flops += static_cast<double>(n.flops);
+    double& widest = widest_of_pass[{slot, pass}];
+    const double bytes = static_cast<double>(n.mem_bytes);
+    if (bytes > widest) {
+      k.activation_bytes += bytes - widest;
+      widest = bytes;
+    }
+    k.nodes.push_back(static_cast<int>(i));
+  };
 
   for (size_t i = 0; i < t.nodes.size(); ++i) {
     const tree::Node& n = t.nodes[i];
@@ -217,29 +254,28 @@ LoweredStep lower(const tree::Tree& t, Kernels kind) {
     if (c == OpClass::kView || in_rotary_table(static_cast<int>(i))) continue;
     const tree::Node& parent = t.nodes[n.parent];
     const std::string moe_scope = experts_scope(n.path);
-    // transformers' loop over the experts gathers and scatters each expert's rows in the
-    // MoE block itself, between the experts' own ops: the fused MoE does that too.
+    // transformers' loop over the experts gathers each expert's rows in the MoE block
+    // itself, the first before any expert ran: the fused MoE's alignment does that.
+    if (moe_scope.empty() && n.cls == "aten::index" && moe_blocks.count(parent_path(n.path))) {
+      open_block = parent_path(n.path);
+      run = -1;
+      MoeState& m = moe_state(open_block + ".experts", i);
+      add_moe_elementwise(m.first, m.expert_modules.size(), n, i);
+      continue;
+    }
+    // The loop scatters each expert's rows in the block too, between the experts' own
+    // ops: the fused MoE does that too.
     if (moe_scope.empty() && !open_block.empty() && c != OpClass::kGemm && !attention_like(c) &&
         n.path.rfind(open_block + ".", 0) == 0) {
       MoeState& m = moes[open_block + ".experts"];
-      EngineKernel& slot = ks[m.first + 2 * static_cast<size_t>(m.phase)];
-      add_elementwise(slot, n, i);
+      add_moe_elementwise(m.first + 2 * static_cast<size_t>(m.phase), m.expert_modules.size(), n, i);
       continue;
     }
     if (moe_scope.empty()) open_block.clear();
     if (!moe_scope.empty()) {
       open_block = parent_path(moe_scope);
       run = -1;
-      auto [it, fresh] = moes.try_emplace(moe_scope);
-      MoeState& m = it->second;
-      if (fresh) {
-        m.first = ks.size();
-        new_kernel("moe_align", moe_scope, OpClass::kElementwise, i).count = 0;
-        new_kernel("fused_moe.w13", moe_scope, OpClass::kGemm, i).count = 0;
-        new_kernel("moe_activation", moe_scope, OpClass::kElementwise, i).count = 0;
-        new_kernel("fused_moe.w2", moe_scope, OpClass::kGemm, i).count = 0;
-        new_kernel("moe_sum", moe_scope, OpClass::kElementwise, i).count = 0;
-      }
+      MoeState& m = moe_state(moe_scope, i);
       EngineKernel* slot = nullptr;
       if (c == OpClass::kGemm) {
         const Operands ops = operands_of(n.shapes);
@@ -292,7 +328,7 @@ LoweredStep lower(const tree::Tree& t, Kernels kind) {
         slot->precision = gemm_precision(parent.weight_dtype, t.dtype);
       } else {
         slot = &ks[m.first + 2 * static_cast<size_t>(m.phase)];
-        add_elementwise(*slot, n, i);
+        add_moe_elementwise(m.first + 2 * static_cast<size_t>(m.phase), m.expert_modules.size(), n, i);
         slot->count = times(i);
         continue;
       }

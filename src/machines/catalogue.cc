@@ -56,6 +56,7 @@ nlohmann::json to_json(const MachineSpec& m) {
           {"aliases", m.aliases},
           {"kind", m.kind},
           {"architecture", m.architecture},
+          {"compute_capability", optional_json(m.compute_capability)},
           {"peak_flops", m.peak_flops},
           {"memory_bandwidth_bytes_per_s", optional_json(m.memory_bandwidth_bytes_per_s)},
           {"memory_bytes", optional_json(m.memory_bytes)},
@@ -75,6 +76,7 @@ Result<MachineSpec> spec_from_json(const nlohmann::json& j) {
     if (j.contains("aliases")) m.aliases = j["aliases"].get<std::vector<std::string>>();
     m.kind = j.value("kind", "gpu");
     m.architecture = j.value("architecture", "");
+    m.compute_capability = optional_number(j, "compute_capability");
     for (const auto& [dtype, v] : j.at("peak_flops").items())
       if (!v.is_null()) m.peak_flops[dtype] = v.get<double>();
     m.memory_bandwidth_bytes_per_s = optional_number(j, "memory_bandwidth_bytes_per_s");

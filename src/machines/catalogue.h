@@ -21,6 +21,8 @@ struct MachineSpec {
   std::vector<std::string> aliases;
   std::string kind;  // "gpu" or "cpu"
   std::string architecture;
+  // NVIDIA's compute capability (9.0 for Hopper): what engines require of a GPU.
+  std::optional<double> compute_capability;
   // Dense peak FLOP/s by element type ("float32", "tf32", "bfloat16", "float16", "fp8").
   std::map<std::string, double> peak_flops;
   std::optional<double> memory_bandwidth_bytes_per_s;

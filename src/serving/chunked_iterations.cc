@@ -137,7 +137,17 @@ Result<ChunkedIterations> ChunkedIterations::with_shape(const Shape& shape) cons
   c.engine_ = engine_;
   c.dtype_ = dtype_;
   c.shape_ = shape;
-  c.place_prompts();
+  // The prompts' placement depends on the batch, the lengths and the budget alone: another
+  // GPU layout at the same batch keeps it.
+  if (shape.batch == shape_.batch && shape.token_budget == shape_.token_budget) {
+    c.mean_points_ = mean_points_;
+    c.median_x_ = median_x_;
+    c.p90_x_ = p90_x_;
+    c.chunk_x_ = chunk_x_;
+    c.chunks_ = chunks_;
+  } else {
+    c.place_prompts();
+  }
   return c;
 }
 

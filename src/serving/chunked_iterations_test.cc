@@ -140,7 +140,7 @@ TEST(ChunkedIterationsTest, AResizedWorkloadAnswersAsOneBuiltAtThatShape) {
   p.step_overhead_s = 2e-3;
   for (const char* id : {"meta-llama/Llama-3.1-8B", "Qwen/Qwen3-30B-A3B"}) {
     const models::ModelConfig c = models::bundled_config(id).value();
-    ServingConfig s{16, 634, 400, 1, 1, ""};
+    ServingConfig s{1, 634, 400, 1, 1, ""};
     s.engine = "vllm-0.11.1";
     const ServingWorkload small = ServingWorkload::build(c, s).value();
     ServingConfig big = s;

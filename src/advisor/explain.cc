@@ -1,0 +1,77 @@
+#include "advisor/explain.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <map>
+
+namespace irene::advisor {
+
+namespace {
+
+// "model.layers.17.mlp.down_proj" -> "model.layers.*.mlp.down_proj"
+std::string without_layer_index(const std::string& path) {
+  std::string out;
+  size_t i = 0;
+  while (i < path.size()) {
+    const size_t dot = path.find('.', i);
+    const std::string part = path.substr(i, dot == std::string::npos ? std::string::npos : dot - i);
+    const bool number = !part.empty() && std::all_of(part.begin(), part.end(), [](unsigned char ch) { return std::isdigit(ch); });
+    out += number ? "*" : part;
+    if (dot == std::string::npos) break;
+    out += '.';
+    i = dot + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<NodeShare> costliest_nodes(const tree::Tree& step, size_t top) {
+  if (step.empty()) return {};
+  const double total = step.root().energy_j.value_or(0);
+  std::map<std::pair<std::string, std::string>, NodeShare> by_path;
+  for (const tree::Node& n : step.nodes) {
+    if (n.kind != tree::NodeKind::kMl && n.kind != tree::NodeKind::kMlNp) continue;
+    if (!n.energy_j || *n.energy_j <= 0) continue;
+    NodeShare& s = by_path[{without_layer_index(n.path), n.cls}];
+    s.path = without_layer_index(n.path);
+    s.cls = n.cls;
+    s.energy_j += *n.energy_j;
+    ++s.copies;
+  }
+  std::vector<NodeShare> out;
+  for (auto& [key, s] : by_path) {
+    s.share = total > 0 ? s.energy_j / total : 0;
+    out.push_back(s);
+  }
+  std::sort(out.begin(), out.end(), [](const NodeShare& a, const NodeShare& b) { return a.energy_j > b.energy_j; });
+  if (out.size() > top) out.resize(top);
+  return out;
+}
+
+Result<Explanation> explain(const models::ModelConfig& config, const Candidate& pick, const Request& request,
+                            const std::vector<serving::ServingPredictor>& available, size_t top) {
+  Explanation x;
+  IRENE_ASSIGN_OR_RETURN(x.answer, serving::answer(config, *machines::find_machine(pick.machine_id),
+                                                   serving_config(pick, request), available));
+  if (x.answer.step) x.top_nodes = costliest_nodes(*x.answer.step, top);
+  const serving::ServingEstimate::TimeSplit& t = x.answer.estimate.time_split;
+  const double cycle = t.total_s();
+  if (cycle > 0) {
+    auto pct = [&](double v) { return std::to_string(static_cast<int>(std::lround(100 * v / cycle))) + " %"; };
+    x.time_split = "decode kernels " + pct(t.decode_kernels_s) + ", the engine in decode " + pct(t.decode_engine_s) +
+                   ", prefill " + pct(t.prefill_s);
+    if (t.admission_s + t.host_wait_s > 0.005 * cycle) x.time_split += ", admission and waits " + pct(t.admission_s + t.host_wait_s);
+  }
+  return x;
+}
+
+nlohmann::json to_json(const Explanation& e) {
+  nlohmann::json nodes = nlohmann::json::array();
+  for (const NodeShare& n : e.top_nodes)
+    nodes.push_back({{"path", n.path}, {"class", n.cls}, {"energy_j", n.energy_j}, {"share", n.share}, {"copies", n.copies}});
+  return {{"answer", e.answer.doc}, {"top_nodes", std::move(nodes)}, {"time_split", e.time_split}};
+}
+
+}  // namespace irene::advisor
