@@ -23,5 +23,6 @@ Runner add_profile_command(CLI::App& app);
 Runner add_calibrate_command(CLI::App& app);
 Runner add_campaign_command(CLI::App& app);
 Runner add_advise_command(CLI::App& app);
+Runner add_leaderboard_command(CLI::App& app);
 
 }  // namespace irene::cli
