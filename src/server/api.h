@@ -29,6 +29,7 @@ struct ApiRequest {
 struct ApiResponse {
   int status = 200;
   std::shared_ptr<const std::string> body;  // JSON text, shared with the cache
+  std::string content_type = "application/json";  // text/csv for a table asked for as CSV
 
   static ApiResponse json(int status, const nlohmann::json& doc);
   static ApiResponse error(int status, const std::string& type, const std::string& message);
@@ -58,6 +59,9 @@ class Api {
   ApiResponse post_tree(const ApiRequest&);
   ApiResponse serving(const ApiRequest&);       // an LLM server's steady state (server/serving_api.cc)
   ApiResponse post_serving(const ApiRequest&);  // the same, for a config.json in the body
+  ApiResponse advise(const ApiRequest&);        // the least-energy serving setup (server/advise_api.cc)
+  ApiResponse post_advise(const ApiRequest&);   // the same, for a config.json in the body
+  ApiResponse leaderboard(const ApiRequest&);   // every bundled decoder on every GPU (server/advise_api.cc)
   ApiResponse openapi(const ApiRequest&);
   ApiResponse create_profile(const ApiRequest&);
   ApiResponse list_profiles(const ApiRequest&);
@@ -75,6 +79,7 @@ class Api {
   Status load_serving(const ServerOptions& options, std::vector<serving::ServingPredictor> predictors);
   Result<ServingParams> serving_params(const ApiRequest& r, const nlohmann::json* posted) const;
   ApiResponse serving_response(const ApiRequest& r, const nlohmann::json* posted);
+  ApiResponse advise_response(const ApiRequest& r, const nlohmann::json* posted);
   // The measured rows of the same architecture on the machine under the engine.
   nlohmann::json measured_serving(const models::ModelConfig& config, const std::string& machine_id,
                                   const std::string& engine) const;

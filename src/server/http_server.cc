@@ -39,6 +39,9 @@ constexpr Route kRoutes[] = {
     {"POST", "/api/tree", &Api::post_tree},
     {"GET", "/api/serving", &Api::serving},
     {"POST", "/api/serving", &Api::post_serving},
+    {"GET", "/api/advise", &Api::advise},
+    {"POST", "/api/advise", &Api::post_advise},
+    {"GET", "/api/leaderboard", &Api::leaderboard},
     {"GET", "/api/openapi.json", &Api::openapi},
     {"POST", "/api/profiles", &Api::create_profile},
     {"GET", "/api/profiles", &Api::list_profiles},
@@ -112,13 +115,13 @@ void write(const httplib::Request& req, httplib::Response& res, const ApiRespons
   std::shared_ptr<const std::string> gz;
   if (r.body->size() >= 1024 && accepts_gzip(req)) gz = g_gzip_copies.of(r.body);
   if (!gz) {
-    res.set_content(*r.body, "application/json");
+    res.set_content(*r.body, r.content_type);
     return;
   }
   // A content provider with a known length is sent as it is: httplib compresses only
   // set_content bodies, and would compress this one a second time.
   res.set_header("Content-Encoding", "gzip");
-  res.set_content_provider(gz->size(), "application/json", [gz](size_t offset, size_t length, httplib::DataSink& sink) {
+  res.set_content_provider(gz->size(), r.content_type, [gz](size_t offset, size_t length, httplib::DataSink& sink) {
     sink.write(gz->data() + offset, length);
     return true;
   });

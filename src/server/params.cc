@@ -1,6 +1,8 @@
 #include "server/params.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <charconv>
 #include <limits>
 #include <cstdio>
@@ -35,6 +37,42 @@ Result<int64_t> optional_int_param(const ApiRequest& r, const std::string& name,
                                    int64_t fallback) {
   if (string_param(r, name).empty()) return fallback;
   return int_param(r, name, lo, hi);
+}
+
+Result<std::optional<double>> optional_number_param(const ApiRequest& r, const std::string& name, double lo,
+                                                   double hi) {
+  const std::string v = string_param(r, name);
+  if (v.empty()) return std::optional<double>();
+  char* end = nullptr;
+  const double x = std::strtod(v.c_str(), &end);
+  if (end != v.c_str() + v.size() || !std::isfinite(x) || !(x > lo) || x > hi)
+    return Status::invalid_argument("parameter '" + name + "' must be a number above " + std::to_string(lo) +
+                                    " and at most " + std::to_string(hi) + ", got '" + v + "'");
+  return std::optional<double>(x);
+}
+
+Result<std::vector<std::string>> word_list_param(const ApiRequest& r, const std::string& name,
+                                                 const std::vector<std::string>& allowed, size_t max_count) {
+  std::vector<std::string> out;
+  const std::string v = string_param(r, name);
+  if (v.empty()) return out;
+  size_t start = 0;
+  while (start <= v.size()) {
+    const size_t comma = v.find(',', start);
+    const std::string word = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (word.empty() || (!allowed.empty() && std::find(allowed.begin(), allowed.end(), word) == allowed.end())) {
+      std::string known;
+      for (const std::string& a : allowed) known += (known.empty() ? "" : ", ") + a;
+      return Status::invalid_argument("parameter '" + name + "': '" + word + "' is not allowed" +
+                                      (known.empty() ? std::string() : " (allowed: " + known + ")"));
+    }
+    out.push_back(word);
+    if (out.size() > max_count)
+      return Status::invalid_argument("parameter '" + name + "' takes at most " + std::to_string(max_count) + " values");
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
 }
 
 Result<std::vector<int64_t>> int_list_param(const ApiRequest& r, const std::string& name, int64_t lo, int64_t hi,

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,6 +25,12 @@ Result<std::vector<int64_t>> int_list_param(const ApiRequest& r, const std::stri
                                             size_t max_count);
 // "" when absent.
 std::string string_param(const ApiRequest& r, const std::string& name);
+// An optional number within (lo, hi]; empty when absent.
+Result<std::optional<double>> optional_number_param(const ApiRequest& r, const std::string& name, double lo, double hi);
+// A comma-separated list of words, each one of `allowed` (any word when `allowed` is
+// empty), at most `max_count`; empty when absent.
+Result<std::vector<std::string>> word_list_param(const ApiRequest& r, const std::string& name,
+                                                 const std::vector<std::string>& allowed, size_t max_count);
 
 // max_depth (0 to 64), kinds (comma-separated node kinds), root (a node index: its
 // subtree alone) and max_nodes (cut at the deepest level that fits) of an answer; `key`

@@ -415,6 +415,58 @@ TEST(ServerTest, ServingUnderVllmV1AnswersWithLatencyAndMemory) {
   EXPECT_EQ(s.get("/api/health", 200)["status"], "ok");
 }
 
+TEST(ServerTest, AdviseAnswersTheLeastEnergySetupAndRefusesBadRequests) {
+  auto& s = shared_server();
+  const std::string base = "/api/advise?model=meta-llama/Llama-3.1-8B&machines=h100-sxm5-80gb,l4&max_gpus=2";
+  json a = s.get(base + "&itl_slo_ms=50", 200);
+  ASSERT_TRUE(a["best"].is_object());
+  EXPECT_LE(a["best"]["itl_median_s"].get<double>(), 0.050);
+  EXPECT_GT(a["searched"].get<int>(), a["fitting"].get<int>() - 1);
+  EXPECT_EQ(a["explanation"]["top_nodes"].size(), 5u);
+  EXPECT_TRUE(a["explanation"]["answer"]["intervals"]["energy_per_output_token_j"].is_array());
+  EXPECT_NEAR(a["explanation"]["answer"]["energy_per_output_token_j"].get<double>(),
+              a["best"]["energy_per_output_token_j"].get<double>(), 1e-6 * a["best"]["energy_per_output_token_j"].get<double>());
+  EXPECT_GT(a["frontier_itl"].size(), 2u);
+  EXPECT_GT(a["best"]["per_million_tokens"]["cost_usd"].get<double>(), 0);
+  // An objective nothing meets: the closest miss, by how much.
+  json miss = s.get(base + "&itl_slo_ms=0.1", 200);
+  EXPECT_TRUE(miss["best"].is_null());
+  EXPECT_GT(miss["closest_miss"]["slo_ratio"].get<double>(), 1);
+  // The same setup through POST with the config in the body.
+  auto posted = s.http().Post("/api/advise",
+                              json{{"model", "meta-llama/Llama-3.1-8B"}, {"machines", "l4"}, {"max_gpus", 1},
+                                   {"task", "code"}}.dump(),
+                              "application/json");
+  ASSERT_TRUE(posted);
+  EXPECT_EQ(posted->status, 200) << posted->body.substr(0, 300);
+  expect_error(s, base + "&machines=tpu-v5", 400, "allowed: ");
+  expect_error(s, base + "&max_gpus=64", 400, "'max_gpus'");
+  expect_error(s, base + "&itl_slo_ms=-1", 400, "'itl_slo_ms'");
+  expect_error(s, base + "&task=poetry", 400, "unknown task 'poetry'");
+  expect_error(s, base + "&task=chat&prompt_len=10&output_len=10", 400, "not both");
+  expect_error(s, "/api/advise?model=bert-base-uncased", 400, "decoder LLMs");
+  EXPECT_EQ(s.get("/api/health", 200)["status"], "ok");
+}
+
+TEST(ServerTest, LeaderboardAnswersAsJsonAndCsv) {
+  auto& s = shared_server();
+  json board = s.get("/api/leaderboard?tasks=code", 200);
+  ASSERT_GT(board["rows"].size(), 50u);
+  for (const auto& row : board["rows"]) {
+    EXPECT_EQ(row["task"], "code");
+    EXPECT_LE(row["itl_median_s"].get<double>(), 0.1);
+  }
+  EXPECT_TRUE(board["scores"].contains("openai/gpt-oss-120b"));
+  auto csv = s.http().Get("/api/leaderboard?tasks=code&format=csv");
+  ASSERT_TRUE(csv);
+  EXPECT_EQ(csv->status, 200);
+  EXPECT_EQ(csv->get_header_value("Content-Type"), "text/csv");
+  EXPECT_EQ(csv->body.rfind("task,model,machine,", 0), 0u);
+  EXPECT_EQ(static_cast<size_t>(std::count(csv->body.begin(), csv->body.end(), '\n')), board["rows"].size() + 1);
+  expect_error(s, "/api/leaderboard?tasks=poetry", 400, "allowed: chat, reasoning, code");
+  expect_error(s, "/api/leaderboard?format=xml", 400, "json or csv");
+}
+
 // max_depth and kinds cut an answer to what a client draws.
 TEST(ServerTest, AnswersCanBeCutToADepthAndToKinds) {
   auto& s = shared_server();
