@@ -5,6 +5,7 @@
 import {
   fetchCatalogue, fetchEnergy, fetchEngines, fetchMachines, fetchModels, fetchServing,
 } from './js/api.js';
+import { AdvisorPanel } from './js/advisor-panel.js';
 import { CampaignPanel } from './js/campaign-panel.js';
 import { drawClassChart } from './js/class-chart.js';
 import { ComparePanel } from './js/compare.js';
@@ -15,6 +16,7 @@ import {
   escapeHtml, formatBytes, formatCount, formatEnergy, formatPercent, formatSignedPercent,
 } from './js/format.js';
 import { IcicleView } from './js/icicle-view.js';
+import { LeaderboardPanel } from './js/leaderboard-panel.js';
 import { MeasurePanel } from './js/measure-panel.js';
 import { NodeList } from './js/node-list.js';
 import { BATCH_SIZES, SelectionForm, buildSelectControls } from './js/selection-form.js';
@@ -22,6 +24,7 @@ import { clearStatus, showError, showLoading } from './js/status.js';
 import { ServingPanel } from './js/serving-panel.js';
 import { SweepPanel } from './js/sweep-chart.js';
 import { Tooltip } from './js/tooltip.js';
+import { TradeoffChart } from './js/tradeoff-chart.js';
 import { buildModel, fullName, graftChildren, omittedCount } from './js/tree-model.js';
 import { TreeView } from './js/tree-view.js';
 import { readSelection, readView, writeSelection, writeView } from './js/url-state.js';
@@ -87,6 +90,7 @@ const costPanel = new CostPanel({
 let mainForm = null;
 let comparePanel = null;
 let sweepPanel = null;
+let servingPanel = null;
 const measurePanel = new MeasurePanel(
   {
     start: $('measure-start'), cancel: $('measure-cancel'), seconds: $('measure-seconds'), rounds: $('measure-rounds'),
@@ -295,10 +299,25 @@ function showServingStep(answer, request) {
     model: answer.model, batch_size: answer.batch_size, seq_len: 1, machine: answer.machine,
     new_tokens: 0, dtype: answer.step.dtype, tree: answer.step, total_energy_j: answer.step.root.energy_j,
   }), selection);
+  // The layout and the formats too: a setup from the advisor may split its GPUs in data
+  // parallel or store its weights in another format than the checkpoint.
+  const replicas = answer.data_parallel > 1 ? ` (TP ${answer.tensor_parallel} × DP ${answer.data_parallel})` : '';
+  const formats = [request.quantization ? `${request.quantization} weights` : '', request.kv_cache_dtype ? `${request.kv_cache_dtype} KV cache` : '']
+    .filter(Boolean).map((f) => ` · ${f}`).join('');
   $('summary-config').textContent = `one steady-state serving step · ${answer.model} · ${answer.batch_size} requests running · `
-    + `${answer.num_gpus} × ${answer.machine_name} · context ${answer.prompt_len} + ${Math.floor(answer.output_len / 2)} tokens`;
+    + `${answer.num_gpus} × ${answer.machine_name}${replicas}${formats} · context ${answer.prompt_len} + ${Math.floor(answer.output_len / 2)} tokens`;
   $('summary-total').textContent = `${formatEnergy(answer.step.root.energy_j)} (the step's decode; `
     + `${formatEnergy(answer.energy_per_output_token_j)} per output token with prefills and engine time)`;
+}
+
+// A setup the advisor or the leaderboard names: predicted in the serving card (opened for
+// it), then its step's tree in the main views, as "Show one step's tree below" does.
+async function openServingSetup(setup) {
+  $('serving-section').open = true;
+  const answer = await servingPanel.openSetup(setup);
+  if (!answer) return; // the serving card shows why
+  showServingStep(answer, servingPanel.answerRequest);
+  $('dashboard').scrollIntoView({ block: 'start' });
 }
 
 function renderFacts(model) {
@@ -419,11 +438,12 @@ async function start() {
     },
   );
 
-  new ServingPanel(
+  servingPanel = new ServingPanel(
     {
       model: $('serving-model'), machine: $('serving-machine'), gpus: $('serving-gpus'), stages: $('serving-stages'), batch: $('serving-batch'),
       prompt: $('serving-prompt'), output: $('serving-output'), runRequests: $('serving-run-requests'), outputCap: $('serving-output-cap'),
       run: $('serving-run'), info: $('serving-machine-info'), engine: $('serving-engine'), quantization: $('serving-quantization'),
+      dataParallel: $('serving-dp'), expertParallel: $('serving-ep'), kvCache: $('serving-kv-cache'),
       result: $('serving-result'), over: $('serving-over'), chart: $('serving-chart'), showTree: $('serving-show-tree'),
     },
     {
@@ -432,6 +452,41 @@ async function start() {
       engines: state.engines,
       onStatus: (error) => (error ? showError($('serving-status'), error, { title: 'Serving' }) : clearStatus($('serving-status'))),
       onShowTree: showServingStep,
+    },
+  );
+
+  new AdvisorPanel(
+    {
+      model: $('advisor-model'), task: $('advisor-task'), itl: $('advisor-itl'), ttft: $('advisor-ttft'), maxGpus: $('advisor-max-gpus'),
+      machines: $('advisor-machines'), run: $('advisor-run'), result: $('advisor-result'), chart: $('advisor-chart'),
+      chartNote: $('advisor-chart-note'),
+    },
+    {
+      models: state.models,
+      catalogue: state.catalogue,
+      onStatus: (error) => (error ? showError($('advisor-status'), error, { title: 'Advisor' }) : clearStatus($('advisor-status'))),
+      onOpenSetup: openServingSetup,
+    },
+  );
+
+  const tradeoff = new TradeoffChart({
+    task: $('tradeoff-task'), benchmark: $('tradeoff-benchmark'), machine: $('tradeoff-machine'), chart: $('tradeoff-chart'), note: $('tradeoff-note'),
+  });
+  new LeaderboardPanel(
+    {
+      section: $('leaderboard-section'), tasks: $('leaderboard-tasks'), itl: $('leaderboard-itl'), maxGpus: $('leaderboard-max-gpus'),
+      load: $('leaderboard-load'), summary: $('leaderboard-head'), taskFilter: $('leaderboard-task-filter'), search: $('leaderboard-search'),
+      basis: $('leaderboard-basis'), count: $('leaderboard-count'), csv: $('leaderboard-csv'), table: $('leaderboard-table'),
+      skipped: $('leaderboard-skipped'),
+    },
+    {
+      onStatus: (error) => (error ? showError($('leaderboard-status'), error, { title: 'Leaderboard' }) : clearStatus($('leaderboard-status'))),
+      onOpenSetup: openServingSetup,
+      onAnswer: (answer) => {
+        tradeoff.setAnswer(answer);
+        $('tradeoff-scores-text').textContent = answer.scores_note || '';
+        $('tradeoff-scores-note').hidden = !answer.scores_note;
+      },
     },
   );
 

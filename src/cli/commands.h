@@ -24,5 +24,6 @@ Runner add_calibrate_command(CLI::App& app);
 Runner add_campaign_command(CLI::App& app);
 Runner add_advise_command(CLI::App& app);
 Runner add_leaderboard_command(CLI::App& app);
+Runner add_whatif_command(CLI::App& app);
 
 }  // namespace irene::cli

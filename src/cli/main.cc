@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   add(irene::cli::add_serving_command);
   add(irene::cli::add_advise_command);
   add(irene::cli::add_leaderboard_command);
+  add(irene::cli::add_whatif_command);
   add(irene::cli::add_tree_command);
   add(irene::cli::add_crossval_command);
   add(irene::cli::add_train_command);

@@ -62,6 +62,7 @@ class Api {
   ApiResponse advise(const ApiRequest&);        // the least-energy serving setup (server/advise_api.cc)
   ApiResponse post_advise(const ApiRequest&);   // the same, for a config.json in the body
   ApiResponse leaderboard(const ApiRequest&);   // every bundled decoder on every GPU (server/advise_api.cc)
+  ApiResponse whatif(const ApiRequest&);        // two setups node by node (server/whatif_api.cc)
   ApiResponse openapi(const ApiRequest&);
   ApiResponse create_profile(const ApiRequest&);
   ApiResponse list_profiles(const ApiRequest&);

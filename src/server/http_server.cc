@@ -42,6 +42,7 @@ constexpr Route kRoutes[] = {
     {"GET", "/api/advise", &Api::advise},
     {"POST", "/api/advise", &Api::post_advise},
     {"GET", "/api/leaderboard", &Api::leaderboard},
+    {"GET", "/api/whatif", &Api::whatif},
     {"GET", "/api/openapi.json", &Api::openapi},
     {"POST", "/api/profiles", &Api::create_profile},
     {"GET", "/api/profiles", &Api::list_profiles},

@@ -163,6 +163,14 @@ ApiResponse Api::openapi(const ApiRequest&) {
                                     query_param("max_gpus", "Most GPUs, 1-8 (default 8)", false, "integer"),
                                     query_param("format", "json (default) or csv", false, "string")})},
             {"responses", error_responses({{"200", json_response("leaderboard")}})}}}}},
+        {"/api/whatif",
+         {{"get",
+           {{"summary", "A serving setup (the parameters of /api/serving) against the same with changes, given as "
+                        "b.KEY parameters (b.machine, b.num_gpus, b.data_parallel, b.expert_parallel, b.batch_size, "
+                        "b.engine, b.quantization, b.kv_cache_dtype, b.config.KEY for a config.json edit): both "
+                        "answers and the tree of differences per output token, largest first"},
+            {"parameters", serving_params},
+            {"responses", error_responses({{"200", json_response("comparison")}})}}}}},
         {"/api/profiles",
          {{"get",
            {{"summary", "Profiles waiting, running and recently finished, newest first, without results"},

@@ -467,6 +467,24 @@ TEST(ServerTest, LeaderboardAnswersAsJsonAndCsv) {
   expect_error(s, "/api/leaderboard?format=xml", 400, "json or csv");
 }
 
+TEST(ServerTest, WhatIfComparesTwoSetupsNodeByNode) {
+  auto& s = shared_server();
+  const std::string base = "/api/whatif?model=meta-llama/Llama-3.1-8B&machine=h100-sxm5-80gb&batch_size=64"
+                           "&prompt_len=634&output_len=700&engine=vllm-0.11.1";
+  json c = s.get(base + "&b.quantization=fp8&max_depth=2", 200);
+  EXPECT_LT(c["b"]["energy_per_output_token_j"].get<double>(), c["a"]["energy_per_output_token_j"].get<double>());
+  EXPECT_LT(c["tree"]["delta_j"].get<double>(), 0);
+  ASSERT_TRUE(c["tree"]["children"].is_array());
+  EXPECT_EQ(c["by_kind"][0]["class"], "Linear");
+  json gqa = s.get(base + "&b.config.num_key_value_heads=2&max_depth=0", 200);
+  EXPECT_LT(gqa["tree"]["delta_j"].get<double>(), 0);
+  expect_error(s, base, 400, "b.KEY");
+  expect_error(s, base + "&b.colour=blue", 400, "allowed: machine");
+  expect_error(s, base + "&b.machine=tpu-v5", 404, "tpu-v5");
+  expect_error(s, base + "&b.config.num_hidden_layers=100000", 400, "num_hidden_layers");
+  EXPECT_EQ(s.get("/api/health", 200)["status"], "ok");
+}
+
 // max_depth and kinds cut an answer to what a client draws.
 TEST(ServerTest, AnswersCanBeCutToADepthAndToKinds) {
   auto& s = shared_server();

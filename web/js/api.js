@@ -82,6 +82,31 @@ export function fetchServing(params) {
   return servingCache.get(key);
 }
 
+// The advisor (GET /api/advise): the serving setup with the least energy per output token
+// under the objectives, its explanation, the runner-up and the ITL frontier. Not cached
+// here: the server caches it, and a second click after a failure must ask again anyway.
+export function fetchAdvice(params) {
+  return requestJson('GET', '/api/advise', { params });
+}
+
+// The leaderboard (GET /api/leaderboard): every decoder at its least-energy setup per task
+// and machine, with published scores. The first answer takes seconds; kept for the page.
+const leaderboardCache = new Map();
+export function fetchLeaderboard(params) {
+  const key = JSON.stringify(params);
+  if (!leaderboardCache.has(key)) {
+    const pending = requestJson('GET', '/api/leaderboard', { params });
+    pending.catch(() => leaderboardCache.delete(key));
+    leaderboardCache.set(key, pending);
+  }
+  return leaderboardCache.get(key);
+}
+
+// The same leaderboard as a CSV file, for a link the browser downloads.
+export function leaderboardCsvUrl(params) {
+  return `/api/leaderboard?${new URLSearchParams({ ...params, format: 'csv' })}`;
+}
+
 // Energy answers are immutable for a given request, so they are kept for the page's life:
 // switching back to a configuration, comparing or sweeping never asks twice.
 const energyCache = new Map();

@@ -6,6 +6,8 @@
 // engine's memory; cost and CO2 per million output tokens; a sweep
 // against batch size or GPUs with the measured ML.ENERGY points of the same architecture
 // drawn beside it; and the tree of one steady-state step, handed to the main views.
+// The advisor and the leaderboard open their setups here (openSetup), so a setup they name
+// is predicted, explained and drawn by the same code as one typed in.
 
 import { fetchServing } from './api.js';
 import { DEFAULTS, costOf } from './cost-panel.js';
@@ -54,6 +56,14 @@ function timeSplit(split) {
   return `<div class="small" id="serving-time-split">Time: ${(1000 * total).toPrecision(3)} ms a decode iteration and the prefills after it: ${shares}.</div>`;
 }
 
+// How the GPUs are split, where it is more than tensor parallelism alone (replicas of
+// attention, experts spread over the GPUs): a setup from the advisor may be either.
+function layout(a) {
+  if (!(a.data_parallel > 1) && !a.expert_parallel) return '';
+  const dp = a.data_parallel > 1 ? ` × DP ${a.data_parallel}` : '';
+  return ` on ${a.num_gpus} GPUs (TP ${a.tensor_parallel}${dp}${a.expert_parallel ? ', experts in parallel' : ''})`;
+}
+
 // One figure's row: its value and its interval (or that it has none).
 function figureRow(key, label, value, interval, format) {
   const range = Array.isArray(interval) ? `${format(interval[0])} – ${format(interval[1])}` : 'no interval';
@@ -68,10 +78,17 @@ function runRow(a) {
   return figureRow('run_tpot_s', label, a.run.tpot_s, a.intervals.run_tpot_s, formatSeconds);
 }
 
+// Chooses a value in a <select>, adding it when the list lacks it (a format the server
+// knows and the list does not name), so the form always shows what is asked.
+function setSelect(select, value) {
+  if (![...select.options].some((o) => o.value === value)) select.add(new Option(value, value));
+  select.value = value;
+}
+
 export class ServingPanel {
   constructor(elements, { models, catalogue, engines = [], onStatus, onShowTree }) {
     // { model, machine, gpus, stages, batch, prompt, output, runRequests, outputCap, run, info, engine,
-    //   quantization, result, over, chart, showTree }
+    //   quantization, dataParallel, expertParallel, kvCache, result, over, chart, showTree }
     this.elements = elements;
     this.catalogue = catalogue;
     this.engines = engines;
@@ -138,6 +155,11 @@ export class ServingPanel {
       output_len: e.output.value,
       ...(e.engine.value ? { engine: e.engine.value } : {}),
       ...(e.quantization.value ? { quantization: e.quantization.value } : {}),
+      // The layout and the KV cache's format only when not the defaults, so a plain request
+      // stays what it was (and is answered from the same cache entry).
+      ...(Number(e.dataParallel.value) > 1 ? { data_parallel: e.dataParallel.value } : {}),
+      ...(e.expertParallel.checked ? { expert_parallel: 'true' } : {}),
+      ...(e.kvCache.value ? { kv_cache_dtype: e.kvCache.value } : {}),
       // A benchmark run only when asked for: the server names what is missing or wrong.
       ...(e.runRequests.value ? { run_requests: e.runRequests.value } : {}),
       ...(e.outputCap.value ? { max_output_len: e.outputCap.value } : {}),
@@ -146,6 +168,7 @@ export class ServingPanel {
     };
   }
 
+  // Resolves to the answer shown, or null when it failed or a newer run replaced it.
   async run() {
     const runId = ++this.runId;
     this.onStatus(null);
@@ -154,22 +177,50 @@ export class ServingPanel {
     try {
       const request = this.request();
       const answer = await fetchServing(request);
-      if (runId !== this.runId) return;
+      if (runId !== this.runId) return null;
       this.answer = answer;
       this.answerRequest = request;
       this.renderFigures(answer);
       this.elements.showTree.disabled = false;
       await this.runSweep();
+      return runId === this.runId ? answer : null;
     } catch (error) {
-      if (runId !== this.runId) return;
+      if (runId !== this.runId) return null;
       this.answer = null;
       this.elements.result.replaceChildren();
       this.elements.chart.replaceChildren();
       this.elements.showTree.disabled = true;
       this.onStatus(error);
+      return null;
     } finally {
       if (runId === this.runId) this.elements.run.disabled = false;
     }
+  }
+
+  // A setup as the advisor and the leaderboard name it ({ model, machine, num_gpus,
+  // pipeline_parallel, data_parallel, expert_parallel, batch_size, quantization ('' = as
+  // stored), kv_cache_dtype ('' = auto), engine, prompt_len, output_len }): into the form,
+  // then predicted. Resolves as run() does.
+  openSetup(setup) {
+    const e = this.elements;
+    setSelect(e.model, setup.model);
+    setSelect(e.machine, setup.machine);
+    this.describeMachine();
+    e.gpus.value = String(setup.num_gpus);
+    e.stages.value = String(setup.pipeline_parallel || 1);
+    e.dataParallel.value = String(setup.data_parallel || 1);
+    e.expertParallel.checked = Boolean(setup.expert_parallel);
+    e.batch.value = String(setup.batch_size);
+    e.prompt.value = String(setup.prompt_len);
+    e.output.value = String(setup.output_len);
+    setSelect(e.engine, setup.engine || '');
+    setSelect(e.quantization, setup.quantization || '');
+    setSelect(e.kvCache, setup.kv_cache_dtype || '');
+    this.describeMachine();
+    // A benchmark run is vLLM 0.5.4's and no part of these setups.
+    e.runRequests.value = '';
+    e.outputCap.value = '';
+    return this.run();
   }
 
   renderFigures(a) {
@@ -184,7 +235,7 @@ export class ServingPanel {
       <tbody>${rows}</tbody></table>
       <div class="small" id="serving-cost">Per million output tokens: ${formatKwh(million.kwh)} · ${formatMoney(million.cost, 'USD')} · ${formatCo2(million.grams)}
         <span class="text-body-secondary">(at ${DEFAULTS.pricePerKwh} USD/kWh, an assumption, and ${DEFAULTS.gramsPerKwh} g CO₂/kWh, the IEA world average of 2019)</span></div>
-      <div class="small" id="serving-engine-used">Under ${escapeHtml(a.engine_name || a.engine)}, ${a.batch_size.toLocaleString('en-US')} requests running.</div>
+      <div class="small" id="serving-engine-used">Under ${escapeHtml(a.engine_name || a.engine)}, ${a.batch_size.toLocaleString('en-US')} requests running${layout(a)}.</div>
       ${memoryLine(a.memory)}
       <div class="small">Prefill: ${(100 * a.prefill_share).toFixed(1)} % of each step's energy.</div>
       ${timeSplit(a.time_split_s)}
@@ -194,9 +245,11 @@ export class ServingPanel {
   async runSweep() {
     if (!this.answer) return;
     const over = this.elements.over.value;
-    // Every point needs a whole number of GPUs per stage and a request per stage.
+    // Every point needs a whole number of GPUs per stage and per data-parallel replica
+    // (the server refuses the others), and a request per stage.
     const stages = Number(this.elements.stages.value) || 1;
-    const values = over === 'num_gpus' ? SWEEP_GPUS.filter((g) => g % stages === 0) : SWEEP_BATCHES.filter((b) => b >= stages);
+    const replicas = Math.max(1, Number(this.elements.dataParallel.value) || 1);
+    const values = over === 'num_gpus' ? SWEEP_GPUS.filter((g) => g % (stages * replicas) === 0) : SWEEP_BATCHES.filter((b) => b >= stages);
     const runId = this.runId;
     try {
       const answer = await fetchServing(this.request({ sweep: over, values: values.join(','), max_nodes: '1' }));
