@@ -65,16 +65,29 @@ TEST(CliTest, MachinesListsTheCatalogue) {
 }
 
 TEST(CliTest, PredictOnACataloguedMachineSaysWhatItRestsOn) {
+  // A generating decoder: its steady-state decode step as the machine's newest calibrated
+  // engine runs it, as `irene serving` answers it at this batch.
   CliRun r = irene("predict --machine h100-sxm5-80gb --model meta-llama/Llama-3.1-8B -b 8 -s 64 -n 16 --max-depth 1");
   ASSERT_EQ(r.exit_code, 0) << r.out;
-  EXPECT_NE(r.out.find("roofline on NVIDIA H100 SXM5 80GB with fitted parameters"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("parameters calibrated on measured serving data of this machine"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("one steady-state decode step of 8 running requests on 1 x h100-sxm5-80gb under vllm-0.11.1"),
+            std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("calibrated on measured serving data of this machine under vllm-0.11.1"), std::string::npos)
+      << r.out;
+  // One forward pass: every node by the roofline, as transformers launches its ops.
+  CliRun pass = irene("predict --machine h100-sxm5-80gb --model meta-llama/Llama-3.1-8B -b 8 -s 64 --max-depth 1");
+  ASSERT_EQ(pass.exit_code, 0) << pass.out;
+  EXPECT_NE(pass.out.find("roofline on NVIDIA H100 SXM5 80GB with fitted parameters"), std::string::npos) << pass.out;
+  EXPECT_NE(pass.out.find("parameters calibrated on measured serving data of this machine"), std::string::npos);
+  EXPECT_NE(pass.out.find("predicted latency of the whole tree"), std::string::npos);
+  // A decode step alone on its own stays a roofline tree of transformers' ops.
+  CliRun step = irene("predict --machine h100-sxm5-80gb --model meta-llama/Llama-3.1-8B -b 8 -s 64 -n 16 "
+                      "--decode-step 3 --max-depth 0");
+  ASSERT_EQ(step.exit_code, 0) << step.out;
+  EXPECT_NE(step.out.find("predicted latency of the whole tree"), std::string::npos) << step.out;
   CliRun l4 = irene("predict --machine l4 --model meta-llama/Llama-3.2-1B -b 1 -s 64 --max-depth 0");
   ASSERT_EQ(l4.exit_code, 0) << l4.out;
   EXPECT_NE(l4.out.find("parameters from the spec sheet alone (no measurements of this machine), with vllm-0.5.4 "
                         "parameters carried over from a100-sxm4-40gb, h100-sxm5-80gb"), std::string::npos) << l4.out;
-  EXPECT_NE(r.out.find("predicted latency of the whole tree"), std::string::npos);
-  EXPECT_NE(r.out.find("decode : Decode  [phase]"), std::string::npos);
   CliRun bad = irene("predict --machine tpu-v9 --model gpt2 -b 1 -s 8");
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.out.find("the catalogue has: a100-sxm4-40gb"), std::string::npos) << bad.out;

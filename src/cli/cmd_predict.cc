@@ -13,6 +13,7 @@
 #include "predict/predictor.h"
 #include "predict/roofline.h"
 #include "serving/predictor.h"
+#include "serving/tree_on_machine.h"
 
 namespace irene::cli {
 
@@ -22,31 +23,29 @@ struct PredictArgs {
   GenerationChoice generation;
   std::string predictor, data, machine;
   int num_gpus = 1;
+  CLI::Option* num_gpus_option = nullptr;  // given: the GPUs to price; else the fewest that hold a generating decoder
   int64_t batch_size = 1, seq_len = 128;
   std::string format = "text";
   int max_depth = -1;
 };
-// The roofline method on a catalogued machine, with the parameters serving uses there
-// under vLLM 0.5.4, whose kernels are transformers' aten ops as a forward pass runs them
-// (the engines since run their own fused kernels): the shipped calibration of the
-// machine, else the calibrated machines' carried over to its spec sheet (the tree's
-// notes say which).
+// A catalogued GPU (serving/tree_on_machine.h): a generating decoder's steady-state
+// decode step as the machine's engine runs it, else the roofline over transformers' ops.
 Status predict_on_machine(const PredictArgs& a, const models::ModelConfig& cfg) {
   IRENE_ASSIGN_OR_RETURN(machines::MachineSpec machine, machines::find_machine(a.machine));
-  IRENE_ASSIGN_OR_RETURN(serving::MachinePredictor mp, serving::predictor_for(machine, serving::shipped_serving_predictors(),
-                                                                               nullptr, engines::kLegacyEngineId));
   models::RunOptions options{a.batch_size, a.seq_len, /*shapes_only=*/true};
   a.generation.apply_to(options);
-  IRENE_ASSIGN_OR_RETURN(tree::Tree t, models::trace_model(cfg, options));
-  predict::RooflineOptions ro{a.num_gpus};
-  // One layer's hidden states, all-reduced twice per layer under tensor parallelism.
-  const int64_t tokens = a.batch_size * (options.new_tokens > 0 ? 1 : a.seq_len);
-  ro.layer_activation_bytes = static_cast<double>(tokens * cfg.hidden_size) * (t.dtype == "float32" ? 4 : 2);
-  // A plain forward pass launches its kernels one by one.
-  IRENE_ASSIGN_OR_RETURN(double latency, predict::predict_roofline(t, machine, predict::launched_kernels(mp.params), ro));
-  t.notes.push_back("parameters " + mp.basis + " (a serving engine's own time per iteration is not part of a tree)");
-  t.notes.push_back("predicted latency of the whole tree: " + std::to_string(latency * 1e3) + " ms");
-  print_tree(t, a.format, a.max_depth);
+  options.size_limits = false;
+  IRENE_ASSIGN_OR_RETURN(serving::MachineTree mt,
+                         serving::tree_on_machine(cfg, options, machine, a.num_gpus_option && a.num_gpus_option->count() > 0 ? a.num_gpus : 0,
+                                                  serving::shipped_serving_predictors()));
+  if (!mt.engine.empty()) {
+    mt.tree.notes.push_back("one steady-state decode step of " + std::to_string(a.batch_size) +
+                            " running requests on " + std::to_string(mt.num_gpus) + " x " + machine.id + " under " +
+                            mt.engine + " (the engine's kernels priced, handed to the nodes they cover; as `irene "
+                            "serving` at this batch); " + mt.basis);
+    if (!mt.memory_note.empty()) mt.tree.notes.push_back(mt.memory_note);
+  }
+  print_tree(mt.tree, a.format, a.max_depth);
   return Status::ok();
 }
 
@@ -73,7 +72,9 @@ Runner add_predict_command(CLI::App& app) {
                                "calibrated where irene ships a serving predictor for it, else from its spec sheet");
   pred->excludes(mach);
   mach->excludes(pred);
-  cmd->add_option("--num-gpus", a->num_gpus, "With --machine: GPUs in tensor parallel")->capture_default_str();
+  a->num_gpus_option = cmd->add_option("--num-gpus", a->num_gpus,
+                                       "With --machine: GPUs in tensor parallel (default: a generating decoder on the "
+                                       "fewest that hold it, else 1)");
   a->choice.add_to(cmd);
   cmd->add_option("--batch-size,-b", a->batch_size, "Batch size")->required();
   cmd->add_option("--seq-len,-s", a->seq_len, "Sequence length")->required();

@@ -12,6 +12,7 @@
 #include "models/zoo.h"
 #include "profile/profile.h"
 #include "server/params.h"
+#include "serving/tree_on_machine.h"
 #include "tree/tree_format.h"
 
 namespace irene::server {
@@ -174,7 +175,35 @@ ApiResponse Api::machines(const ApiRequest&) {
   for (const auto& e : engines::engine_catalogue())
     engines.push_back({{"id", e.id}, {"name", e.name}, {"chunked_prefill", e.chunked_prefill},
                        {"kernels", engines::kernels_name(e.kernels)}});
-  return ApiResponse::json(200, {{"machines", out}, {"catalogue", catalogue}, {"engines", engines}});
+  // One list of every machine, with what each answers and on what basis: the trained
+  // energy predictors' machines, the catalogue's GPUs and this CPU.
+  nlohmann::json all = nlohmann::json::array();
+  const std::string gpu_default = default_gpu();
+  for (const auto& m : out)
+    all.push_back({{"id", m["id"]},
+                   {"name", m["name"]},
+                   {"kind", "measured"},
+                   {"answers", {"energy"}},
+                   {"basis", "an energy predictor trained on this machine's measurements (" +
+                                 m["method"].get<std::string>() + ", " + m["feature_set"].get<std::string>() +
+                                 " features)"},
+                   {"calibrated", true},
+                   {"default_for", m["default"].get<bool>() ? nlohmann::json("encoders") : nlohmann::json()}});
+  for (const auto& row : catalogue) {
+    const bool gpu = row["kind"] == "gpu";
+    all.push_back({{"id", row["id"]},
+                   {"name", row["name"]},
+                   {"kind", row["kind"]},
+                   {"answers", gpu ? nlohmann::json({"energy", "serving", "advise", "whatif"}) : nlohmann::json({"profile"})},
+                   {"basis", gpu ? row["serving_basis"]
+                                 : nlohmann::json("the CPU irene runs on: live profiles measure it (/api/profiles); "
+                                                  "energy needs a predictor trained on its profiles")},
+                   {"calibrated", row["calibrated"]},
+                   {"default_engine", gpu ? row["default_engine"] : nlohmann::json()},
+                   {"memory_bytes", row["memory_bytes"]},
+                   {"default_for", row["id"] == gpu_default ? nlohmann::json("decoders") : nlohmann::json()}});
+  }
+  return ApiResponse::json(200, {{"machines", out}, {"catalogue", catalogue}, {"engines", engines}, {"all", all}});
 }
 
 ApiResponse Api::energy(const ApiRequest& r) {
@@ -200,11 +229,18 @@ ApiResponse Api::post_tree(const ApiRequest& r) {
 }
 
 ApiResponse Api::energy_answer(const ApiRequest& r, const SizeParams& p) {
-  const std::string machine_id = r.query.count("machine") && !r.query.at("machine").empty() ? r.query.at("machine") : "pc1";
+  // A decoder LLM opens on a datacenter GPU calibrated under the newest engine, the rest
+  // on the default energy predictor's machine (PC1).
+  std::string machine_id = r.query.count("machine") && !r.query.at("machine").empty() ? r.query.at("machine") : "";
+  if (machine_id.empty()) machine_id = p.config.is_decoder() ? default_gpu() : default_machine_id();
   const Machine* machine = find_machine(machine_id);
   if (!machine) {
+    auto gpu = machines::find_machine(machine_id);
+    if (gpu.is_ok() && gpu->kind == "gpu") return gpu_energy_answer(p, *gpu);
     std::string ids;
     for (const auto& m : machines_) ids += (ids.empty() ? "" : ", ") + m.id;
+    for (const auto& m : machines::catalogue())
+      if (m.kind == "gpu") ids += ", " + m.id;
     return ApiResponse::error(404, "not_found", "parameter 'machine': unknown machine '" + machine_id + "' (known: " + ids + ")");
   }
   const std::string key = std::string("energy/") + kAnswerVersion + "|" + p.key() + "|" + machine->id + "|" +
@@ -242,6 +278,62 @@ ApiResponse Api::energy_answer(const ApiRequest& r, const SizeParams& p) {
     return doc.dump();
   });
   if (!body.is_ok()) return ApiResponse::from_status(body.status());
+  return {200, *body};
+}
+
+std::string Api::default_machine_id() const {
+  for (const auto& m : machines_)
+    if (m.is_default) return m.id;
+  return machines_.empty() ? "pc1" : machines_.front().id;
+}
+
+std::string Api::default_gpu() const {
+  // The first catalogued GPU calibrated under the newest engine, else under any.
+  const std::string newest = engines::engine_catalogue().back().id;
+  for (const bool any_engine : {false, true})
+    for (const auto& spec : machines::catalogue())
+      for (const auto& sp : serving_predictors_)
+        if (spec.kind == "gpu" && sp.machine_id == spec.id && (any_engine || sp.engine == newest)) return spec.id;
+  return "h100-sxm5-80gb";
+}
+
+// A model's tree on a catalogued GPU (serving/tree_on_machine.h): a generating decoder's
+// steady-state decode step under the machine's default engine, else the roofline.
+ApiResponse Api::gpu_energy_answer(const SizeParams& p, const machines::MachineSpec& gpu) {
+  const std::string key = std::string("energy-gpu/") + kAnswerVersion + "|" + p.key() + "|" + gpu.id + "|" +
+                          serving_version_;
+  auto body = cache_->get_or_compute(key, [&]() -> Result<std::string> {
+    IRENE_ASSIGN_OR_RETURN(serving::MachineTree mt, serving::tree_on_machine(p.config, p.run, gpu, 0, serving_predictors_));
+    IRENE_RETURN_IF_ERROR(check_root(p.format, mt.tree));
+    nlohmann::json tree_doc = tree::to_json(mt.tree, p.format);
+    const double total = mt.tree.root().energy_j.value_or(0.0);
+    add_shares(tree_doc["root"], total, total);
+    nlohmann::json doc = {{"model", p.config.name},
+                          {"batch_size", p.batch_size},
+                          {"seq_len", p.seq_len},
+                          {"machine", gpu.id},
+                          {"machine_name", gpu.name},
+                          {"predictor", {{"method", "roofline"}, {"basis", mt.basis}}},
+                          {"basis", mt.basis},
+                          {"engine", mt.engine.empty() ? nlohmann::json() : nlohmann::json(mt.engine)},
+                          {"num_gpus", mt.num_gpus},
+                          {"gpus_needed", mt.gpus_needed},
+                          {"memory_note", mt.memory_note.empty() ? nlohmann::json() : nlohmann::json(mt.memory_note)},
+                          {"serving", mt.serving},
+                          {"new_tokens", p.run.new_tokens},
+                          {"dtype", mt.tree.dtype},
+                          {"attention", mt.tree.attention},
+                          {"measured", false},
+                          {"extrapolated", false},
+                          {"what", mt.engine.empty() ? "one forward pass, every node priced by the roofline"
+                                                     : "one steady-state decode step under " + mt.engine +
+                                                           ": the engine's kernels priced, handed to the nodes they "
+                                                           "cover (the engine's own time is on no node)"},
+                          {"total_energy_j", total},
+                          {"tree", std::move(tree_doc)}};
+    return doc.dump();
+  });
+  if (!body.is_ok()) return refusal(body.status());
   return {200, *body};
 }
 

@@ -74,6 +74,9 @@ class Api {
  private:
   Api() = default;
   const Machine* find_machine(const std::string& id) const;
+  std::string default_machine_id() const;  // the energy predictors' default (PC1)
+  std::string default_gpu() const;         // where a decoder LLM opens
+  ApiResponse gpu_energy_answer(const SizeParams& p, const machines::MachineSpec& gpu);
   ApiResponse energy_answer(const ApiRequest& r, const SizeParams& p);
   ApiResponse tree_answer(const SizeParams& p);
   const tree::Tree* measured_tree(const std::string& model, int64_t b, int64_t s) const;

@@ -238,7 +238,9 @@ TEST(ServerTest, PostedConfigsAreCheckedAndBounded) {
     EXPECT_TRUE(r) << path;
     return r ? std::make_pair(r->status, json::parse(r->body, nullptr, false)) : std::make_pair(0, json());
   };
-  auto [status, energy] = post("/api/energy", {{"config", tiny}, {"batch_size", 2}, {"seq_len", 16}, {"new_tokens", 8}});
+  // On PC1 (a decoder named no machine opens on a GPU: EnergyAnswersOnEveryMachine...).
+  auto [status, energy] = post("/api/energy", {{"config", tiny}, {"batch_size", 2}, {"seq_len", 16}, {"new_tokens", 8},
+                                               {"machine", "pc1"}});
   ASSERT_EQ(status, 200) << energy.dump().substr(0, 300);
   EXPECT_EQ(energy["tree"]["root"]["kind"], "generation");
   EXPECT_EQ(energy["new_tokens"], 8);
@@ -485,6 +487,43 @@ TEST(ServerTest, WhatIfComparesTwoSetupsNodeByNode) {
   EXPECT_EQ(s.get("/api/health", 200)["status"], "ok");
 }
 
+TEST(ServerTest, EnergyAnswersOnEveryMachineAndADecoderOpensOnACalibratedGpu) {
+  auto& s = shared_server();
+  // No machine named: a decoder LLM opens on the GPU calibrated under the newest engine;
+  // its step tree is the serving answer's at the same batch.
+  json e = s.get("/api/energy?model=meta-llama/Llama-3.1-8B&batch_size=8&seq_len=128&new_tokens=64&max_depth=1", 200);
+  EXPECT_EQ(e["machine"], "h100-sxm5-80gb");
+  EXPECT_EQ(e["engine"], "vllm-0.11.1");
+  json served = s.get("/api/serving?model=meta-llama/Llama-3.1-8B&machine=h100-sxm5-80gb&batch_size=8&prompt_len=128"
+                      "&output_len=64&max_depth=0",
+                      200);
+  EXPECT_NEAR(e["total_energy_j"].get<double>(), served["step"]["root"]["energy_j"].get<double>(),
+              1e-9 * e["total_energy_j"].get<double>());
+  EXPECT_NEAR(e["serving"]["energy_per_output_token_j"].get<double>(), served["energy_per_output_token_j"].get<double>(),
+              1e-9);
+  // A model the GPU cannot hold says how many it needs.
+  json big = s.get("/api/energy?model=meta-llama/Llama-3.1-405B&batch_size=8&seq_len=128&new_tokens=64&max_depth=0", 200);
+  EXPECT_GT(big["gpus_needed"].get<int>(), 8);
+  EXPECT_EQ(big["num_gpus"], 8);
+  EXPECT_NE(big["memory_note"].get<std::string>().find("needs"), std::string::npos);
+  // An encoder still opens on PC1; on a GPU every node is priced by the roofline.
+  EXPECT_EQ(s.get("/api/energy?model=bert-base-uncased&batch_size=8&seq_len=32&max_depth=0", 200)["machine"], "pc1");
+  json bert = s.get("/api/energy?model=bert-base-uncased&batch_size=8&seq_len=32&max_depth=0&machine=b200", 200);
+  EXPECT_GT(bert["total_energy_j"].get<double>(), 0);
+  EXPECT_TRUE(bert["engine"].is_null());
+  expect_error(s, "/api/energy?model=bert-base-uncased&batch_size=8&seq_len=32&machine=tpu-v5", 404, "b200");
+  // One list of machines, with what each answers and on what basis.
+  json all = s.get("/api/machines", 200)["all"];
+  bool pc1 = false, h100 = false;
+  for (const auto& m : all) {
+    EXPECT_FALSE(m["basis"].get<std::string>().empty()) << m["id"];
+    if (m["id"] == "pc1") pc1 = m["default_for"] == "encoders";
+    if (m["id"] == "h100-sxm5-80gb") h100 = m["default_for"] == "decoders" && m["calibrated"].get<bool>();
+  }
+  EXPECT_TRUE(pc1);
+  EXPECT_TRUE(h100);
+}
+
 // max_depth and kinds cut an answer to what a client draws.
 TEST(ServerTest, AnswersCanBeCutToADepthAndToKinds) {
   auto& s = shared_server();
@@ -504,7 +543,7 @@ TEST(ServerTest, AnswersCanBeCutToADepthAndToKinds) {
   check_depth(j["tree"]["root"]);
   EXPECT_EQ(j["total_energy_j"], s.get(base, 200)["total_energy_j"]);  // the figures are the whole tree's
 
-  json no_math = s.get("/api/energy?model=Qwen/Qwen3-8B&batch_size=1&seq_len=64&new_tokens=16"
+  json no_math = s.get("/api/energy?model=Qwen/Qwen3-8B&batch_size=1&seq_len=64&new_tokens=16&machine=pc1"
                        "&kinds=generation,phase,model,module,ml,ml-np", 200);
   std::function<void(const json&)> check_kinds = [&](const json& n) {
     EXPECT_NE(n["kind"], "math");

@@ -43,7 +43,7 @@ function topNodes(nodes) {
   const rows = nodes.map((n) => `<tr><td class="text-break"><code>${escapeHtml(n.path)}</code></td><td>${escapeHtml(n.class)}</td>`
     + `<td class="text-end">${formatPercent(n.share)}</td><td class="text-end">${n.copies}</td></tr>`).join('');
   return `<table class="table table-sm tiny mb-1" id="advisor-top-nodes"><caption class="caption-top py-0 small">The costliest nodes of one decode step</caption>
-    <thead><tr><th scope="col">Node</th><th scope="col">Class</th><th scope="col" class="text-end">Share of the step</th><th scope="col" class="text-end">Copies</th></tr></thead>
+    <thead><tr><th scope="col">Node</th><th scope="col">Class</th><th scope="col" class="text-end">Share of the step's energy</th><th scope="col" class="text-end">Copies</th></tr></thead>
     <tbody>${rows}</tbody></table>`;
 }
 
@@ -129,7 +129,7 @@ export class AdvisorPanel {
     const excluded = (a.excluded || []).length
       ? `<ul class="tiny text-body-secondary mb-1 ps-3" id="advisor-excluded">${a.excluded.map((line) => `<li>${escapeHtml(line)}</li>`).join('')}</ul>`
       : '';
-    this.elements.result.innerHTML = (a.best ? this.pickHtml(a) : this.noPickHtml(a)) + counts + excluded;
+    this.elements.result.innerHTML = counts + excluded + (a.best ? this.pickHtml(a) : this.noPickHtml(a));
   }
 
   pickHtml(a) {

@@ -44,7 +44,7 @@ export function drawFrontier(container, advice, { onOpen }) {
 
   const width = Math.max(480, container.clientWidth || 640);
   const height = 300;
-  const margin = { top: 16, right: 20, bottom: 42, left: 70 };
+  const margin = { top: 30, right: 20, bottom: 42, left: 70 };
   const sloMs = advice.request.itl_slo_s * 1000;
   const itls = points.map((p) => p.itl_median_s * 1000);
   const energies = points.map((p) => p.energy_per_output_token_j);
@@ -66,8 +66,10 @@ export function drawFrontier(container, advice, { onOpen }) {
   // set, can still exclude some; their colour says so).
   svg.append('line').attr('class', 'frontier-objective').attr('x1', x(sloMs)).attr('x2', x(sloMs))
     .attr('y1', margin.top).attr('y2', height - margin.bottom);
-  svg.append('text').attr('class', 'frontier-objective-label').attr('x', x(sloMs) + 4).attr('y', margin.top + 10)
-    .text(`ITL objective ${d3.format('~g')(sloMs)} ms`);
+  // Its label on the side of the line with room for it.
+  const labelLeft = x(sloMs) > (margin.left + width - margin.right) / 2;
+  svg.append('text').attr('class', 'frontier-objective-label').attr('x', x(sloMs) + (labelLeft ? -4 : 4)).attr('y', margin.top + 10)
+    .attr('text-anchor', labelLeft ? 'end' : 'start').text(`ITL objective ${d3.format('~g')(sloMs)} ms`);
 
   const ordered = [...points].sort((a, b) => a.itl_median_s - b.itl_median_s);
   const line = d3.line().x((p) => x(p.itl_median_s * 1000)).y((p) => y(p.energy_per_output_token_j));
@@ -90,11 +92,12 @@ export function drawFrontier(container, advice, { onOpen }) {
     })
     .append('title').text((p) => describe(p, { chosen: 'the pick', 'runner-up': 'runner-up', closest: 'closest miss' }[role(p)]));
 
-  const legend = svg.append('g').attr('class', 'frontier-legend').attr('transform', `translate(${width - margin.right - 190},${margin.top + 4})`);
+  // The legend in a strip above the plot, where no point can hide it.
+  const legend = svg.append('g').attr('class', 'frontier-legend').attr('transform', `translate(${margin.left},10)`);
   const items = [['meets', 'meets the objectives'], ['misses', 'misses them'], [advice.best ? 'chosen' : 'closest', advice.best ? 'the pick' : 'closest miss']];
   items.forEach(([cls, text], i) => {
-    legend.append('circle').attr('class', `frontier-point-key ${cls}`).attr('cx', 6).attr('cy', 6 + i * 16).attr('r', cls === 'chosen' ? 6 : 4.5);
-    legend.append('text').attr('x', 18).attr('y', 10 + i * 16).text(text);
+    legend.append('circle').attr('class', `frontier-point-key ${cls}`).attr('cx', 6 + i * 150).attr('cy', 0).attr('r', cls === 'chosen' ? 6 : 4.5);
+    legend.append('text').attr('x', 16 + i * 150).attr('y', 4).text(text);
   });
   return points.length;
 }

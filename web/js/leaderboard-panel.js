@@ -39,44 +39,45 @@ function layout(r) {
 
 function basisHtml(r) {
   const badge = r.basis === 'calibrated' ? 'text-bg-primary' : 'text-bg-light border';
-  return `<span class="badge ${badge}">${escapeHtml(r.basis)}</span>`
-    + (r.measured ? ' <span class="badge text-bg-success measured-badge">measured</span>' : '');
+  return `<span class="badge ${badge}">${escapeHtml(r.basis)}</span>`;
 }
 
-// The measured figures of the same model, task and machine (their source on hover).
+// The measured figures of the same model, task and machine, marked as measured in green
+// so they are never read as predictions (all of them and their source on hover).
 function measuredHtml(r) {
   const m = r.measured;
   if (!m) return '—';
   const title = `measured: ${formatEnergy(m.energy_per_output_token_j)} per output token, ${formatEnergy(m.energy_per_response_j)} per response, `
     + `${Math.round(m.power_w)} W, ${Math.round(m.throughput_per_gpu).toLocaleString('en-US')} tokens/s per GPU`
     + `${m.engine ? ` under ${m.engine}` : ''}${m.num_gpus ? ` on ${m.num_gpus} GPUs` : ''}; source ${m.source || 'not given'}`;
-  return `<span data-value="${m.energy_per_output_token_j}" title="${escapeHtml(title)}">${formatEnergy(m.energy_per_output_token_j)}</span>`;
+  return `<span class="badge text-bg-success measured-badge" data-value="${m.energy_per_output_token_j}" title="${escapeHtml(title)}">`
+    + `measured ${formatEnergy(m.energy_per_output_token_j)}</span>`;
 }
 
 const COLUMNS = [
-  { key: 'task', title: 'Task', sortKey: 'task', width: '4.6rem', html: (r) => escapeHtml(r.task) },
+  { key: 'task', title: 'Task', sortKey: 'task', width: '4.4rem', html: (r) => escapeHtml(r.task) },
   {
-    key: 'model', title: 'Model', sortKey: 'model', width: 'minmax(9rem, 1.6fr)',
+    key: 'model', title: 'Model', sortKey: 'model', width: 'minmax(9rem, 2fr)',
     html: (r) => `<span title="${escapeHtml(`${r.model} (${r.family}): ${r.setup}`)}">${escapeHtml(r.model)}</span>`,
   },
-  { key: 'machine', title: 'Machine', sortKey: 'machine', width: 'minmax(6rem, 0.8fr)', html: (r) => escapeHtml(r.machine) },
-  { key: 'gpus', title: 'GPUs', sortKey: 'gpus', width: '7.4rem', html: layout },
-  { key: 'batch', title: 'Batch', sortKey: 'batch', width: '3.4rem', align: 'end', html: (r) => String(r.batch_size) },
+  { key: 'machine', title: 'Machine', sortKey: 'machine', width: 'minmax(6rem, 1fr)', html: (r) => escapeHtml(r.machine) },
+  { key: 'gpus', title: 'GPUs', sortKey: 'gpus', width: '6.2rem', html: layout },
+  { key: 'batch', title: 'Batch', sortKey: 'batch', width: '3.2rem', align: 'end', html: (r) => String(r.batch_size) },
   {
-    key: 'weights', title: 'Weights', width: '5rem',
+    key: 'weights', title: 'Weights', width: '4.6rem',
     html: (r) => escapeHtml(`${r.quantization || 'as stored'}${r.kv_cache_dtype ? `, KV ${r.kv_cache_dtype}` : ''}`),
   },
-  { key: 'basis', title: 'Basis', sortKey: 'basis', width: '9.4rem', html: basisHtml },
-  { key: 'response', title: 'Energy / response', sortKey: 'response', width: '7.4rem', align: 'end', html: (r) => valued(r.energy_per_response_j, formatEnergy(r.energy_per_response_j)) },
-  { key: 'token', title: 'Energy / token', sortKey: 'token', width: '6.4rem', align: 'end', html: (r) => valued(r.energy_per_output_token_j, formatEnergy(r.energy_per_output_token_j)) },
-  { key: 'power', title: 'Power', sortKey: 'power', width: '4.4rem', align: 'end', html: (r) => valued(r.power_w, `${Math.round(r.power_w)} W`) },
+  { key: 'basis', title: 'Basis', sortKey: 'basis', width: '5.4rem', html: basisHtml },
+  { key: 'response', title: 'Energy / response', sortKey: 'response', width: '5.6rem', align: 'end', html: (r) => valued(r.energy_per_response_j, formatEnergy(r.energy_per_response_j)) },
+  { key: 'token', title: 'Energy / token', sortKey: 'token', width: '5.2rem', align: 'end', html: (r) => valued(r.energy_per_output_token_j, formatEnergy(r.energy_per_output_token_j)) },
+  { key: 'power', title: 'Power', sortKey: 'power', width: '3.8rem', align: 'end', html: (r) => valued(r.power_w, `${Math.round(r.power_w)} W`) },
   {
-    key: 'throughput', title: 'Tokens/s per GPU', sortKey: 'throughput', width: '7.4rem', align: 'end',
+    key: 'throughput', title: 'Tokens/s per GPU', sortKey: 'throughput', width: '5rem', align: 'end',
     html: (r) => valued(r.throughput_per_gpu, Math.round(r.throughput_per_gpu).toLocaleString('en-US')),
   },
-  { key: 'itl', title: 'ITL', sortKey: 'itl', width: '4.6rem', align: 'end', html: (r) => valued(r.itl_median_s, formatSeconds(r.itl_median_s)) },
-  { key: 'ttft', title: 'TTFT', sortKey: 'ttft', width: '4.6rem', align: 'end', html: (r) => valued(r.ttft_s, formatSeconds(r.ttft_s)) },
-  { key: 'measured', title: 'Measured / token', sortKey: 'measured', width: '7rem', align: 'end', html: measuredHtml },
+  { key: 'itl', title: 'ITL', sortKey: 'itl', width: '4.4rem', align: 'end', html: (r) => valued(r.itl_median_s, formatSeconds(r.itl_median_s)) },
+  { key: 'ttft', title: 'TTFT', sortKey: 'ttft', width: '4.4rem', align: 'end', html: (r) => valued(r.ttft_s, formatSeconds(r.ttft_s)) },
+  { key: 'measured', title: 'Measured / token', sortKey: 'measured', width: '7.2rem', align: 'end', html: measuredHtml },
 ];
 
 export class LeaderboardPanel {
