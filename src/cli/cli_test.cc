@@ -96,6 +96,30 @@ TEST(CliTest, PredictOnACataloguedMachineSaysWhatItRestsOn) {
   EXPECT_NE(cpu.out.find("lacks what the roofline needs"), std::string::npos) << cpu.out;
 }
 
+TEST(CliTest, AdviseLeaderboardAndWhatIfAnswerAndRefuseBadArguments) {
+  CliRun a = irene("advise --model meta-llama/Llama-3.1-8B --machines h100-sxm5-80gb,l4 --max-gpus 2 --itl-slo-ms 50");
+  ASSERT_EQ(a.exit_code, 0) << a.out;
+  EXPECT_NE(a.out.find("Least energy: "), std::string::npos) << a.out;
+  EXPECT_NE(a.out.find("why the pick: "), std::string::npos) << a.out;
+  CliRun json = irene("advise --model meta-llama/Llama-3.1-8B --machines l4 --max-gpus 1 --task code --format json");
+  ASSERT_EQ(json.exit_code, 0) << json.out;
+  EXPECT_TRUE(nlohmann::json::parse(json.out)["best"].is_object());
+  EXPECT_EQ(irene("advise --model bert-base-uncased").exit_code, 2);
+  EXPECT_EQ(irene("advise --model meta-llama/Llama-3.1-8B --quantization int3").exit_code, 2);
+  EXPECT_EQ(irene("advise --model meta-llama/Llama-3.1-8B --task poetry").exit_code, 2);
+  EXPECT_EQ(irene("advise --model meta-llama/Llama-3.1-8B --max-gpus 0").exit_code, 2);
+  CliRun board = irene("leaderboard --tasks code --machines l4 --models Qwen/Qwen2.5-0.5B,meta-llama/Llama-3.1-8B "
+                       "--format csv");
+  ASSERT_EQ(board.exit_code, 0) << board.out;
+  EXPECT_EQ(board.out.rfind("task,model,machine,", 0), 0u) << board.out;
+  EXPECT_EQ(irene("leaderboard --models bert-base-uncased").exit_code, 2);
+  CliRun w = irene("whatif --model meta-llama/Llama-3.1-8B --machine h100-sxm5-80gb -b 64 --b quantization=fp8");
+  ASSERT_EQ(w.exit_code, 0) << w.out;
+  EXPECT_NE(w.out.find("The tree of differences"), std::string::npos) << w.out;
+  EXPECT_EQ(irene("whatif --model meta-llama/Llama-3.1-8B --machine h100-sxm5-80gb --b colour=blue").exit_code, 2);
+  EXPECT_EQ(irene("whatif --model meta-llama/Llama-3.1-8B --machine h100-sxm5-80gb --b fp8").exit_code, 2);
+}
+
 TEST(CliTest, ServingGivesTheSteadyStateFigures) {
   CliRun r = irene("serving --model Qwen/Qwen3-8B --machine a100-sxm4-40gb -b 32 --prompt-len 64 --output-len 128 "
                    "--format json --max-depth 1");

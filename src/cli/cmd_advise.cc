@@ -162,6 +162,8 @@ Runner add_advise_command(CLI::App& app) {
                   100 * (m.slo_ratio - 1), 1e3 * m.itl_s());
       if (m.estimate.ttft_s) std::printf(", TTFT %.0f ms", 1e3 * *m.estimate.ttft_s);
       std::printf(", %.4g J/token)\n", m.estimate.energy_per_output_token_j);
+    } else if (advice.searched == 0) {
+      std::printf("\nNothing to search: every machine was left out (above)\n");
     } else {
       std::printf("\nNo setup fits in memory%s%s\n", advice.needs.empty() ? "" : ": ", advice.needs.c_str());
     }

@@ -161,3 +161,35 @@ function add(groups, node) {
   }
   groups.set(node.className, row);
 }
+
+// ---- the first view: where the energy goes ----
+
+const NUMBERED = /^\d+$/;
+
+function numbered(node) {
+  return node.path !== '' && NUMBERED.test(node.path.split('.').pop());
+}
+
+// The costliest layer: among the modules whose path ends in a number and whose parent has
+// other numbered children (model.layers.N, encoder.layer.N, h.N), those of the shallowest
+// such level (a generation has one per phase; experts.N lie deeper), the one with the
+// most energy (the first of equals). Null when no such level is loaded.
+export function costliestLayer(model) {
+  let best = null;
+  for (const node of model.nodes) {
+    if (node.kind !== 'module' || !node.parent || !numbered(node)) continue;
+    if (node.parent.children.filter(numbered).length < 2) continue;
+    if (!best || node.depth < best.depth || (node.depth === best.depth && (node.energy ?? -1) > (best.energy ?? -1))) best = node;
+  }
+  return best;
+}
+
+// Where to load next when no numbered level is loaded yet: down from the root through the
+// costliest child to the first node whose children the answer left out (null if none).
+export function costliestOmitted(model) {
+  let node = model.root;
+  while (node.children.length) {
+    node = node.children.reduce((a, b) => ((b.energy ?? -1) > (a.energy ?? -1) ? b : a));
+  }
+  return node.omitted > 0 ? node : null;
+}

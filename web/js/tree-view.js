@@ -1,6 +1,7 @@
-// The vertical collapsible tree (root at the top). Only expanded nodes are laid out and
-// drawn, so a 3,000-node model costs what its visible part costs; "Expand all" draws
-// everything and drops animations and, when zoomed out, the labels.
+// The vertical collapsible tree (root at the top). It opens on where the energy goes: the
+// path down to the costliest layer expanded, that layer's children in view. Only expanded
+// nodes are laid out and drawn, so a 3,000-node model costs what its visible part costs;
+// "Expand all" draws everything and drops animations and, when zoomed out, the labels.
 
 import { shareColor } from './energy-color.js';
 import { formatEnergy, formatMillijoules } from './format.js';
@@ -48,13 +49,39 @@ export class TreeView {
     this.svg.call(this.zoom);
   }
 
-  setModel(model) {
+  // `open`: the node whose children the first view shows (the costliest layer): it and its
+  // ancestors start expanded, and Reset returns to this view. Without one, the root alone.
+  setModel(model, { open = null } = {}) {
     this.model = model;
-    this.expanded = new Set();
+    this.opening = open;
     this.selectedId = null;
     this.positions = new Map();
+    this.showOpening({ animate: false });
+  }
+
+  showOpening({ animate }) {
+    const open = this.opening;
+    this.expanded = new Set(open ? [open, ...ancestors(open)].filter((n) => n.children.length).map((n) => n.id) : []);
     this.render({ animate: false });
-    this.centerOn(model.root, { animate: false, topThird: false });
+    if (open && this.expanded.has(open.id)) this.frame(open, { animate });
+    else this.centerOn(this.model.root, { animate, topThird: false, scale: animate ? 1 : undefined });
+  }
+
+  // Pans and zooms so that the root's column and the row of `node`'s children are in view:
+  // the children centred, the deepest level above the bottom edge, no closer than 1:1.
+  frame(node, { animate }) {
+    const xs = this.visibleChildren(node).map((child) => this.positions.get(child.id)).filter(Boolean).map((p) => p.x);
+    const position = this.positions.get(node.id);
+    if (!xs.length || !position) return;
+    const { width, height } = this.viewport();
+    const left = Math.min(...xs) - 20;
+    const right = Math.max(...xs) + NODE_WIDTH;
+    const bottom = position.y + LEVEL_HEIGHT + 60;
+    const k = Math.max(LABELS_FROM_SCALE + 0.05, Math.min(1, width / (right - left), (height - 40) / bottom));
+    const ty = Math.min(40, height - 20 - k * bottom);
+    const transform = d3.zoomIdentity.translate(width / 2 - k * ((left + right) / 2), ty).scale(k);
+    const target = animate ? this.svg.transition().duration(400) : this.svg;
+    target.call(this.zoom.transform, transform);
   }
 
   // Math ops are two thirds of a tree's nodes and carry no energy of their own; hiding
@@ -140,12 +167,11 @@ export class TreeView {
     this.renderAnchored(this.model.root);
   }
 
+  // Back to the first view: the costliest layer's children, or the root alone.
   reset() {
     if (!this.model) return;
-    this.expanded.clear();
     this.selectedId = null;
-    this.render({ animate: false });
-    this.centerOn(this.model.root, { animate: true, topThird: false, scale: 1 });
+    this.showOpening({ animate: true });
   }
 
   // Opens every ancestor of a node, draws it, pans to it and marks it selected.
