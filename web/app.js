@@ -3,7 +3,7 @@
 // js/; this file only decides who is told what, and keeps the URL in step.
 
 import {
-  fetchCatalogue, fetchEnergy, fetchEngines, fetchMachines, fetchModels, fetchServing,
+  fetchCatalogue, fetchEnergy, fetchEngines, fetchMachineList, fetchMachines, fetchModels, fetchServing,
 } from './js/api.js';
 import { AdvisorPanel } from './js/advisor-panel.js';
 import { CampaignPanel } from './js/campaign-panel.js';
@@ -25,8 +25,11 @@ import { ServingPanel } from './js/serving-panel.js';
 import { SweepPanel } from './js/sweep-chart.js';
 import { Tooltip } from './js/tooltip.js';
 import { TradeoffChart } from './js/tradeoff-chart.js';
-import { buildModel, fullName, graftChildren, omittedCount } from './js/tree-model.js';
+import {
+  buildModel, costliestLayer, costliestOmitted, fullName, graftChildren, omittedCount,
+} from './js/tree-model.js';
 import { TreeView } from './js/tree-view.js';
+import { WhatIfPanel } from './js/whatif-panel.js';
 import { readSelection, readView, writeSelection, writeView } from './js/url-state.js';
 
 const $ = (id) => document.getElementById(id);
@@ -37,7 +40,9 @@ const MAX_NODES = 6000;
 
 const state = {
   models: [],
-  machines: [],
+  machines: [], // the energy predictors' machines, with their cross-validated errors
+  allMachines: [], // /api/machines' `all`: every machine, with what it answers and on what basis
+  machineList: [], // those of them that answer energy (predictors and GPUs)
   catalogue: [], // the machines serving predicts for
   engines: [], // the serving engines irene describes
   // The subtree below a node of the answer on screen (an energy tree, or a serving step).
@@ -208,8 +213,11 @@ async function visualize(selection, { history }) {
   try {
     const answer = await fetchEnergy({ ...selection, max_nodes: MAX_NODES });
     if (token !== state.loadToken) return false; // a newer request won
+    const model = buildModel(answer);
+    const open = await openingNode(model, (node) => energySubtree(selection, node));
+    if (token !== state.loadToken) return false;
     state.fetchSubtree = energySubtree;
-    show(buildModel(answer), selection);
+    show(model, selection, open);
     clearStatus($('status'));
     return true;
   } catch (error) {
@@ -226,7 +234,25 @@ async function visualize(selection, { history }) {
   }
 }
 
-function show(model, selection) {
+// The node the tree opens on: the costliest layer (tree-model.js), with its children
+// loaded first where the answer left them out: one subtree request, or up to three when
+// even the layers were left out. Without numbered layers, the root. A failed load leaves
+// the view with what it has.
+async function openingNode(model, fetchSubtree) {
+  try {
+    for (let round = 0; round < 3; round += 1) {
+      const layer = costliestLayer(model);
+      const load = layer ? (layer.omitted && !layer.children.length ? layer : null) : costliestOmitted(model);
+      if (!load) break;
+      graftChildren(model, load, await fetchSubtree(load));
+    }
+  } catch {
+    // Opened as far as loaded.
+  }
+  return costliestLayer(model) || model.root;
+}
+
+function show(model, selection, open = null) {
   state.model = model;
   state.selection = { ...selection, machine: model.selection.machine || selection.machine };
   $('intro').hidden = true;
@@ -236,7 +262,7 @@ function show(model, selection) {
   renderSummary(model);
   costPanel.setEnergy(model.totalEnergy);
   nodeList.setModel(model);
-  treeView.setModel(model);
+  treeView.setModel(model, { open });
   measurePanel.setModel(model);
   state.staleTabs = new Set(['icicle', 'classes']);
   drawIfStale(state.tab);
@@ -252,17 +278,39 @@ function otherBatchSize(batch) {
   return batch * 2 <= 64 ? batch * 2 : Math.max(1, batch / 2);
 }
 
+function engineName(id) {
+  return (state.engines.find((e) => e.id === id) || { name: id }).name;
+}
+
 function renderSummary(model) {
   const sel = model.selection;
-  const raw = model.root.data;
-  const newTokens = Number(model.answer.new_tokens) || 0;
-  const run = newTokens > 0 ? `prefill of ${sel.seq_len} tokens + ${newTokens} new tokens` : 'one forward pass';
-  const dtype = model.answer.dtype && model.answer.dtype !== 'float32' ? ` · ${model.answer.dtype}` : '';
+  const a = model.answer;
+  const newTokens = Number(a.new_tokens) || 0;
+  const dtype = a.dtype && a.dtype !== 'float32' ? ` · ${a.dtype}` : '';
   const pasted = state.selection && state.selection.config ? 'pasted config · ' : '';
-  $('summary-config').textContent = `${pasted}${sel.model} · batch ${sel.batch_size} · seq ${sel.seq_len}${sel.machine ? ` · ${sel.machine}` : ''} · ${run}${dtype}`;
-  // A generation's energy per output token: everything (prefill included) over the tokens made.
-  $('summary-total').textContent = formatEnergy(model.totalEnergy) + (newTokens > 0 && model.totalEnergy != null
-    ? ` (${formatEnergy(model.totalEnergy / (newTokens * Number(sel.batch_size)))} per output token)` : '');
+  // A GPU's answer says what its tree is (`what`): under an engine, one steady-state decode
+  // step of a decoder (the serving answer beside it); otherwise a roofline forward pass.
+  const onGpu = typeof a.what === 'string' && a.machine_name != null;
+  const step = onGpu && a.engine && a.serving ? a.serving : null;
+  if (onGpu) {
+    const fewest = a.num_gpus > 1 ? ' (the fewest that hold it)' : '';
+    const gpus = `${a.num_gpus} × ${a.machine_name}${fewest}`;
+    $('summary-config').textContent = step
+      ? `${pasted}${sel.model} · ${step.batch_size} requests running · prompt ${sel.seq_len} + ${newTokens} new tokens · ${gpus} · ${engineName(a.engine)}${dtype}`
+      : `${pasted}${sel.model} · batch ${sel.batch_size} · seq ${sel.seq_len} · ${gpus} · one forward pass${dtype}`;
+  } else {
+    const run = newTokens > 0 ? `prefill of ${sel.seq_len} tokens + ${newTokens} new tokens` : 'one forward pass';
+    $('summary-config').textContent = `${pasted}${sel.model} · batch ${sel.batch_size} · seq ${sel.seq_len}${sel.machine ? ` · ${sel.machine}` : ''} · ${run}${dtype}`;
+  }
+  // A generation's energy per output token: everything (prefill included) over the tokens
+  // made. A decode step's: the serving answer's, with the prefills and the engine's time.
+  let perToken = '';
+  if (step) perToken = ` a decode step (${formatEnergy(step.energy_per_output_token_j)} per output token with prefills and engine time)`;
+  else if (!onGpu && newTokens > 0 && model.totalEnergy != null) perToken = ` (${formatEnergy(model.totalEnergy / (newTokens * Number(sel.batch_size)))} per output token)`;
+  // The figure large, what it is small beside it.
+  $('summary-total').innerHTML = `${formatEnergy(model.totalEnergy)}${perToken ? `<span class="summary-total-note">${escapeHtml(perToken)}</span>` : ''}`;
+  $('summary-total').dataset.energyJ = String(model.totalEnergy);
+  renderBasis(onGpu ? a : null, sel.machine);
   $('summary-measured').innerHTML = model.measuredTotal != null
     ? `<span class="fs-5 fw-semibold" id="summary-measured-total">${formatEnergy(model.measuredTotal)}</span> <span class="small">measured,
        error <strong>${formatSignedPercent(model.root.errorPct)}</strong></span>`
@@ -286,19 +334,41 @@ function renderSummary(model) {
   notesList.hidden = notes.length === 0;
 }
 
+// What the tree is, what the figures rest on and, when the model does not fit the GPUs,
+// the memory note (in amber, where it is seen). `gpuAnswer` null: a measured predictor's
+// answer, whose basis is its machine's.
+function renderBasis(gpuAnswer, machineId) {
+  const what = gpuAnswer ? gpuAnswer.what : null;
+  $('summary-what').textContent = what ? `The tree: ${what}.` : '';
+  $('summary-what').hidden = !what;
+  const note = gpuAnswer ? gpuAnswer.memory_note : null;
+  $('summary-memory').textContent = note ? `${note}.` : '';
+  $('summary-memory').hidden = !note;
+  const machine = state.machineList.find((m) => m.id === machineId);
+  const basis = gpuAnswer ? gpuAnswer.basis : machine && machine.basis;
+  $('summary-basis').textContent = basis ? `Basis: ${basis}` : '';
+  $('summary-basis').hidden = !basis;
+  $('summary-basis').classList.toggle('text-warning-emphasis', /spec sheet/.test(basis || ''));
+}
+
 // ---- one serving step's tree ----
 
 // The tree of one steady-state step of a serving answer, in the main views: which nodes
 // spend the energy (its energies are the roofline's on the chosen GPUs). Not a link: the
 // URL keeps the main selection.
-function showServingStep(answer, request) {
-  state.loadToken += 1;
-  state.fetchSubtree = async (sel, node) => (await fetchServing({ ...request, root: String(node.index), max_nodes: String(MAX_NODES) })).step.root;
+async function showServingStep(answer, request) {
+  const token = ++state.loadToken;
+  const fetchSubtree = async (sel, node) => (await fetchServing({ ...request, root: String(node.index), max_nodes: String(MAX_NODES) })).step.root;
   const selection = { model: answer.model, batch_size: String(answer.batch_size), seq_len: '1', machine: answer.machine };
-  show(buildModel({
+  const model = buildModel({
     model: answer.model, batch_size: answer.batch_size, seq_len: 1, machine: answer.machine,
     new_tokens: 0, dtype: answer.step.dtype, tree: answer.step, total_energy_j: answer.step.root.energy_j,
-  }), selection);
+  });
+  const open = await openingNode(model, (node) => fetchSubtree(selection, node));
+  if (token !== state.loadToken) return;
+  state.fetchSubtree = fetchSubtree;
+  show(model, selection, open);
+  renderBasis({ what: null, memory_note: null, basis: answer.basis }, answer.machine);
   // The layout and the formats too: a setup from the advisor may split its GPUs in data
   // parallel or store its weights in another format than the checkpoint.
   const replicas = answer.data_parallel > 1 ? ` (TP ${answer.tensor_parallel} × DP ${answer.data_parallel})` : '';
@@ -306,8 +376,8 @@ function showServingStep(answer, request) {
     .filter(Boolean).map((f) => ` · ${f}`).join('');
   $('summary-config').textContent = `one steady-state serving step · ${answer.model} · ${answer.batch_size} requests running · `
     + `${answer.num_gpus} × ${answer.machine_name}${replicas}${formats} · context ${answer.prompt_len} + ${Math.floor(answer.output_len / 2)} tokens`;
-  $('summary-total').textContent = `${formatEnergy(answer.step.root.energy_j)} (the step's decode; `
-    + `${formatEnergy(answer.energy_per_output_token_j)} per output token with prefills and engine time)`;
+  $('summary-total').innerHTML = `${formatEnergy(answer.step.root.energy_j)}<span class="summary-total-note"> (the step's decode; `
+    + `${formatEnergy(answer.energy_per_output_token_j)} per output token with prefills and engine time)</span>`;
 }
 
 // A setup the advisor or the leaderboard names: predicted in the serving card (opened for
@@ -316,7 +386,7 @@ async function openServingSetup(setup) {
   $('serving-section').open = true;
   const answer = await servingPanel.openSetup(setup);
   if (!answer) return; // the serving card shows why
-  showServingStep(answer, servingPanel.answerRequest);
+  await showServingStep(answer, servingPanel.answerRequest);
   $('dashboard').scrollIntoView({ block: 'start' });
 }
 
@@ -391,9 +461,10 @@ function wirePastedConfig() {
 async function start() {
   showLoading($('status'), 'Loading the models and machines…');
   try {
-    [state.models, state.machines, state.catalogue, state.engines] = await Promise.all([
-      fetchModels(), fetchMachines(), fetchCatalogue(), fetchEngines(),
+    [state.models, state.machines, state.catalogue, state.engines, state.allMachines] = await Promise.all([
+      fetchModels(), fetchMachines(), fetchCatalogue(), fetchEngines(), fetchMachineList(),
     ]);
+    state.machineList = state.allMachines.filter((m) => (m.answers || []).includes('energy'));
   } catch (error) {
     showError($('status'), error, { title: 'Cannot load the models and machines', retry: start });
     return;
@@ -403,7 +474,8 @@ async function start() {
     model: $('model-select'), batch_size: $('batch-select'), seq_len: $('seq-select'), machine: $('machine-select'),
     new_tokens: $('new-tokens-select'), dtype: $('dtype-select'),
   };
-  mainForm = new SelectionForm(selects, state);
+  const forms = { models: state.models, machines: state.machineList };
+  mainForm = new SelectionForm(selects, forms);
   if (state.models.some((m) => m.name === 'bert-base-uncased')) {
     mainForm.value = { model: 'bert-base-uncased', batch_size: '8', seq_len: '128' };
   }
@@ -411,14 +483,15 @@ async function start() {
   mainForm.enableDecoderFields();
   wirePastedConfig();
   selects.machine.addEventListener('change', describeMachine);
+  selects.model.addEventListener('change', describeMachine); // the machine follows the model
   describeMachine();
   setBusy(false);
 
   comparePanel = new ComparePanel(
     { run: $('compare-run'), totals: $('compare-totals'), table: $('compare-table'), search: $('compare-search'), count: $('compare-count') },
     {
-      formA: new SelectionForm(buildSelectControls($('compare-a'), 'compare-a'), state),
-      formB: new SelectionForm(buildSelectControls($('compare-b'), 'compare-b'), state),
+      formA: new SelectionForm(buildSelectControls($('compare-a'), 'compare-a'), forms),
+      formB: new SelectionForm(buildSelectControls($('compare-b'), 'compare-b'), forms),
       onStatus: (error) => (error ? showError($('compare-status'), error, { title: 'Compare failed' }) : clearStatus($('compare-status'))),
       onRun: (a, b) => {
         state.view.compareB = b;
@@ -452,6 +525,24 @@ async function start() {
       engines: state.engines,
       onStatus: (error) => (error ? showError($('serving-status'), error, { title: 'Serving' }) : clearStatus($('serving-status'))),
       onShowTree: showServingStep,
+    },
+  );
+
+  new WhatIfPanel(
+    {
+      model: $('whatif-model'), machine: $('whatif-machine'), gpus: $('whatif-gpus'), batch: $('whatif-batch'),
+      prompt: $('whatif-prompt'), output: $('whatif-output'), fromServing: $('whatif-from-serving'), extra: $('whatif-a-extra'),
+      bMachine: $('whatif-b-machine'), bGpus: $('whatif-b-gpus'), bDataParallel: $('whatif-b-dp'), bExpertParallel: $('whatif-b-ep'),
+      bBatch: $('whatif-b-batch'), bEngine: $('whatif-b-engine'), bQuantization: $('whatif-b-quantization'), bKvCache: $('whatif-b-kv-cache'),
+      bConfig: $('whatif-b-config'), run: $('whatif-run'), figures: $('whatif-figures'), chart: $('whatif-chart'),
+      chartNote: $('whatif-chart-note'), tree: $('whatif-tree'),
+    },
+    {
+      models: state.models,
+      machines: state.allMachines.filter((m) => (m.answers || []).includes('whatif')),
+      engines: state.engines,
+      servingSetup: () => servingPanel.request(),
+      onStatus: (error) => (error ? showError($('whatif-status'), error, { title: 'What if' }) : clearStatus($('whatif-status'))),
     },
   );
 
@@ -548,18 +639,30 @@ function addDefaultMachineToUrl(selection) {
   }
 }
 
+// The machine's line under the form: what its energy rests on (`basis`), then for a
+// measured predictor its cross-validated errors and description, for a GPU its memory and
+// the engine a decoder's step runs under. Cut to one line; the full text on hover.
 function describeMachine() {
-  const machine = state.machines.find((m) => m.id === $('machine-select').value);
-  if (!machine) {
+  const id = $('machine-select').value;
+  const listed = state.machineList.find((m) => m.id === id);
+  const predictor = state.machines.find((m) => m.id === id);
+  if (!listed && !predictor) {
     $('machine-info').textContent = '';
+    $('machine-info').title = '';
     return;
   }
-  const errors = machine.crossval_error_pct || {};
+  const machine = { ...predictor, ...listed };
+  const errors = (predictor && predictor.crossval_error_pct) || {};
   const cv = ['model', 'module', 'ml'].filter((k) => errors[k] != null).map((k) => `${k} ${errors[k].toFixed(2)} %`).join(', ');
-  // Error figures first: the description can be long and is cut to one line (full text on hover).
+  const gpu = machine.kind === 'gpu'
+    ? `${machine.memory_bytes ? ` · ${Math.round(machine.memory_bytes / 1e9)} GB a GPU` : ''}`
+      + ` · a generating decoder runs as one decode step under ${engineName(machine.default_engine)}, anything else as a roofline forward pass`
+    : '';
+  // Error figures before the rest: the line is cut to its width (the whole on hover).
+  const method = predictor && predictor.method && !machine.basis ? ` · predictor: ${predictor.method}, ${predictor.feature_set} features` : '';
   const text = `${machine.name || machine.id}${cv ? ` · cross-validated error: ${cv}` : ''}`
-    + `${machine.method ? ` · predictor: ${machine.method}, ${machine.feature_set} features` : ''}`
-    + `${machine.description ? ` · ${machine.description}` : ''}`;
+    + `${machine.basis ? ` · ${machine.basis}` : ''}${gpu}${method}`
+    + `${predictor && predictor.description ? ` · ${predictor.description}` : ''}`;
   $('machine-info').textContent = text;
   $('machine-info').title = text;
 }

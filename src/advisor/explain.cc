@@ -7,26 +7,6 @@
 
 namespace irene::advisor {
 
-namespace {
-
-// "model.layers.17.mlp.down_proj" -> "model.layers.*.mlp.down_proj"
-std::string without_layer_index(const std::string& path) {
-  std::string out;
-  size_t i = 0;
-  while (i < path.size()) {
-    const size_t dot = path.find('.', i);
-    const std::string part = path.substr(i, dot == std::string::npos ? std::string::npos : dot - i);
-    const bool number = !part.empty() && std::all_of(part.begin(), part.end(), [](unsigned char ch) { return std::isdigit(ch); });
-    out += number ? "*" : part;
-    if (dot == std::string::npos) break;
-    out += '.';
-    i = dot + 1;
-  }
-  return out;
-}
-
-}  // namespace
-
 std::vector<NodeShare> costliest_nodes(const tree::Tree& step, size_t top) {
   if (step.empty()) return {};
   const double total = step.root().energy_j.value_or(0);
@@ -34,8 +14,8 @@ std::vector<NodeShare> costliest_nodes(const tree::Tree& step, size_t top) {
   for (const tree::Node& n : step.nodes) {
     if (n.kind != tree::NodeKind::kMl && n.kind != tree::NodeKind::kMlNp) continue;
     if (!n.energy_j || *n.energy_j <= 0) continue;
-    NodeShare& s = by_path[{without_layer_index(n.path), n.cls}];
-    s.path = without_layer_index(n.path);
+    NodeShare& s = by_path[{tree::repeated_path(n.path), n.cls}];
+    s.path = tree::repeated_path(n.path);
     s.cls = n.cls;
     s.energy_j += *n.energy_j;
     ++s.copies;

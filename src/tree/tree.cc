@@ -1,6 +1,7 @@
 #include "tree/tree.h"
 
 #include <algorithm>
+#include <cctype>
 
 namespace irene::tree {
 
@@ -46,6 +47,21 @@ std::vector<std::string> Tree::phases() const {
       out[i] = out[nodes[i].parent];
   }
   return out;
+}
+
+std::string repeated_path(std::string_view path) {
+  std::string out;
+  size_t i = 0;
+  while (true) {
+    const size_t dot = path.find('.', i);
+    const std::string_view part = path.substr(i, dot == std::string_view::npos ? std::string_view::npos : dot - i);
+    const bool number =
+        !part.empty() && std::all_of(part.begin(), part.end(), [](unsigned char ch) { return std::isdigit(ch); });
+    out += number ? std::string_view("*") : part;
+    if (dot == std::string_view::npos) return out;
+    out += '.';
+    i = dot + 1;
+  }
 }
 
 }  // namespace irene::tree

@@ -129,4 +129,9 @@ struct Tree {
   std::vector<std::string> phases() const;
 };
 
+// A node's path with its numeric components (layer and expert indices) as "*":
+// "model.layers.17.mlp.down_proj" -> "model.layers.*.mlp.down_proj", the node a model
+// repeats in each layer.
+std::string repeated_path(std::string_view path);
+
 }  // namespace irene::tree

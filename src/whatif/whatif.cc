@@ -9,21 +9,6 @@ namespace irene::whatif {
 
 namespace {
 
-// "model.layers.17.mlp.down_proj" -> "model.layers.*.mlp.down_proj"
-std::string without_layer_index(const std::string& path) {
-  std::string out;
-  size_t i = 0;
-  while (true) {
-    const size_t dot = path.find('.', i);
-    const std::string part = path.substr(i, dot == std::string::npos ? std::string::npos : dot - i);
-    const bool number =
-        !part.empty() && std::all_of(part.begin(), part.end(), [](unsigned char ch) { return std::isdigit(ch); });
-    out += number ? "*" : part;
-    if (dot == std::string::npos) return out;
-    out += '.';
-    i = dot + 1;
-  }
-}
 
 nlohmann::json value_of(const std::string& text) {
   nlohmann::json v = nlohmann::json::parse(text, nullptr, false);
@@ -89,8 +74,8 @@ NodeDiff merge(const Indexed& a, int ia, const Indexed& b, int ib) {
 
 void sum_kinds(const NodeDiff& d, std::map<std::pair<std::string, std::string>, KindDiff>& out, bool is_root) {
   if (d.children.empty() && !is_root) {  // the ML ops the step's energy lies on
-    KindDiff& k = out[{without_layer_index(d.path), d.cls}];
-    k.path = without_layer_index(d.path);
+    KindDiff& k = out[{tree::repeated_path(d.path), d.cls}];
+    k.path = tree::repeated_path(d.path);
     k.cls = d.cls;
     k.a_j += d.a_j;
     k.b_j += d.b_j;

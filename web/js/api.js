@@ -61,6 +61,17 @@ export async function fetchMachines() {
   return (await machinesAnswer()).machines || [];
 }
 
+// Every machine in one list (`all`): { id, name, kind ("measured", "gpu", "cpu"), answers
+// (["energy", "serving", ...]), basis, calibrated, default_for, default_engine, memory_bytes }.
+// A server without the list: its energy predictors, as measured machines.
+export async function fetchMachineList() {
+  const answer = await machinesAnswer();
+  if (Array.isArray(answer.all)) return answer.all;
+  return (answer.machines || []).map((m) => ({
+    ...m, kind: 'measured', answers: ['energy'], basis: m.description || '', default_for: m.default ? 'encoders' : null,
+  }));
+}
+
 export async function fetchCatalogue() {
   return (await machinesAnswer()).catalogue || [];
 }
@@ -80,6 +91,20 @@ export function fetchServing(params) {
     servingCache.set(key, pending);
   }
   return servingCache.get(key);
+}
+
+// What if (GET /api/whatif): a serving setup (side A, /api/serving's parameters) beside the
+// same with changes (parameters b.KEY, b.config.KEY), node by node. Kept for the page like
+// the serving answers; a failure is forgotten so asking again asks the server.
+const whatIfCache = new Map();
+export function fetchWhatIf(params) {
+  const key = JSON.stringify(params);
+  if (!whatIfCache.has(key)) {
+    const pending = requestJson('GET', '/api/whatif', { params });
+    pending.catch(() => whatIfCache.delete(key));
+    whatIfCache.set(key, pending);
+  }
+  return whatIfCache.get(key);
 }
 
 // The advisor (GET /api/advise): the serving setup with the least energy per output token

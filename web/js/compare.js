@@ -10,7 +10,7 @@ import {
 import { VirtualTable } from './virtual-table.js';
 
 export function describe(selection) {
-  return `${selection.model}, batch ${selection.batch_size}, seq ${selection.seq_len}, ${selection.machine || 'pc1'}`;
+  return `${selection.model}, batch ${selection.batch_size}, seq ${selection.seq_len}, ${selection.machine || 'the default machine'}`;
 }
 
 // One row per node that has energy on at least one side.

@@ -1,6 +1,10 @@
 // The dropdowns that name a configuration (model, batch size, sequence length, machine,
 // and for decoder LLMs new tokens and dtype). The main input screen and both sides of
 // Compare use one of these each; Compare has no new-tokens or dtype dropdown.
+// The machines are every one of /api/machines' `all` that answers "energy": the measured
+// predictors (pc1) and the GPUs (calibrated on measured serving, or from the spec sheet).
+// The machine follows the model until one is chosen: a decoder LLM opens on the GPU whose
+// `default_for` is "decoders", any other model on the one for "encoders" (pc1).
 
 // 8, 16, 24 and 32 are the batch sizes, and 32..256 by 32 the lengths, that the IrEne
 // dataset measured, so measured configurations can be picked from the lists.
@@ -8,6 +12,9 @@ export const BATCH_SIZES = [1, 2, 4, 8, 16, 24, 32, 48, 64];
 const SEQ_LENS = [8, 16, 32, 64, 96, 128, 160, 192, 224, 256, 384, 512, 768, 1024, 1536, 2048];
 const NEW_TOKENS = [0, 16, 64, 128, 256, 512, 1024];
 const DTYPES = [['', "the config's"], ['bfloat16', 'bfloat16'], ['float16', 'float16'], ['float32', 'float32']];
+// On a GPU a decoder's tree is one steady-state decode step, which needs new tokens: a
+// decoder chosen in the form gets these unless new tokens were chosen.
+const GPU_NEW_TOKENS = 64;
 
 export function seqLensFor(model) {
   const max = model ? model.max_seq_len : 512;
@@ -22,21 +29,51 @@ export class SelectionForm {
     this.selects = selects;
     this.models = models;
     this.machines = machines;
+    // Whether the machine and the new tokens were chosen (by hand or by a link): then a
+    // new model keeps them.
+    this.machineChosen = false;
+    this.newTokensChosen = false;
     fillGrouped(selects.model, models);
     if (selects.new_tokens) {
       fill(selects.new_tokens, NEW_TOKENS.map((n) => ({ value: String(n), text: n ? String(n) : 'none (one forward pass)' })));
+      selects.new_tokens.addEventListener('change', () => { this.newTokensChosen = true; });
     }
     if (selects.dtype) fill(selects.dtype, DTYPES.map(([value, text]) => ({ value, text })));
     fill(selects.batch_size, BATCH_SIZES.map((b) => ({ value: String(b), text: String(b) })));
-    fill(selects.machine, machines.map((m) => ({ value: m.id, text: m.name && m.name !== m.id ? `${m.name} (${m.id})` : m.id })));
-    const defaultMachine = machines.find((m) => m.default) || machines[0];
-    if (defaultMachine) selects.machine.value = defaultMachine.id;
+    fillMachines(selects.machine, machines);
+    selects.machine.addEventListener('change', () => { this.machineChosen = true; });
     selects.model.addEventListener('change', () => {
       this.fillSeqLens(selects.seq_len.value);
+      this.followModel({ newTokens: true });
       this.enableDecoderFields();
     });
     this.fillSeqLens('128');
     selects.batch_size.value = '8';
+    this.followModel({ newTokens: false });
+  }
+
+  machineInfo(id = this.selects.machine.value) {
+    return this.machines.find((m) => m.id === id) || null;
+  }
+
+  // The machine a model opens on: the GPU for decoders, pc1 for the others (by the
+  // server's `default_for`), else the predictor marked default, else the first.
+  defaultMachine(info = this.modelInfo()) {
+    const role = info && info.decoder ? 'decoders' : 'encoders';
+    return this.machines.find((m) => m.default_for === role) || this.machines.find((m) => m.default_for === 'encoders')
+      || this.machines.find((m) => m.default) || this.machines[0] || null;
+  }
+
+  // The model changed: the machine follows unless one was chosen; a decoder chosen here
+  // (`newTokens`) on a GPU generates GPU_NEW_TOKENS tokens unless new tokens were chosen.
+  followModel({ newTokens }) {
+    if (!this.machineChosen) {
+      const machine = this.defaultMachine();
+      if (machine) this.selects.machine.value = machine.id;
+    }
+    const select = this.selects.new_tokens;
+    if (!newTokens || !select || this.newTokensChosen || select.value !== '0') return;
+    if (this.modelInfo()?.decoder && this.machineInfo()?.kind === 'gpu') select.value = String(GPU_NEW_TOKENS);
   }
 
   // New tokens and dtype mean something for decoder LLMs only.
@@ -76,16 +113,39 @@ export class SelectionForm {
 
   // Values from a URL may be outside the dropdowns (seq_len=9999): they are added as an
   // option so the form shows what was asked, and the server's answer explains the problem.
+  // A selection without a machine gets the model's default machine (as the server would).
   set value(selection) {
     for (const field of ['model', 'batch_size', 'machine']) {
       if (selection[field] != null && selection[field] !== '') ensureOption(this.selects[field], String(selection[field]));
     }
+    this.machineChosen = selection.machine != null && selection.machine !== '';
     this.fillSeqLens(selection.seq_len ?? this.selects.seq_len.value);
     if (selection.seq_len != null && selection.seq_len !== '') ensureOption(this.selects.seq_len, String(selection.seq_len));
-    if (this.selects.new_tokens) ensureOption(this.selects.new_tokens, String(selection.new_tokens || 0));
+    if (this.selects.new_tokens) {
+      ensureOption(this.selects.new_tokens, String(selection.new_tokens || 0));
+      this.newTokensChosen = Boolean(Number(selection.new_tokens));
+    }
     if (this.selects.dtype) ensureOption(this.selects.dtype, selection.dtype || '');
+    this.followModel({ newTokens: false }); // a link asks for what it says: no new tokens added
     this.enableDecoderFields();
   }
+}
+
+// Machines grouped by what their energy rests on: predictors trained on measurements of
+// the machine, GPUs calibrated on measured serving, GPUs from their spec sheet.
+export function fillMachines(select, machines) {
+  const groups = [
+    ['measured energy predictors', machines.filter((m) => !m.kind || m.kind === 'measured')],
+    ['GPUs calibrated on measured serving', machines.filter((m) => m.kind === 'gpu' && m.calibrated)],
+    ['GPUs from the spec sheet', machines.filter((m) => m.kind === 'gpu' && !m.calibrated)],
+    ['other machines', machines.filter((m) => m.kind && m.kind !== 'measured' && m.kind !== 'gpu')],
+  ];
+  select.replaceChildren(...groups.filter(([, members]) => members.length).map(([label, members]) => {
+    const group = document.createElement('optgroup');
+    group.label = label;
+    for (const m of members) group.appendChild(new Option(m.name && m.name !== m.id ? `${m.name} (${m.id})` : m.id, m.id));
+    return group;
+  }));
 }
 
 // Models grouped by family, in the order families first appear.

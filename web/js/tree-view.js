@@ -63,16 +63,18 @@ export class TreeView {
     const open = this.opening;
     this.expanded = new Set(open ? [open, ...ancestors(open)].filter((n) => n.children.length).map((n) => n.id) : []);
     this.render({ animate: false });
-    if (open && this.expanded.has(open.id)) this.frame(open, { animate });
-    else this.centerOn(this.model.root, { animate, topThird: false, scale: animate ? 1 : undefined });
+    if (!(open && this.expanded.has(open.id) && this.frame(open, { animate }))) {
+      this.centerOn(this.model.root, { animate, topThird: false, scale: animate ? 1 : undefined });
+    }
   }
 
-  // Pans and zooms so that the root's column and the row of `node`'s children are in view:
-  // the children centred, the deepest level above the bottom edge, no closer than 1:1.
+  // Pans and zooms so that the row of `node`'s children is centred and above the bottom
+  // edge, the levels above it down from the top where they fit, no closer than 1:1 and
+  // no farther than labels stay readable. False when `node` has no children drawn.
   frame(node, { animate }) {
     const xs = this.visibleChildren(node).map((child) => this.positions.get(child.id)).filter(Boolean).map((p) => p.x);
     const position = this.positions.get(node.id);
-    if (!xs.length || !position) return;
+    if (!xs.length || !position) return false;
     const { width, height } = this.viewport();
     const left = Math.min(...xs) - 20;
     const right = Math.max(...xs) + NODE_WIDTH;
@@ -82,6 +84,7 @@ export class TreeView {
     const transform = d3.zoomIdentity.translate(width / 2 - k * ((left + right) / 2), ty).scale(k);
     const target = animate ? this.svg.transition().duration(400) : this.svg;
     target.call(this.zoom.transform, transform);
+    return true;
   }
 
   // Math ops are two thirds of a tree's nodes and carry no energy of their own; hiding

@@ -38,9 +38,12 @@ async function closePage(page) {
   await page.context().close();
 }
 
+// The tree's root (a generation also has a model node with the empty path in each phase).
+const ROOT = 'g.tree-node[aria-level="1"]';
+
 async function openSelection(page, selection) {
   await page.goto(`/?${new URLSearchParams(selection)}`);
-  await page.locator('g.tree-node[data-path=""]').waitFor();
+  await page.locator(ROOT).waitFor();
 }
 
 async function visibleTreeNodes(page) {
@@ -63,7 +66,7 @@ async function readDownload(page, buttonSelector) {
 }
 
 describe('irene dashboard', { timeout: TEST_TIMEOUT }, () => {
-  test('input screen: choose a model and sizes, visualize, see the collapsed tree and totals', async () => {
+  test('input screen: choose a model and sizes, visualize, see the tree opened on a layer and the totals', async () => {
     const page = await newPage();
     await page.goto('/');
     await page.locator('#intro').waitFor();
@@ -82,7 +85,13 @@ describe('irene dashboard', { timeout: TEST_TIMEOUT }, () => {
     assert.equal(url.searchParams.get('machine'), 'pc1');
 
     assert.equal(await page.locator('g.tree-node[data-path=""]').getAttribute('data-class'), 'DistilBertModel');
-    assert.equal(await visibleTreeNodes(page), 1, 'the tree starts collapsed at the root');
+    // The tree opens on where the energy goes: down to a layer, its children in view.
+    const opened = await visibleTreeNodes(page);
+    assert.ok(opened > 10, `${opened} nodes drawn at first`);
+    assert.equal(await page.locator('g.tree-node[data-path=""]').getAttribute('aria-expanded'), 'true');
+    const layerChildren = await page.locator('g.tree-node').evaluateAll((gs) => gs.map((g) => g.dataset.path)
+      .filter((p) => /^transformer\.layer\.\d+\.ffn$/.test(p)));
+    assert.equal(layerChildren.length, 1, `one layer opened: ${layerChildren}`);
     assert.match(await page.locator('#summary-total').textContent(), /^[\d.,]+\s(µJ|mJ|J|kJ)$/);
     assert.match(await page.locator('#summary-measured-total').textContent(), /J$/, 'measured total shown');
     assert.match(await page.locator('#summary-config').textContent(), /distilbert-base-uncased · batch 8 · seq 32 · pc1/);
@@ -92,22 +101,27 @@ describe('irene dashboard', { timeout: TEST_TIMEOUT }, () => {
     await screenshot(page, '01-input-and-collapsed-tree');
 
     await page.click('g.tree-node[data-path=""] circle');
+    await page.waitForFunction(() => document.querySelector('svg.tree-svg').dataset.visibleNodes === '1');
+    assert.equal(await page.locator('g.tree-node[data-path="transformer"]').count(), 0, 'clicking the open root closed it');
+    await page.click('g.tree-node[data-path=""] circle');
     await page.locator('g.tree-node[data-path="transformer"]').waitFor();
-    assert.ok(await visibleTreeNodes(page) > 1, 'clicking the root opened its children');
+    assert.ok(await visibleTreeNodes(page) > 1, 'clicking the root again opened its children');
     await closePage(page);
   });
 
-  test('expand all draws every node, reset collapses; hovering a node shows its tooltip', async () => {
+  test('expand all draws every node, reset returns to the first view; hovering a node shows its tooltip', async () => {
     const page = await newPage();
     await openSelection(page, MEASURED);
     const total = await totalNodes(page);
+    const opened = await visibleTreeNodes(page);
     await page.click('#expand-all');
     await page.waitForFunction((n) => Number(document.querySelector('svg.tree-svg').dataset.visibleNodes) === n, total);
     assert.equal(await page.locator('g.tree-node').count(), total);
     await screenshot(page, '02-expand-all');
 
+    // Reset returns to the first view.
     await page.click('#reset-tree');
-    await page.waitForFunction(() => document.querySelector('svg.tree-svg').dataset.visibleNodes === '1');
+    await page.waitForFunction((n) => Number(document.querySelector('svg.tree-svg').dataset.visibleNodes) === n, opened);
 
     // Reveal a Linear through the list, then hover it in the tree.
     await page.fill('#list-search', 'layer.0.attention.q_lin');
@@ -186,10 +200,14 @@ describe('irene dashboard', { timeout: TEST_TIMEOUT }, () => {
     await closePage(page);
   });
 
-  test('keyboard: Enter opens a tree node, arrows and Enter select a list row', async () => {
+  test('keyboard: Enter closes and opens a tree node, arrows and Enter select a list row', async () => {
     const page = await newPage();
     await openSelection(page, MEASURED);
+    // The root opens expanded: Enter closes it, Enter again opens it.
     await page.focus('g.tree-node[data-path=""]');
+    await page.keyboard.press('Enter');
+    await page.locator('g.tree-node[data-path="transformer"]').waitFor({ state: 'detached' });
+    assert.equal(await page.locator('g.tree-node[data-path=""]').getAttribute('aria-expanded'), 'false');
     await page.keyboard.press('Enter');
     await page.locator('g.tree-node[data-path="transformer"]').waitFor();
     assert.equal(await page.locator('g.tree-node[data-path=""]').getAttribute('aria-expanded'), 'true');
@@ -490,8 +508,11 @@ describe('irene dashboard', { timeout: TEST_TIMEOUT }, () => {
     await page.selectOption('#seq-select', '64');
     await page.selectOption('#new-tokens-select', '16');
     await page.selectOption('#dtype-select', 'float16');
+    // A decoder opens on the GPU; the generation's tree (prefill, then decode steps) is PC1's.
+    assert.equal(await page.inputValue('#machine-select'), 'h100-sxm5-80gb');
+    await page.selectOption('#machine-select', 'pc1');
     await page.click('#visualize-button');
-    await page.locator('g.tree-node[data-path=""]').waitFor();
+    await page.locator(ROOT).waitFor();
     await page.waitForFunction(() => document.querySelector('#summary-config').textContent.includes('new tokens'));
     const config = await page.locator('#summary-config').textContent();
     assert.ok(config.includes('prefill of 64 tokens + 16 new tokens') && config.includes('float16'), config);
