@@ -181,3 +181,14 @@ TEST(TreeFormatTest, TextShowsPathsClassesAndUnits) {
 
 }  // namespace
 }  // namespace irene::tree
+
+namespace irene::tree {
+namespace {
+TEST(TreeTest, RepeatedPathsStarTheirIndices) {
+  EXPECT_EQ(repeated_path("model.layers.17.mlp.experts.3.down_proj"), "model.layers.*.mlp.experts.*.down_proj");
+  EXPECT_EQ(repeated_path("lm_head"), "lm_head");
+  EXPECT_EQ(repeated_path(""), "");
+  EXPECT_EQ(repeated_path("h.2a.attn"), "h.2a.attn");  // not a number
+}
+}  // namespace
+}  // namespace irene::tree
