@@ -88,6 +88,8 @@ ApiResponse Api::openapi(const ApiRequest&) {
        query_param("max_output_len", "With run_requests: the per-request output cap, above output_len", false,
                    "integer"),
        query_param("dtype", "float32, bfloat16 or float16 (default: the config's)", false, "string"),
+       query_param("attention", "sdpa (default) or eager: engines that run transformers' ops (vllm-0.5.4)", false,
+                   "string"),
        query_param("max_depth", "Depth of the step's tree, 0-64 (default 3)", false, "integer"),
        query_param("kinds", "Comma-separated node kinds to keep in the step's tree", false, "string"),
        query_param("sweep", "batch_size or num_gpus: also predict each of values", false, "string"),

@@ -30,7 +30,8 @@ const std::vector<std::string> kServingFields = {"model",        "machine",     
                                                  "max_output_len", "dtype",        "max_depth", "kinds",
                                                  "sweep",        "values",         "root",      "max_nodes",
                                                  "engine",       "data_parallel",  "expert_parallel",
-                                                 "quantization", "kv_cache_dtype", "max_num_batched_tokens"};
+                                                 "quantization", "kv_cache_dtype", "max_num_batched_tokens",
+                                                 "attention"};
 constexpr const char* kServingUsage =
     "{\"config\": {...config.json...} or \"model\", \"machine\", \"batch_size\", \"prompt_len\", \"output_len\", and "
     "optionally \"engine\", \"num_gpus\", \"pipeline_parallel\", \"data_parallel\", \"expert_parallel\", "
@@ -102,6 +103,7 @@ Result<ServingParams> Api::serving_params(const ApiRequest& r, const nlohmann::j
     return Status::invalid_argument("parameter 'max_output_len' is the output cap of a benchmark run: give "
                                     "'run_requests' too");
   p.serving.dtype = string_param(r, "dtype");
+  p.serving.attention = string_param(r, "attention");
   p.format.max_depth = 3;
   IRENE_RETURN_IF_ERROR(format_params(r, p.format, p.format_key));
   p.sweep = string_param(r, "sweep");

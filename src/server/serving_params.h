@@ -29,7 +29,7 @@ struct ServingParams {
            std::to_string(serving.output_len) + "|" + std::to_string(serving.run_requests) + "|" +
            std::to_string(serving.max_output_len) + "|" + serving.dtype + "|" + serving.engine + "|" +
            std::to_string(serving.data_parallel) + "|" + std::to_string(serving.expert_parallel) + "|" +
-           serving.quantization + "|" + serving.kv_cache_dtype + "|" + std::to_string(serving.max_num_batched_tokens) +
+           serving.quantization + "|" + serving.kv_cache_dtype + "|" + serving.attention + "|" + std::to_string(serving.max_num_batched_tokens) +
            "|" + format_key + "|" + sweep + "|" + v;
   }
 };

@@ -158,9 +158,9 @@ TEST(ChunkedIterationsTest, AResizedWorkloadAnswersAsOneBuiltAtThatShape) {
     EXPECT_NEAR(resized.power_w, built.power_w, 1e-6 * built.power_w) << id;
   }
   // A layout the GPUs cannot split into is refused, as a build refuses it.
-  const ServingWorkload w = ServingWorkload::build(models::bundled_config("meta-llama/Llama-3.1-8B").value(),
-                                                   ServingConfig{16, 634, 400, 1, 1, "", 0, 0, "vllm-0.11.1"})
-                                .value();
+  ServingConfig v1{16, 634, 400, 1, 1, ""};
+  v1.engine = "vllm-0.11.1";
+  const ServingWorkload w = ServingWorkload::build(models::bundled_config("meta-llama/Llama-3.1-8B").value(), v1).value();
   EXPECT_FALSE(w.resized(16, 4, 3, false).is_ok());
 }
 

@@ -75,6 +75,11 @@ Result<ServingWorkload> ServingWorkload::build(const models::ModelConfig& config
   // The engine's own dtype for a checkpoint in float32 (or that names none).
   if (s.dtype.empty() && !w.engine_.float32_runs_as.empty() && served.decoder.torch_dtype == "float32")
     s.dtype = w.engine_.float32_runs_as;
+  if (!s.attention.empty() && s.attention != "sdpa" && s.attention != "eager")
+    return Status::invalid_argument("attention must be sdpa or eager, got '" + s.attention + "'");
+  if (s.attention == "eager" && w.engine_.kernels != engines::Kernels::kEager)
+    return Status::invalid_argument(w.engine_.id + " runs its own attention kernel: eager attention (transformers' "
+                                    "materialised scores) is for engines that run transformers' ops (vllm-0.5.4)");
   w.config_ = std::make_shared<const models::ModelConfig>(std::move(served));
   w.serving_ = s;
   if (w.engine_.chunked_prefill) {
@@ -102,6 +107,7 @@ Result<ServingWorkload> ServingWorkload::build(const models::ModelConfig& config
   prefill.prefill_only = true;
   prefill.compact_layers = true;
   prefill.dtype = s.dtype;
+  prefill.attention = s.attention;
   prefill.size_limits = s.size_limits;
   IRENE_ASSIGN_OR_RETURN(tree::Tree prompt, models::trace_model(*w.config_, prefill));
   w.prefill_ = phase_of(prompt,
@@ -300,6 +306,7 @@ models::RunOptions ServingWorkload::decode_options() const {
   decode.new_tokens = serving_.output_len;
   decode.decode_step = serving_.output_len / 2;
   decode.dtype = serving_.dtype;
+  decode.attention = serving_.attention;
   decode.size_limits = serving_.size_limits;
   return decode;
 }

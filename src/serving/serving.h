@@ -55,6 +55,10 @@ struct ServingConfig {
   int num_gpus = 1;          // all GPUs: tensor parallel x pipeline parallel
   int pipeline_parallel = 1; // stages; num_gpus / pipeline_parallel GPUs each
   std::string dtype;         // "" = the config's torch_dtype
+  // Engines that run transformers' ops (vllm-0.5.4): "" or "sdpa" (one fused attention
+  // node), "eager" (the scores materialised: MatMul, Softmax, MatMul). Engines with their
+  // own attention kernel take "" or "sdpa" only.
+  std::string attention;
   // A closed benchmark run (serving/closed_run.h): when run_requests > 0, the estimate
   // also gives the time per output token averaged over all of that run's decode
   // iterations, its drain included, as such benchmarks report it. max_output_len is the

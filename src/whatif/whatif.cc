@@ -103,7 +103,7 @@ const std::vector<std::string>& changeable_fields() {
   static const std::vector<std::string> fields{"machine",        "num_gpus",     "data_parallel", "expert_parallel",
                                                "pipeline_parallel", "batch_size", "prompt_len",   "output_len",
                                                "engine",         "quantization", "kv_cache_dtype", "dtype",
-                                               "config.KEY"};
+                                               "attention",      "config.KEY"};
   return fields;
 }
 
@@ -162,12 +162,14 @@ Result<Side> changed(const Side& a, const std::vector<std::pair<std::string, std
       IRENE_ASSIGN_OR_RETURN(s.prompt_len, as_int(field, v, 1, 1'000'000));
     } else if (field == "output_len") {
       IRENE_ASSIGN_OR_RETURN(s.output_len, as_int(field, v, 1, 1'000'000));
-    } else if (field == "engine" || field == "quantization" || field == "kv_cache_dtype" || field == "dtype") {
+    } else if (field == "engine" || field == "quantization" || field == "kv_cache_dtype" || field == "dtype" ||
+               field == "attention") {
       const std::string word = v.is_string() ? v.get<std::string>() : text;
       if (field == "engine") s.engine = word;
       if (field == "quantization") s.quantization = word == "as-stored" ? "" : word;
       if (field == "kv_cache_dtype") s.kv_cache_dtype = word == "auto" ? "" : word;
       if (field == "dtype") s.dtype = word;
+      if (field == "attention") s.attention = word;
     } else {
       std::string known;
       for (const std::string& f : changeable_fields()) known += (known.empty() ? "" : ", ") + f;

@@ -74,6 +74,26 @@ TEST(WhatIfTest, ExpertParallelismAgainstTensorParallelismOnAnotherMachine) {
   EXPECT_NE(c.root.a_j, c.root.b_j);
 }
 
+TEST(WhatIfTest, EagerAttentionMaterialisesTheScoresUnderAnEngineOfTransformersOps) {
+  Side a = llama(32);
+  a.machine = machines::find_machine("a100-sxm4-40gb").value();
+  a.serving.engine = "vllm-0.5.4";
+  const Comparison c = compare(a, {{"attention", "eager"}}, shipped()).value();
+  EXPECT_GT(c.root.b_j, c.root.a_j);  // the scores written and read back
+  const NodeDiff* attn = find(c.root, "model.layers.0.self_attn");
+  ASSERT_NE(attn, nullptr);
+  bool only_a = false, only_b = false;
+  for (const NodeDiff& n : attn->children) {
+    only_a |= n.in_a && !n.in_b;  // the fused SDPA node
+    only_b |= n.in_b && !n.in_a;  // MatMul, Softmax
+  }
+  EXPECT_TRUE(only_a && only_b);
+  // An engine with its own attention kernel refuses it, saying so.
+  auto v1 = compare(llama(), {{"attention", "eager"}}, shipped());
+  ASSERT_FALSE(v1.is_ok());
+  EXPECT_NE(v1.status().message().find("runs its own attention kernel"), std::string::npos);
+}
+
 TEST(WhatIfTest, BadChangesAreRefusedNamingWhatIsAllowed) {
   auto unknown = compare(llama(), {{"colour", "blue"}}, shipped());
   ASSERT_FALSE(unknown.is_ok());
