@@ -98,6 +98,7 @@ Runner add_whatif_command(CLI::App& app) {
     row("power, W", ea.power_w, eb.power_w);
     if (ea.itl_median_s && eb.itl_median_s) row("median ITL, ms", 1e3 * *ea.itl_median_s, 1e3 * *eb.itl_median_s);
     row("throughput, tokens/s", ea.throughput_tokens_per_s, eb.throughput_tokens_per_s);
+    for (const std::string& n : c.notes) std::printf("  note: %s\n", n.c_str());
     std::printf("  (running requests as served, the memory check applied: A %lld, B %lld)\n",
                 static_cast<long long>(c.a.served.batch_size), static_cast<long long>(c.b.served.batch_size));
     std::printf("\nWhere it changes, summed over the layers (J per output token, decode step):\n");

@@ -115,7 +115,8 @@ Result<std::pair<std::string, std::string>> parse_change(const std::string& text
   return std::make_pair(text.substr(0, eq), text.substr(eq + 1));
 }
 
-Result<Side> changed(const Side& a, const std::vector<std::pair<std::string, std::string>>& changes) {
+Result<Side> changed(const Side& a, const std::vector<std::pair<std::string, std::string>>& changes,
+                     std::vector<std::string>* notes) {
   Side b = a;
   nlohmann::json raw = a.config.raw;
   bool edited = false;
@@ -140,6 +141,9 @@ Result<Side> changed(const Side& a, const std::vector<std::pair<std::string, std
         at = &(*at)[parts[i]];
       }
       if (parts.back().empty()) return Status::invalid_argument("change '" + field + "' names no key");
+      if (notes && !at->contains(parts.back()))
+        notes->push_back("'" + key + "' was not in the config: set, but the family may not read it (a key it does "
+                         "not read changes nothing)");
       (*at)[parts.back()] = v;
       edited = true;
     } else if (field == "machine") {
@@ -187,8 +191,8 @@ Result<Side> changed(const Side& a, const std::vector<std::pair<std::string, std
 Result<Comparison> compare(const Side& a, const std::vector<std::pair<std::string, std::string>>& changes,
                            const std::vector<serving::ServingPredictor>& available) {
   if (changes.empty()) return Status::invalid_argument("name at least one change for side B (e.g. quantization=fp8)");
-  IRENE_ASSIGN_OR_RETURN(Side b, changed(a, changes));
   Comparison c;
+  IRENE_ASSIGN_OR_RETURN(Side b, changed(a, changes, &c.notes));
   c.changes = changes;
   IRENE_ASSIGN_OR_RETURN(c.a, serving::answer(a.config, a.machine, a.serving, available));
   IRENE_ASSIGN_OR_RETURN(c.b, serving::answer(b.config, b.machine, b.serving, available));
@@ -219,6 +223,7 @@ nlohmann::json to_json(const Comparison& c, int max_depth, size_t kinds) {
   return {{"a", c.a.doc},
           {"b", c.b.doc},
           {"changes", std::move(changes)},
+          {"notes", c.notes},
           {"units", "J per output token, the steady-state decode step's nodes (the engine's own time is on no node)"},
           {"tree", node_json(c.root, max_depth)},
           {"by_kind", std::move(by_kind)}};

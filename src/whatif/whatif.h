@@ -33,7 +33,8 @@ const std::vector<std::string>& changeable_fields();
 // `a` with `changes` ("machine=b200", "quantization=fp8", "expert_parallel=true",
 // "config.num_key_value_heads=4"); a value is read as JSON where it parses (numbers,
 // true/false, null), else as a string. Errors name the change and what is allowed.
-Result<Side> changed(const Side& a, const std::vector<std::pair<std::string, std::string>>& changes);
+Result<Side> changed(const Side& a, const std::vector<std::pair<std::string, std::string>>& changes,
+                     std::vector<std::string>* notes = nullptr);
 
 // One node of both steps, energies per output token (a node's step energy over the
 // step's tokens); absent on a side: 0 there and `in_a`/`in_b` false.
@@ -56,6 +57,9 @@ struct Comparison {
   std::vector<std::pair<std::string, std::string>> changes;
   NodeDiff root;
   std::vector<KindDiff> by_kind;  // largest |b - a| first
+  // What a reader must know: config keys the config did not have (the family may not
+  // read them: a misspelt key changes nothing).
+  std::vector<std::string> notes;
 };
 
 Result<Comparison> compare(const Side& a, const std::vector<std::pair<std::string, std::string>>& changes,
@@ -64,8 +68,8 @@ Result<Comparison> compare(const Side& a, const std::vector<std::pair<std::strin
 // "KEY=VALUE" -> {KEY, VALUE}; errors say the form.
 Result<std::pair<std::string, std::string>> parse_change(const std::string& text);
 
-// {"a", "b" (each side's serving answer), "changes", "tree" (to max_depth; -1 all),
-// "by_kind" (the first `kinds`)}.
+// {"a", "b" (each side's serving answer), "changes", "notes", "tree" (to max_depth; -1
+// all), "by_kind" (the first `kinds`)}.
 nlohmann::json to_json(const Comparison& c, int max_depth, size_t kinds = 12);
 
 }  // namespace irene::whatif

@@ -53,6 +53,12 @@ TEST(WhatIfTest, AnEditedConfigChangesItsNodesAndFewerLayersLeaveNodesOnOneSide)
   ASSERT_NE(k, nullptr);
   EXPECT_LT(k->delta(), 0);  // 2 KV heads rather than 8: a quarter of the projection
   EXPECT_LT(gqa.b.estimate.energy_per_output_token_j, gqa.a.estimate.energy_per_output_token_j);
+  EXPECT_TRUE(gqa.notes.empty());
+  // A key the config lacks is set but said: the family may not read it.
+  const Comparison misspelt = compare(llama(), {{"config.num_key_value_head", "2"}}, shipped()).value();
+  ASSERT_EQ(misspelt.notes.size(), 1u);
+  EXPECT_NE(misspelt.notes[0].find("num_key_value_head' was not in the config"), std::string::npos);
+  EXPECT_DOUBLE_EQ(misspelt.root.a_j, misspelt.root.b_j);
 
   const Comparison half = compare(llama(), {{"config.num_hidden_layers", "16"}}, shipped()).value();
   const NodeDiff* gone = find(half.root, "model.layers.20");

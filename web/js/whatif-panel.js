@@ -222,6 +222,8 @@ export class WhatIfPanel {
       .map(([key, value]) => `<code>${escapeHtml(key)}</code> → ${value === '' ? 'as the checkpoint' : `<code>${escapeHtml(value)}</code>`}`).join(', ');
     const memory = [['A', a], ['B', b]].filter(([, side]) => side.memory && side.memory.note)
       .map(([name, side]) => `<div class="small text-warning-emphasis whatif-memory">${name}: ${escapeHtml(side.memory.note)}</div>`).join('');
+    // Config keys the config lacked: set, but the family may not read them.
+    const notes = (answer.notes || []).map((n) => `<div class="small text-warning-emphasis whatif-note">${escapeHtml(n)}</div>`).join('');
     const basis = [['A', a], ['B', b]]
       .map(([name, side]) => `<div class="tiny ${side.spec_only ? 'text-warning-emphasis' : 'text-body-secondary'}">${name}: ${escapeHtml(side.basis)}</div>`).join('');
     this.elements.figures.innerHTML = `
@@ -229,7 +231,7 @@ export class WhatIfPanel {
       <div class="tiny mb-1" id="whatif-setups"><div>A: ${escapeHtml(setupLine(a))}</div><div>B: ${escapeHtml(setupLine(b))}</div></div>
       <table class="table table-sm mb-1 serving-figures" id="whatif-table"><thead><tr><th></th><th class="text-end">A</th><th class="text-end">B</th><th class="text-end">change</th></tr></thead>
       <tbody>${rows}</tbody></table>
-      ${memory}${basis}`;
+      ${notes}${memory}${basis}`;
 
     const drawn = drawDeltaBars(this.elements.chart, answer.by_kind);
     const more = drawn.changed - drawn.drawn;

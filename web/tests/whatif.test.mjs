@@ -279,6 +279,12 @@ describe('one machine list, one tree, what if', { timeout: TEST_TIMEOUT }, () =>
     assert.ok(Number(await kRow.getAttribute('data-delta')) < 0);
     assert.equal(await kRow.locator(':scope > .diff-row .diff-delta.delta-down').count(), 1);
 
+    // A key the config lacks (misspelt): set, and said, since the family may not read it.
+    await page.fill('#whatif-b-config', 'num_key_value_head=2');
+    await page.click('#whatif-run');
+    await page.locator('.whatif-note').filter({ hasText: "'num_key_value_head' was not in the config" }).waitFor();
+    await page.fill('#whatif-b-config', 'num_key_value_heads=2');
+
     // A change the server does not take: its message, as it is.
     await page.fill('#whatif-b-config', 'b.colour=blue');
     await page.click('#whatif-run');
