@@ -91,6 +91,7 @@ Result<std::unique_ptr<Api>> Api::create(const ServerOptions& options) {
   api->cache_ = std::make_unique<ResultCache>(api->store_);
   IRENE_ASSIGN_OR_RETURN(LoadedPredictors predictors, load_predictors(options.predictors_dir));
   api->machines_ = std::move(predictors.machines);
+  api->latency_predictors_ = std::move(predictors.latency);
   nlohmann::json models = nlohmann::json::array();
   for (const auto& name : models::bundled_model_names()) {
     IRENE_ASSIGN_OR_RETURN(models::ModelConfig c, models::bundled_config(name));
@@ -191,13 +192,23 @@ ApiResponse Api::machines(const ApiRequest&) {
                    {"default_for", m["default"].get<bool>() ? nlohmann::json("encoders") : nlohmann::json()}});
   for (const auto& row : catalogue) {
     const bool gpu = row["kind"] == "gpu";
+    const predict::LatencyPredictor* latency = nullptr;
+    for (const auto& lp : latency_predictors_)
+      if (lp.machine_id == row["id"]) latency = &lp;
+    nlohmann::json answers = gpu ? nlohmann::json({"energy", "serving", "advise", "whatif"}) : nlohmann::json({"profile"});
+    if (latency) answers.push_back("latency");
     all.push_back({{"id", row["id"]},
                    {"name", row["name"]},
                    {"kind", row["kind"]},
-                   {"answers", gpu ? nlohmann::json({"energy", "serving", "advise", "whatif"}) : nlohmann::json({"profile"})},
-                   {"basis", gpu ? row["serving_basis"]
-                                 : nlohmann::json("the CPU irene runs on: live profiles measure it (/api/profiles); "
-                                                  "energy needs a predictor trained on its profiles")},
+                   {"answers", std::move(answers)},
+                   {"basis", gpu       ? row["serving_basis"]
+                             : latency ? nlohmann::json("the CPU irene runs on: every node's time (/api/energy) by a "
+                                                        "latency model fitted on its profiles; no energy meter, so "
+                                                        "no energy")
+                                       : nlohmann::json("the CPU irene runs on: live profiles measure it "
+                                                        "(/api/profiles); energy needs a predictor trained on its "
+                                                        "profiles, time a latency model (irene train --method "
+                                                        "roofline on them)")},
                    {"calibrated", row["calibrated"]},
                    {"default_engine", gpu ? row["default_engine"] : nlohmann::json()},
                    {"memory_bytes", row["memory_bytes"]},
@@ -235,12 +246,15 @@ ApiResponse Api::energy_answer(const ApiRequest& r, const SizeParams& p) {
   if (machine_id.empty()) machine_id = p.config.is_decoder() ? default_gpu() : default_machine_id();
   const Machine* machine = find_machine(machine_id);
   if (!machine) {
+    for (const auto& lp : latency_predictors_)
+      if (lp.machine_id == machine_id) return latency_answer(p, lp);
     auto gpu = machines::find_machine(machine_id);
     if (gpu.is_ok() && gpu->kind == "gpu") return gpu_energy_answer(p, *gpu);
     std::string ids;
     for (const auto& m : machines_) ids += (ids.empty() ? "" : ", ") + m.id;
     for (const auto& m : machines::catalogue())
       if (m.kind == "gpu") ids += ", " + m.id;
+    for (const auto& lp : latency_predictors_) ids += ", " + lp.machine_id + " (time only)";
     return ApiResponse::error(404, "not_found", "parameter 'machine': unknown machine '" + machine_id + "' (known: " + ids + ")");
   }
   const std::string key = std::string("energy/") + kAnswerVersion + "|" + p.key() + "|" + machine->id + "|" +
@@ -332,6 +346,39 @@ ApiResponse Api::gpu_energy_answer(const SizeParams& p, const machines::MachineS
                           {"total_energy_j", total},
                           {"tree", std::move(tree_doc)}};
     return doc.dump();
+  });
+  if (!body.is_ok()) return refusal(body.status());
+  return {200, *body};
+}
+
+// A profiled machine's tree with every node's predicted time (its latency predictor);
+// no energy: the profiles it was fitted on had no energy meter, so energy is empty.
+ApiResponse Api::latency_answer(const SizeParams& p, const predict::LatencyPredictor& lp) {
+  const std::string key = std::string("latency/") + kAnswerVersion + "|" + p.key() + "|" + lp.machine_id + "|" +
+                          std::to_string(std::hash<std::string>{}(predict::to_json(lp).dump()));
+  auto body = cache_->get_or_compute(key, [&]() -> Result<std::string> {
+    IRENE_ASSIGN_OR_RETURN(tree::Tree t, models::trace_model(p.config, p.run));
+    IRENE_RETURN_IF_ERROR(check_root(p.format, t));
+    IRENE_ASSIGN_OR_RETURN(double latency, predict::predict_latency(t, lp));
+    const std::string basis = "every node's time by the latency model fitted on " + lp.machine_id + "'s profiles (" +
+                              lp.machine_name + "); no energy meter there, so no energy";
+    return nlohmann::json{{"model", p.config.name},
+                          {"batch_size", p.batch_size},
+                          {"seq_len", p.seq_len},
+                          {"machine", lp.machine_id},
+                          {"machine_name", lp.machine_name},
+                          {"predictor", {{"method", "roofline-latency"}, {"basis", basis}}},
+                          {"basis", basis},
+                          {"new_tokens", p.run.new_tokens},
+                          {"dtype", t.dtype},
+                          {"attention", t.attention},
+                          {"measured", false},
+                          {"extrapolated", false},
+                          {"total_energy_j", nullptr},
+                          {"total_latency_s", latency},
+                          {"crossval", lp.crossval},
+                          {"tree", tree::to_json(t, p.format)}}
+        .dump();
   });
   if (!body.is_ok()) return refusal(body.status());
   return {200, *body};

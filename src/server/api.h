@@ -77,6 +77,7 @@ class Api {
   std::string default_machine_id() const;  // the energy predictors' default (PC1)
   std::string default_gpu() const;         // where a decoder LLM opens
   ApiResponse gpu_energy_answer(const SizeParams& p, const machines::MachineSpec& gpu);
+  ApiResponse latency_answer(const SizeParams& p, const predict::LatencyPredictor& predictor);
   ApiResponse energy_answer(const ApiRequest& r, const SizeParams& p);
   ApiResponse tree_answer(const SizeParams& p);
   const tree::Tree* measured_tree(const std::string& model, int64_t b, int64_t s) const;
@@ -94,6 +95,7 @@ class Api {
 
   std::unique_ptr<ResultCache> cache_;
   std::vector<Machine> machines_;
+  std::vector<predict::LatencyPredictor> latency_predictors_;  // per machine id (this-cpu)
   std::shared_ptr<const std::string> models_json_;
   predict::Dataset data_;
   std::map<std::tuple<std::string, int64_t, int64_t>, size_t> measured_index_;

@@ -63,7 +63,13 @@ Result<LoadedPredictors> load_predictors(const std::string& predictors_dir) {
       continue;
     }
     if (predict::is_latency_predictor(doc)) {
-      spdlog::info("skipping {}: a latency predictor (for `irene predict`), not an energy predictor", path);
+      auto p = predict::latency_predictor_from_json(doc, path);
+      if (!p.is_ok()) {
+        spdlog::warn("skipping latency predictor {}: {}", path, p.status().message());
+        continue;
+      }
+      std::erase_if(out.latency, [&](const auto& q) { return q.machine_id == p->machine_id; });
+      out.latency.push_back(std::move(*p));
       continue;
     }
     auto p = doc.is_discarded() ? Result<predict::Predictor>(Status::corrupt("not valid JSON"))

@@ -1,12 +1,14 @@
 // The machines the server predicts for: PC1 with its shipped predictor, plus every
-// calibrated predictor file in --predictors; and the serving predictors (the shipped
-// ones, replaced per machine by `roofline` files in --predictors).
+// calibrated predictor file in --predictors; the serving predictors (the shipped ones,
+// replaced per machine by `roofline` files in --predictors); and the latency predictors
+// in --predictors (a profiled machine's time per node).
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "common/status.h"
+#include "predict/latency_predictor.h"
 #include "predict/predictor.h"
 #include "serving/predictor.h"
 
@@ -23,6 +25,9 @@ struct Machine {
 struct LoadedPredictors {
   std::vector<Machine> machines;  // PC1 first
   std::vector<serving::ServingPredictor> serving;
+  // Latency predictors (`irene train --method roofline` on profiles, e.g. of this CPU):
+  // /api/energy answers their machine with every node's predicted time and no energy.
+  std::vector<predict::LatencyPredictor> latency;
 };
 
 // One pass over --predictors, each file read once. Only `model`-feature energy predictors

@@ -16,6 +16,8 @@
 
 #include "common/memory.h"
 #include "common/test_process.h"
+#include "machines/catalogue.h"
+#include "predict/latency_predictor.h"
 
 namespace {
 
@@ -26,7 +28,8 @@ const std::string kServingData = std::string(IRENE_DATA_DIR) + "/../mlenergy";
 
 class ServerProcess {
  public:
-  ServerProcess(const std::string& db, bool with_data) : port_(irene::testing::free_port()) {
+  ServerProcess(const std::string& db, bool with_data, const std::vector<std::string>& extra = {})
+      : port_(irene::testing::free_port()) {
     pid_ = fork();
     if (pid_ == 0) {
       const std::string bin = std::string(IRENE_BINARY_DIR) + "/irene";
@@ -37,6 +40,7 @@ class ServerProcess {
       if (with_data && std::filesystem::exists(kData)) args.insert(args.end(), {"--data", kData});
       if (with_data && std::filesystem::exists(kServingData + "/vllm_v2_measurements.csv"))
         args.insert(args.end(), {"--serving-data", kServingData});
+      args.insert(args.end(), extra.begin(), extra.end());
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());
       argv.push_back(nullptr);
@@ -522,6 +526,39 @@ TEST(ServerTest, EnergyAnswersOnEveryMachineAndADecoderOpensOnACalibratedGpu) {
   }
   EXPECT_TRUE(pc1);
   EXPECT_TRUE(h100);
+}
+
+// This CPU with a latency predictor in --predictors: every node's time, no energy.
+TEST(ServerTest, ThisCpuAnswersTimeWithoutEnergyFromItsLatencyPredictor) {
+  const std::string dir = std::string(IRENE_BINARY_DIR) + "/server_test_latency_predictors";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  irene::predict::LatencyPredictor lp;
+  const irene::machines::MachineSpec cpu = irene::machines::host_cpu();
+  lp.machine_id = cpu.id;
+  lp.machine_name = cpu.name;
+  // Figures of the size a fit finds on such a CPU (the file needs each of them positive).
+  lp.model = irene::predict::spec_latency_model(cpu);
+  irene::predict::RooflineParams& f = lp.model.params;
+  f.gemm_efficiency = f.attention_efficiency = f.other_compute_efficiency = f.transcendental_efficiency = 0.5;
+  f.memory_efficiency = 0.7;
+  f.kernel_overhead_s = 5e-6;
+  f.module_overhead_s = 2e-6;
+  lp.model.memory.bandwidth_bytes_per_s = 10e9;  // the spec of a VM's CPU gives none (infinite: left out)
+  ASSERT_TRUE(irene::predict::save_latency_predictor(lp, dir + "/this-cpu-latency.json").is_ok());
+  ServerProcess s(temp_db("latency"), false, {"--predictors", dir});
+  json t = s.get("/api/energy?model=gpt2&batch_size=1&seq_len=16&machine=this-cpu&max_depth=1", 200);
+  EXPECT_EQ(t["machine"], "this-cpu");
+  EXPECT_TRUE(t["total_energy_j"].is_null());
+  EXPECT_GT(t["total_latency_s"].get<double>(), 0);
+  EXPECT_NEAR(t["tree"]["root"]["predicted_latency_s"].get<double>(), t["total_latency_s"].get<double>(), 1e-12);
+  EXPECT_FALSE(t["tree"]["root"].contains("energy_j"));
+  bool latency = false;
+  const json all = s.get("/api/machines", 200)["all"];
+  for (const auto& m : all)
+    if (m["id"] == "this-cpu")
+      for (const auto& a : m["answers"]) latency = latency || a == "latency";
+  EXPECT_TRUE(latency);
 }
 
 // max_depth and kinds cut an answer to what a client draws.
