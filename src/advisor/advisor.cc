@@ -1,16 +1,16 @@
 #include "advisor/advisor.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <limits>
 #include <map>
 #include <memory>
+#include <atomic>
 #include <mutex>
-#include <thread>
 #include <tuple>
 
+#include "common/parallel.h"
 #include "engines/engine.h"
 #include "serving/memory.h"
 
@@ -142,13 +142,6 @@ std::string difference(const Candidate& a, const Candidate& b) {
   return s;
 }
 
-// Memory for one running request of `needs` on the fewest GPUs of `m`.
-int fewest_gpus(const serving::MemoryFit& needs, const machines::MachineSpec& m, double utilization) {
-  for (int g = 1; g <= 1024; g *= 2)
-    if (serving::refit(needs, m, g, 1, utilization).max_batch >= 1) return g;
-  return 0;
-}
-
 Status check(const Request& r) {
   if (r.prompt_len < 1 || r.output_len < 1)
     return Status::invalid_argument("prompt and output lengths must be at least 1 token");
@@ -187,22 +180,6 @@ struct Priced {
   std::string excluded, needs;
   int needs_gpus = 0;
 };
-
-// Runs job(0..n-1) on the machine's cores.
-void in_parallel(size_t n, const std::function<void(size_t)>& job) {
-  const size_t workers = std::min<size_t>(n, std::max(1u, std::thread::hardware_concurrency()));
-  if (workers <= 1) {
-    for (size_t i = 0; i < n; ++i) job(i);
-    return;
-  }
-  std::atomic<size_t> next{0};
-  std::vector<std::thread> threads;
-  for (size_t w = 0; w < workers; ++w)
-    threads.emplace_back([&] {
-      for (size_t i = next++; i < n; i = next++) job(i);
-    });
-  for (std::thread& t : threads) t.join();
-}
 
 double slo_ratio(const Candidate& c, const Slo& slo) {
   double ratio = 0;
@@ -280,7 +257,7 @@ Priced price(const models::ModelConfig& config, const Request& request, const Un
     }
   }
   if (out.candidates.empty()) {
-    const int g = fewest_gpus(t.needs, m, util);
+    const int g = serving::fewest_gpus(t.needs, m, util, 1);
     out.needs_gpus = g;
     out.needs = m.id + " with " + format_text(unit.quantization) + ": the weights (" +
                 fmt("%.1f", (t.needs.dense_weights_bytes + t.needs.expert_weights_bytes) / 1e9) + " GB) need " +
@@ -413,7 +390,7 @@ Result<Advice> advise(const models::ModelConfig& config, const Request& request,
     auto [it, fresh] = traced.try_emplace(std::make_tuple(unit.engine.id, unit.quantization, unit.kv));
     if (fresh) to_trace.emplace_back(&unit, &it->second);
   }
-  in_parallel(to_trace.size(), [&](size_t i) {
+  parallel_for(to_trace.size(), [&](size_t i) {
     const Unit& unit = *to_trace[i].first;
     Traced& t = *to_trace[i].second;
     t.engine = &unit.engine;
@@ -441,7 +418,7 @@ Result<Advice> advise(const models::ModelConfig& config, const Request& request,
   std::vector<Priced> priced(units.size());
   std::atomic<size_t> done{0};
   std::mutex progress_mutex;
-  in_parallel(units.size(), [&](size_t u) {
+  parallel_for(units.size(), [&](size_t u) {
     priced[u] = price(config, request, units[u], traced.at(std::make_tuple(units[u].engine.id, units[u].quantization,
                                                                          units[u].kv)),
                       grid, counts);

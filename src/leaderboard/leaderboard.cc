@@ -6,9 +6,9 @@
 #include <map>
 #include <mutex>
 #include <sstream>
-#include <thread>
 
 #include "advisor/advisor.h"
+#include "common/parallel.h"
 #include "leaderboard/published_scores.h"
 #include "models/zoo.h"
 
@@ -89,29 +89,23 @@ Result<nlohmann::json> build(const Options& o, const std::vector<serving::Servin
   std::vector<Job> jobs;
   for (size_t m = 0; m < configs.size(); ++m)
     for (size_t t = 0; t < tasks.size(); ++t) jobs.push_back({m, t});
-  std::atomic<size_t> next{0}, done{0};
+  std::atomic<size_t> done{0};
   std::mutex progress_mutex;
-  auto work = [&] {
-    for (size_t j = next++; j < jobs.size(); j = next++) {
-      advisor::Request r;
-      r.prompt_len = tasks[jobs[j].task].prompt_len;
-      r.output_len = tasks[jobs[j].task].output_len;
-      r.slo.itl_s = o.itl_slo_s;
-      r.max_gpus = o.max_gpus;
-      r.machines = o.machines;
-      r.quantizations = {""};  // each model as its authors publish it
-      r.size_limits = o.size_limits;
-      jobs[j].advice = advisor::advise(configs[jobs[j].model], r, available);
-      if (progress) {
-        std::lock_guard<std::mutex> lock(progress_mutex);
-        progress(static_cast<double>(++done) / static_cast<double>(jobs.size()));
-      }
+  parallel_for(jobs.size(), [&](size_t j) {
+    advisor::Request r;
+    r.prompt_len = tasks[jobs[j].task].prompt_len;
+    r.output_len = tasks[jobs[j].task].output_len;
+    r.slo.itl_s = o.itl_slo_s;
+    r.max_gpus = o.max_gpus;
+    r.machines = o.machines;
+    r.quantizations = {""};  // each model as its authors publish it
+    r.size_limits = o.size_limits;
+    jobs[j].advice = advisor::advise(configs[jobs[j].model], r, available);
+    if (progress) {
+      std::lock_guard<std::mutex> lock(progress_mutex);
+      progress(static_cast<double>(++done) / static_cast<double>(jobs.size()));
     }
-  };
-  std::vector<std::thread> threads;
-  const unsigned workers = std::max(1u, std::min(2u, std::thread::hardware_concurrency()));
-  for (unsigned w = 0; w < workers; ++w) threads.emplace_back(work);
-  for (std::thread& t : threads) t.join();
+  });
 
   nlohmann::json rows = nlohmann::json::array(), skipped = nlohmann::json::array();
   for (const Job& j : jobs) {

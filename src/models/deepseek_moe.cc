@@ -14,17 +14,7 @@ DecoderSpec deepseek_spec(const std::string& prefix) {
     if (!d.layer_moe[layer])
       return std::make_shared<GatedMLP>(prefix + "MLP", c, c.intermediate_size, false, i, GatedMLP::Names{}, true);
     MoeOptions m{.cls = prefix + "MoE"};
-    m.router = RouterOptions{.cls = prefix + "TopkRouter",
-                             .experts = d.num_experts,
-                             .top_k = d.num_experts_per_tok,
-                             .hidden = c.hidden_size,
-                             .scoring = RouterOptions::Scoring::kSigmoidGrouped,
-                             .correction_bias = true,
-                             .renormalize = d.norm_topk_prob,
-                             .scaling = d.routed_scaling_factor,
-                             .n_group = d.n_group,
-                             .topk_group = d.topk_group,
-                             .float32 = true};
+    m.router = grouped_sigmoid_router(prefix + "TopkRouter", c);
     m.experts = ExpertsOptions{.cls = prefix + "NaiveMoe", .experts = d.num_experts, .hidden = c.hidden_size,
                                .width = d.moe_intermediate_size};
     m.shared_width = d.shared_expert_intermediate_size;

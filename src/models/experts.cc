@@ -19,6 +19,21 @@ constexpr double kInitStd = 0.02;
 
 // ---- router ----
 
+RouterOptions grouped_sigmoid_router(std::string cls, const ModelConfig& c) {
+  const DecoderConfig& d = c.decoder;
+  return RouterOptions{.cls = std::move(cls),
+                       .experts = d.num_experts,
+                       .top_k = d.num_experts_per_tok,
+                       .hidden = c.hidden_size,
+                       .scoring = RouterOptions::Scoring::kSigmoidGrouped,
+                       .correction_bias = true,
+                       .renormalize = d.norm_topk_prob,
+                       .scaling = d.routed_scaling_factor,
+                       .n_group = d.n_group,
+                       .topk_group = d.topk_group,
+                       .float32 = true};
+}
+
 Router::Router(const RouterOptions& o, const Init& init) : HfModule(o.cls, tree::NodeKind::kMl), o_(o) {
   weight_ = add_param("weight", {o.experts, o.hidden}, kInitStd, init);
   if (o.bias) bias_ = add_param("bias", {o.experts}, 0, init);

@@ -37,6 +37,10 @@ struct RouterOptions {
   bool float32 = false;          // DeepSeek: the router's product in float32
 };
 
+// DeepSeek V3's router as its config describes it (Nemotron-H's MoE layers use the same):
+// sigmoid scores steered by a correction bias, the top k within the best groups, in float32.
+RouterOptions grouped_sigmoid_router(std::string cls, const ModelConfig& c);
+
 class Router : public HfModule {
  public:
   Router(const RouterOptions& o, const Init& init);

@@ -28,17 +28,7 @@ class NemotronHBlock : public DecoderLayerBase {
       mixer_ = register_module("mixer", std::make_shared<Attention>(c, default_attention(c, spec, layer), init));
     } else if (d.layer_moe[layer]) {
       MoeOptions m{.cls = "NemotronHMoE"};
-      m.router = RouterOptions{.cls = "NemotronHTopkRouter",
-                               .experts = d.num_experts,
-                               .top_k = d.num_experts_per_tok,
-                               .hidden = c.hidden_size,
-                               .scoring = RouterOptions::Scoring::kSigmoidGrouped,
-                               .correction_bias = true,
-                               .renormalize = d.norm_topk_prob,
-                               .scaling = d.routed_scaling_factor,
-                               .n_group = d.n_group,
-                               .topk_group = d.topk_group,
-                               .float32 = true};
+      m.router = grouped_sigmoid_router("NemotronHTopkRouter", c);
       m.experts = ExpertsOptions{.cls = "NemotronHExperts", .experts = d.num_experts,
                                  .hidden = d.moe_latent_size > 0 ? d.moe_latent_size : c.hidden_size,
                                  .width = d.moe_intermediate_size, .gated = false, .act = "relu2"};

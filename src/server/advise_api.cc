@@ -148,9 +148,14 @@ ApiResponse Api::leaderboard(const ApiRequest& r) {
   });
   if (!body.is_ok()) return refusal(body.status());
   if (format != "csv") return {200, *body};
-  ApiResponse csv{200, std::make_shared<const std::string>(leaderboard::to_csv(nlohmann::json::parse(**body)))};
-  csv.content_type = "text/csv";
-  return csv;
+  // The CSV is made once from the cached answer, and cached beside it.
+  auto csv = cache_->get_or_compute(key + "|csv", [&]() -> Result<std::string> {
+    return leaderboard::to_csv(nlohmann::json::parse(**body));
+  });
+  if (!csv.is_ok()) return refusal(csv.status());
+  ApiResponse out{200, *csv};
+  out.content_type = "text/csv";
+  return out;
 }
 
 }  // namespace irene::server

@@ -65,10 +65,8 @@ double PrefillTokens::quantile(double u) const {
   return hi;
 }
 
-Result<ChunkedIterations> ChunkedIterations::build(const engines::LoweredStep& decode, const engines::LoweredStep& prompt,
-                                                   const Shape& shape, const engines::Engine& engine,
-                                                   const std::string& dtype) {
-  if (shape.token_budget <= shape.batch)
+Status ChunkedIterations::check(const Shape& shape) {
+  if (shape.batch < 1 || shape.token_budget <= shape.batch)
     return Status::invalid_argument(
         "a running batch of " + std::to_string(static_cast<int64_t>(shape.batch)) +
         " leaves no room for prompts in the engine's token budget per iteration (max_num_batched_tokens " +
@@ -76,6 +74,13 @@ Result<ChunkedIterations> ChunkedIterations::build(const engines::LoweredStep& d
   if (shape.data_parallel < 1 || shape.num_gpus % shape.data_parallel != 0)
     return Status::invalid_argument("data-parallel replicas must divide the GPUs (" + std::to_string(shape.num_gpus) +
                                     "), got " + std::to_string(shape.data_parallel));
+  return Status::ok();
+}
+
+Result<ChunkedIterations> ChunkedIterations::build(const engines::LoweredStep& decode, const engines::LoweredStep& prompt,
+                                                   const Shape& shape, const engines::Engine& engine,
+                                                   const std::string& dtype) {
+  IRENE_RETURN_IF_ERROR(check(shape));
   ChunkedIterations c;
   for (const engines::PairedKernel& p : engines::pair_up(decode, prompt)) {
     const engines::EngineKernel& k = p.a.count > 0 ? p.a : p.b;
@@ -115,14 +120,7 @@ void ChunkedIterations::place_prompts() {
 }
 
 Result<ChunkedIterations> ChunkedIterations::with_shape(const Shape& shape) const {
-  if (shape.token_budget <= shape.batch || shape.batch < 1)
-    return Status::invalid_argument(
-        "a running batch of " + std::to_string(static_cast<int64_t>(shape.batch)) +
-        " leaves no room for prompts in the engine's token budget per iteration (max_num_batched_tokens " +
-        std::to_string(static_cast<int64_t>(shape.token_budget)) + "); give a larger budget or a smaller batch");
-  if (shape.data_parallel < 1 || shape.num_gpus % shape.data_parallel != 0)
-    return Status::invalid_argument("data-parallel replicas must divide the GPUs (" + std::to_string(shape.num_gpus) +
-                                    "), got " + std::to_string(shape.data_parallel));
+  IRENE_RETURN_IF_ERROR(check(shape));
   if (shape.prompt_len != shape_.prompt_len || shape.output_len != shape_.output_len)
     return Status::invalid_argument("another workload (prompt or output length) needs a new trace");
   ChunkedIterations c;

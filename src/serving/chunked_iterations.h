@@ -94,6 +94,7 @@ class ChunkedIterations {
 
  private:
   struct Kernel;  // a paired kernel reduced to the numbers its cost needs (calibration calls this often)
+  static Status check(const Shape& shape);  // a batch the budget leaves room beside, replicas that divide the GPUs
   void place_prompts();  // the prefill tokens' quantiles for shape_
   std::vector<Kernel> kernels_;
   double layers_ = 0;

@@ -63,6 +63,13 @@ MemoryFit refit(const MemoryFit& needs, const machines::MachineSpec& m, int num_
   return f;
 }
 
+int fewest_gpus(const MemoryFit& needs, const machines::MachineSpec& machine, double utilization, int64_t batch,
+                int most) {
+  for (int g = 1; g <= most; g *= 2)
+    if (refit(needs, machine, g, 1, utilization).max_batch >= batch) return g;
+  return 0;
+}
+
 nlohmann::json to_json(const MemoryFit& f) {
   return {{"memory_bytes", f.memory_bytes},
           {"weights_bytes", f.weights_bytes},

@@ -37,5 +37,9 @@ nlohmann::json to_json(const MemoryFit& f);
 // dense weights, the engine giving itself `utilization` of each GPU's memory.
 MemoryFit refit(const MemoryFit& needs, const machines::MachineSpec& machine, int num_gpus, int data_parallel,
                 double utilization);
+// The fewest GPUs (1, 2, 4, ... up to `most`) of `machine` whose memory holds `needs` at
+// `batch` running requests, one replica of the dense weights; 0 when none does.
+int fewest_gpus(const MemoryFit& needs, const machines::MachineSpec& machine, double utilization, int64_t batch,
+                int most = 1024);
 
 }  // namespace irene::serving

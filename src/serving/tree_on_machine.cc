@@ -5,20 +5,6 @@
 
 namespace irene::serving {
 
-namespace {
-
-// The fewest GPUs (1, 2, 4, ... 64) of `m` whose memory holds `s` at its batch; 0 when
-// none does.
-Result<int> fewest_gpus(const models::ModelConfig& config, ServingConfig s, const machines::MachineSpec& m) {
-  s.num_gpus = 1;
-  IRENE_ASSIGN_OR_RETURN(MemoryFit needs, memory_fit(config, s, m));
-  IRENE_ASSIGN_OR_RETURN(engines::Engine engine, engines::find_engine(s.engine));
-  for (int g = 1; g <= 64; g *= 2)
-    if (refit(needs, m, g, 1, engine.gpu_memory_utilization).max_batch >= s.batch_size) return g;
-  return 0;
-}
-
-}  // namespace
 
 Result<MachineTree> tree_on_machine(const models::ModelConfig& config, const models::RunOptions& run,
                                     const machines::MachineSpec& machine, int num_gpus,
@@ -33,7 +19,11 @@ Result<MachineTree> tree_on_machine(const models::ModelConfig& config, const mod
     s.size_limits = run.size_limits;
     s.engine = default_engine(machine, available);
     if (machine.memory_bytes) {
-      IRENE_ASSIGN_OR_RETURN(out.gpus_needed, fewest_gpus(config, s, machine));
+      // The fewest GPUs (1, 2, 4, ... 64) whose memory holds the weights and this batch.
+      s.num_gpus = 1;
+      IRENE_ASSIGN_OR_RETURN(MemoryFit needs, memory_fit(config, s, machine));
+      IRENE_ASSIGN_OR_RETURN(engines::Engine engine, engines::find_engine(s.engine));
+      out.gpus_needed = fewest_gpus(needs, machine, engine.gpu_memory_utilization, s.batch_size, 64);
     }
     s.num_gpus = num_gpus > 0 ? num_gpus : (out.gpus_needed > 0 ? std::min(out.gpus_needed, 8) : 8);
     if (out.gpus_needed == 0 || out.gpus_needed > s.num_gpus)
