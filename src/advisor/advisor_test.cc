@@ -192,6 +192,28 @@ TEST(AdvisorTest, ThePicksExplanationIsTheServingAnswerOfThatSetup) {
   EXPECT_NE(x.time_split.find("decode kernels"), std::string::npos);
 }
 
+// gpt-oss runs its experts as grouped products straight under the experts module: they
+// are among the costliest nodes, not left out for having no ML children.
+TEST(AdvisorTest, GroupedExpertsAreAmongTheCostliestNodes) {
+  const models::ModelConfig c = models::bundled_config("openai/gpt-oss-120b").value();
+  Request r;
+  r.machines = {"h100-sxm5-80gb"};
+  r.max_gpus = 1;
+  r.batches = {256};
+  const Advice a = advise(c, r, shipped()).value();
+  ASSERT_TRUE(a.best);
+  const Explanation x = explain(c, a.candidates[*a.best], r, shipped()).value();
+  bool experts = false;
+  double shares = 0;
+  for (const NodeShare& n : x.top_nodes) {
+    experts = experts || n.path == "model.layers.*.mlp.experts";
+    shares += n.share;
+  }
+  EXPECT_TRUE(experts);
+  EXPECT_GT(shares, 0.5);
+  EXPECT_LE(shares, 1.0 + 1e-9);
+}
+
 TEST(AdvisorTest, TasksAndTheBatchGrid) {
   EXPECT_EQ(find_task("chat").value().prompt_len, 634);
   EXPECT_FALSE(find_task("poetry").is_ok());

@@ -11,9 +11,15 @@ std::vector<NodeShare> costliest_nodes(const tree::Tree& step, size_t top) {
   if (step.empty()) return {};
   const double total = step.root().energy_j.value_or(0);
   std::map<std::pair<std::string, std::string>, NodeShare> by_path;
+  // The lowest nodes above the math ops: ML leaves (Linear, attention) and modules that
+  // run math ops alone (gpt-oss's grouped experts), so no energy is counted twice.
+  auto lowest = [&](const tree::Node& n) {
+    if (n.kind == tree::NodeKind::kMath || n.parent < 0) return false;
+    return std::none_of(n.children.begin(), n.children.end(),
+                        [&](int c) { return step.nodes[static_cast<size_t>(c)].kind != tree::NodeKind::kMath; });
+  };
   for (const tree::Node& n : step.nodes) {
-    if (n.kind != tree::NodeKind::kMl && n.kind != tree::NodeKind::kMlNp) continue;
-    if (!n.energy_j || *n.energy_j <= 0) continue;
+    if (!lowest(n) || !n.energy_j || *n.energy_j <= 0) continue;
     NodeShare& s = by_path[{tree::repeated_path(n.path), n.cls}];
     s.path = tree::repeated_path(n.path);
     s.cls = n.cls;

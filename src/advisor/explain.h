@@ -30,7 +30,8 @@ struct Explanation {
 Result<Explanation> explain(const models::ModelConfig& config, const Candidate& pick, const Request& request,
                             const std::vector<serving::ServingPredictor>& available, size_t top = 5);
 
-// The costliest ML nodes of a step tree, each summed over the layers it repeats in.
+// The costliest of a step tree's lowest nodes above its math ops (ML leaves, and modules
+// that run math ops alone), each summed over the layers it repeats in.
 std::vector<NodeShare> costliest_nodes(const tree::Tree& step, size_t top);
 
 nlohmann::json to_json(const Explanation& e);
