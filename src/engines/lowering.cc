@@ -383,6 +383,13 @@ LoweredStep lower(const tree::Tree& t, Kernels kind) {
       k.nodes.push_back(static_cast<int>(i));
       continue;
     }
+    // A cast of a module's weights (DeepSeek's router reads its weight in float32 each
+    // step, as transformers writes it): an engine keeps weights in the dtype it computes
+    // in, so there is no kernel and the node has no share.
+    if (n.cls == "aten::_to_copy" && parent.num_parameters > 0) {
+      const Operands ops = operands_of(n.shapes);
+      if (!ops.inputs.empty() && elements(ops.inputs[0]) == static_cast<double>(parent.num_parameters)) continue;
+    }
     // Elementwise: joins the open fused kernel, or opens one. Fused kernels are named by
     // what they span: the ML leaves (input_layernorm, act_fn) and the ops called directly
     // in a module (add, mul): "add+post_attention_layernorm".

@@ -137,6 +137,27 @@ TEST(LoweringTest, GroupedExpertsKeepTheirRoutedRowsAndBytes) {
   EXPECT_NEAR(w2->expert_bytes, 2.0 * 16 * 32, 0.5);
 }
 
+// DeepSeek's router reads its weight in float32 each step (transformers casts it); an
+// engine holds the weight as it computes, so the cast is no kernel: the router's bytes
+// grow with the tokens, not with the experts' count times the hidden size.
+TEST(LoweringTest, ARoutersWeightCastIsNoKernel) {
+  nlohmann::json j = tiny_llama();
+  j.update({{"model_type", "deepseek_v3"}, {"n_routed_experts", 64}, {"num_experts_per_tok", 2},
+            {"moe_intermediate_size", 16}, {"n_shared_experts", 1}, {"first_k_dense_replace", 1},
+            {"kv_lora_rank", 16}, {"q_lora_rank", 24}, {"qk_rope_head_dim", 4}, {"qk_nope_head_dim", 8},
+            {"v_head_dim", 8}, {"n_group", 1}, {"topk_group", 1}, {"routed_scaling_factor", 1.0},
+            {"topk_method", "noaux_tc"}, {"scoring_func", "sigmoid"}, {"norm_topk_prob", true}});
+  const tree::Tree step = decode_step(j, 1);
+  bool cast_traced = false;
+  for (const tree::Node& n : step.nodes)
+    if (n.cls == "aten::_to_copy" && n.shapes.find("[64,32]") != std::string::npos) cast_traced = true;
+  ASSERT_TRUE(cast_traced) << "the tiny DeepSeek router no longer casts its weight; the test needs another";
+  const LoweredStep s = lower(step, Kernels::kFused);
+  for (const EngineKernel& k : s.kernels)
+    if (k.op_class == predict::OpClass::kElementwise)
+      EXPECT_LT(k.activation_bytes, 64 * 32 * 4) << k.scope << " " << k.name;
+}
+
 // A decode batch with prefill tokens beside it: one launch per kernel, the weights read
 // once, the work of both.
 TEST(LoweringTest, AMixedIterationReadsTheWeightsOnce) {

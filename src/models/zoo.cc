@@ -333,16 +333,34 @@ const RunOptions& ModelRunner::options() const { return impl_->options; }
 
 namespace {
 
+// A built model with its active parameter count, which walks every parameter of every
+// module (for a 1 T-parameter MoE, most of the time of building a trace) and so is kept
+// with the model.
+struct BuiltModel {
+  std::shared_ptr<TransformerModel> model;
+  int64_t active_parameters = 0;
+};
+
+BuiltModel counted(std::shared_ptr<TransformerModel> model) {
+  BuiltModel b{std::move(model), 0};
+  if (b.model && dynamic_cast<CausalLM*>(b.model.get())) {
+    int64_t total = 0;
+    for (const auto& p : b.model->parameters()) total += p.numel();
+    b.active_parameters = total - inactive_parameters(*b.model);
+  }
+  return b;
+}
+
 // Shapes-only models hold no storage and are the same for every batch size and length,
 // so the last ones built on this thread are kept: a sweep or a serving answer builds each
 // once. Per thread, because a model's forward pass keeps state (CausalLM's plain cache)
 // and must not run on two threads at once. A meta model of Llama-3.1-405B or
 // Mixtral-8x22B holds 2-5 MB of module objects (peak RSS of a shapes-only `irene tree`):
 // two per thread bound a 64-thread server to well under a GB.
-std::shared_ptr<TransformerModel> cached_meta_model(const ModelConfig& c, const RunOptions& o,
-                                                    const std::function<std::shared_ptr<TransformerModel>()>& make) {
+BuiltModel cached_meta_model(const ModelConfig& c, const RunOptions& o,
+                             const std::function<std::shared_ptr<TransformerModel>()>& make) {
   constexpr size_t kKept = 2;
-  thread_local std::list<std::pair<std::string, std::shared_ptr<TransformerModel>>> kept;
+  thread_local std::list<std::pair<std::string, BuiltModel>> kept;
   std::string key = c.name + '\n' + c.raw.dump() + '\n' + run_dtype(c, o) + '\n' + o.attention;
   // The weights' formats, which a serving engine may set apart from the config's.
   const Quantization& q = c.decoder.quantization;
@@ -357,11 +375,11 @@ std::shared_ptr<TransformerModel> cached_meta_model(const ModelConfig& c, const 
     kept.splice(kept.begin(), kept, it);  // most recently used first
     return kept.front().second;
   }
-  std::shared_ptr<TransformerModel> model = make();
-  if (!model) return nullptr;
-  kept.emplace_front(key, model);
+  BuiltModel built = counted(make());
+  if (!built.model) return built;
+  kept.emplace_front(key, built);
   if (kept.size() > kKept) kept.pop_back();
-  return model;
+  return built;
 }
 
 }  // namespace
@@ -369,9 +387,10 @@ std::shared_ptr<TransformerModel> cached_meta_model(const ModelConfig& c, const 
 Result<std::unique_ptr<ModelRunner>> ModelRunner::create(const ModelConfig& config, const RunOptions& options) {
   IRENE_RETURN_IF_ERROR(validate_run(config, options));
   // Real weights and activations in host memory: refuse what cannot fit, rather than be
-  // killed by the kernel part-way.
-  if (auto available = available_memory_bytes())
-    IRENE_RETURN_IF_ERROR(check_run_memory(config, options, *available));
+  // killed by the kernel part-way. (Shapes-only and GPU runs hold nothing there.)
+  if (!options.shapes_only && !options.cuda)
+    if (auto available = available_memory_bytes())
+      IRENE_RETURN_IF_ERROR(check_run_memory(config, options, *available));
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   impl->options = options;
@@ -390,14 +409,12 @@ Result<std::unique_ptr<ModelRunner>> ModelRunner::create(const ModelConfig& conf
       model->eval();
       return model;
     };
-    impl->model = options.shapes_only && options.weights_path.empty() ? cached_meta_model(config, options, make) : make();
-    if (!impl->model) return Status::unsupported("no architecture for model_type '" + config.model_type + "'");
+    BuiltModel built = options.shapes_only && options.weights_path.empty() ? cached_meta_model(config, options, make)
+                                                                           : counted(make());
+    if (!built.model) return Status::unsupported("no architecture for model_type '" + config.model_type + "'");
+    impl->model = std::move(built.model);
     impl->lm = dynamic_cast<CausalLM*>(impl->model.get());
-    if (impl->lm) {
-      int64_t total = 0;
-      for (const auto& p : impl->model->parameters()) total += p.numel();
-      impl->active_parameters = total - inactive_parameters(*impl->model);
-    }
+    impl->active_parameters = built.active_parameters;
     if (!options.weights_path.empty()) {
       IRENE_ASSIGN_OR_RETURN(LoadReport report, load_safetensors(*impl->model, options.weights_path));
       (void)report;

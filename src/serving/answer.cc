@@ -11,9 +11,12 @@ Result<Answer> answer(const models::ModelConfig& config, const machines::Machine
   IRENE_ASSIGN_OR_RETURN(engines::Engine engine, engines::find_engine(s.engine));
   Answer a;
   IRENE_ASSIGN_OR_RETURN(a.predictor, predictor_for(machine, available, chosen, engine.id));
+  // Built at the batch asked, then re-priced at the batch the memory holds (engines that
+  // lower a step read the memory's figures off this workload's trace).
+  IRENE_ASSIGN_OR_RETURN(ServingWorkload w, ServingWorkload::build(config, s));
   nlohmann::json memory = nullptr;
   if (config.is_decoder() && machine.memory_bytes) {
-    IRENE_ASSIGN_OR_RETURN(MemoryFit fit, memory_fit(config, s, machine));
+    IRENE_ASSIGN_OR_RETURN(MemoryFit fit, memory_fit(w, config, machine));
     memory = to_json(fit);
     const int64_t asked = s.batch_size;
     memory["requested_batch"] = asked;
@@ -29,6 +32,7 @@ Result<Answer> answer(const models::ModelConfig& config, const machines::Machine
       memory["note"] = note;
     } else if (asked > fit.max_batch && fit.max_batch >= s.pipeline_parallel) {
       s.batch_size = fit.max_batch;
+      IRENE_ASSIGN_OR_RETURN(w, w.resized(s.batch_size, s.num_gpus, s.data_parallel, s.expert_parallel));
       memory["batch_capped"] = true;
       std::snprintf(note, sizeof note,
                     "%lld running requests do not fit the KV cache (%.1f MB each at the mean context): the engine "
@@ -38,7 +42,6 @@ Result<Answer> answer(const models::ModelConfig& config, const machines::Machine
       memory["note"] = note;
     }
   }
-  IRENE_ASSIGN_OR_RETURN(ServingWorkload w, ServingWorkload::build(config, s));
   IRENE_ASSIGN_OR_RETURN(a.estimate, w.estimate(machine, a.predictor.params));
   a.served = w.config();
   a.doc = serving_answer(config, machine, a.served, a.estimate, a.predictor);

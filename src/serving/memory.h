@@ -32,6 +32,11 @@ struct MemoryFit {
 // `serving`'s engine, quantization and parallelism on `machine`; the model as `config`.
 Result<MemoryFit> memory_fit(const models::ModelConfig& config, const ServingConfig& serving,
                              const machines::MachineSpec& machine);
+// The same for a built workload: read off its traced decode step where its engine lowers
+// one with fused kernels (no trace of its own); else as above, from `config` (the model as
+// the workload was built from it).
+Result<MemoryFit> memory_fit(const ServingWorkload& workload, const models::ModelConfig& config,
+                             const machines::MachineSpec& machine);
 nlohmann::json to_json(const MemoryFit& f);
 // The same needs on `num_gpus` GPUs of `machine` with `data_parallel` replicas of the
 // dense weights, the engine giving itself `utilization` of each GPU's memory.

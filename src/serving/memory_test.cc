@@ -37,6 +37,40 @@ TEST(MemoryTest, LlamaEightBOnOneH100ByHand) {
   EXPECT_GT(fp8.max_batch, f.max_batch);
 }
 
+// A built workload's memory figures, read off its own decode trace at its batch, are the
+// ones a trace of one request gives: the weights do not grow with the batch and each
+// activation grows with the tokens. Dense, sliding-window, MoE (fused and looped experts),
+// latent attention, hybrid recurrent layers; bf16, FP8 and MXFP4 weights.
+TEST(MemoryTest, AWorkloadsOwnTraceGivesTheSameFigures) {
+  const std::vector<std::string> models = {"meta-llama/Llama-3.1-8B",        "google/gemma-3-27b-it",
+                                           "openai/gpt-oss-20b",             "Qwen/Qwen3-30B-A3B",
+                                           "moonshotai/Kimi-K2-Instruct",    "nvidia/NVIDIA-Nemotron-Nano-9B-v2",
+                                           "mistralai/Mixtral-8x7B-v0.1"};
+  for (const std::string& id : models) {
+    auto c = models::bundled_config(id);
+    ASSERT_TRUE(c.is_ok()) << id << ": " << c.status().message();
+    for (const int64_t batch : {1, 37, 512}) {
+      for (const std::string& q : {std::string(), std::string("fp8")}) {
+        ServingConfig s{batch, 634, 700, 8, 1, ""};
+        s.engine = "vllm-0.11.1";
+        s.quantization = q;
+        const MemoryFit own = memory_fit(c.value(), s, h100()).value();
+        const ServingWorkload w = ServingWorkload::build(c.value(), s).value();
+        ASSERT_NE(w.traced_decode(), nullptr) << id;
+        const MemoryFit read = memory_fit(w, c.value(), h100()).value();
+        const std::string at = id + " batch " + std::to_string(batch) + " " + q;
+        EXPECT_DOUBLE_EQ(read.dense_weights_bytes, own.dense_weights_bytes) << at;
+        // One expert's bytes are the trace's over the experts its rows touched: equal to
+        // rounding.
+        EXPECT_NEAR(read.expert_weights_bytes, own.expert_weights_bytes, 1e-6 * own.expert_weights_bytes) << at;
+        EXPECT_NEAR(read.activation_bytes, own.activation_bytes, 1e-9 * own.activation_bytes) << at;
+        EXPECT_DOUBLE_EQ(read.kv_bytes_per_request, own.kv_bytes_per_request) << at;
+        EXPECT_EQ(read.max_batch, own.max_batch) << at;
+      }
+    }
+  }
+}
+
 // A batch the cache cannot hold is capped and the answer says so; weights that do not
 // fit at all are said too, the figures still given.
 TEST(MemoryTest, TheAnswerCapsTheBatchAndSaysSo) {

@@ -179,6 +179,7 @@ Status ServingWorkload::build_chunked() {
   IRENE_ASSIGN_OR_RETURN(tree::Tree prompt, models::trace_model(*config_, prefill));
   engines::LoweredStep decode_kernels = engines::lower(step, engine_.kernels);
   const engines::LoweredStep prompt_kernels = engines::lower(prompt, engine_.kernels);
+  traced_decode_ = std::make_shared<const TracedDecode>(TracedDecode{decode_kernels, static_cast<double>(s.batch_size)});
   const double element = dtype_ == "float32" ? 4 : 2;
   // A cache stored in a byte per value halves (or quarters) what decode attention reads.
   if (config_->decoder.quantization.kv_cache_dtype.rfind("fp8", 0) == 0)

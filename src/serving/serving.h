@@ -39,6 +39,7 @@
 
 #include "common/status.h"
 #include "engines/engine.h"
+#include "engines/lowering.h"
 #include "machines/catalogue.h"
 #include "models/config.h"
 #include "models/zoo.h"
@@ -134,6 +135,14 @@ class ServingWorkload {
   const models::ModelConfig& model() const { return *config_; }
   const std::string& dtype() const { return dtype_; }
   int tensor_parallel() const { return serving_.num_gpus / serving_.pipeline_parallel / serving_.data_parallel; }
+  // The decode step's kernels as traced and the tokens it ran, for engines that lower a
+  // step to their kernels (null otherwise): the memory check reads the weights' stored
+  // sizes and a token's activations off them rather than tracing again.
+  struct TracedDecode {
+    engines::LoweredStep kernels;
+    double tokens = 0;
+  };
+  const TracedDecode* traced_decode() const { return traced_decode_.get(); }
 
  private:
   struct KernelGroup {
@@ -159,6 +168,7 @@ class ServingWorkload {
   ServingConfig serving_;
   engines::Engine engine_;
   std::shared_ptr<const ChunkedIterations> chunked_;  // engines with chunked prefill
+  std::shared_ptr<const TracedDecode> traced_decode_;  // the same engines
   std::string dtype_;
   Phase decode_, prefill_;  // prefill: one prefill iteration of prompts_per_prefill_ prompts
   std::optional<Phase> run_decode_;  // the decode iteration at a closed run's mean batch
