@@ -73,7 +73,7 @@ void BM_LargestMoeAnswer(benchmark::State& state) {
   Setup s("vllm-0.11.1", "moonshotai/Kimi-K2-Instruct");
   for (auto _ : state)
     benchmark::DoNotOptimize(serving::answer(s.config, s.machine, s.at(256, 8), serving::shipped_serving_predictors(),
-                                             nullptr, /*with_step=*/false)
+                                             nullptr, serving::WithTree::kNone)
                                  .value());
 }
 BENCHMARK(BM_LargestMoeAnswer)->Unit(benchmark::kMillisecond);

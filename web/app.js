@@ -288,8 +288,9 @@ function renderSummary(model) {
   const newTokens = Number(a.new_tokens) || 0;
   const dtype = a.dtype && a.dtype !== 'float32' ? ` · ${a.dtype}` : '';
   const pasted = state.selection && state.selection.config ? 'pasted config · ' : '';
-  // A GPU's answer says what its tree is (`what`): under an engine, one steady-state decode
-  // step of a decoder (the serving answer beside it); otherwise a roofline forward pass.
+  // A GPU's answer says what its tree is (`what`): under an engine, a decoder's batch of
+  // requests served at the steady state (prefill, decode steps, the engine's time; the
+  // serving answer beside it); otherwise a roofline forward pass.
   const onGpu = typeof a.what === 'string' && a.machine_name != null;
   const step = onGpu && a.engine && a.serving ? a.serving : null;
   if (onGpu) {
@@ -303,9 +304,9 @@ function renderSummary(model) {
     $('summary-config').textContent = `${pasted}${sel.model} · batch ${sel.batch_size} · seq ${sel.seq_len}${sel.machine ? ` · ${sel.machine}` : ''} · ${run}${dtype}`;
   }
   // A generation's energy per output token: everything (prefill included) over the tokens
-  // made. A decode step's: the serving answer's, with the prefills and the engine's time.
+  // made. A served batch's: the serving answer's per request and per output token.
   let perToken = '';
-  if (step) perToken = ` a decode step (${formatEnergy(step.energy_per_output_token_j)} per output token with prefills and engine time)`;
+  if (step) perToken = ` for ${step.batch_size} requests (${formatEnergy(step.energy_per_request_j)} per request, ${formatEnergy(step.energy_per_output_token_j)} per output token)`;
   else if (!onGpu && newTokens > 0 && model.totalEnergy != null) perToken = ` (${formatEnergy(model.totalEnergy / (newTokens * Number(sel.batch_size)))} per output token)`;
   // The figure large, what it is small beside it.
   $('summary-total').innerHTML = `${formatEnergy(model.totalEnergy)}${perToken ? `<span class="summary-total-note">${escapeHtml(perToken)}</span>` : ''}`;

@@ -65,12 +65,14 @@ TEST(CliTest, MachinesListsTheCatalogue) {
 }
 
 TEST(CliTest, PredictOnACataloguedMachineSaysWhatItRestsOn) {
-  // A generating decoder: its steady-state decode step as the machine's newest calibrated
-  // engine runs it, as `irene serving` answers it at this batch.
+  // A generating decoder: its generation as the machine's newest calibrated engine serves
+  // it at its steady state, as `irene serving` answers it at this batch.
   CliRun r = irene("predict --machine h100-sxm5-80gb --model meta-llama/Llama-3.1-8B -b 8 -s 64 -n 16 --max-depth 1");
   ASSERT_EQ(r.exit_code, 0) << r.out;
-  EXPECT_NE(r.out.find("one steady-state decode step of 8 running requests on 1 x h100-sxm5-80gb under vllm-0.11.1"),
-            std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("the generation of 8 requests on 1 x h100-sxm5-80gb under vllm-0.11.1"), std::string::npos)
+      << r.out;
+  for (const char* phase : {"prefill : Prefill", "decode : Decode", "engine : EngineTime"})
+    EXPECT_NE(r.out.find(phase), std::string::npos) << phase << "\n" << r.out;
   EXPECT_NE(r.out.find("calibrated on measured serving data of this machine under vllm-0.11.1"), std::string::npos)
       << r.out;
   // One forward pass: every node by the roofline, as transformers launches its ops.

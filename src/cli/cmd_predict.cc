@@ -39,10 +39,10 @@ Status predict_on_machine(const PredictArgs& a, const models::ModelConfig& cfg) 
                          serving::tree_on_machine(cfg, options, machine, a.num_gpus_option && a.num_gpus_option->count() > 0 ? a.num_gpus : 0,
                                                   serving::shipped_serving_predictors()));
   if (!mt.engine.empty()) {
-    mt.tree.notes.push_back("one steady-state decode step of " + std::to_string(a.batch_size) +
-                            " running requests on " + std::to_string(mt.num_gpus) + " x " + machine.id + " under " +
-                            mt.engine + " (the engine's kernels priced, handed to the nodes they cover; as `irene "
-                            "serving` at this batch); " + mt.basis);
+    mt.tree.notes.push_back("the generation of " + std::to_string(a.batch_size) + " requests on " +
+                            std::to_string(mt.num_gpus) + " x " + machine.id + " under " + mt.engine +
+                            " at its steady state (the engine's kernels priced, handed to the nodes they cover; the "
+                            "batch x `irene serving`'s energy per request at this batch); " + mt.basis);
     if (!mt.memory_note.empty()) mt.tree.notes.push_back(mt.memory_note);
   }
   print_tree(mt.tree, a.format, a.max_depth);

@@ -312,7 +312,7 @@ std::string Api::default_gpu() const {
 }
 
 // A model's tree on a catalogued GPU (serving/tree_on_machine.h): a generating decoder's
-// steady-state decode step under the machine's default engine, else the roofline.
+// generation under the machine's default engine at its steady state, else the roofline.
 ApiResponse Api::gpu_energy_answer(const SizeParams& p, const machines::MachineSpec& gpu) {
   const std::string key = std::string("energy-gpu/") + kAnswerVersion + "|" + p.key() + "|" + gpu.id + "|" +
                           serving_version_;
@@ -339,10 +339,12 @@ ApiResponse Api::gpu_energy_answer(const SizeParams& p, const machines::MachineS
                           {"attention", mt.tree.attention},
                           {"measured", false},
                           {"extrapolated", false},
-                          {"what", mt.engine.empty() ? "one forward pass, every node priced by the roofline"
-                                                     : "one steady-state decode step under " + mt.engine +
-                                                           ": the engine's kernels priced, handed to the nodes they "
-                                                           "cover (the engine's own time is on no node)"},
+                          {"what", mt.engine.empty()
+                                       ? "one forward pass, every node priced by the roofline"
+                                       : "the batch's generation as " + mt.engine +
+                                             " serves it at its steady state: the prompts' prefill, the decode "
+                                             "steps, and the engine's own time; the engine's kernels priced and "
+                                             "handed to the nodes they cover"},
                           {"total_energy_j", total},
                           {"tree", std::move(tree_doc)}};
     return doc.dump();

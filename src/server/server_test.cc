@@ -1,5 +1,7 @@
 // End-to-end: starts the real `irene serve` on a free port and talks HTTP to it.
 #include <gtest/gtest.h>
+
+#include <map>
 #include <httplib.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -11,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -494,15 +497,26 @@ TEST(ServerTest, WhatIfComparesTwoSetupsNodeByNode) {
 TEST(ServerTest, EnergyAnswersOnEveryMachineAndADecoderOpensOnACalibratedGpu) {
   auto& s = shared_server();
   // No machine named: a decoder LLM opens on the GPU calibrated under the newest engine;
-  // its step tree is the serving answer's at the same batch.
+  // its generation tree is the serving answer's at the same batch: the batch's requests,
+  // prefill, decode steps and the engine's time.
   json e = s.get("/api/energy?model=meta-llama/Llama-3.1-8B&batch_size=8&seq_len=128&new_tokens=64&max_depth=1", 200);
   EXPECT_EQ(e["machine"], "h100-sxm5-80gb");
   EXPECT_EQ(e["engine"], "vllm-0.11.1");
   json served = s.get("/api/serving?model=meta-llama/Llama-3.1-8B&machine=h100-sxm5-80gb&batch_size=8&prompt_len=128"
                       "&output_len=64&max_depth=0",
                       200);
-  EXPECT_NEAR(e["total_energy_j"].get<double>(), served["step"]["root"]["energy_j"].get<double>(),
-              1e-9 * e["total_energy_j"].get<double>());
+  const double total = e["total_energy_j"].get<double>();
+  EXPECT_NEAR(total, 8 * served["energy_per_request_j"].get<double>(), 1e-9 * total);
+  const json& root = e["tree"]["root"];
+  EXPECT_EQ(root["kind"], "generation");
+  std::map<std::string, double> phases;
+  for (const json& p : root["children"]) phases[p["path"].get<std::string>()] = p["energy_j"].get<double>();
+  ASSERT_EQ(phases.size(), 3u) << root.dump().substr(0, 400);
+  EXPECT_NEAR(phases["prefill"] + phases["decode"] + phases["engine"], total, 1e-9 * total);
+  // The decode phase: 64 steps of the serving answer's step; the prefill its share.
+  EXPECT_NEAR(phases["decode"], 64 * served["step"]["root"]["energy_j"].get<double>(), 1e-9 * total);
+  EXPECT_NEAR(phases["prefill"], served["prefill_share"].get<double>() * total, 1e-9 * total);
+  EXPECT_GT(phases["engine"], 0);
   EXPECT_NEAR(e["serving"]["energy_per_output_token_j"].get<double>(), served["energy_per_output_token_j"].get<double>(),
               1e-9);
   // A model the GPU cannot hold says how many it needs.

@@ -178,7 +178,7 @@ ApiResponse Api::serving_response(const ApiRequest& r, const nlohmann::json* pos
         // answers without one.
         if (s.run_requests > 0 && s.run_requests <= s.batch_size) s.run_requests = s.max_output_len = 0;
         IRENE_ASSIGN_OR_RETURN(serving::Answer at, serving::answer(p->config, p->machine, s, serving_predictors_,
-                                                                   nullptr, /*with_step=*/false));
+                                                                   nullptr, serving::WithTree::kNone));
         nlohmann::json point = std::move(at.doc);
         for (const char* k : {"model", "machine", "machine_name", "basis", "crossval_error_pct", "calibrated", "spec_only",
                               "engine_name"})

@@ -2,10 +2,12 @@
 
 #include <cstdio>
 
+#include "serving/generation_tree.h"
+
 namespace irene::serving {
 
 Result<Answer> answer(const models::ModelConfig& config, const machines::MachineSpec& machine, ServingConfig s,
-                      const std::vector<ServingPredictor>& available, const ServingPredictor* chosen, bool with_step) {
+                      const std::vector<ServingPredictor>& available, const ServingPredictor* chosen, WithTree with) {
   IRENE_RETURN_IF_ERROR(validate(s));
   if (s.engine.empty()) s.engine = chosen ? chosen->engine : default_engine(machine, available);
   IRENE_ASSIGN_OR_RETURN(engines::Engine engine, engines::find_engine(s.engine));
@@ -47,9 +49,12 @@ Result<Answer> answer(const models::ModelConfig& config, const machines::Machine
   a.doc = serving_answer(config, machine, a.served, a.estimate, a.predictor);
   a.doc["engine_name"] = engine.name;
   a.doc["memory"] = std::move(memory);
-  if (with_step) {
+  if (with == WithTree::kStep) {
     IRENE_ASSIGN_OR_RETURN(tree::Tree t, w.step_tree(machine, a.predictor.params));
     a.step = std::move(t);
+  } else if (with == WithTree::kGeneration) {
+    IRENE_ASSIGN_OR_RETURN(tree::Tree t, generation_tree(w, a.estimate, machine, a.predictor.params));
+    a.generation = std::move(t);
   }
   return a;
 }

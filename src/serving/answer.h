@@ -22,11 +22,16 @@ struct Answer {
   ServingConfig served;          // as estimated: the engine named, the batch capped
   ServingEstimate estimate;
   MachinePredictor predictor;
-  std::optional<tree::Tree> step;  // when asked for
+  std::optional<tree::Tree> step;        // WithTree::kStep
+  std::optional<tree::Tree> generation;  // WithTree::kGeneration (serving/generation_tree.h)
 };
+
+// Which tree an answer carries: none (sweeps), the steady-state decode step, or the
+// batch's whole generation (prefill, decode steps, the engine's time).
+enum class WithTree { kNone, kStep, kGeneration };
 
 Result<Answer> answer(const models::ModelConfig& config, const machines::MachineSpec& machine, ServingConfig serving,
                       const std::vector<ServingPredictor>& available, const ServingPredictor* chosen = nullptr,
-                      bool with_step = true);
+                      WithTree with = WithTree::kStep);
 
 }  // namespace irene::serving

@@ -77,7 +77,7 @@ TEST(MemoryTest, TheAnswerCapsTheBatchAndSaysSo) {
   const models::ModelConfig c = models::bundled_config("meta-llama/Llama-3.1-8B").value();
   ServingConfig s{4000, 2000, 2000, 1, 1, ""};
   s.engine = "vllm-0.11.1";
-  const Answer a = answer(c, h100(), s, shipped_serving_predictors(), nullptr, false).value();
+  const Answer a = answer(c, h100(), s, shipped_serving_predictors(), nullptr, WithTree::kNone).value();
   ASSERT_TRUE(a.doc["memory"].is_object());
   EXPECT_TRUE(a.doc["memory"]["batch_capped"].get<bool>());
   EXPECT_EQ(a.doc["memory"]["requested_batch"], 4000);
@@ -87,7 +87,7 @@ TEST(MemoryTest, TheAnswerCapsTheBatchAndSaysSo) {
   const models::ModelConfig big = models::bundled_config("meta-llama/Llama-3.1-405B").value();
   ServingConfig one{8, 128, 128, 1, 1, ""};
   one.engine = "vllm-0.11.1";
-  const Answer no = answer(big, h100(), one, shipped_serving_predictors(), nullptr, false).value();
+  const Answer no = answer(big, h100(), one, shipped_serving_predictors(), nullptr, WithTree::kNone).value();
   EXPECT_FALSE(no.doc["memory"]["fits"].get<bool>());
   EXPECT_EQ(no.served.batch_size, 8);
   EXPECT_GT(no.doc["energy_per_output_token_j"].get<double>(), 0);
@@ -106,7 +106,7 @@ TEST(MemoryTest, EveryHfConfigIreneBuildsAnswersAtAnyBatchAndGpuCount) {
       ServingConfig s{batch, 128, 256, gpus, 1, ""};
       s.engine = "vllm-0.11.1";
       s.size_limits = false;
-      auto a = answer(*c, h100(), s, shipped_serving_predictors(), nullptr, false);
+      auto a = answer(*c, h100(), s, shipped_serving_predictors(), nullptr, WithTree::kNone);
       EXPECT_TRUE(a.is_ok()) << entry.path().filename() << " at " << batch << " on " << gpus << ": "
                              << a.status().message();
     }

@@ -312,9 +312,9 @@ models::RunOptions ServingWorkload::decode_options() const {
   return decode;
 }
 
-Result<tree::Tree> ServingWorkload::fused_step_tree(const machines::MachineSpec& m,
-                                                    const predict::RooflineParams& params) const {
-  IRENE_ASSIGN_OR_RETURN(tree::Tree t, models::trace_model(*config_, decode_options()));
+Result<tree::Tree> ServingWorkload::fused_tree(const models::RunOptions& run, const machines::MachineSpec& m,
+                                               const predict::RooflineParams& params) const {
+  IRENE_ASSIGN_OR_RETURN(tree::Tree t, models::trace_model(*config_, run));
   const int g = serving_.num_gpus;
   IRENE_ASSIGN_OR_RETURN(double base_peak, predict::roofline_peak(m, t.dtype, g));
   const predict::RooflineParams queued = predict::queued_kernels(params);
@@ -339,27 +339,51 @@ Result<tree::Tree> ServingWorkload::fused_step_tree(const machines::MachineSpec&
   }
   const int tp = tensor_parallel();
   const double element = t.dtype == "float32" ? 4 : 2;
+  const double tokens = static_cast<double>(run.batch_size) * (run.new_tokens > 0 && !run.prefill_only ? 1 : run.seq_len);
   const predict::KernelCost ar = predict::all_reduce_cost(
-      static_cast<double>(serving_.batch_size) / serving_.data_parallel * config_->hidden_size * element, m, queued, tp);
+      tokens / serving_.data_parallel * config_->hidden_size * element, m, queued, tp);
   for (size_t i = 0; i < t.nodes.size(); ++i)
     if (const double layers = predict::decoder_layers_in(t.nodes[i].cls); layers > 0 && tp > 1) {
       own[i].latency_s += layers * ar.latency_s;
       own[i].energy_j += serving_.data_parallel * layers * ar.energy_j;
     }
   predict::assign_costs(t, std::move(own));
-  t.notes.push_back("the step as " + engine_.name + " runs it: its kernels' costs (" +
-                    std::to_string(static_cast<int64_t>(step.kernel_count())) +
+  t.notes.push_back(std::string(run.prefill_only ? "the prefill" : "the step") + " as " + engine_.name +
+                    " runs it: its kernels' costs (" + std::to_string(static_cast<int64_t>(step.kernel_count())) +
                     " launches) handed to the nodes they cover; the engine's own time between iterations is on no node");
   return t;
 }
 
-Result<tree::Tree> ServingWorkload::step_tree(const machines::MachineSpec& m, const predict::RooflineParams& params) const {
-  if (engine_.kernels == engines::Kernels::kFused) return fused_step_tree(m, params);
-  IRENE_ASSIGN_OR_RETURN(tree::Tree t, models::trace_model(*config_, decode_options()));
-  predict::RooflineOptions o{tensor_parallel(), decode_.layer_activation_bytes};
+models::RunOptions ServingWorkload::prompt_options() const {
+  models::RunOptions prefill{1, serving_.prompt_len, /*shapes_only=*/true};
+  prefill.new_tokens = 1;
+  prefill.prefill_only = true;
+  prefill.dtype = dtype_;
+  prefill.attention = serving_.attention;
+  prefill.size_limits = serving_.size_limits;
+  return prefill;
+}
+
+Result<tree::Tree> ServingWorkload::priced_tree(const models::RunOptions& run, const machines::MachineSpec& m,
+                                                const predict::RooflineParams& params) const {
+  if (engine_.kernels == engines::Kernels::kFused) return fused_tree(run, m, params);
+  IRENE_ASSIGN_OR_RETURN(tree::Tree t, models::trace_model(*config_, run));
+  const double element = t.dtype == "float32" ? 4 : 2;
+  const double tokens = static_cast<double>(run.batch_size) * (run.prefill_only ? run.seq_len : 1);
+  predict::RooflineOptions o{tensor_parallel(), tokens * static_cast<double>(config_->hidden_size) * element};
   // Each kernel's own time and energy on the GPU (the host's launches of an eager
   // iteration are the engine's, not a node's).
   IRENE_RETURN_IF_ERROR(predict::predict_roofline(t, m, predict::queued_kernels(params), o).status());
+  return t;
+}
+
+Result<tree::Tree> ServingWorkload::prompt_tree(const machines::MachineSpec& m,
+                                                const predict::RooflineParams& params) const {
+  return priced_tree(prompt_options(), m, params);
+}
+
+Result<tree::Tree> ServingWorkload::step_tree(const machines::MachineSpec& m, const predict::RooflineParams& params) const {
+  IRENE_ASSIGN_OR_RETURN(tree::Tree t, priced_tree(decode_options(), m, params));
   if (serving_.pipeline_parallel > 1)
     t.notes.push_back("the step of one of " + std::to_string(serving_.pipeline_parallel) +
                       " pipelined virtual engines: " + std::to_string(engine_batch()) + " of the " +

@@ -130,6 +130,9 @@ class ServingWorkload {
   // The decode step's tree, with each node's energy on the machine (where the energy
   // goes); traced whole when asked for.
   Result<tree::Tree> step_tree(const machines::MachineSpec& machine, const predict::RooflineParams& params) const;
+  // One prompt's prefill (its last position's logits only), each node priced as the
+  // engine runs it alone.
+  Result<tree::Tree> prompt_tree(const machines::MachineSpec& machine, const predict::RooflineParams& params) const;
   const ServingConfig& config() const { return serving_; }
   const engines::Engine& engine() const { return engine_; }
   const models::ModelConfig& model() const { return *config_; }
@@ -161,7 +164,12 @@ class ServingWorkload {
 
   models::RunOptions decode_options() const;
   Status build_chunked();
-  Result<tree::Tree> fused_step_tree(const machines::MachineSpec& m, const predict::RooflineParams& params) const;
+  models::RunOptions prompt_options() const;
+  // `run` traced whole, each node priced on the machine as the engine runs it.
+  Result<tree::Tree> priced_tree(const models::RunOptions& run, const machines::MachineSpec& m,
+                                 const predict::RooflineParams& params) const;
+  Result<tree::Tree> fused_tree(const models::RunOptions& run, const machines::MachineSpec& m,
+                                const predict::RooflineParams& params) const;
   int64_t engine_batch() const { return serving_.batch_size / serving_.pipeline_parallel; }
 
   std::shared_ptr<const models::ModelConfig> config_;  // with the engine's quantization applied

@@ -31,8 +31,8 @@ Result<MachineTree> tree_on_machine(const models::ModelConfig& config, const mod
                         (out.gpus_needed ? std::to_string(out.gpus_needed) : std::string("more than 64")) + " x " +
                         machine.name + " to hold its weights and KV cache; the figures are for " +
                         std::to_string(s.num_gpus) + " of them with the memory to run it";
-    IRENE_ASSIGN_OR_RETURN(Answer a, answer(config, machine, s, available));
-    out.tree = std::move(*a.step);
+    IRENE_ASSIGN_OR_RETURN(Answer a, answer(config, machine, s, available, nullptr, WithTree::kGeneration));
+    out.tree = std::move(*a.generation);
     out.basis = a.predictor.basis;
     out.num_gpus = a.served.num_gpus;
     out.engine = a.served.engine;

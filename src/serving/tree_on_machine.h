@@ -1,8 +1,9 @@
 // A model's tree on a catalogued machine, as `irene predict --machine` and /api/energy give
-// it: for a decoder LLM that generates (new_tokens > 0), one steady-state decode step as
-// the machine's default engine runs it at this batch (serving/answer.h: node energies are
-// the engine's kernels' costs handed to the nodes they cover, the same figures as `irene
-// serving` at the same batch), on the fewest GPUs whose memory holds the weights and the
+// it: for a decoder LLM that generates (new_tokens > 0), the batch's generation as the
+// machine's default engine serves it at its steady state (serving/generation_tree.h:
+// prefill, decode steps and the engine's time; node energies are the engine's kernels'
+// costs handed to the nodes they cover, summing to the batch x `irene serving`'s energy per
+// request at the same batch), on the fewest GPUs whose memory holds the weights and the
 // batch's KV cache; otherwise every node priced by the roofline as transformers' forward
 // pass launches it (the vLLM 0.5.4 calibration, whose kernels are those aten ops); a
 // machine without the figures the roofline needs is refused, saying which.

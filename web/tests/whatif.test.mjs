@@ -80,7 +80,7 @@ function nodeAt(root, path) {
 }
 
 describe('one machine list, one tree, what if', { timeout: TEST_TIMEOUT }, () => {
-  test('the machine list offers every machine that answers energy; a decoder opens on the decoders\' GPU as one decode step equal to /api/serving\'s', async () => {
+  test('the machine list offers every machine that answers energy; a decoder opens on the decoders\' GPU as its served generation, equal to /api/serving\'s', async () => {
     const energyMachines = machines.all.filter((m) => m.answers.includes('energy'));
     const gpu = machines.all.find((m) => m.default_for === 'decoders');
     assert.equal(gpu.id, 'h100-sxm5-80gb');
@@ -98,7 +98,7 @@ describe('one machine list, one tree, what if', { timeout: TEST_TIMEOUT }, () =>
     // The form opens on bert-base-uncased, on PC1.
     assert.equal(await page.inputValue('#machine-select'), 'pc1');
 
-    // A decoder chosen: the decoders' GPU, and new tokens, so that the tree is a decode step.
+    // A decoder chosen: the decoders' GPU, and new tokens, so that the tree is a generation.
     await page.selectOption('#model-select', LLAMA);
     assert.equal(await page.inputValue('#machine-select'), gpu.id);
     assert.equal(await page.inputValue('#new-tokens-select'), '64');
@@ -117,13 +117,21 @@ describe('one machine list, one tree, what if', { timeout: TEST_TIMEOUT }, () =>
 
     const energy = (await api('/api/energy', { model: LLAMA, batch_size: '8', seq_len: '128', new_tokens: '64', machine: gpu.id, max_nodes: '6000' })).body;
     const serving = (await api('/api/serving', { model: LLAMA, machine: gpu.id, batch_size: '8', prompt_len: '128', output_len: '64', max_nodes: '1' })).body;
-    const step = serving.step.root.energy_j;
+    // The batch's 8 requests at /api/serving's energy per request: prefill, decode steps
+    // (64 of /api/serving's step) and the engine's time, side by side.
+    const batch = 8 * serving.energy_per_request_j;
     const total = page.locator('#summary-total');
-    assert.ok(Math.abs(Number(await total.getAttribute('data-energy-j')) - step) <= 1e-9 * step,
-      `the tree's total is /api/serving's step: ${await total.getAttribute('data-energy-j')} vs ${step}`);
+    assert.ok(Math.abs(Number(await total.getAttribute('data-energy-j')) - batch) <= 1e-9 * batch,
+      `the tree's total is 8 x /api/serving's energy per request: ${await total.getAttribute('data-energy-j')} vs ${batch}`);
     const totalText = await total.textContent();
-    assert.ok(totalText.startsWith(formatEnergy(step)), totalText);
+    assert.ok(totalText.startsWith(formatEnergy(batch)), totalText);
+    assert.ok(totalText.includes(formatEnergy(serving.energy_per_request_j)), `the serving answer's energy per request: ${totalText}`);
     assert.ok(totalText.includes(formatEnergy(serving.energy_per_output_token_j)), `the serving answer's energy per output token: ${totalText}`);
+    const phases = Object.fromEntries(energy.tree.root.children.map((p) => [p.path, p.energy_j]));
+    assert.deepEqual(Object.keys(phases), ['prefill', 'decode', 'engine']);
+    assert.ok(Math.abs(phases.decode - 64 * serving.step.root.energy_j) <= 1e-9 * batch, 'the decode phase is 64 steps');
+    const phaseLine = await page.locator('#summary-phases').textContent();
+    for (const p of ['prefill', 'decode', 'engine']) assert.ok(phaseLine.includes(p), phaseLine);
     const engine = machines.engines.find((e) => e.id === energy.engine);
     assert.equal(energy.engine, gpu.default_engine);
     const config = await page.locator('#summary-config').textContent();
