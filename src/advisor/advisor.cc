@@ -399,11 +399,12 @@ Result<Advice> advise(const models::ModelConfig& config, const Request& request,
     probe.quantization = unit.quantization;
     probe.kv_cache_dtype = unit.kv;
     const serving::ServingConfig s = serving_config(probe, request);
-    Result<serving::MemoryFit> needs = serving::memory_fit(config, s, *unit.machine);
-    Result<serving::ServingWorkload> w =
-        needs.is_ok() ? serving::ServingWorkload::build(config, s) : Result<serving::ServingWorkload>(needs.status());
-    if (!w.is_ok()) {
-      t.error = w.status().message();
+    Result<serving::ServingWorkload> w = serving::ServingWorkload::build(config, s);
+    // The memory's figures off the workload's own trace (engines that lower a step).
+    Result<serving::MemoryFit> needs =
+        w.is_ok() ? serving::memory_fit(*w, config, *unit.machine) : Result<serving::MemoryFit>(w.status());
+    if (!needs.is_ok()) {
+      t.error = needs.status().message();
       return;
     }
     t.workload = std::move(w).value();
@@ -416,17 +417,22 @@ Result<Advice> advise(const models::ModelConfig& config, const Request& request,
 
   // Each unit priced on its own, in parallel; gathered in the units' order.
   std::vector<Priced> priced(units.size());
-  std::atomic<size_t> done{0};
+  size_t done = 0;
+  std::atomic<bool> stopped{false};
   std::mutex progress_mutex;
+  if (progress && !progress(0, units.size())) return Status::cancelled("the search was cancelled");
   parallel_for(units.size(), [&](size_t u) {
+    if (stopped) return;
     priced[u] = price(config, request, units[u], traced.at(std::make_tuple(units[u].engine.id, units[u].quantization,
                                                                          units[u].kv)),
                       grid, counts);
     if (progress) {
       std::lock_guard<std::mutex> lock(progress_mutex);
-      progress(static_cast<double>(++done) / static_cast<double>(units.size()));
+      if (!progress(++done, units.size())) stopped = true;
     }
   });
+  if (stopped) return Status::cancelled("the search was cancelled after " + std::to_string(done) + " of " +
+                                        std::to_string(units.size()) + " parts");
   std::string needs_note;
   int needs_gpus = 0;
   for (Priced& p : priced) {

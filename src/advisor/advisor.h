@@ -95,7 +95,10 @@ struct Advice {
   std::string needs;
 };
 
-using Progress = std::function<void(double fraction)>;
+// The search's parts done (a machine, engine and weight and KV format each, every GPU
+// count and batch of it) of all; returning false stops the search, which then answers
+// Status::cancelled.
+using Progress = std::function<bool(size_t done, size_t total)>;
 
 Result<Advice> advise(const models::ModelConfig& config, const Request& request,
                       const std::vector<serving::ServingPredictor>& available, const Progress& progress = {});

@@ -101,8 +101,9 @@ Runner add_advise_command(CLI::App& app) {
     advisor::Advice advice;
     {
       ProgressBar bar("searching setups");
-      IRENE_ASSIGN_OR_RETURN(advice, advisor::advise(cfg, r, available, [&](double f) {
-                               bar.update(static_cast<int>(std::lround(1000 * f)), 1000);
+      IRENE_ASSIGN_OR_RETURN(advice, advisor::advise(cfg, r, available, [&](size_t done, size_t total) {
+                               bar.update(static_cast<int>(done), static_cast<int>(total));
+                               return true;
                              }));
     }
     nlohmann::json doc = advisor::to_json(advice, r);

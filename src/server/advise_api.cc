@@ -85,39 +85,109 @@ Result<advisor::Request> advise_request(const ApiRequest& r, const models::Model
 
 }  // namespace
 
-ApiResponse Api::advise(const ApiRequest& r) { return advise_response(r, nullptr); }
+// A request to the advisor, checked: the model, the search and its cache key.
+struct AdvisePlan {
+  models::ModelConfig config;
+  advisor::Request request;
+  std::string key;  // without the serving predictors' version
+};
 
-ApiResponse Api::post_advise(const ApiRequest& r) {
-  auto q = body_request(r, kAdviseFields, kAdviseUsage);
-  if (!q.is_ok()) return refusal(q.status());
-  return advise_response(q->first, q->second.is_null() ? nullptr : &q->second);
+namespace {
+
+Result<AdvisePlan> plan_advice(const ApiRequest& r, const nlohmann::json* posted) {
+  AdvisePlan plan;
+  IRENE_ASSIGN_OR_RETURN(plan.config, model_param(r, posted));
+  if (!plan.config.is_decoder())
+    return Status::invalid_argument("the advisor serves decoder LLMs; '" + plan.config.name + "' (" +
+                                    plan.config.model_type + ") is not one");
+  std::string request_key;
+  IRENE_ASSIGN_OR_RETURN(plan.request, advise_request(r, plan.config, request_key));
+  plan.key = std::string(kAdviseVersion) + "|" + plan.config.name + "|" + (posted ? config_hash(*posted) : std::string()) +
+             "|" + request_key;
+  return plan;
 }
 
-ApiResponse Api::advise_response(const ApiRequest& r, const nlohmann::json* posted) {
-  auto config = model_param(r, posted);
-  if (!config.is_ok()) return refusal(config.status());
-  if (!config->is_decoder())
-    return ApiResponse::error(400, "invalid_argument",
-                              "the advisor serves decoder LLMs; '" + config->name + "' (" + config->model_type +
-                                  ") is not one");
-  std::string request_key;
-  auto request = advise_request(r, *config, request_key);
-  if (!request.is_ok()) return refusal(request.status());
-  const std::string key = std::string(kAdviseVersion) + "|" + config->name + "|" +
-                          (posted ? config_hash(*posted) : std::string()) + "|" + request_key + "|" + serving_version_;
-  auto body = cache_->get_or_compute(key, [&]() -> Result<std::string> {
-    IRENE_ASSIGN_OR_RETURN(advisor::Advice a, advisor::advise(*config, *request, serving_predictors_));
-    nlohmann::json doc = advisor::to_json(a, *request);
-    doc["model"] = config->name;
+// The query's or the body's request: GET with query parameters, POST with a JSON body.
+Result<AdvisePlan> plan_of(const ApiRequest& r) {
+  if (r.body.empty()) return plan_advice(r, nullptr);
+  IRENE_ASSIGN_OR_RETURN(auto q, body_request(r, kAdviseFields, kAdviseUsage));
+  return plan_advice(q.first, q.second.is_null() ? nullptr : &q.second);
+}
+
+}  // namespace
+
+// The advice document of `plan`, cached: the search (reporting to `progress`, which may
+// stop it) and the pick's explanation.
+Result<std::shared_ptr<const std::string>> Api::advice_body(const AdvisePlan& plan,
+                                                           const std::function<bool(size_t, size_t)>& progress) {
+  auto body = cache_->get_or_compute(plan.key + "|" + serving_version_, [&]() -> Result<std::string> {
+    IRENE_ASSIGN_OR_RETURN(advisor::Advice a, advisor::advise(plan.config, plan.request, serving_predictors_, progress));
+    nlohmann::json doc = advisor::to_json(a, plan.request);
+    doc["model"] = plan.config.name;
     if (a.best) {
       IRENE_ASSIGN_OR_RETURN(advisor::Explanation x,
-                             advisor::explain(*config, a.candidates[*a.best], *request, serving_predictors_));
+                             advisor::explain(plan.config, a.candidates[*a.best], plan.request, serving_predictors_));
       doc["explanation"] = advisor::to_json(x);
     }
     return doc.dump();
   });
+  if (!body.is_ok()) return body.status();
+  return *body;
+}
+
+ApiResponse Api::advise(const ApiRequest& r) {
+  auto plan = plan_advice(r, nullptr);
+  if (!plan.is_ok()) return refusal(plan.status());
+  auto body = advice_body(*plan, {});
   if (!body.is_ok()) return refusal(body.status());
   return {200, *body};
+}
+
+ApiResponse Api::post_advise(const ApiRequest& r) {
+  auto plan = plan_of(r);
+  if (!plan.is_ok()) return refusal(plan.status());
+  auto body = advice_body(*plan, {});
+  if (!body.is_ok()) return refusal(body.status());
+  return {200, *body};
+}
+
+// The same search as a job: checked now (a bad request is a 4xx here), run on the jobs'
+// worker with its progress in the job's status, the answer cached as GET /api/advise's.
+ApiResponse Api::create_advise_job(const ApiRequest& r) {
+  auto plan = plan_of(r);
+  if (!plan.is_ok()) return refusal(plan.status());
+  nlohmann::json echo = r.body.empty() ? nlohmann::json(r.query) : nlohmann::json::parse(r.body, nullptr, false);
+  if (echo.is_object() && echo.contains("config")) echo["config"] = "(a config.json)";
+  JobWork work;
+  work.echo = std::move(echo);
+  work.run = [this, plan = std::make_shared<const AdvisePlan>(std::move(*plan))](
+                 const std::atomic<bool>& cancel,
+                 const std::function<void(int64_t, int64_t)>& progress) -> Result<JobOutcome> {
+    IRENE_ASSIGN_OR_RETURN(std::shared_ptr<const std::string> body,
+                           advice_body(*plan, [&](size_t done, size_t total) {
+                             progress(static_cast<int64_t>(done), static_cast<int64_t>(total));
+                             return !cancel.load();
+                           }));
+    return JobOutcome{nlohmann::json::parse(*body), true};
+  };
+  auto id = advise_jobs_->submit(std::move(work));
+  if (!id) return ApiResponse::error(429, "too_many_requests", "the advisor's job queue is full; try again later");
+  return ApiResponse::json(202, {{"id", *id}, {"status", "queued"}});
+}
+
+ApiResponse Api::list_advise_jobs(const ApiRequest&) {
+  return ApiResponse::json(200, {{"jobs", advise_jobs_->list()}});
+}
+
+ApiResponse Api::get_advise_job(const ApiRequest& r) {
+  auto d = advise_jobs_->describe(r.id);
+  if (!d) return ApiResponse::error(404, "not_found", "no advisor job '" + r.id + "'");
+  return ApiResponse::json(200, *d);
+}
+
+ApiResponse Api::cancel_advise_job(const ApiRequest& r) {
+  if (!advise_jobs_->cancel(r.id)) return ApiResponse::error(404, "not_found", "no advisor job '" + r.id + "'");
+  return ApiResponse::json(200, *advise_jobs_->describe(r.id));
 }
 
 ApiResponse Api::leaderboard(const ApiRequest& r) {

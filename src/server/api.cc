@@ -115,7 +115,16 @@ Result<std::unique_ptr<Api>> Api::create(const ServerOptions& options) {
         auto saved = cache->get("profile-job/" + id);
         return saved ? std::optional<std::string>(*saved) : std::nullopt;
       }};
-  api->jobs_ = std::make_unique<ProfileJobs>(8, std::move(archive));
+  api->jobs_ = std::make_unique<Jobs>(kProfileJobs, 8, std::move(archive));
+  // Advisor searches as jobs: their progress counts the search's parts (a machine, engine
+  // and format each).
+  api->advise_jobs_ = std::make_unique<Jobs>(
+      JobKind{"a", "parts"}, 8,
+      JobArchive{[cache](const std::string& id, const std::string& description) { cache->put("advise-job/" + id, description); },
+                 [cache](const std::string& id) -> std::optional<std::string> {
+                   auto saved = cache->get("advise-job/" + id);
+                   return saved ? std::optional<std::string>(*saved) : std::nullopt;
+                 }});
   IRENE_RETURN_IF_ERROR(api->load_serving(options, std::move(predictors.serving)));
   spdlog::info("cache: {} ({} stored answers); machines: {}", api->cache_->path(), api->cache_->stored(),
                api->machines_.size());
@@ -457,7 +466,7 @@ ApiResponse Api::create_profile(const ApiRequest& r) {
       return ApiResponse::error(400, "invalid_argument", "settings.level must be ml, module, model or all");
     job.level = level;
   }
-  auto id = jobs_->submit(std::move(job));
+  auto id = jobs_->submit(profile_work(std::move(job)));
   if (!id) return ApiResponse::error(429, "too_many_requests", "the profile queue is full; try again later");
   return ApiResponse::json(202, {{"id", *id}, {"status", "queued"}});
 }

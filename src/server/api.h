@@ -26,6 +26,8 @@ struct ApiRequest {
   std::string id;  // the {id} of /api/profiles/{id} and /api/campaigns/{id}
 };
 
+struct AdvisePlan;  // server/advise_api.cc
+
 struct ApiResponse {
   int status = 200;
   std::shared_ptr<const std::string> body;  // JSON text, shared with the cache
@@ -61,6 +63,10 @@ class Api {
   ApiResponse post_serving(const ApiRequest&);  // the same, for a config.json in the body
   ApiResponse advise(const ApiRequest&);        // the least-energy serving setup (server/advise_api.cc)
   ApiResponse post_advise(const ApiRequest&);   // the same, for a config.json in the body
+  ApiResponse create_advise_job(const ApiRequest&);  // the same search as a job, with progress
+  ApiResponse list_advise_jobs(const ApiRequest&);
+  ApiResponse get_advise_job(const ApiRequest&);
+  ApiResponse cancel_advise_job(const ApiRequest&);
   ApiResponse leaderboard(const ApiRequest&);   // every bundled decoder on every GPU (server/advise_api.cc)
   ApiResponse whatif(const ApiRequest&);        // two setups node by node (server/whatif_api.cc)
   ApiResponse openapi(const ApiRequest&);
@@ -84,7 +90,10 @@ class Api {
   Status load_serving(const ServerOptions& options, std::vector<serving::ServingPredictor> predictors);
   Result<ServingParams> serving_params(const ApiRequest& r, const nlohmann::json* posted) const;
   ApiResponse serving_response(const ApiRequest& r, const nlohmann::json* posted);
-  ApiResponse advise_response(const ApiRequest& r, const nlohmann::json* posted);
+  // The advice document of a checked request (cached), the search reporting its parts done
+  // to `progress`, which stops it by returning false.
+  Result<std::shared_ptr<const std::string>> advice_body(const AdvisePlan& plan,
+                                                         const std::function<bool(size_t, size_t)>& progress);
   // The measured rows of the same architecture on the machine under the engine.
   nlohmann::json measured_serving(const models::ModelConfig& config, const std::string& machine_id,
                                   const std::string& engine) const;
@@ -99,7 +108,8 @@ class Api {
   std::shared_ptr<const std::string> models_json_;
   predict::Dataset data_;
   std::map<std::tuple<std::string, int64_t, int64_t>, size_t> measured_index_;
-  std::unique_ptr<ProfileJobs> jobs_;
+  std::unique_ptr<Jobs> jobs_;         // live profiles
+  std::unique_ptr<Jobs> advise_jobs_;  // advisor searches run as jobs
   std::vector<serving::ServingPredictor> serving_predictors_;  // shipped, or from --predictors
   std::string serving_version_;  // of those predictors, in cache keys
   serving::MeasuredData serving_data_;  // measured serving (ML.ENERGY layout) shown beside predictions

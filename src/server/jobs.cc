@@ -10,12 +10,12 @@
 
 namespace irene::server {
 
-struct ProfileJobs::Job {
+struct Jobs::Job {
   std::string id;
   uint64_t number = 0;  // submission order
-  ProfileRequest request;
+  JobWork work;
   std::string status = "queued";  // queued, running, done, failed, cancelled
-  int nodes_done = 0, nodes_total = 0;
+  int64_t done = 0, total = 0;
   nlohmann::json result;
   std::string error;
   std::atomic<bool> cancel{false};
@@ -37,14 +37,15 @@ std::string run_prefix() {
 
 }  // namespace
 
-ProfileJobs::ProfileJobs(size_t max_waiting, JobArchive archive, size_t kept_finished)
-    : max_waiting_(max_waiting),
+Jobs::Jobs(JobKind kind, size_t max_waiting, JobArchive archive, size_t kept_finished)
+    : kind_(std::move(kind)),
+      max_waiting_(max_waiting),
       archive_(std::move(archive)),
       kept_finished_(kept_finished),
       id_prefix_(run_prefix()),
       worker_([this] { work(); }) {}
 
-ProfileJobs::~ProfileJobs() {
+Jobs::~Jobs() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
@@ -54,31 +55,35 @@ ProfileJobs::~ProfileJobs() {
   worker_.join();
 }
 
-std::optional<std::string> ProfileJobs::submit(ProfileRequest request) {
+std::optional<std::string> Jobs::submit(JobWork work) {
   std::lock_guard lock(mutex_);
   if (queue_.size() >= max_waiting_) return std::nullopt;
   auto job = std::make_shared<Job>();
   job->number = next_id_++;
-  job->id = "p" + id_prefix_ + "-" + std::to_string(job->number);
-  job->request = std::move(request);
+  job->id = kind_.id_letter + id_prefix_ + "-" + std::to_string(job->number);
+  job->work = std::move(work);
   jobs_[job->id] = job;
   queue_.push_back(job);
   wake_.notify_one();
   return job->id;
 }
 
-nlohmann::json ProfileJobs::describe_locked(const Job& j) const {
-  const double progress = j.status == "done"  ? 1.0
-                          : j.nodes_total > 0 ? static_cast<double>(j.nodes_done) / j.nodes_total
-                                              : 0.0;
-  nlohmann::json out = {{"id", j.id},          {"status", j.status},           {"progress", progress},
-                        {"nodes_done", j.nodes_done}, {"nodes_total", j.nodes_total}, {"request", j.request.echo}};
+nlohmann::json Jobs::describe_locked(const Job& j) const {
+  const double progress = j.status == "done" ? 1.0
+                          : j.total > 0      ? static_cast<double>(j.done) / static_cast<double>(j.total)
+                                             : 0.0;
+  nlohmann::json out = {{"id", j.id},
+                        {"status", j.status},
+                        {"progress", progress},
+                        {kind_.unit + "_done", j.done},
+                        {kind_.unit + "_total", j.total},
+                        {"request", j.work.echo}};
   if (!j.result.is_null()) out["result"] = j.result;
   if (j.status == "failed") out["error"] = j.error;
   return out;
 }
 
-std::optional<nlohmann::json> ProfileJobs::describe(const std::string& id) {
+std::optional<nlohmann::json> Jobs::describe(const std::string& id) {
   {
     std::lock_guard lock(mutex_);
     if (auto it = jobs_.find(id); it != jobs_.end()) return describe_locked(*it->second);
@@ -91,7 +96,7 @@ std::optional<nlohmann::json> ProfileJobs::describe(const std::string& id) {
   return out;
 }
 
-nlohmann::json ProfileJobs::list() {
+nlohmann::json Jobs::list() {
   std::lock_guard lock(mutex_);
   std::vector<const Job*> all;
   for (const auto& [id, job] : jobs_) all.push_back(job.get());
@@ -105,7 +110,7 @@ nlohmann::json ProfileJobs::list() {
   return out;
 }
 
-bool ProfileJobs::cancel(const std::string& id) {
+bool Jobs::cancel(const std::string& id) {
   std::lock_guard lock(mutex_);
   auto it = jobs_.find(id);
   if (it == jobs_.end()) return archive_.load && archive_.load(id).has_value();  // finished long ago
@@ -125,7 +130,7 @@ bool ProfileJobs::cancel(const std::string& id) {
 }
 
 // A job that ended: archived, and dropped from memory once newer ones have ended.
-void ProfileJobs::finish_locked(const std::shared_ptr<Job>& job) {
+void Jobs::finish_locked(const std::shared_ptr<Job>& job) {
   if (archive_.save) archive_.save(job->id, describe_locked(*job).dump());
   finished_.push_back(job->id);
   while (finished_.size() > kept_finished_) {
@@ -134,7 +139,7 @@ void ProfileJobs::finish_locked(const std::shared_ptr<Job>& job) {
   }
 }
 
-void ProfileJobs::work() {
+void Jobs::work() {
   for (;;) {
     std::shared_ptr<Job> job;
     {
@@ -145,39 +150,55 @@ void ProfileJobs::work() {
       queue_.pop_front();
       job->status = "running";
     }
-    profile::ProfileOptions o;
-    o.batch_size = job->request.batch_size;
-    o.seq_len = job->request.seq_len;
-    o.rounds = job->request.rounds;
-    o.seconds_per_node = job->request.seconds_per_node;
-    o.level = job->request.level;
-    o.device = job->request.device;
-    o.cancel = &job->cancel;
-    o.progress = [this, job](int done, int total) {
+    auto progress = [this, job](int64_t done, int64_t total) {
       std::lock_guard lock(mutex_);
-      job->nodes_done = done;
-      job->nodes_total = total;
+      job->done = done;
+      job->total = total;
     };
-    auto t = profile::profile_model(job->request.config, o);
-    // Building the document outside the lock: a large tree takes a while.
-    nlohmann::json result;
-    if (t.is_ok()) {
-      result = tree::to_json(t->tree);
-      result["profile"] = t->header;
+    Result<JobOutcome> outcome = Status::internal("the job did not run");
+    try {
+      outcome = job->work.run(job->cancel, progress);
+    } catch (const std::exception& e) {  // the worker outlives any one job
+      outcome = Status::internal(e.what());
     }
     std::lock_guard lock(mutex_);
-    if (t.is_ok()) {
-      job->result = std::move(result);  // a cancelled job keeps what it finished
-      job->status = t->complete ? "done" : "cancelled";  // cancelled: by DELETE, or the server shutting down
-    } else if (t.status().code() == StatusCode::kCancelled || job->status == "cancelled") {
+    if (outcome.is_ok()) {
+      job->result = std::move(outcome->result);  // a cancelled job keeps what it finished
+      job->status = outcome->complete ? "done" : "cancelled";  // cancelled: by DELETE, or the server shutting down
+    } else if (outcome.status().code() == StatusCode::kCancelled || job->status == "cancelled") {
       job->status = "cancelled";
     } else {
       job->status = "failed";
-      job->error = t.status().message();
-      spdlog::warn("profile {} failed: {}", job->id, job->error);
+      job->error = outcome.status().message();
+      spdlog::warn("job {} failed: {}", job->id, job->error);
     }
     finish_locked(job);
   }
+}
+
+JobWork profile_work(ProfileRequest request) {
+  JobWork w;
+  w.echo = request.echo;
+  w.run = [request = std::move(request)](const std::atomic<bool>& cancel,
+                                         const std::function<void(int64_t, int64_t)>& progress) -> Result<JobOutcome> {
+    profile::ProfileOptions o;
+    o.batch_size = request.batch_size;
+    o.seq_len = request.seq_len;
+    o.rounds = request.rounds;
+    o.seconds_per_node = request.seconds_per_node;
+    o.level = request.level;
+    o.device = request.device;
+    o.cancel = &cancel;
+    o.progress = [&progress](int done, int total) { progress(done, total); };
+    IRENE_ASSIGN_OR_RETURN(profile::ProfileResult t, profile::profile_model(request.config, o));
+    // Building the document on the worker, outside the queue's lock: a large tree takes a while.
+    JobOutcome out;
+    out.result = tree::to_json(t.tree);
+    out.result["profile"] = t.header;
+    out.complete = t.complete;
+    return out;
+  };
+  return w;
 }
 
 }  // namespace irene::server

@@ -37,7 +37,7 @@ ProfileRequest quick_request(const std::string& level = "model") {
   return r;
 }
 
-nlohmann::json wait_until_ended(ProfileJobs& jobs, const std::string& id) {
+nlohmann::json wait_until_ended(Jobs& jobs, const std::string& id) {
   nlohmann::json d;
   for (int i = 0; i < 600; ++i) {
     d = jobs.describe(id).value_or(nlohmann::json());
@@ -49,15 +49,15 @@ nlohmann::json wait_until_ended(ProfileJobs& jobs, const std::string& id) {
 
 TEST(ProfileJobsTest, FinishedJobsLeaveMemoryButStayInTheArchive) {
   MapArchive store;
-  ProfileJobs jobs(8, store.archive(), /*kept_finished=*/1);
-  const std::string first = *jobs.submit(quick_request("all"));
+  Jobs jobs(kProfileJobs, 8, store.archive(), /*kept_finished=*/1);
+  const std::string first = *jobs.submit(profile_work(quick_request("all")));
   nlohmann::json d = wait_until_ended(jobs, first);
   ASSERT_EQ(d["status"], "done") << d.dump().substr(0, 300);
   EXPECT_GT(d["nodes_total"].get<int>(), 10);
   EXPECT_EQ(d["nodes_done"], d["nodes_total"]);
   EXPECT_EQ(store.rows.count(first), 1u);
 
-  const std::string second = *jobs.submit(quick_request());
+  const std::string second = *jobs.submit(profile_work(quick_request()));
   EXPECT_NE(second, first);
   ASSERT_EQ(wait_until_ended(jobs, second)["status"], "done");
   // The list holds what is in memory: the second job only, without its result.
@@ -75,10 +75,10 @@ TEST(ProfileJobsTest, FinishedJobsLeaveMemoryButStayInTheArchive) {
 }
 
 TEST(ProfileJobsTest, CancellingARunningJobKeepsTheFinishedNodes) {
-  ProfileJobs jobs;
+  Jobs jobs(kProfileJobs);
   ProfileRequest slow = quick_request("all");
   slow.seconds_per_node = 0.05;
-  const std::string id = *jobs.submit(std::move(slow));
+  const std::string id = *jobs.submit(profile_work(std::move(slow)));
   for (int i = 0; i < 600 && jobs.describe(id)->value("nodes_done", 0) < 2; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   ASSERT_TRUE(jobs.cancel(id));
@@ -96,14 +96,14 @@ TEST(ProfileJobsTest, CancellingARunningJobKeepsTheFinishedNodes) {
 }
 
 TEST(ProfileJobsTest, AFullQueueRefusesMore) {
-  ProfileJobs jobs(1);
+  Jobs jobs(kProfileJobs, 1);
   ProfileRequest slow = quick_request("all");
   slow.seconds_per_node = 1;
-  const std::string running = *jobs.submit(slow);
+  const std::string running = *jobs.submit(profile_work(slow));
   for (int i = 0; i < 600 && jobs.describe(running)->value("status", "") == "queued"; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  const std::string waiting = *jobs.submit(slow);  // waits
-  EXPECT_FALSE(jobs.submit(slow).has_value());     // the queue holds one
+  const std::string waiting = *jobs.submit(profile_work(slow));  // waits
+  EXPECT_FALSE(jobs.submit(profile_work(slow)).has_value());     // the queue holds one
   const nlohmann::json listed = jobs.list();  // newest first
   ASSERT_EQ(listed.size(), 2u);
   EXPECT_EQ(listed[0]["id"], waiting);

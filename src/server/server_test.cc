@@ -140,6 +140,7 @@ TEST(ServerTest, HealthModelsMachinesAndOpenApi) {
   EXPECT_EQ(spec["openapi"], "3.0.3");
   EXPECT_TRUE(spec["paths"].contains("/api/energy"));
   EXPECT_TRUE(spec["paths"].contains("/api/serving"));
+  EXPECT_TRUE(spec["paths"].contains("/api/advise/jobs/{id}"));
 }
 
 // Shares of each parent's children plus its remainder make the whole.
@@ -454,6 +455,61 @@ TEST(ServerTest, AdviseAnswersTheLeastEnergySetupAndRefusesBadRequests) {
   expect_error(s, base + "&task=poetry", 400, "unknown task 'poetry'");
   expect_error(s, base + "&task=chat&prompt_len=10&output_len=10", 400, "not both");
   expect_error(s, "/api/advise?model=bert-base-uncased", 400, "decoder LLMs");
+  EXPECT_EQ(s.get("/api/health", 200)["status"], "ok");
+}
+
+// The advisor's search as a job: checked when submitted, its progress in the job's status,
+// its answer the same as GET /api/advise's; a waiting job can be cancelled.
+TEST(ServerTest, AdviseRunsAsAJobWithItsProgress) {
+  auto& s = shared_server();
+  const std::string query = "model=openai/gpt-oss-20b&machines=h100-sxm5-80gb,a100-sxm4-40gb&max_gpus=2&itl_slo_ms=40";
+  auto submitted = s.http().Post("/api/advise/jobs?" + query, "", "application/json");
+  ASSERT_TRUE(submitted);
+  ASSERT_EQ(submitted->status, 202) << submitted->body;
+  const std::string id = json::parse(submitted->body)["id"].get<std::string>();
+  EXPECT_EQ(id.front(), 'a');
+  json d;
+  for (int i = 0; i < 600; ++i) {
+    d = s.get("/api/advise/jobs/" + id, 200);
+    if (d["status"] != "queued" && d["status"] != "running") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(d["status"], "done") << d.dump().substr(0, 300);
+  EXPECT_EQ(d["progress"], 1.0);
+  EXPECT_GT(d["parts_total"].get<int>(), 1);
+  EXPECT_EQ(d["parts_done"], d["parts_total"]);
+  EXPECT_EQ(d["request"]["model"], "openai/gpt-oss-20b");
+  EXPECT_EQ(d["result"], s.get("/api/advise?" + query, 200));
+  bool listed = false;
+  const json jobs = s.get("/api/advise/jobs", 200);
+  for (const json& j : jobs["jobs"]) listed = listed || j["id"] == id;
+  EXPECT_TRUE(listed) << jobs.dump().substr(0, 400);
+  // Two searches queued behind one another: the second, cancelled, never answers.
+  const std::string big = "model=moonshotai/Kimi-K2-Instruct&itl_slo_ms=";
+  auto first = s.http().Post("/api/advise/jobs?" + big + "61", "", "application/json");
+  auto second = s.http().Post("/api/advise/jobs?" + big + "62", "", "application/json");
+  ASSERT_TRUE(first && second);
+  ASSERT_EQ(second->status, 202) << second->body;
+  const std::string second_id = json::parse(second->body)["id"].get<std::string>();
+  auto cancelled = s.http().Delete("/api/advise/jobs/" + second_id);
+  ASSERT_TRUE(cancelled);
+  EXPECT_EQ(cancelled->status, 200);
+  for (int i = 0; i < 600; ++i) {
+    d = s.get("/api/advise/jobs/" + second_id, 200);
+    if (d["status"] != "queued" && d["status"] != "running") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(d["status"], "cancelled");
+  EXPECT_FALSE(d.contains("result"));
+  // Bad requests are refused when submitted; unknown jobs are 404s.
+  auto bad = s.http().Post("/api/advise/jobs?model=openai/gpt-oss-20b&max_gpus=64", "", "application/json");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_NE(bad->body.find("'max_gpus'"), std::string::npos) << bad->body;
+  auto body = s.http().Post("/api/advise/jobs", json{{"model", "bert-base-uncased"}}.dump(), "application/json");
+  ASSERT_TRUE(body);
+  EXPECT_EQ(body->status, 400);
+  expect_error(s, "/api/advise/jobs/a999", 404, "no advisor job 'a999'");
   EXPECT_EQ(s.get("/api/health", 200)["status"], "ok");
 }
 
