@@ -70,9 +70,9 @@ std::vector<int> divisors(int n) {
   return d;
 }
 
-// The layouts of `gpus` GPUs the engine runs: tensor parallel within each data-parallel
-// replica (chunked-prefill engines), experts spread whole over all GPUs or split (MoE),
-// or pipeline stages of tensor-parallel groups (vLLM 0.5). Tensor parallelism splits the
+// The layouts of `gpus` GPUs the engine runs: pipeline stages of tensor-parallel groups;
+// under chunked-prefill engines also tensor parallel within each data-parallel replica,
+// experts spread whole over all GPUs or split (MoE). Tensor parallelism splits the
 // attention heads, which must divide evenly (vLLM refuses otherwise).
 std::vector<Layout> layouts(int gpus, const engines::Engine& e, const models::ModelConfig& c) {
   const bool moe = c.decoder.num_experts > 0;
@@ -84,6 +84,7 @@ std::vector<Layout> layouts(int gpus, const engines::Engine& e, const models::Mo
     if (e.chunked_prefill) {
       out.push_back({tp, 1, split, false});
       if (moe && gpus > 1) out.push_back({tp, 1, split, true});
+      if (split > 1) out.push_back({tp, split, 1, false});
     } else {
       out.push_back({tp, split, 1, false});
     }
@@ -229,10 +230,11 @@ Priced price(const models::ModelConfig& config, const Request& request, const Un
         const serving::ServingWorkload* w = nullptr;
         std::optional<serving::ServingWorkload> resized;
         if (unit.engine.chunked_prefill) {
-          // From the workload at this batch (its prompts placed), to the layout.
-          auto at = t.at_batch.find(b);
-          Result<serving::ServingWorkload> r = at != t.at_batch.end() ? at->second.resized(b, gpus, l.dp, l.ep)
-                                                                      : t.workload->resized(b, gpus, l.dp, l.ep);
+          // From the workload at one microbatch's batch (its prompts placed), to the layout.
+          auto at = b % l.pp == 0 ? t.at_batch.find(b / l.pp) : t.at_batch.end();
+          Result<serving::ServingWorkload> r = at != t.at_batch.end()
+                                                   ? at->second.resized(b, gpus, l.dp, l.ep, l.pp)
+                                                   : t.workload->resized(b, gpus, l.dp, l.ep, l.pp);
           if (!r.is_ok()) continue;
           resized = std::move(r).value();
           w = &*resized;

@@ -29,8 +29,8 @@ TEST(AdvisorTest, ThePickIsTheLeastEnergyOfABruteForceOverTheSameSetups) {
   ASSERT_TRUE(a.best);
 
   // Every setup, built and checked on its own: the machine's default engine, the weight
-  // formats it computes natively, 1 and 2 GPUs as tensor or data parallel, each batch and
-  // the largest the memory holds.
+  // formats it computes natively, 1 and 2 GPUs as tensor, data or pipeline parallel, each
+  // batch and the largest the memory holds.
   double least = INFINITY;
   std::string least_setup;
   int64_t fitting = 0;
@@ -42,15 +42,17 @@ TEST(AdvisorTest, ThePickIsTheLeastEnergyOfABruteForceOverTheSameSetups) {
     if (m.peak_flops.count("fp8")) formats.push_back("fp8");
     for (const std::string& q : formats)
       for (int gpus : {1, 2})
-        for (int split = 1; split <= gpus; ++split) {
-          if (gpus % split) continue;
-          // Engines with chunked prefill split GPUs into data-parallel replicas, vLLM 0.5
-          // into pipeline stages.
+        for (int layout = 0; layout < 2 * gpus; ++layout) {
+          // Engines with chunked prefill split GPUs into data-parallel replicas or pipeline
+          // stages, vLLM 0.5 into pipeline stages.
+          const int split = layout / 2 + 1;
+          const bool stages = layout % 2 == 1;
           const bool v1 = engines::find_engine(engine).value().chunked_prefill;
-          serving::ServingConfig s{1, r.prompt_len, r.output_len, gpus, v1 ? 1 : split, ""};
+          if (gpus % split || (stages && split == 1) || (!v1 && !stages && split > 1)) continue;
+          serving::ServingConfig s{1, r.prompt_len, r.output_len, gpus, stages ? split : 1, ""};
           s.engine = engine;
           s.quantization = q;
-          s.data_parallel = v1 ? split : 1;
+          s.data_parallel = stages ? 1 : split;
           const serving::MemoryFit fit = serving::memory_fit(c, s, m).value();
           std::set<int64_t> batches(r.batches.begin(), r.batches.end());
           if (fit.max_batch >= 1 && fit.max_batch < 1024) batches.insert(fit.max_batch);
@@ -63,15 +65,17 @@ TEST(AdvisorTest, ThePickIsTheLeastEnergyOfABruteForceOverTheSameSetups) {
             if (e.itl_median_s.value_or(e.tpot_s) > *r.slo.itl_s) continue;
             if (e.energy_per_output_token_j < least) {
               least = e.energy_per_output_token_j;
-              least_setup = id + "/" + q + "/" + std::to_string(gpus) + "/" + std::to_string(split) + "/" + std::to_string(b);
+              least_setup = id + "/" + q + "/" + std::to_string(gpus) + "/dp" + std::to_string(s.data_parallel) + "/pp" +
+                            std::to_string(s.pipeline_parallel) + "/" + std::to_string(b);
             }
           }
         }
   }
   const Candidate& best = a.candidates[*a.best];
   EXPECT_NEAR(best.estimate.energy_per_output_token_j, least, 1e-9 * least);
-  EXPECT_EQ(best.machine_id + "/" + best.quantization + "/" + std::to_string(best.num_gpus) + "/" +
-                std::to_string(best.data_parallel * best.pipeline_parallel) + "/" + std::to_string(best.batch),
+  EXPECT_EQ(best.machine_id + "/" + best.quantization + "/" + std::to_string(best.num_gpus) + "/dp" +
+                std::to_string(best.data_parallel) + "/pp" + std::to_string(best.pipeline_parallel) + "/" +
+                std::to_string(best.batch),
             least_setup);
   EXPECT_EQ(a.fitting, fitting);
   EXPECT_GT(a.searched, a.fitting);  // 1,024 running requests do not fit a 40 GB A100 beside the weights

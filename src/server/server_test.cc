@@ -415,7 +415,11 @@ TEST(ServerTest, ServingUnderVllmV1AnswersWithLatencyAndMemory) {
   expect_error(s, base + "&batch_size=256&engine=tgi-3", 400, "parameter 'engine'");
   expect_error(s, base + "&batch_size=256&quantization=int3", 400, "allowed: none, fp8, mxfp4, nvfp4");
   expect_error(s, base + "&batch_size=256&expert_parallel=maybe", 400, "'expert_parallel'");
-  expect_error(s, base + "&batch_size=256&pipeline_parallel=2&num_gpus=2", 400, "vllm-0.5.4 only");
+  // Pipeline stages under V1: answered; with data-parallel attention beside them, refused.
+  json pp = s.get(base + "&batch_size=256&pipeline_parallel=2&num_gpus=2", 200);
+  EXPECT_EQ(pp["pipeline_parallel"], 2) << pp.dump().substr(0, 300);
+  expect_error(s, base + "&batch_size=256&pipeline_parallel=2&data_parallel=2&num_gpus=4", 400,
+               "pipeline stages with data-parallel attention");
   expect_error(s, base + "&batch_size=256&data_parallel=3&num_gpus=4", 400, "must divide the GPUs");
   // Refused before the limits bounded the work done: Llama-3.1-405B at 2,048 running.
   json big = s.get("/api/serving?model=meta-llama/Llama-3.1-405B&machine=h100-sxm5-80gb&num_gpus=8&batch_size=2048"

@@ -34,7 +34,7 @@ Result<Answer> answer(const models::ModelConfig& config, const machines::Machine
       memory["note"] = note;
     } else if (asked > fit.max_batch && fit.max_batch >= s.pipeline_parallel) {
       s.batch_size = fit.max_batch;
-      IRENE_ASSIGN_OR_RETURN(w, w.resized(s.batch_size, s.num_gpus, s.data_parallel, s.expert_parallel));
+      IRENE_ASSIGN_OR_RETURN(w, w.resized(s.batch_size, s.num_gpus, s.data_parallel, s.expert_parallel, s.pipeline_parallel));
       memory["batch_capped"] = true;
       std::snprintf(note, sizeof note,
                     "%lld running requests do not fit the KV cache (%.1f MB each at the mean context): the engine "

@@ -162,6 +162,49 @@ TEST(ChunkedIterationsTest, AResizedWorkloadAnswersAsOneBuiltAtThatShape) {
   v1.engine = "vllm-0.11.1";
   const ServingWorkload w = ServingWorkload::build(models::bundled_config("meta-llama/Llama-3.1-8B").value(), v1).value();
   EXPECT_FALSE(w.resized(16, 4, 3, false).is_ok());
+  EXPECT_FALSE(w.resized(16, 4, 2, false, 2).is_ok());  // stages beside data-parallel attention
+  // Pipeline stages, resized as built.
+  ServingConfig staged = v1;
+  staged.batch_size = 256;
+  staged.num_gpus = 8;
+  staged.pipeline_parallel = 4;
+  const models::ModelConfig llama = models::bundled_config("meta-llama/Llama-3.1-8B").value();
+  const ServingEstimate built = ServingWorkload::build(llama, staged).value().estimate(h100, p).value();
+  const ServingEstimate resized = w.resized(256, 8, 1, false, 4).value().estimate(h100, p).value();
+  EXPECT_NEAR(resized.energy_per_output_token_j, built.energy_per_output_token_j,
+              1e-6 * built.energy_per_output_token_j);
+  EXPECT_NEAR(*resized.itl_median_s, *built.itl_median_s, 1e-6 * *built.itl_median_s);
+}
+
+// Pipeline stages under V1: P microbatches of B / P requests in flight, each through every
+// layer on one stage's G / P GPUs after another. Their kernels overlap; their engine time
+// does not (one engine core): while P engine times fit in an iteration, a request's token
+// takes the iteration of B / P requests on G / P GPUs, and P times as many tokens come;
+// beyond, the engine core sets the pace and the GPUs wait.
+TEST(ChunkedIterationsTest, PipelineStagesRunMicrobatchesThatShareTheEngineCore) {
+  const machines::MachineSpec h100 = machines::find_machine("h100-sxm5-80gb").value();
+  const models::ModelConfig c = models::bundled_config("meta-llama/Llama-3.1-70B").value();
+  predict::RooflineParams p;
+  p.kernel_gap_s = 2e-6;
+  p.step_overhead_s = 1e-3;
+  ServingConfig staged{256, 634, 400, 8, 2, ""};
+  staged.engine = "vllm-0.11.1";
+  ServingConfig one_stage{128, 634, 400, 4, 1, ""};
+  one_stage.engine = "vllm-0.11.1";
+  const ServingEstimate pp = ServingWorkload::build(c, staged).value().estimate(h100, p).value();
+  const ServingEstimate tp = ServingWorkload::build(c, one_stage).value().estimate(h100, p).value();
+  EXPECT_EQ(pp.time_split.host_wait_s, 0);
+  EXPECT_NEAR(*pp.itl_median_s, *tp.itl_median_s, 1e-9 * *tp.itl_median_s);
+  EXPECT_NEAR(pp.energy_per_output_token_j, tp.energy_per_output_token_j, 1e-9 * tp.energy_per_output_token_j);
+  EXPECT_NEAR(pp.throughput_tokens_per_s, 2 * tp.throughput_tokens_per_s, 1e-9 * pp.throughput_tokens_per_s);
+  EXPECT_NEAR(pp.power_w, 2 * tp.power_w, 1e-9 * pp.power_w);
+  // An engine core slower than an iteration over P: the round takes P engine times.
+  p.step_overhead_s = 0.05;
+  const ServingEstimate slow = ServingWorkload::build(c, staged).value().estimate(h100, p).value();
+  const ServingEstimate slow_tp = ServingWorkload::build(c, one_stage).value().estimate(h100, p).value();
+  EXPECT_GT(slow.time_split.host_wait_s, 0);
+  EXPECT_NEAR(slow.tpot_s, 2 * slow_tp.time_split.decode_engine_s, 0.01 * slow.tpot_s);
+  EXPECT_GT(slow.energy_per_output_token_j, slow_tp.energy_per_output_token_j);
 }
 
 }  // namespace

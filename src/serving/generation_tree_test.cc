@@ -20,6 +20,7 @@ TEST(GenerationTreeTest, ItsPhasesSumToTheServingAnswerForTheBatch) {
   for (const Case& c : {Case{"meta-llama/Llama-3.1-8B", "vllm-0.11.1", 64, 1, 1},
                         Case{"openai/gpt-oss-20b", "vllm-0.11.1", 200, 1, 1},
                         Case{"Qwen/Qwen3-30B-A3B", "vllm-0.11.1", 32, 2, 1},
+                        Case{"meta-llama/Llama-3.1-70B", "vllm-0.11.1", 64, 4, 2},
                         Case{"meta-llama/Llama-3.1-8B", "vllm-0.5.4", 48, 1, 1},
                         Case{"meta-llama/Llama-3.1-70B", "vllm-0.5.4", 64, 4, 2}}) {
     const std::string at = c.model + " under " + c.engine;

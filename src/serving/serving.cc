@@ -158,9 +158,9 @@ Result<predict::KernelCost> ServingWorkload::cost(const Phase& p, const machines
 
 Status ServingWorkload::build_chunked() {
   const ServingConfig& s = serving_;
-  if (s.pipeline_parallel > 1)
-    return Status::invalid_argument("pipeline parallelism is modelled for vllm-0.5.4 only, not " + engine_.id +
-                                    "; give the GPUs as tensor (and data) parallel");
+  if (s.pipeline_parallel > 1 && s.data_parallel > 1)
+    return Status::invalid_argument("pipeline stages with data-parallel attention are not modelled under " +
+                                    engine_.id + "; give one or the other");
   if (s.run_requests > 0)
     return Status::invalid_argument("a closed run's drain (run requests) is modelled for vllm-0.5.4 only, not " +
                                     engine_.id);
@@ -179,21 +179,24 @@ Status ServingWorkload::build_chunked() {
   IRENE_ASSIGN_OR_RETURN(tree::Tree prompt, models::trace_model(*config_, prefill));
   engines::LoweredStep decode_kernels = engines::lower(step, engine_.kernels);
   const engines::LoweredStep prompt_kernels = engines::lower(prompt, engine_.kernels);
-  traced_decode_ = std::make_shared<const TracedDecode>(TracedDecode{decode_kernels, static_cast<double>(s.batch_size)});
+  traced_decode_ = std::make_shared<const TracedDecode>(TracedDecode{decode_kernels, static_cast<double>(engine_batch())});
   const double element = dtype_ == "float32" ? 4 : 2;
   // A cache stored in a byte per value halves (or quarters) what decode attention reads.
   if (config_->decoder.quantization.kv_cache_dtype.rfind("fp8", 0) == 0)
     for (engines::EngineKernel& k : decode_kernels.kernels)
       if (k.op_class == predict::OpClass::kAttention || k.op_class == predict::OpClass::kLatentAttention)
         k.activation_bytes /= element;
+  // With pipeline stages, one of the P microbatches the engine keeps in flight (vLLM V1's
+  // batch queue): B / P requests through every layer, each stage's layers on its G / P
+  // GPUs in turn, so costed as one tensor-parallel group of G / P running them all.
   ChunkedIterations::Shape shape;
-  shape.batch = static_cast<double>(s.batch_size);
+  shape.batch = static_cast<double>(engine_batch());
   shape.prompt_len = static_cast<double>(s.prompt_len);
   shape.output_len = static_cast<double>(s.output_len);
   shape.token_budget = static_cast<double>(s.max_num_batched_tokens > 0 ? s.max_num_batched_tokens
                                                                         : engine_.max_num_batched_tokens);
   shape.hidden_bytes_per_token = static_cast<double>(config_->hidden_size) * element;
-  shape.num_gpus = s.num_gpus;
+  shape.num_gpus = s.num_gpus / s.pipeline_parallel;
   shape.data_parallel = s.data_parallel;
   shape.expert_parallel = s.expert_parallel;
   IRENE_ASSIGN_OR_RETURN(ChunkedIterations c, ChunkedIterations::build(decode_kernels, prompt_kernels, shape, engine_, dtype_));
@@ -202,20 +205,24 @@ Status ServingWorkload::build_chunked() {
   return Status::ok();
 }
 
-Result<ServingWorkload> ServingWorkload::resized(int64_t batch, int num_gpus, int data_parallel,
-                                                 bool expert_parallel) const {
+Result<ServingWorkload> ServingWorkload::resized(int64_t batch, int num_gpus, int data_parallel, bool expert_parallel,
+                                                 int pipeline_parallel) const {
   ServingConfig s = serving_;
   s.batch_size = batch;
   s.num_gpus = num_gpus;
   s.data_parallel = data_parallel;
   s.expert_parallel = expert_parallel;
+  s.pipeline_parallel = pipeline_parallel;
   IRENE_RETURN_IF_ERROR(validate(s));
   if (!chunked_) return build(*config_, s);
+  if (pipeline_parallel > 1 && data_parallel > 1)
+    return Status::invalid_argument("pipeline stages with data-parallel attention are not modelled under " +
+                                    engine_.id + "; give one or the other");
   ServingWorkload w = *this;
   w.serving_ = s;
   ChunkedIterations::Shape shape = chunked_->shape();
-  shape.batch = static_cast<double>(batch);
-  shape.num_gpus = num_gpus;
+  shape.batch = static_cast<double>(w.engine_batch());
+  shape.num_gpus = num_gpus / pipeline_parallel;
   shape.data_parallel = data_parallel;
   shape.expert_parallel = expert_parallel;
   IRENE_ASSIGN_OR_RETURN(ChunkedIterations c, chunked_->with_shape(shape));
@@ -227,21 +234,29 @@ Result<ServingEstimate> ServingWorkload::estimate(const machines::MachineSpec& m
                                                   const predict::RooflineParams& params) const {
   if (chunked_) {
     IRENE_ASSIGN_OR_RETURN(ChunkedIterations::Steady st, chunked_->steady_state(m, params));
-    const double b = static_cast<double>(serving_.batch_size), n = static_cast<double>(serving_.output_len);
+    // One microbatch's iteration (the only one without pipeline stages). With P stages the
+    // P microbatches' kernels overlap but their engine time does not (one engine core
+    // schedules and samples them all): a round of one iteration of each takes at least P
+    // of those, and each microbatch waits for the others' meanwhile, its G / P GPUs idling.
+    const double b = static_cast<double>(engine_batch()), n = static_cast<double>(serving_.output_len);
+    const double stages = serving_.pipeline_parallel;
+    const double wait_s = std::max(0.0, stages * st.decode_only.host_s - st.mean_time_s);
+    const double wait_j = (serving_.num_gpus / stages) * predict::wait_power_w(m, params) * wait_s;
+    const double time = st.mean_time_s + wait_s, energy = st.mean_energy_j + wait_j;
     ServingEstimate e;
     e.engine = engine_.id;
-    e.tpot_s = st.mean_time_s;
-    e.itl_median_s = st.itl_median_s;
-    e.itl_p90_s = st.itl_p90_s;
-    e.ttft_s = st.ttft_s;
-    e.energy_per_output_token_j = st.mean_energy_j / b;
+    e.tpot_s = time;
+    e.itl_median_s = st.itl_median_s + wait_s;
+    e.itl_p90_s = st.itl_p90_s + wait_s;
+    e.ttft_s = st.ttft_s + wait_s;
+    e.energy_per_output_token_j = energy / b;
     e.energy_per_request_j = e.energy_per_output_token_j * n;
-    e.power_w = st.mean_energy_j / st.mean_time_s;
-    e.throughput_tokens_per_s = b / st.mean_time_s;
-    e.prefill_share = std::max(0.0, 1 - st.decode_only.energy_j / st.mean_energy_j);
-    // The decode batch's kernels and the engine's time, and what the prompts riding in
-    // some iterations add on average.
-    e.time_split = {st.decode_only.kernels_s, st.decode_only.host_s, st.mean_time_s - st.decode_only.time_s, 0, 0};
+    e.power_w = stages * energy / time;
+    e.throughput_tokens_per_s = stages * b / time;
+    e.prefill_share = std::max(0.0, 1 - (st.decode_only.energy_j + wait_j) / energy);
+    // The decode batch's kernels and the engine's time, what the prompts riding in some
+    // iterations add on average, and the wait for the engine core the stages share.
+    e.time_split = {st.decode_only.kernels_s, st.decode_only.host_s, st.mean_time_s - st.decode_only.time_s, 0, wait_s};
     return e;
   }
   IRENE_ASSIGN_OR_RETURN(predict::KernelCost decode, cost(decode_, m, params));
@@ -315,7 +330,7 @@ models::RunOptions ServingWorkload::decode_options() const {
 Result<tree::Tree> ServingWorkload::fused_tree(const models::RunOptions& run, const machines::MachineSpec& m,
                                                const predict::RooflineParams& params) const {
   IRENE_ASSIGN_OR_RETURN(tree::Tree t, models::trace_model(*config_, run));
-  const int g = serving_.num_gpus;
+  const int g = serving_.num_gpus / serving_.pipeline_parallel;  // one stage's tensor-parallel group
   IRENE_ASSIGN_OR_RETURN(double base_peak, predict::roofline_peak(m, t.dtype, g));
   const predict::RooflineParams queued = predict::queued_kernels(params);
   const engines::LoweredStep step = engines::lower(t, engine_.kernels);

@@ -125,7 +125,8 @@ class ServingWorkload {
   // The same model, workload and engine at another running batch and GPU layout, without
   // tracing again (engines with chunked prefill: ChunkedIterations::with_shape); others
   // are built anew.
-  Result<ServingWorkload> resized(int64_t batch, int num_gpus, int data_parallel, bool expert_parallel) const;
+  Result<ServingWorkload> resized(int64_t batch, int num_gpus, int data_parallel, bool expert_parallel,
+                                  int pipeline_parallel = 1) const;
   Result<ServingEstimate> estimate(const machines::MachineSpec& machine, const predict::RooflineParams& params) const;
   // The decode step's tree, with each node's energy on the machine (where the energy
   // goes); traced whole when asked for.
