@@ -142,9 +142,10 @@ function selectNode(node, from) {
 }
 
 function describeSelected(node) {
+  const model = state.model;
   const energy = node.energy != null
-    ? `${formatEnergy(node.energy)}, ${formatPercent(node.shareOfModel)} of the model`
-    : 'no energy of its own (inside its parent\'s remainder)';
+    ? `${model.format(node.energy)}, ${formatPercent(node.shareOfModel)} of the model`
+    : `no ${model.unit} of its own (inside its parent's remainder)`;
   const measured = node.measuredEnergy != null
     ? `; measured ${formatEnergy(node.measuredEnergy)} (error ${formatSignedPercent(node.errorPct)})` : '';
   $('selected-node').innerHTML = `<span class="text-body-secondary">Selected:</span> <strong>${escapeHtml(fullName(node))}</strong> · ${energy}${escapeHtml(measured)}`;
@@ -260,7 +261,9 @@ function show(model, selection, open = null) {
   $('selected-node').textContent = SELECT_HINT;
   $('list-note').replaceChildren();
   renderSummary(model);
-  costPanel.setEnergy(model.totalEnergy);
+  costPanel.setEnergy(model.unit === 'energy' ? model.totalEnergy : null);
+  $('list-title').textContent = model.unit === 'time' ? 'Node times' : 'Node energies';
+  $('legend-title').textContent = `share of model ${model.unit}`;
   nodeList.setModel(model);
   treeView.setModel(model, { open });
   measurePanel.setModel(model);
@@ -309,8 +312,10 @@ function renderSummary(model) {
   if (step) perToken = ` for ${step.batch_size} requests (${formatEnergy(step.energy_per_request_j)} per request, ${formatEnergy(step.energy_per_output_token_j)} per output token)`;
   else if (!onGpu && newTokens > 0 && model.totalEnergy != null) perToken = ` (${formatEnergy(model.totalEnergy / (newTokens * Number(sel.batch_size)))} per output token)`;
   // The figure large, what it is small beside it.
-  $('summary-total').innerHTML = `${formatEnergy(model.totalEnergy)}${perToken ? `<span class="summary-total-note">${escapeHtml(perToken)}</span>` : ''}`;
-  $('summary-total').dataset.energyJ = String(model.totalEnergy);
+  if (model.unit === 'time') perToken = ' of time (no energy meter on this machine)';
+  $('summary-total').innerHTML = `${model.format(model.totalEnergy)}${perToken ? `<span class="summary-total-note">${escapeHtml(perToken)}</span>` : ''}`;
+  $('summary-total').dataset.energyJ = model.unit === 'energy' ? String(model.totalEnergy) : '';
+  $('summary-total').dataset.latencyS = model.unit === 'time' ? String(model.totalEnergy) : '';
   renderBasis(onGpu ? a : null, sel.machine);
   $('summary-measured').innerHTML = model.measuredTotal != null
     ? `<span class="fs-5 fw-semibold" id="summary-measured-total">${formatEnergy(model.measuredTotal)}</span> <span class="small">measured,
@@ -319,7 +324,7 @@ function renderSummary(model) {
   renderFacts(model);
   // A generation's phases side by side: where its energy goes, prefill or decode.
   const phases = model.root.children.filter((n) => n.kind === 'phase');
-  $('summary-phases').textContent = phases.map((p) => `${p.path} ${formatEnergy(p.energy)} (${formatPercent(p.shareOfModel, 1)})`
+  $('summary-phases').textContent = phases.map((p) => `${p.path} ${model.format(p.energy)} (${formatPercent(p.shareOfModel, 1)})`
     + ` · ${formatCount(p.data.flops)} FLOPs · ${formatBytes(p.data.mem_bytes)} moved`).join('   |   ');
   $('summary-phases').hidden = phases.length === 0;
   // What the figures assume (extrapolated node types, balanced expert routing, sums of
@@ -465,7 +470,8 @@ async function start() {
     [state.models, state.machines, state.catalogue, state.engines, state.allMachines] = await Promise.all([
       fetchModels(), fetchMachines(), fetchCatalogue(), fetchEngines(), fetchMachineList(),
     ]);
-    state.machineList = state.allMachines.filter((m) => (m.answers || []).includes('energy'));
+    // Every machine that answers a tree: energy, or (this CPU with its latency model) time.
+    state.machineList = state.allMachines.filter((m) => (m.answers || []).some((a) => a === 'energy' || a === 'latency'));
   } catch (error) {
     showError($('status'), error, { title: 'Cannot load the models and machines', retry: start });
     return;

@@ -136,20 +136,14 @@ Result<std::shared_ptr<const std::string>> Api::advice_body(const AdvisePlan& pl
 }
 
 ApiResponse Api::advise(const ApiRequest& r) {
-  auto plan = plan_advice(r, nullptr);
-  if (!plan.is_ok()) return refusal(plan.status());
-  auto body = advice_body(*plan, {});
-  if (!body.is_ok()) return refusal(body.status());
-  return {200, *body};
-}
-
-ApiResponse Api::post_advise(const ApiRequest& r) {
   auto plan = plan_of(r);
   if (!plan.is_ok()) return refusal(plan.status());
   auto body = advice_body(*plan, {});
   if (!body.is_ok()) return refusal(body.status());
   return {200, *body};
 }
+
+ApiResponse Api::post_advise(const ApiRequest& r) { return advise(r); }
 
 // The same search as a job: checked now (a bad request is a 4xx here), run on the jobs'
 // worker with its progress in the job's status, the answer cached as GET /api/advise's.

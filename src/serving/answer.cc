@@ -14,11 +14,13 @@ Result<Answer> answer(const models::ModelConfig& config, const machines::Machine
   Answer a;
   IRENE_ASSIGN_OR_RETURN(a.predictor, predictor_for(machine, available, chosen, engine.id));
   // Built at the batch asked, then re-priced at the batch the memory holds (engines that
-  // lower a step read the memory's figures off this workload's trace).
-  IRENE_ASSIGN_OR_RETURN(ServingWorkload w, ServingWorkload::build(config, s));
+  // lower a step read the memory's figures off this workload's trace). A batch that cannot
+  // be built as asked (say, one the token budget leaves no room beside) may still be
+  // capped to one that can: its memory is traced on its own.
+  Result<ServingWorkload> w = ServingWorkload::build(config, s);
   nlohmann::json memory = nullptr;
   if (config.is_decoder() && machine.memory_bytes) {
-    IRENE_ASSIGN_OR_RETURN(MemoryFit fit, memory_fit(w, config, machine));
+    IRENE_ASSIGN_OR_RETURN(MemoryFit fit, w.is_ok() ? memory_fit(*w, config, machine) : memory_fit(config, s, machine));
     memory = to_json(fit);
     const int64_t asked = s.batch_size;
     memory["requested_batch"] = asked;
@@ -34,7 +36,8 @@ Result<Answer> answer(const models::ModelConfig& config, const machines::Machine
       memory["note"] = note;
     } else if (asked > fit.max_batch && fit.max_batch >= s.pipeline_parallel) {
       s.batch_size = fit.max_batch;
-      IRENE_ASSIGN_OR_RETURN(w, w.resized(s.batch_size, s.num_gpus, s.data_parallel, s.expert_parallel, s.pipeline_parallel));
+      w = w.is_ok() ? w->resized(s.batch_size, s.num_gpus, s.data_parallel, s.expert_parallel, s.pipeline_parallel)
+                    : ServingWorkload::build(config, s);
       memory["batch_capped"] = true;
       std::snprintf(note, sizeof note,
                     "%lld running requests do not fit the KV cache (%.1f MB each at the mean context): the engine "
@@ -44,16 +47,17 @@ Result<Answer> answer(const models::ModelConfig& config, const machines::Machine
       memory["note"] = note;
     }
   }
-  IRENE_ASSIGN_OR_RETURN(a.estimate, w.estimate(machine, a.predictor.params));
-  a.served = w.config();
+  if (!w.is_ok()) return w.status();
+  IRENE_ASSIGN_OR_RETURN(a.estimate, w->estimate(machine, a.predictor.params));
+  a.served = w->config();
   a.doc = serving_answer(config, machine, a.served, a.estimate, a.predictor);
   a.doc["engine_name"] = engine.name;
   a.doc["memory"] = std::move(memory);
   if (with == WithTree::kStep) {
-    IRENE_ASSIGN_OR_RETURN(tree::Tree t, w.step_tree(machine, a.predictor.params));
+    IRENE_ASSIGN_OR_RETURN(tree::Tree t, w->step_tree(machine, a.predictor.params));
     a.step = std::move(t);
   } else if (with == WithTree::kGeneration) {
-    IRENE_ASSIGN_OR_RETURN(tree::Tree t, generation_tree(w, a.estimate, machine, a.predictor.params));
+    IRENE_ASSIGN_OR_RETURN(tree::Tree t, generation_tree(*w, a.estimate, machine, a.predictor.params));
     a.generation = std::move(t);
   }
   return a;

@@ -2,7 +2,7 @@
 // with the measured sum beside the predicted one when the API returned measurements.
 
 import { aggregateByClass } from './tree-model.js';
-import { formatEnergy, formatEnergyTick, formatPercent } from './format.js';
+import { formatEnergy, formatEnergyTick, formatPercent, formatSeconds } from './format.js';
 
 const d3 = window.d3;
 
@@ -29,10 +29,10 @@ export function drawClassChart(container, model, level) {
     .attr('class', 'class-chart')
     .attr('width', width).attr('height', height)
     .attr('role', 'img')
-    .attr('aria-label', `Energy by operation type: ${rows.map((r) => `${r.className} ${formatEnergy(r.energy)}`).join(', ')}`);
+    .attr('aria-label', `${model.unit === 'time' ? 'Time' : 'Energy'} by operation type: ${rows.map((r) => `${r.className} ${model.format(r.energy)}`).join(', ')}`);
 
   svg.append('g').attr('transform', `translate(0,${height - margin.bottom})`)
-    .call(d3.axisBottom(x).ticks(Math.max(2, Math.floor(width / 110))).tickFormat(formatEnergyTick));
+    .call(d3.axisBottom(x).ticks(Math.max(2, Math.floor(width / 110))).tickFormat(model.unit === 'time' ? formatSeconds : formatEnergyTick));
 
   const bar = svg.append('g').selectAll('g').data(rows).join('g')
     .attr('class', 'class-bar')
@@ -52,8 +52,8 @@ export function drawClassChart(container, model, level) {
     .text((r) => (r.count ? `${r.className} ×${r.count}` : r.className));
   bar.append('text').attr('class', 'bar-value').attr('x', (r) => x(r.energy) + 6).attr('y', predictedHeight / 2)
     .attr('dy', '0.35em')
-    .text((r) => `${formatEnergy(r.energy)} · ${formatPercent(r.share)}`);
-  bar.append('title').text((r) => `${r.className}: predicted ${formatEnergy(r.energy)}`
+    .text((r) => `${model.format(r.energy)} · ${formatPercent(r.share)}`);
+  bar.append('title').text((r) => `${r.className}: predicted ${model.format(r.energy)}`
     + `${r.measuredCount ? `, measured ${formatEnergy(r.measured)} (${r.measuredCount} of ${r.count} nodes measured)` : ''}`);
 
   if (withMeasured) {

@@ -50,7 +50,11 @@ export class CostPanel {
   }
 
   render() {
-    if (this.energy == null) return;
+    if (this.energy == null) {
+      // A machine without an energy meter answers time only: nothing to price.
+      this.elements.result.textContent = 'No energy to price: the answer on screen gives each node\'s time, not its energy.';
+      return;
+    }
     const settings = this.settings();
     const { joules, kwh, cost, grams } = costOf(this.energy, settings);
     const n = settings.requests.toLocaleString('en-US');

@@ -3,7 +3,6 @@
 // Clicking a cell zooms into it (and selects it); clicking the top cell zooms back out.
 
 import { shareColor, textColorOn } from './energy-color.js';
-import { formatEnergy } from './format.js';
 import { fullName } from './tree-model.js';
 
 const d3 = window.d3;
@@ -21,6 +20,7 @@ export class IcicleView {
   }
 
   setModel(model) {
+    this.model = model; // its unit and format: energy, or time where the machine has no meter
     const hierarchy = d3.hierarchy(model.root,
       (node) => node.children.filter((child) => child.energy != null && child.energy > 0));
     // Each node's width is its own energy (not the sum of its children, which leaves out
@@ -82,7 +82,7 @@ export class IcicleView {
       .attr('transform', (d) => `translate(${x(d.x0)},${cellY(d)})`)
       .attr('tabindex', 0)
       .attr('role', 'button')
-      .attr('aria-label', (d) => `${fullName(d.data)}, ${formatEnergy(d.data.energy)}`)
+      .attr('aria-label', (d) => `${fullName(d.data)}, ${this.model.format(d.data.energy)}`)
       .on('click', (event, d) => this.zoomTo(d))
       .on('keydown', (event, d) => {
         if (event.key === 'Enter' || event.key === ' ') {
@@ -110,7 +110,7 @@ export class IcicleView {
     labelled.append('text').attr('x', 4).attr('y', 36)
       .attr('fill', (d) => textColorOn(d.data.shareOfModel))
       .attr('class', 'icicle-energy')
-      .text((d) => fits(d, formatEnergy(d.data.energy)));
+      .text((d) => fits(d, this.model.format(d.data.energy)));
   }
 }
 

@@ -30,14 +30,16 @@ export class NodeList {
   setModel(model) {
     this.model = model;
     // The columns depend only on whether there are measurements: rebuild when that changes.
-    if (!this.table || this.withMeasured !== model.hasMeasured) this.buildTable(model.hasMeasured);
+    if (!this.table || this.withMeasured !== model.hasMeasured || this.unit !== model.unit) this.buildTable(model.hasMeasured, model);
     this.table.highlightKey = null;
     this.refresh();
   }
 
   // Measured columns appear only when the API returned measurements for this view.
-  buildTable(withMeasured) {
+  buildTable(withMeasured, model) {
     this.withMeasured = withMeasured;
+    this.unit = model.unit; // a machine without an energy meter: each node's time
+    const format = model.format;
     if (this.table) this.table.destroy();
     this.elements.table.replaceChildren();
     const columns = [
@@ -48,7 +50,7 @@ export class NodeList {
           + `<span class="node-path" title="${escapeHtml(n.path || '(root)')}"><span class="kind-badge kind-${n.group}">${escapeHtml(n.kind)}</span>`
           + `<span class="path-text">${escapeHtml(n.path || '(root)')}</span></span>`,
       },
-      { key: 'energy', title: 'Energy', sortKey: 'energy', width: '4.4rem', align: 'end', html: (n) => formatEnergy(n.energy) },
+      { key: 'energy', title: model.unit === 'time' ? 'Time' : 'Energy', sortKey: 'energy', width: '4.4rem', align: 'end', html: (n) => format(n.energy) },
       { key: 'share', title: 'Share', sortKey: 'share', width: '3.5rem', align: 'end', html: (n) => formatPercent(n.shareOfModel) },
       { key: 'flops', title: 'FLOPs', sortKey: 'flops', width: '3.9rem', align: 'end', html: (n) => formatCount(n.data.flops) },
     ];

@@ -2,7 +2,8 @@
 // and for decoder LLMs new tokens and dtype). The main input screen and both sides of
 // Compare use one of these each; Compare has no new-tokens or dtype dropdown.
 // The machines are every one of /api/machines' `all` that answers "energy": the measured
-// predictors (pc1) and the GPUs (calibrated on measured serving, or from the spec sheet).
+// predictors (pc1) and the GPUs (calibrated on measured serving, or from the spec sheet);
+// and this CPU where it answers "latency" (each node's time, from its profiles).
 // The machine follows the model until one is chosen: a decoder LLM opens on the GPU whose
 // `default_for` is "decoders", any other model on the one for "encoders" (pc1).
 
@@ -138,7 +139,8 @@ export function fillMachines(select, machines) {
     ['measured energy predictors', machines.filter((m) => !m.kind || m.kind === 'measured')],
     ['GPUs calibrated on measured serving', machines.filter((m) => m.kind === 'gpu' && m.calibrated)],
     ['GPUs from the spec sheet', machines.filter((m) => m.kind === 'gpu' && !m.calibrated)],
-    ['other machines', machines.filter((m) => m.kind && m.kind !== 'measured' && m.kind !== 'gpu')],
+    ['this CPU: time only (no energy meter)', machines.filter((m) => m.kind === 'cpu')],
+    ['other machines', machines.filter((m) => m.kind && m.kind !== 'measured' && m.kind !== 'gpu' && m.kind !== 'cpu')],
   ];
   select.replaceChildren(...groups.filter(([, members]) => members.length).map(([label, members]) => {
     const group = document.createElement('optgroup');

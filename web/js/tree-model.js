@@ -1,6 +1,11 @@
 // Turns an /api/energy answer into the node objects every view shares: each node knows
 // its parent, a stable id, and its shares of parent and model energy (computed here when
-// the server left them out, so the UI copes with plain tree documents too).
+// the server left them out, so the UI copes with plain tree documents too). A machine
+// without an energy meter answers every node's predicted time instead (total_energy_j
+// null, total_latency_s set): the nodes' value is then their time, model.unit says so and
+// model.format writes it.
+
+import { formatEnergy, formatSeconds } from './format.js';
 
 export const KIND_GROUPS = {
   model: 'module',
@@ -20,8 +25,9 @@ export function kindGroup(kind) {
 export function buildModel(answer) {
   const tree = answer.tree || answer;
   if (!tree || !tree.root) throw new Error('The answer holds no tree (no "root" node).');
+  const unit = answer.total_energy_j === null && Number.isFinite(answer.total_latency_s) ? 'time' : 'energy';
   const nodes = [];
-  const root = wrap(tree.root, null, nodes);
+  const root = wrap(tree.root, null, nodes, 0, unit);
   const rootEnergy = root.energy;
   for (const node of nodes) {
     const raw = node.data;
@@ -30,11 +36,14 @@ export function buildModel(answer) {
       ? pickShare(raw.share_of_parent, node.energy, node.parent.energy)
       : (node.energy != null ? 1 : null);
   }
-  const totalEnergy = Number.isFinite(answer.total_energy_j) ? answer.total_energy_j : rootEnergy;
+  const total = unit === 'time' ? answer.total_latency_s : answer.total_energy_j;
+  const totalEnergy = Number.isFinite(total) ? total : rootEnergy;
   const measuredTotal = root.measuredEnergy;
   return {
     answer,
     tree,
+    unit,
+    format: unit === 'time' ? formatSeconds : formatEnergy,
     root,
     nodes,
     byId: new Map(nodes.map((node) => [node.id, node])),
@@ -51,7 +60,7 @@ export function buildModel(answer) {
   };
 }
 
-function wrap(raw, parent, nodes, firstId = 0) {
+function wrap(raw, parent, nodes, firstId = 0, unit = 'energy') {
   const node = {
     id: firstId + nodes.length,
     data: raw,
@@ -61,7 +70,7 @@ function wrap(raw, parent, nodes, firstId = 0) {
     group: kindGroup(raw.kind),
     path: raw.path ?? '',
     className: raw.class ?? '',
-    energy: finiteOrNull(raw.energy_j),
+    energy: finiteOrNull(unit === 'time' ? raw.predicted_latency_s : raw.energy_j), // the node's value
     measuredEnergy: raw.measured ? finiteOrNull(raw.measured.energy_j) : null,
     extrapolated: raw.extrapolated === true,
     index: raw.index ?? null, // the node's index in the server's tree: ask for its subtree with it
@@ -74,7 +83,7 @@ function wrap(raw, parent, nodes, firstId = 0) {
     ? ((node.energy - node.measuredEnergy) / node.measuredEnergy) * 100
     : null;
   nodes.push(node);
-  for (const child of raw.children || []) node.children.push(wrap(child, node, nodes, firstId));
+  for (const child of raw.children || []) node.children.push(wrap(child, node, nodes, firstId, unit));
   return node;
 }
 
@@ -82,7 +91,7 @@ function wrap(raw, parent, nodes, firstId = 0) {
 // below `node`, with their shares; returns the new nodes. Ids stay unique and stable.
 export function graftChildren(model, node, subtreeRoot) {
   const added = [];
-  for (const child of subtreeRoot.children || []) node.children.push(wrap(child, node, added, model.nodes.length));
+  for (const child of subtreeRoot.children || []) node.children.push(wrap(child, node, added, model.nodes.length, model.unit));
   const rootEnergy = model.root.energy;
   for (const n of added) {
     n.shareOfModel = pickShare(n.data.share_of_model, n.energy, rootEnergy);

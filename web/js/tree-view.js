@@ -4,7 +4,7 @@
 // "Expand all" draws everything and drops animations and, when zoomed out, the labels.
 
 import { shareColor } from './energy-color.js';
-import { formatEnergy, formatMillijoules } from './format.js';
+import { formatMillijoules } from './format.js';
 import { ancestors, fullName } from './tree-model.js';
 
 const d3 = window.d3;
@@ -322,11 +322,12 @@ export class TreeView {
       .attr('aria-level', (d) => d.data.depth + 1)
       .attr('aria-selected', (d) => String(d.data.id === this.selectedId))
       .attr('aria-expanded', (d) => (childCount(d) ? String(expanded.has(d.data.id)) : null))
-      .attr('aria-label', (d) => `${fullName(d.data)}, ${d.data.energy != null ? formatMillijoules(d.data.energy) : 'no energy of its own'}`);
+      .attr('aria-label', (d) => `${fullName(d.data)}, ${d.data.energy == null ? `no ${this.model.unit} of its own`
+        : this.model.unit === 'time' ? this.model.format(d.data.energy) : formatMillijoules(d.data.energy)}`);
     selection.select('circle').attr('fill', (d) => shareColor(d.data.shareOfModel));
     selection.select('.label-name').text((d) => truncate(d.data.label));
     selection.select('.label-class').text((d) => (d.data.path ? truncate(d.data.className) : ''));
-    selection.select('.label-energy').text((d) => (d.data.energy != null ? formatEnergy(d.data.energy) : ''));
+    selection.select('.label-energy').text((d) => (d.data.energy != null ? this.model.format(d.data.energy) : ''));
     selection.select('.label-more')
       .text((d) => {
         if (this.loading.has(d.data.id)) return 'loading…';

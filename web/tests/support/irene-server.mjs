@@ -26,7 +26,8 @@ function freePort() {
 }
 
 // `db`: a store of the test's own (a file path or URL); else a throwaway SQLite file.
-export async function startIreneServer({ db } = {}) {
+// `extraArgs`: more options of `irene serve` (say, --predictors DIR).
+export async function startIreneServer({ db, extraArgs = [] } = {}) {
   const binary = process.env.IRENE_BIN ? path.resolve(process.env.IRENE_BIN) : path.resolve(webDir, '../build/irene');
   if (!fs.existsSync(binary)) {
     throw new Error(`irene binary not found at ${binary}: build it first or set IRENE_BIN`);
@@ -40,6 +41,7 @@ export async function startIreneServer({ db } = {}) {
     '--db', db || path.join(scratch, 'cache.sqlite'),
     '--web', webDir,
     '--data', path.resolve(repoRoot, '../shared/data/irene/device_1'),
+    ...extraArgs,
   ];
   // The ML.ENERGY measurements (v2: vLLM 0.5.4; v3: vLLM 0.11.1), drawn beside serving
   // predictions, where the checkout has them.
