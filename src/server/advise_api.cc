@@ -173,15 +173,10 @@ ApiResponse Api::list_advise_jobs(const ApiRequest&) {
   return ApiResponse::json(200, {{"jobs", advise_jobs_->list()}});
 }
 
-ApiResponse Api::get_advise_job(const ApiRequest& r) {
-  auto d = advise_jobs_->describe(r.id);
-  if (!d) return ApiResponse::error(404, "not_found", "no advisor job '" + r.id + "'");
-  return ApiResponse::json(200, *d);
-}
+ApiResponse Api::get_advise_job(const ApiRequest& r) { return job_response(*advise_jobs_, r.id, "advisor job", false); }
 
 ApiResponse Api::cancel_advise_job(const ApiRequest& r) {
-  if (!advise_jobs_->cancel(r.id)) return ApiResponse::error(404, "not_found", "no advisor job '" + r.id + "'");
-  return ApiResponse::json(200, *advise_jobs_->describe(r.id));
+  return job_response(*advise_jobs_, r.id, "advisor job", true);
 }
 
 ApiResponse Api::leaderboard(const ApiRequest& r) {

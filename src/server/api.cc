@@ -107,24 +107,21 @@ Result<std::unique_ptr<Api>> Api::create(const ServerOptions& options) {
     }
     spdlog::info("measured data: {} configurations from {}", api->data_.trees.size(), options.data_dir);
   }
-  // Finished profiles live in the cache file too, so they survive restarts.
+  // Finished jobs live in the cache file too, so they survive restarts. Advisor searches'
+  // progress counts the search's parts (a machine, engine and format each).
   ResultCache* cache = api->cache_.get();
-  JobArchive archive{
-      [cache](const std::string& id, const std::string& description) { cache->put("profile-job/" + id, description); },
-      [cache](const std::string& id) -> std::optional<std::string> {
-        auto saved = cache->get("profile-job/" + id);
-        return saved ? std::optional<std::string>(*saved) : std::nullopt;
-      }};
-  api->jobs_ = std::make_unique<Jobs>(kProfileJobs, 8, std::move(archive));
-  // Advisor searches as jobs: their progress counts the search's parts (a machine, engine
-  // and format each).
-  api->advise_jobs_ = std::make_unique<Jobs>(
-      JobKind{"a", "parts"}, 8,
-      JobArchive{[cache](const std::string& id, const std::string& description) { cache->put("advise-job/" + id, description); },
-                 [cache](const std::string& id) -> std::optional<std::string> {
-                   auto saved = cache->get("advise-job/" + id);
-                   return saved ? std::optional<std::string>(*saved) : std::nullopt;
-                 }});
+  auto archive_in_cache = [cache](const std::string& prefix) {
+    return JobArchive{
+        [cache, prefix](const std::string& id, const std::string& description) { cache->put(prefix + id, description); },
+        [cache, prefix](const std::string& id) -> std::optional<std::string> {
+          auto saved = cache->get(prefix + id);
+          return saved ? std::optional<std::string>(*saved) : std::nullopt;
+        }};
+  };
+  api->jobs_ = std::make_unique<Jobs>(kProfileJobs, 8, archive_in_cache("profile-job/"));
+  api->advise_jobs_ = std::make_unique<Jobs>(JobKind{"a", "parts"}, 8, archive_in_cache("advise-job/"));
+  for (const auto& lp : api->latency_predictors_)
+    api->latency_versions_.push_back(std::to_string(std::hash<std::string>{}(predict::to_json(lp).dump())));
   IRENE_RETURN_IF_ERROR(api->load_serving(options, std::move(predictors.serving)));
   spdlog::info("cache: {} ({} stored answers); machines: {}", api->cache_->path(), api->cache_->stored(),
                api->machines_.size());
@@ -255,8 +252,9 @@ ApiResponse Api::energy_answer(const ApiRequest& r, const SizeParams& p) {
   if (machine_id.empty()) machine_id = p.config.is_decoder() ? default_gpu() : default_machine_id();
   const Machine* machine = find_machine(machine_id);
   if (!machine) {
-    for (const auto& lp : latency_predictors_)
-      if (lp.machine_id == machine_id) return latency_answer(p, lp);
+    for (size_t i = 0; i < latency_predictors_.size(); ++i)
+      if (latency_predictors_[i].machine_id == machine_id)
+        return latency_answer(p, latency_predictors_[i], latency_versions_[i]);
     auto gpu = machines::find_machine(machine_id);
     if (gpu.is_ok() && gpu->kind == "gpu") return gpu_energy_answer(p, *gpu);
     std::string ids;
@@ -364,9 +362,9 @@ ApiResponse Api::gpu_energy_answer(const SizeParams& p, const machines::MachineS
 
 // A profiled machine's tree with every node's predicted time (its latency predictor);
 // no energy: the profiles it was fitted on had no energy meter, so energy is empty.
-ApiResponse Api::latency_answer(const SizeParams& p, const predict::LatencyPredictor& lp) {
-  const std::string key = std::string("latency/") + kAnswerVersion + "|" + p.key() + "|" + lp.machine_id + "|" +
-                          std::to_string(std::hash<std::string>{}(predict::to_json(lp).dump()));
+ApiResponse Api::latency_answer(const SizeParams& p, const predict::LatencyPredictor& lp,
+                                const std::string& version) {
+  const std::string key = std::string("latency/") + kAnswerVersion + "|" + p.key() + "|" + lp.machine_id + "|" + version;
   auto body = cache_->get_or_compute(key, [&]() -> Result<std::string> {
     IRENE_ASSIGN_OR_RETURN(tree::Tree t, models::trace_model(p.config, p.run));
     IRENE_RETURN_IF_ERROR(check_root(p.format, t));
@@ -492,15 +490,15 @@ std::optional<double> Api::predicted_energy(const std::string& model, int64_t ba
 
 ApiResponse Api::list_profiles(const ApiRequest&) { return ApiResponse::json(200, {{"profiles", jobs_->list()}}); }
 
-ApiResponse Api::get_profile(const ApiRequest& r) {
-  auto d = jobs_->describe(r.id);
-  if (!d) return ApiResponse::error(404, "not_found", "no profile job '" + r.id + "'");
-  return ApiResponse::json(200, *d);
-}
+ApiResponse Api::get_profile(const ApiRequest& r) { return job_response(*jobs_, r.id, "profile job", false); }
 
-ApiResponse Api::cancel_profile(const ApiRequest& r) {
-  if (!jobs_->cancel(r.id)) return ApiResponse::error(404, "not_found", "no profile job '" + r.id + "'");
-  return ApiResponse::json(200, *jobs_->describe(r.id));
+ApiResponse Api::cancel_profile(const ApiRequest& r) { return job_response(*jobs_, r.id, "profile job", true); }
+
+ApiResponse Api::job_response(Jobs& jobs, const std::string& id, const std::string& noun, bool cancel) {
+  if (cancel && !jobs.cancel(id)) return ApiResponse::error(404, "not_found", "no " + noun + " '" + id + "'");
+  auto d = jobs.describe(id);
+  if (!d) return ApiResponse::error(404, "not_found", "no " + noun + " '" + id + "'");
+  return ApiResponse::json(200, *d);
 }
 
 }  // namespace irene::server

@@ -83,7 +83,10 @@ class Api {
   std::string default_machine_id() const;  // the energy predictors' default (PC1)
   std::string default_gpu() const;         // where a decoder LLM opens
   ApiResponse gpu_energy_answer(const SizeParams& p, const machines::MachineSpec& gpu);
-  ApiResponse latency_answer(const SizeParams& p, const predict::LatencyPredictor& predictor);
+  ApiResponse latency_answer(const SizeParams& p, const predict::LatencyPredictor& predictor,
+                             const std::string& version);
+  // A job's description (after cancelling it, with `cancel`), or a 404 naming `noun`.
+  ApiResponse job_response(Jobs& jobs, const std::string& id, const std::string& noun, bool cancel);
   ApiResponse energy_answer(const ApiRequest& r, const SizeParams& p);
   ApiResponse tree_answer(const SizeParams& p);
   const tree::Tree* measured_tree(const std::string& model, int64_t b, int64_t s) const;
@@ -105,6 +108,7 @@ class Api {
   std::unique_ptr<ResultCache> cache_;
   std::vector<Machine> machines_;
   std::vector<predict::LatencyPredictor> latency_predictors_;  // per machine id (this-cpu)
+  std::vector<std::string> latency_versions_;  // each one's fingerprint, for its answers' cache keys
   std::shared_ptr<const std::string> models_json_;
   predict::Dataset data_;
   std::map<std::tuple<std::string, int64_t, int64_t>, size_t> measured_index_;

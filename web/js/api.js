@@ -81,31 +81,28 @@ export async function fetchEngines() {
   return (await machinesAnswer()).engines || [];
 }
 
-// An LLM server's steady state; `params` as GET /api/serving takes them (docs/api.md).
-const servingCache = new Map();
-export function fetchServing(params) {
-  const key = JSON.stringify(params);
-  if (!servingCache.has(key)) {
-    const pending = requestJson('GET', '/api/serving', { params });
-    pending.catch(() => servingCache.delete(key));
-    servingCache.set(key, pending);
-  }
-  return servingCache.get(key);
+// A GET answer kept for the page's life, one per set of parameters; a failure is
+// forgotten so asking again asks the server.
+function keptAnswers(path) {
+  const kept = new Map();
+  return (params) => {
+    const key = JSON.stringify(params);
+    if (!kept.has(key)) {
+      const pending = requestJson('GET', path, { params });
+      pending.catch(() => kept.delete(key));
+      kept.set(key, pending);
+    }
+    return kept.get(key);
+  };
 }
+
+// An LLM server's steady state; `params` as GET /api/serving takes them (docs/api.md).
+export const fetchServing = keptAnswers('/api/serving');
 
 // What if (GET /api/whatif): a serving setup (side A, /api/serving's parameters) beside the
 // same with changes (parameters b.KEY, b.config.KEY), node by node. Kept for the page like
-// the serving answers; a failure is forgotten so asking again asks the server.
-const whatIfCache = new Map();
-export function fetchWhatIf(params) {
-  const key = JSON.stringify(params);
-  if (!whatIfCache.has(key)) {
-    const pending = requestJson('GET', '/api/whatif', { params });
-    pending.catch(() => whatIfCache.delete(key));
-    whatIfCache.set(key, pending);
-  }
-  return whatIfCache.get(key);
-}
+// the serving answers.
+export const fetchWhatIf = keptAnswers('/api/whatif');
 
 // The advisor (GET /api/advise): the serving setup with the least energy per output token
 // under the objectives, its explanation, the runner-up and the ITL frontier. Not cached
@@ -116,16 +113,7 @@ export function fetchAdvice(params) {
 
 // The leaderboard (GET /api/leaderboard): every decoder at its least-energy setup per task
 // and machine, with published scores. The first answer takes seconds; kept for the page.
-const leaderboardCache = new Map();
-export function fetchLeaderboard(params) {
-  const key = JSON.stringify(params);
-  if (!leaderboardCache.has(key)) {
-    const pending = requestJson('GET', '/api/leaderboard', { params });
-    pending.catch(() => leaderboardCache.delete(key));
-    leaderboardCache.set(key, pending);
-  }
-  return leaderboardCache.get(key);
-}
+export const fetchLeaderboard = keptAnswers('/api/leaderboard');
 
 // The same leaderboard as a CSV file, for a link the browser downloads.
 export function leaderboardCsvUrl(params) {
