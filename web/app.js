@@ -261,7 +261,11 @@ function show(model, selection, open = null) {
   $('selected-node').textContent = SELECT_HINT;
   $('list-note').replaceChildren();
   renderSummary(model);
-  costPanel.setEnergy(model.unit === 'energy' ? model.totalEnergy : null);
+  // A request: one forward pass of the tree, or where the tree is a served batch, one of
+  // its requests (the serving answer's energy per request).
+  const perRequest = model.answer.serving && Number.isFinite(model.answer.serving.energy_per_request_j)
+    ? model.answer.serving.energy_per_request_j : model.totalEnergy;
+  costPanel.setEnergy(model.unit === 'energy' ? perRequest : null);
   $('list-title').textContent = model.unit === 'time' ? 'Node times' : 'Node energies';
   $('legend-title').textContent = `share of model ${model.unit}`;
   nodeList.setModel(model);

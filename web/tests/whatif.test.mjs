@@ -130,6 +130,9 @@ describe('one machine list, one tree, what if', { timeout: TEST_TIMEOUT }, () =>
     const phases = Object.fromEntries(energy.tree.root.children.map((p) => [p.path, p.energy_j]));
     assert.deepEqual(Object.keys(phases), ['prefill', 'decode', 'engine']);
     assert.ok(Math.abs(phases.decode - 64 * serving.step.root.energy_j) <= 1e-9 * batch, 'the decode phase is 64 steps');
+    // The cost card prices a request: the serving answer's energy per request.
+    await page.fill('#cost-requests', '1');
+    assert.equal(await page.locator('.cost-energy').textContent(), formatEnergy(serving.energy_per_request_j));
     const phaseLine = await page.locator('#summary-phases').textContent();
     for (const p of ['prefill', 'decode', 'engine']) assert.ok(phaseLine.includes(p), phaseLine);
     const engine = machines.engines.find((e) => e.id === energy.engine);
