@@ -81,6 +81,12 @@ struct RooflineParams {
   // calibration fits them on serving data.
   double step_overhead_s = 0;
   double per_sequence_overhead_s = 0;
+  // The sampler's GPU time per logit (one vocabulary entry of one running request) each
+  // iteration: turning the logits into tokens (float32 logits, temperature, top-k / top-p
+  // over each row, the draw) passes over B x vocabulary values, on the GPUs while the
+  // host waits. 0 where calibration does not fit it (vLLM 0.5.4's files: there the
+  // engine's time per request holds it).
+  double per_logit_s = 0;
   // The GPUs' power while they wait on the engine, as a share of the way from idle to
   // the power limit: a GPU kept busy between short gaps stays at its active clocks.
   double host_wait_power = 0;

@@ -18,6 +18,8 @@
 // energy, power and throughput come from its mean, taken over 32 quantiles of that law.
 // The time to the first token is half an iteration's wait for the next one plus the
 // iterations that prefill a prompt of mean length in chunks, without any queueing.
+// Each iteration ends with the sampler: each replica's share of the B requests, a row
+// of vocabulary-sized logits each, on every GPU of the replica (RooflineParams::per_logit_s).
 #pragma once
 
 #include <memory>
@@ -65,6 +67,7 @@ class ChunkedIterations {
     // Each GPU holds whole experts, E / num_gpus of them (else each expert is split over
     // all): the GPU whose experts the routed rows touch most sets the fused MoE's time.
     bool expert_parallel = false;
+    double vocab = 0;  // logits per running request: the sampler's work
   };
   // `decode`: the decode batch's step; `prompt`: one prompt's prefill (prompt_len tokens);
   // both lowered to `engine`'s kernels. `dtype` is the steps' element type.

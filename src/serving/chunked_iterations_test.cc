@@ -117,6 +117,48 @@ TEST(ChunkedIterationsTest, TheSteadyStateOfVllmV1HangsTogether) {
   EXPECT_LT(v1, v0);
 }
 
+// The sampler passes over each running request's row of logits every iteration, on the
+// GPUs (a memory-bound pass, at the memory power share): B x vocabulary x per_logit_s,
+// each data-parallel replica its own requests' rows; the engine's time does not move.
+TEST(ChunkedIterationsTest, TheSamplerPassesOverEveryRunningRequestsLogits) {
+  const models::ModelConfig c = models::bundled_config("meta-llama/Llama-3.1-8B").value();
+  const machines::MachineSpec h100 = machines::find_machine("h100-sxm5-80gb").value();
+  predict::RooflineParams p;
+  p.kernel_gap_s = 2e-6;
+  p.step_overhead_s = 1e-3;
+  p.per_sequence_overhead_s = 2e-6;
+  predict::RooflineParams q = p;
+  q.per_logit_s = 1e-10;
+  const double vocab = static_cast<double>(c.vocab_size);
+  ASSERT_EQ(vocab, 128256);
+  const double streaming_w = *h100.idle_power_w + (*h100.tdp_w - *h100.idle_power_w) * p.memory_power;
+  for (int replicas : {1, 2}) {
+    ServingConfig s{64, 634, 400, replicas, 1, ""};
+    s.engine = "vllm-0.11.1";
+    s.data_parallel = replicas;
+    const ServingWorkload w = ServingWorkload::build(c, s).value();
+    const ServingEstimate without = w.estimate(h100, p).value(), with = w.estimate(h100, q).value();
+    const double sampler_s = 1e-10 * 64 / replicas * vocab;  // 0.82 ms on one replica
+    EXPECT_NEAR(with.time_split.decode_kernels_s - without.time_split.decode_kernels_s, sampler_s, 1e-12) << replicas;
+    EXPECT_NEAR(*with.itl_median_s - *without.itl_median_s, sampler_s, 1e-12) << replicas;
+    EXPECT_DOUBLE_EQ(with.time_split.decode_engine_s, without.time_split.decode_engine_s);
+    // Every iteration pays it, on every GPU: energy per iteration over its 64 tokens.
+    EXPECT_NEAR(with.energy_per_output_token_j - without.energy_per_output_token_j,
+                replicas * streaming_w * sampler_s / 64, 1e-9) << replicas;
+  }
+  // A model with twice the vocabulary pays twice.
+  models::ModelConfig wide = c;
+  wide.vocab_size *= 2;
+  ServingConfig s{64, 634, 400, 1, 1, ""};
+  s.engine = "vllm-0.11.1";
+  const ServingWorkload narrow_w = ServingWorkload::build(c, s).value(), wide_w = ServingWorkload::build(wide, s).value();
+  const double narrow = narrow_w.estimate(h100, q).value().time_split.decode_kernels_s -
+                        narrow_w.estimate(h100, p).value().time_split.decode_kernels_s;
+  const double doubled = wide_w.estimate(h100, q).value().time_split.decode_kernels_s -
+                         wide_w.estimate(h100, p).value().time_split.decode_kernels_s;
+  EXPECT_NEAR(doubled, 2 * narrow, 1e-12);
+}
+
 TEST(ChunkedIterationsTest, ABatchTheTokenBudgetCannotHoldIsRefusedNamingBoth) {
   const models::ModelConfig c = models::bundled_config("meta-llama/Llama-3.1-8B").value();
   ServingConfig s{1024, 128, 256, 1, 1, ""};

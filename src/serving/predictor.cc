@@ -29,6 +29,7 @@ constexpr ParamField kParamFields[] = {
     {"memory_power", &predict::RooflineParams::memory_power},
     {"step_overhead_s", &predict::RooflineParams::step_overhead_s},
     {"per_sequence_overhead_s", &predict::RooflineParams::per_sequence_overhead_s},
+    {"per_logit_s", &predict::RooflineParams::per_logit_s},  // absent in older files: no sampler term
     {"host_wait_power", &predict::RooflineParams::host_wait_power},
     {"collective_wait_power", &predict::RooflineParams::collective_wait_power},  // absent: as host_wait_power
     {"all_reduce_latency_s", &predict::RooflineParams::all_reduce_latency_s},

@@ -56,7 +56,8 @@ TEST(ServingPredictorTest, TheShippedV1ParametersAreTheFitOfTheV3Data) {
   for (double predict::RooflineParams::*f :
        {&predict::RooflineParams::gemm_efficiency, &predict::RooflineParams::memory_efficiency,
         &predict::RooflineParams::compute_power, &predict::RooflineParams::per_sequence_overhead_s,
-        &predict::RooflineParams::kernel_gap_s, &predict::RooflineParams::host_wait_power})
+        &predict::RooflineParams::kernel_gap_s, &predict::RooflineParams::host_wait_power,
+        &predict::RooflineParams::per_logit_s})
     EXPECT_NEAR(fitted.params.*f, p->params.*f, 1e-6 * std::max(1e-9, p->params.*f));
   EXPECT_EQ(fitted.params.admission_overhead_s, 0);  // not the V1 engine's: no stall to fit
 }
@@ -106,6 +107,8 @@ TEST(ServingPredictorTest, OneModelsRowsFitTheMachineAndCarryTheEngine) {
   EXPECT_NEAR(p.params.per_sequence_overhead_s, other.params.per_sequence_overhead_s,
               1e-12 * other.params.per_sequence_overhead_s);
   EXPECT_NEAR(p.params.kernel_gap_s, other.params.kernel_gap_s, 1e-12 * other.params.kernel_gap_s);
+  EXPECT_NEAR(p.params.per_logit_s, other.params.per_logit_s, 1e-12 * other.params.per_logit_s);
+  EXPECT_GT(p.params.per_logit_s, 0);
   EXPECT_NE(p.params.compute_power, other.params.compute_power);
   // The answer says what it rests on.
   auto mp = predictor_for(machines::find_machine("h100-sxm5-80gb").value(), {}, &p, "vllm-0.11.1").value();

@@ -199,6 +199,7 @@ Status ServingWorkload::build_chunked() {
   shape.num_gpus = s.num_gpus / s.pipeline_parallel;
   shape.data_parallel = s.data_parallel;
   shape.expert_parallel = s.expert_parallel;
+  shape.vocab = static_cast<double>(config_->vocab_size);
   IRENE_ASSIGN_OR_RETURN(ChunkedIterations c, ChunkedIterations::build(decode_kernels, prompt_kernels, shape, engine_, dtype_));
   chunked_ = std::make_shared<const ChunkedIterations>(std::move(c));
   decode_.layers = decode_kernels.layers;
