@@ -1,4 +1,5 @@
 // `irene serving`: the steady state of an LLM server on a catalogued machine.
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -67,6 +68,10 @@ Runner add_serving_command(CLI::App& app) {
   cmd->add_option("--kv-cache-dtype", a->config.kv_cache_dtype, "auto (default), fp8, fp8_e4m3 or fp8_e5m2");
   cmd->add_option("--max-num-batched-tokens", a->config.max_num_batched_tokens,
                   "Tokens per iteration with chunked prefill (default: the engine's)");
+  cmd->add_option("--prompt-cached-share", a->config.prompt_cached_share,
+                  "Share of each prompt already in the engine's prefix cache (0 to below 1: a shared system prompt, "
+                  "or the earlier turns of a conversation); those tokens skip the prefill")
+      ->capture_default_str();
   cmd->add_option("--pipeline-parallel", a->config.pipeline_parallel,
                   "Pipeline stages (each of num-gpus / stages GPUs in tensor parallel)")
       ->capture_default_str();
@@ -138,7 +143,8 @@ Runner add_serving_command(CLI::App& app) {
                   "in decode %.0f %%, prefill %.0f %%, admission stalls %.0f %%, waiting for the host the "
                   "pipeline's engines share %.0f %%\n",
                   "prefill share", 100 * e.prefill_share, "where the time goes", 1e3 * cycle,
-                  100 * t.decode_kernels_s / cycle, 100 * t.decode_engine_s / cycle, 100 * t.prefill_s / cycle,
+                  100 * t.decode_kernels_s / cycle, 100 * t.decode_engine_s / cycle,
+                  100 * std::max(0.0, t.prefill_s) / cycle,  // a rounding's -0 % where no prompt rides
                   100 * t.admission_s / cycle, 100 * t.host_wait_s / cycle);
     std::cout << head << figure("energy per output token", "energy_per_output_token_j", 1, "J")
               << figure("energy per request", "energy_per_request_j", 1, "J")
@@ -148,6 +154,16 @@ Runner add_serving_command(CLI::App& app) {
       std::cout << figure("inter-token latency, median", "itl_median_s", 1e3, "ms")
                 << figure("inter-token latency, p90", "itl_p90_s", 1e3, "ms")
                 << figure("time to first token", "ttft_s", 1e3, "ms") << "  (time to first token: without queueing)\n";
+    if (served.prompt_cached_share > 0) {
+      char cached[256];
+      if (e.prompt_cached_share > 0)
+        std::snprintf(cached, sizeof cached, "  prefix cache: %.0f %% of each prompt's tokens found cached, not prefilled\n",
+                      100 * e.prompt_cached_share);
+      else
+        std::snprintf(cached, sizeof cached,
+                      "  prefix cache: none applied (%s does not cache this model's prompts)\n", e.engine.c_str());
+      std::cout << cached;
+    }
     if (doc["memory"].is_object() && doc["memory"].contains("note"))
       std::cout << "  memory: " << doc["memory"]["note"].get<std::string>() << "\n";
     if (doc.contains("run")) {

@@ -38,6 +38,15 @@ Result<GraphMode> graph_mode_from(const std::string& s, const std::string& where
 
 const char* kernels_name(Kernels k) { return k == Kernels::kFused ? "fused" : "eager"; }
 
+const char* prefix_caching_name(PrefixCaching p) {
+  switch (p) {
+    case PrefixCaching::kNone: return "none";
+    case PrefixCaching::kAttentionOnly: return "attention_only";
+    case PrefixCaching::kAll: return "all";
+  }
+  return "none";
+}
+
 const char* graph_mode_name(GraphMode g) {
   switch (g) {
     case GraphMode::kFull: return "full";
@@ -56,12 +65,14 @@ nlohmann::json to_json(const Engine& e) {
             {"max_num_batched_tokens", e.max_num_batched_tokens > 0 ? nlohmann::json(e.max_num_batched_tokens) : nullptr},
             {"max_num_seqs", e.max_num_seqs},
             {"gpu_memory_utilization", e.gpu_memory_utilization},
-            {"min_compute_capability", e.min_compute_capability}}},
+            {"min_compute_capability", e.min_compute_capability},
+            {"prefix_caching", prefix_caching_name(e.prefix_caching)}}},
           {"cuda_graphs", {{"max_tokens", e.graph_max_tokens}, {"mixed_iterations", graph_mode_name(e.mixed_graphs)}}},
           {"kernels", kernels_name(e.kernels)},
           {"host_time_per_worker", e.host_time_per_worker},
           {"float32_runs_as", e.float32_runs_as},
-          {"calibration", {{"fitted", e.fitted}, {"fitted_from_one_model", e.fitted_from_one_model}}},
+          {"calibration",
+           {{"fitted", e.fitted}, {"fitted_from_one_model", e.fitted_from_one_model}, {"starts", e.calibration_starts}}},
           {"sources", e.sources},
           {"notes", e.notes}};
 }
@@ -78,6 +89,11 @@ Result<Engine> engine_from_json(const nlohmann::json& j, const std::string& wher
     e.max_num_seqs = s.at("max_num_seqs").get<int64_t>();
     e.gpu_memory_utilization = s.at("gpu_memory_utilization").get<double>();
     e.min_compute_capability = s.value("min_compute_capability", 0.0);
+    const std::string caching = s.value("prefix_caching", "none");
+    if (caching == "none") e.prefix_caching = PrefixCaching::kNone;
+    else if (caching == "attention_only") e.prefix_caching = PrefixCaching::kAttentionOnly;
+    else if (caching == "all") e.prefix_caching = PrefixCaching::kAll;
+    else return Status::corrupt(where + ": scheduling.prefix_caching must be none, attention_only or all, got '" + caching + "'");
     e.graph_max_tokens = j.at("cuda_graphs").at("max_tokens").get<int64_t>();
     IRENE_ASSIGN_OR_RETURN(e.mixed_graphs,
                            graph_mode_from(j.at("cuda_graphs").at("mixed_iterations").get<std::string>(), where));
@@ -89,6 +105,7 @@ Result<Engine> engine_from_json(const nlohmann::json& j, const std::string& wher
     e.float32_runs_as = j.value("float32_runs_as", "");
     e.fitted = j.at("calibration").at("fitted").get<std::vector<std::string>>();
     e.fitted_from_one_model = j.at("calibration").at("fitted_from_one_model").get<std::vector<std::string>>();
+    e.calibration_starts = j.at("calibration").value("starts", 1);
     e.sources = j.value("sources", nlohmann::json::object());
     e.notes = j.value("notes", "");
   } catch (const nlohmann::json::exception& ex) {
@@ -99,6 +116,8 @@ Result<Engine> engine_from_json(const nlohmann::json& j, const std::string& wher
   for (const std::string& n : e.fitted_from_one_model)
     if (std::find(e.fitted.begin(), e.fitted.end(), n) == e.fitted.end())
       return Status::corrupt(where + ": '" + n + "' is fitted from one model but not among the fitted parameters");
+  if (e.calibration_starts < 1 || e.calibration_starts > 16)
+    return Status::corrupt(where + ": calibration.starts must be from 1 to 16");
   if (e.chunked_prefill && e.max_num_batched_tokens <= 0)
     return Status::corrupt(where + ": chunked prefill needs max_num_batched_tokens");
   if (!(e.gpu_memory_utilization > 0 && e.gpu_memory_utilization <= 1))

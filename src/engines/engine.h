@@ -30,6 +30,15 @@ enum class GraphMode {
 };
 const char* graph_mode_name(GraphMode g);
 
+// Which models' prompts the engine looks up in its prefix cache (a prompt whose leading
+// blocks another request computed skips them).
+enum class PrefixCaching {
+  kNone,           // off by default
+  kAttentionOnly,  // on, but not for models with state-space or linear-attention layers
+  kAll,
+};
+const char* prefix_caching_name(PrefixCaching p);  // "none", "attention_only", "all"
+
 struct Engine {
   std::string id;       // "vllm-0.11.1"
   std::string name;     // "vLLM 0.11.1 (V1 engine)"
@@ -40,6 +49,7 @@ struct Engine {
   int64_t max_num_seqs = 256;               // the engine's default batch cap
   double gpu_memory_utilization = 0.9;      // share of each GPU's memory for weights, activations and KV cache
   double min_compute_capability = 0;        // the GPUs it runs on (NVIDIA compute capability); 0: any
+  PrefixCaching prefix_caching = PrefixCaching::kNone;
   // CUDA graphs: decode-only iterations of up to graph_max_tokens tokens replay full
   // graphs; iterations with prompts in them run as mixed_graphs says (up to the same
   // size), larger ones eagerly.
@@ -57,6 +67,7 @@ struct Engine {
   // are carried from the engine's calibrations of other machines).
   std::vector<std::string> fitted;
   std::vector<std::string> fitted_from_one_model;
+  int calibration_starts = 1;  // Nelder-Mead starts of a fit (serving/calibration.cc)
   nlohmann::json sources = nlohmann::json::object();
   std::string notes;
 };

@@ -27,6 +27,7 @@ TEST(EngineTest, TheTwoVllmVersionsScheduleAsTheirDocsSay) {
   EXPECT_EQ(v0.kernels, Kernels::kEager);
   EXPECT_EQ(v0.graph_max_tokens, 256);
   EXPECT_TRUE(v0.host_time_per_worker);
+  EXPECT_EQ(v0.prefix_caching, PrefixCaching::kNone);
   const Engine v1 = find_engine("vllm-0.11.1").value();
   EXPECT_TRUE(v1.chunked_prefill);
   EXPECT_EQ(v1.max_num_batched_tokens, 8192);
@@ -34,6 +35,7 @@ TEST(EngineTest, TheTwoVllmVersionsScheduleAsTheirDocsSay) {
   EXPECT_EQ(v1.mixed_graphs, GraphMode::kPiecewise);
   EXPECT_EQ(v1.kernels, Kernels::kFused);
   EXPECT_FALSE(v1.host_time_per_worker);
+  EXPECT_EQ(v1.prefix_caching, PrefixCaching::kAttentionOnly);  // not for hybrids with state-space layers
   // No admission stall to fit once prompts ride in the decode iterations.
   EXPECT_EQ(std::count(v1.fitted.begin(), v1.fitted.end(), "admission_overhead_s"), 0);
   // Oldest first.
@@ -61,6 +63,13 @@ TEST(EngineTest, ABrokenDescriptionSaysWhatIsWrong) {
   j = to_json(find_engine("vllm-0.11.1").value());
   j["cuda_graphs"]["mixed_iterations"] = "sometimes";
   EXPECT_NE(engine_from_json(j, "mine.json").status().message().find("full, piecewise or eager"), std::string::npos);
+  j = to_json(find_engine("vllm-0.11.1").value());
+  j["scheduling"]["prefix_caching"] = "sometimes";
+  EXPECT_NE(engine_from_json(j, "mine.json").status().message().find("none, attention_only or all, got 'sometimes'"),
+            std::string::npos);
+  // Read back as written.
+  EXPECT_EQ(engine_from_json(to_json(find_engine("vllm-0.11.1").value()), "x").value().prefix_caching,
+            PrefixCaching::kAttentionOnly);
 }
 
 }  // namespace

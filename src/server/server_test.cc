@@ -415,6 +415,12 @@ TEST(ServerTest, ServingUnderVllmV1AnswersWithLatencyAndMemory) {
   expect_error(s, base + "&batch_size=256&engine=tgi-3", 400, "parameter 'engine'");
   expect_error(s, base + "&batch_size=256&quantization=int3", 400, "allowed: none, fp8, mxfp4, nvfp4");
   expect_error(s, base + "&batch_size=256&expert_parallel=maybe", 400, "'expert_parallel'");
+  // Half of each prompt in the prefix cache: less prefill energy, said in the answer.
+  json cached = s.get(base + "&batch_size=256&prompt_cached_share=0.5", 200);
+  EXPECT_EQ(cached["prompt_cached_share"], 0.5);
+  EXPECT_EQ(a["prompt_cached_share"], 0);
+  EXPECT_LT(cached["energy_per_output_token_j"].get<double>(), a["energy_per_output_token_j"].get<double>());
+  expect_error(s, base + "&batch_size=256&prompt_cached_share=1.5", 400, "prompt_cached_share");
   // Pipeline stages under V1: answered; with data-parallel attention beside them, refused.
   json pp = s.get(base + "&batch_size=256&pipeline_parallel=2&num_gpus=2", 200);
   EXPECT_EQ(pp["pipeline_parallel"], 2) << pp.dump().substr(0, 300);

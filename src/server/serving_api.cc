@@ -31,11 +31,11 @@ const std::vector<std::string> kServingFields = {"model",        "machine",     
                                                  "sweep",        "values",         "root",      "max_nodes",
                                                  "engine",       "data_parallel",  "expert_parallel",
                                                  "quantization", "kv_cache_dtype", "max_num_batched_tokens",
-                                                 "attention"};
+                                                 "attention",    "prompt_cached_share"};
 constexpr const char* kServingUsage =
     "{\"config\": {...config.json...} or \"model\", \"machine\", \"batch_size\", \"prompt_len\", \"output_len\", and "
     "optionally \"engine\", \"num_gpus\", \"pipeline_parallel\", \"data_parallel\", \"expert_parallel\", "
-    "\"quantization\", \"kv_cache_dtype\", \"max_num_batched_tokens\", \"run_requests\" with \"max_output_len\", "
+    "\"quantization\", \"kv_cache_dtype\", \"max_num_batched_tokens\", \"prompt_cached_share\", \"run_requests\" with \"max_output_len\", "
     "\"dtype\", \"max_depth\", \"kinds\", \"sweep\" (batch_size or num_gpus) with \"values\"}";
 
 bool same_architecture(const models::ModelConfig& a, const models::ModelConfig& b) {
@@ -86,6 +86,8 @@ Result<ServingParams> Api::serving_params(const ApiRequest& r, const nlohmann::j
   p.serving.kv_cache_dtype = string_param(r, "kv_cache_dtype");
   IRENE_ASSIGN_OR_RETURN(p.serving.max_num_batched_tokens,
                          optional_int_param(r, "max_num_batched_tokens", 1, kMaxBatchedTokens, 0));
+  IRENE_ASSIGN_OR_RETURN(std::optional<double> cached, optional_number_param(r, "prompt_cached_share", 0, 0.99));
+  p.serving.prompt_cached_share = cached.value_or(0);
   IRENE_ASSIGN_OR_RETURN(int64_t gpus, optional_int_param(r, "num_gpus", 1, kMaxGpus, 1));
   p.serving.num_gpus = static_cast<int>(gpus);
   IRENE_ASSIGN_OR_RETURN(int64_t stages, optional_int_param(r, "pipeline_parallel", 1, kMaxGpus, 1));

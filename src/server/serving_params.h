@@ -30,7 +30,7 @@ struct ServingParams {
            std::to_string(serving.max_output_len) + "|" + serving.dtype + "|" + serving.engine + "|" +
            std::to_string(serving.data_parallel) + "|" + std::to_string(serving.expert_parallel) + "|" +
            serving.quantization + "|" + serving.kv_cache_dtype + "|" + serving.attention + "|" + std::to_string(serving.max_num_batched_tokens) +
-           "|" + format_key + "|" + sweep + "|" + v;
+           "|" + std::to_string(serving.prompt_cached_share) + "|" + format_key + "|" + sweep + "|" + v;
   }
 };
 

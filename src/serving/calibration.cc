@@ -94,11 +94,11 @@ double predicted_time(const ServingCase& c, const ServingEstimate& e) {
 // Absolute, not squared: what crossval reports is the mean absolute percent error, and a
 // few rows the model cannot follow (pipelines across nodes) should not pull the rest.
 double objective(const std::vector<const ServingCase*>& cases, const std::vector<double>& weights,
-                 const predict::RooflineParams& p) {
+                 const predict::RooflineParams& p, double conversation_cached_share) {
   double sum = 0;
   for (size_t i = 0; i < cases.size(); ++i) {
     const ServingCase* c = cases[i];
-    auto e = c->workload->estimate(c->machine, p);
+    auto e = c->workload->estimate(c->machine, p, c->row->conversation_turns ? conversation_cached_share : 0);
     if (!e.is_ok()) return 1e9;
     const double de = std::log(e->energy_per_output_token_j / c->row->energy_per_token_j);
     const double dt = std::log(predicted_time(*c, *e) / c->row->time_s());
@@ -190,19 +190,45 @@ Calibration fit(const std::vector<const ServingCase*>& cases, const CalibrationO
   if (cases.empty()) return Calibration{base};
   const std::vector<std::string>& names = only ? *only : cases.front()->workload->engine().fitted;
   const std::vector<double> weights = model_weights(cases);
-  auto f = [&](const Theta& t) { return objective(cases, weights, params_of(t, names, base)); };
-  Theta best = predict::nelder_mead(f, theta_of(base, names), o.max_evaluations);
-  // Nelder-Mead can stall with a collapsed simplex; a fresh one around the best point
-  // lets it go on.
-  for (int i = 0; i < o.restarts; ++i) best = predict::nelder_mead(f, best, o.max_evaluations);
-  return Calibration{params_of(best, names, base)};
+  // Rows whose requests are conversations' turns, each sent with the turns before it, on
+  // an engine that caches their prefixes: how much of a prompt the cache holds is a fact
+  // of the data's prompts no file gives, fitted beside the parameters (a last coordinate).
+  const bool conversations = std::any_of(cases.begin(), cases.end(), [](const ServingCase* c) {
+    return c->row->conversation_turns && c->workload->caches_prompts();
+  });
+  auto f = [&](const Theta& t) {
+    return objective(cases, weights, params_of(t, names, base), conversations ? sigmoid(t.back()) : 0);
+  };
+  Theta start = theta_of(base, names);
+  if (conversations) start.push_back(logit(0.3));
+  // The fit is not convex: with several starts (the engine's calibration says how many),
+  // the first is `base`, the others every coordinate moved by +1, -1, +2, ... on its
+  // unbounded scale (x e or its logit), and the lowest objective wins.
+  Theta best;
+  double best_f = 0;
+  const int starts = std::max(1, cases.front()->workload->engine().calibration_starts);
+  for (int s = 0; s < starts; ++s) {
+    Theta t = start;
+    const double shift = s == 0 ? 0 : (s % 2 ? 1.0 : -1.0) * ((s + 1) / 2);
+    for (double& v : t) v += shift;
+    t = predict::nelder_mead(f, t, o.max_evaluations);
+    // Nelder-Mead can stall with a collapsed simplex; a fresh one around the best point
+    // lets it go on.
+    for (int i = 0; i < o.restarts; ++i) t = predict::nelder_mead(f, t, o.max_evaluations);
+    const double ft = f(t);
+    if (s == 0 || ft < best_f) best = t, best_f = ft;
+  }
+  Calibration out{params_of(best, names, base)};
+  if (conversations) out.conversation_cached_share = sigmoid(best.back());
+  return out;
 }
 
 namespace {
 
 // ln(measured / predicted) of the four figures of one row.
-Result<Figures> log_residuals(const ServingCase& c, const predict::RooflineParams& p) {
-  IRENE_ASSIGN_OR_RETURN(ServingEstimate e, c.workload->estimate(c.machine, p));
+Result<Figures> log_residuals(const ServingCase& c, const Calibration& cal) {
+  IRENE_ASSIGN_OR_RETURN(ServingEstimate e, c.workload->estimate(c.machine, cal.params,
+                                                                 c.row->conversation_turns ? cal.conversation_cached_share : 0));
   return Figures{std::log(c.row->energy_per_token_j / e.energy_per_output_token_j), std::log(c.row->power_w / e.power_w),
                  std::log(c.row->time_s() / predicted_time(c, e)),
                  std::log(c.row->throughput_tokens_per_s / e.throughput_tokens_per_s)};
@@ -306,10 +332,10 @@ std::vector<const ServingCase*> rows_of(const std::vector<ServingCase>& cases, c
 // The residuals and mean percent errors of `rows` under `params` (a fit that never saw
 // them); rows the roofline cannot estimate are left out.
 HeldOutModel held_out(const std::string& gpu, const std::string& model, const std::vector<const ServingCase*>& rows,
-                      const predict::RooflineParams& params) {
+                      const Calibration& cal) {
   HeldOutModel h{gpu, model, {}, {}, {}};
   for (const ServingCase* c : rows) {
-    auto r = log_residuals(*c, params);
+    auto r = log_residuals(*c, cal);
     if (!r.is_ok()) continue;
     h.log_residuals.push_back(*r);
     h.rows.push_back(c);
@@ -338,7 +364,7 @@ std::vector<HeldOutModel> leave_one_model_out(const std::vector<ServingCase>& ca
     for (const ServingCase* c : rows_of(cases, gpu)) (c->row->model == model ? test : train).push_back(c);
     if (progress) progress(done++, static_cast<int>(models.size()));
     if (train.empty()) continue;  // one model alone: nothing to fit on
-    HeldOutModel h = held_out(gpu, model, test, fit(train, o).params);
+    HeldOutModel h = held_out(gpu, model, test, fit(train, o));
     if (!h.log_residuals.empty()) out.push_back(std::move(h));
   }
   if (progress) progress(static_cast<int>(models.size()), static_cast<int>(models.size()));
@@ -414,7 +440,7 @@ Result<nlohmann::json> crossval(const std::vector<ServingCase>& cases, const Cal
     const Calibration cal = fit(rows_of(cases, from), o);
     for (const std::string& to : gpus) {
       if (to == from) continue;
-      const HeldOutModel r = held_out(to, "", rows_of(cases, to), cal.params);
+      const HeldOutModel r = held_out(to, "", rows_of(cases, to), cal);
       cross[from + " -> " + to] = {{"energy_per_token", r.mean_pct_error[0]},
                                    {"power", r.mean_pct_error[1]},
                                    {"tpot", r.mean_pct_error[2]},
@@ -519,15 +545,16 @@ Result<ServingPredictor> train(const std::vector<ServingCase>& cases, const Meas
   std::vector<const ServingPredictor*> carried_from;
   for (const auto& c : calibrated)
     if (c.engine == engine.id) carried_from.push_back(&c);
+  Calibration cal;
   if (models.size() == 1 && !carried_from.empty()) {
-    const predict::RooflineParams base = carried_params(carried_from);
-    p.params = fit(rows, o, &engine.fitted_from_one_model, base).params;
+    cal = fit(rows, o, &engine.fitted_from_one_model, carried_params(carried_from));
     p.fitted = engine.fitted_from_one_model;
     for (const auto* c : carried_from) p.carried_from.push_back(c->machine_id);
   } else {
-    p.params = fit(rows, o).params;
+    cal = fit(rows, o);
     p.fitted = engine.fitted;
   }
+  p.params = cal.params;
   const std::vector<HeldOutModel> held = leave_one_model_out(cases, gpu, o, progress);
   p.intervals = intervals_of(held, o.interval_level);
   if (!held.empty()) {
@@ -545,7 +572,7 @@ Result<ServingPredictor> train(const std::vector<ServingCase>& cases, const Meas
   nlohmann::json carried_error = nlohmann::json::object();
   for (const std::string& other : gpus_of(cases)) {
     if (other == gpu) continue;
-    carried.push_back(held_out(other, "", rows_of(cases, other), p.params));
+    carried.push_back(held_out(other, "", rows_of(cases, other), cal));
     carried_error[other] = carried.back().mean_pct_error[0];
   }
   p.carried_intervals = intervals_of(carried, o.interval_level);
@@ -555,6 +582,9 @@ Result<ServingPredictor> train(const std::vector<ServingCase>& cases, const Meas
             {"models", std::vector<std::string>(models.begin(), models.end())},
             {"fingerprint", data.fingerprint},
             {"default_prompt_len", o.default_prompt_len},
+            // The share of a prompt the prefix cache held in the data's conversation turns
+            // (fitted; 0 where it has none the engine caches). Answers use the request's own.
+            {"conversation_prompt_cached_share", cal.conversation_cached_share},
             {"default_run_requests", o.default_run_requests},
             {"max_evaluations", o.max_evaluations},
             {"restarts", o.restarts}};

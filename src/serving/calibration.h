@@ -41,6 +41,10 @@ Result<std::vector<ServingCase>> build_cases(const MeasuredData& data, const Cal
 
 struct Calibration {
   predict::RooflineParams params;
+  // The share of each prompt the engine's prefix cache held in the rows whose requests
+  // are conversations' turns (MeasuredServing::conversation_turns), fitted with the
+  // parameters where the engine caches such rows' prompts; 0 otherwise.
+  double conversation_cached_share = 0;
 };
 // Fits the parameters to `cases` (the mean absolute log error of energy per token, power,
 // the time figure and throughput): those the cases' engine fits (its description's

@@ -116,7 +116,6 @@ void ChunkedIterations::place_prompts() {
   p90_x_ = prefill.quantile(0.9);
   // A new prompt of mean length: prefilled in chunks of what the budget leaves.
   chunk_x_ = std::min(shape_.prompt_len, cap);
-  chunks_ = std::ceil(shape_.prompt_len / chunk_x_);
 }
 
 Result<ChunkedIterations> ChunkedIterations::with_shape(const Shape& shape) const {
@@ -142,7 +141,6 @@ Result<ChunkedIterations> ChunkedIterations::with_shape(const Shape& shape) cons
     c.median_x_ = median_x_;
     c.p90_x_ = p90_x_;
     c.chunk_x_ = chunk_x_;
-    c.chunks_ = chunks_;
   } else {
     c.place_prompts();
   }
@@ -228,7 +226,9 @@ Result<IterationCost> ChunkedIterations::iteration(double x, const machines::Mac
 }
 
 Result<ChunkedIterations::Steady> ChunkedIterations::steady_state(const machines::MachineSpec& m,
-                                                                  const predict::RooflineParams& params) const {
+                                                                  const predict::RooflineParams& params,
+                                                                  double cached_share) const {
+  const double computed = 1 - std::clamp(cached_share, 0.0, 1.0);
   // Most quantiles share a few prefill sizes (x = 0 above all): each is costed once.
   std::vector<std::pair<double, IterationCost>> at;
   auto cost = [&](double x) -> Result<IterationCost> {
@@ -241,16 +241,19 @@ Result<ChunkedIterations::Steady> ChunkedIterations::steady_state(const machines
   Steady s;
   IRENE_ASSIGN_OR_RETURN(s.decode_only, cost(0));
   for (double x : mean_points_) {
-    IRENE_ASSIGN_OR_RETURN(IterationCost c, cost(x));
+    IRENE_ASSIGN_OR_RETURN(IterationCost c, cost(computed * x));
     s.mean_time_s += c.time_s / kQuantiles;
     s.mean_energy_j += c.energy_j / kQuantiles;
   }
-  IRENE_ASSIGN_OR_RETURN(IterationCost median, cost(median_x_));
-  IRENE_ASSIGN_OR_RETURN(IterationCost p90, cost(p90_x_));
-  IRENE_ASSIGN_OR_RETURN(IterationCost with_prompt, cost(chunk_x_));
+  IRENE_ASSIGN_OR_RETURN(IterationCost median, cost(computed * median_x_));
+  IRENE_ASSIGN_OR_RETURN(IterationCost p90, cost(computed * p90_x_));
+  // A new prompt's uncached tokens, in chunks of what the budget leaves.
+  const double uncached = std::max(1.0, computed * shape_.prompt_len);
+  const double chunk = std::min(uncached, chunk_x_);
+  IRENE_ASSIGN_OR_RETURN(IterationCost with_prompt, cost(chunk));
   s.itl_median_s = median.time_s;
   s.itl_p90_s = p90.time_s;
-  s.ttft_s = 0.5 * s.mean_time_s + chunks_ * with_prompt.time_s;
+  s.ttft_s = 0.5 * s.mean_time_s + std::ceil(uncached / chunk) * with_prompt.time_s;
   return s;
 }
 

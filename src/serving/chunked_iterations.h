@@ -92,7 +92,12 @@ class ChunkedIterations {
     double mean_time_s = 0, mean_energy_j = 0;
     double itl_median_s = 0, itl_p90_s = 0, ttft_s = 0;
   };
-  Result<Steady> steady_state(const machines::MachineSpec& m, const predict::RooflineParams& params) const;
+  // `cached_share` of each prompt's tokens found in the engine's prefix cache skip the
+  // prefill: an iteration carries (1 - share) of the prefill tokens placed for whole
+  // prompts (the compound law scales with the prompts' mean where the budget does not
+  // cap it), and a new prompt needs chunks for its uncached tokens only.
+  Result<Steady> steady_state(const machines::MachineSpec& m, const predict::RooflineParams& params,
+                              double cached_share = 0) const;
   const Shape& shape() const { return shape_; }
 
  private:
@@ -107,7 +112,7 @@ class ChunkedIterations {
   // The prefill tokens' quantiles (they do not depend on the machine): the mean's, the
   // median, the 90th percentile, and one chunk of a new prompt.
   std::vector<double> mean_points_;
-  double median_x_ = 0, p90_x_ = 0, chunk_x_ = 0, chunks_ = 1;
+  double median_x_ = 0, p90_x_ = 0, chunk_x_ = 0;
 };
 
 }  // namespace irene::serving

@@ -159,6 +159,52 @@ TEST(ChunkedIterationsTest, TheSamplerPassesOverEveryRunningRequestsLogits) {
   EXPECT_NEAR(doubled, 2 * narrow, 1e-12);
 }
 
+// Prompt tokens found in the prefix cache skip the prefill: the iterations carry fewer
+// prefill tokens and a new prompt's first token comes sooner, while the decode
+// iterations (whose attention still reads the whole prompt) do not change. vLLM 0.11
+// caches no prefixes of models with state-space layers, nor vLLM 0.5.4 by default.
+TEST(ChunkedIterationsTest, CachedPromptTokensSkipThePrefill) {
+  const machines::MachineSpec h100 = machines::find_machine("h100-sxm5-80gb").value();
+  predict::RooflineParams p;
+  p.kernel_gap_s = 2e-6;
+  p.step_overhead_s = 1e-3;
+  const models::ModelConfig llama = models::bundled_config("meta-llama/Llama-3.1-8B").value();
+  ServingConfig s{128, 634, 400, 1, 1, ""};
+  s.engine = "vllm-0.11.1";
+  const ServingWorkload w = ServingWorkload::build(llama, s).value();
+  ASSERT_TRUE(w.caches_prompts());
+  const ServingEstimate whole = w.estimate(h100, p).value(), half = w.estimate(h100, p, 0.5).value();
+  EXPECT_EQ(whole.prompt_cached_share, 0);
+  EXPECT_EQ(half.prompt_cached_share, 0.5);
+  EXPECT_DOUBLE_EQ(half.time_split.decode_kernels_s, whole.time_split.decode_kernels_s);
+  EXPECT_GT(half.time_split.prefill_s, 0.2 * whole.time_split.prefill_s);
+  EXPECT_LT(half.time_split.prefill_s, 0.8 * whole.time_split.prefill_s);
+  EXPECT_LT(half.energy_per_output_token_j, whole.energy_per_output_token_j);
+  EXPECT_LT(*half.ttft_s, *whole.ttft_s);
+  // The config's share is the default.
+  ServingConfig cached = s;
+  cached.prompt_cached_share = 0.5;
+  const ServingEstimate from_config = ServingWorkload::build(llama, cached).value().estimate(h100, p).value();
+  EXPECT_DOUBLE_EQ(from_config.energy_per_output_token_j, half.energy_per_output_token_j);
+  EXPECT_DOUBLE_EQ(*from_config.ttft_s, *half.ttft_s);
+  // A hybrid with Mamba-2 layers: no prefix cache under vLLM 0.11.1.
+  const ServingWorkload nemotron =
+      ServingWorkload::build(models::bundled_config("nvidia/NVIDIA-Nemotron-Nano-9B-v2").value(), s).value();
+  EXPECT_FALSE(nemotron.caches_prompts());
+  const ServingEstimate n0 = nemotron.estimate(h100, p).value(), n5 = nemotron.estimate(h100, p, 0.5).value();
+  EXPECT_EQ(n5.prompt_cached_share, 0);
+  EXPECT_DOUBLE_EQ(n5.energy_per_output_token_j, n0.energy_per_output_token_j);
+  // vLLM 0.5.4 caches none by default.
+  ServingConfig old = s;
+  old.engine = "vllm-0.5.4";
+  EXPECT_FALSE(ServingWorkload::build(llama, old).value().caches_prompts());
+  // A share of a whole prompt or more is refused, naming what is allowed.
+  cached.prompt_cached_share = 1;
+  auto bad = ServingWorkload::build(llama, cached);
+  ASSERT_FALSE(bad.is_ok());
+  EXPECT_NE(bad.status().message().find("from 0 to below 1"), std::string::npos) << bad.status().message();
+}
+
 TEST(ChunkedIterationsTest, ABatchTheTokenBudgetCannotHoldIsRefusedNamingBoth) {
   const models::ModelConfig c = models::bundled_config("meta-llama/Llama-3.1-8B").value();
   ServingConfig s{1024, 128, 256, 1, 1, ""};

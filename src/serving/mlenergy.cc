@@ -124,6 +124,10 @@ Result<MeasuredData> load_measured_serving(const std::string& dir) {
         return col.count(name) && col[name] < cells.size() ? cells[col[name]] : "";
       };
       m.task = cell("task");
+      // ML.ENERGY's LMArena workload makes one request of each turn of a conversation, its
+      // prompt the whole conversation up to that turn (ml-energy/benchmark,
+      // mlenergy/llm/datasets.py, the LMArena dataset's sample()).
+      m.conversation_turns = m.task == "lm-arena-chat";
       m.gpu = cells[col["gpu"]];
       if (auto machine = machines::find_machine_named(m.gpu); machine.is_ok()) {
         m.machine_id = machine->id;

@@ -34,6 +34,9 @@ struct MeasuredServing {
   double energy_per_token_j = 0, power_w = 0, throughput_tokens_per_s = 0;
   std::optional<double> tpot_s;                    // mean time per output token (v2)
   std::optional<double> itl_median_s, itl_p90_s;  // inter-token latency (v3)
+  // Each request is one turn of a conversation sent with the turns before it, so a later
+  // turn's prompt begins with an earlier one's (ML.ENERGY v3's lm-arena-chat).
+  bool conversation_turns = false;
   std::string source;  // file:line
   // The time figure calibration compares: the mean TPOT where given, else the median ITL.
   double time_s() const { return tpot_s ? *tpot_s : itl_median_s.value_or(0); }

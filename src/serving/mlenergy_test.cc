@@ -137,6 +137,8 @@ TEST(MlEnergyTest, ReadsTheV3Layout) {
     EXPECT_GT(*r.itl_p90_s, *r.itl_median_s * 0.99);
     EXPECT_LT(*r.itl_median_s, 1.0);  // seconds, from the data's milliseconds
     ep += r.expert_parallel > 1;
+    // LMArena's requests are conversations' turns, each with the turns before it.
+    EXPECT_EQ(r.conversation_turns, r.task == "lm-arena-chat") << r.task;
   }
   EXPECT_GT(ep, 0);
   // The rows' runs as the engine ran them: Maverick's FP8 from its BF16 config.

@@ -305,6 +305,7 @@ nlohmann::json serving_answer(const models::ModelConfig& config, const machines:
                            {"tpot_s", e.tpot_s},
                            {"throughput_tokens_per_s", e.throughput_tokens_per_s},
                            {"prefill_share", e.prefill_share},
+                           {"prompt_cached_share", e.prompt_cached_share},
                            {"time_split_s",
                             {{"decode_kernels", e.time_split.decode_kernels_s},
                              {"decode_engine", e.time_split.decode_engine_s},

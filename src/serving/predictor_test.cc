@@ -60,6 +60,10 @@ TEST(ServingPredictorTest, TheShippedV1ParametersAreTheFitOfTheV3Data) {
         &predict::RooflineParams::per_logit_s})
     EXPECT_NEAR(fitted.params.*f, p->params.*f, 1e-6 * std::max(1e-9, p->params.*f));
   EXPECT_EQ(fitted.params.admission_overhead_s, 0);  // not the V1 engine's: no stall to fit
+  // LMArena's conversation turns: the share of a prompt the prefix cache held, fitted.
+  EXPECT_NEAR(fitted.conversation_cached_share, p->data["conversation_prompt_cached_share"].get<double>(), 1e-6);
+  EXPECT_GT(fitted.conversation_cached_share, 0);
+  EXPECT_LT(fitted.conversation_cached_share, 1);
 }
 
 // Without an engine asked for, a machine answers with the newest engine calibrated on

@@ -40,6 +40,9 @@ Status validate(const ServingConfig& s) {
   if (s.max_num_batched_tokens < 0 || s.max_num_batched_tokens > 1'048'576)
     return Status::invalid_argument("max_num_batched_tokens must be from 1 to 1,048,576 (0: the engine's), got " +
                                     std::to_string(s.max_num_batched_tokens));
+  if (!(s.prompt_cached_share >= 0 && s.prompt_cached_share < 1))
+    return Status::invalid_argument("the prompt's cached share must be from 0 to below 1 (the share of each prompt's "
+                                    "tokens already in the prefix cache), got " + std::to_string(s.prompt_cached_share));
   if (s.batch_size < s.pipeline_parallel)
     return Status::invalid_argument("each of the " + std::to_string(s.pipeline_parallel) +
                                     " pipeline stages needs a running request; batch size " +
@@ -231,10 +234,28 @@ Result<ServingWorkload> ServingWorkload::resized(int64_t batch, int num_gpus, in
   return w;
 }
 
+bool ServingWorkload::caches_prompts() const {
+  switch (engine_.prefix_caching) {
+    case engines::PrefixCaching::kNone: return false;
+    case engines::PrefixCaching::kAll: return true;
+    case engines::PrefixCaching::kAttentionOnly:
+      for (models::Mixer m : config_->decoder.layer_mixer)
+        if (m == models::Mixer::kMamba2 || m == models::Mixer::kGatedDeltaNet) return false;
+      return true;
+  }
+  return false;
+}
+
 Result<ServingEstimate> ServingWorkload::estimate(const machines::MachineSpec& m,
                                                   const predict::RooflineParams& params) const {
+  return estimate(m, params, serving_.prompt_cached_share);
+}
+
+Result<ServingEstimate> ServingWorkload::estimate(const machines::MachineSpec& m, const predict::RooflineParams& params,
+                                                  double prompt_cached_share) const {
   if (chunked_) {
-    IRENE_ASSIGN_OR_RETURN(ChunkedIterations::Steady st, chunked_->steady_state(m, params));
+    const double cached = caches_prompts() ? std::clamp(prompt_cached_share, 0.0, 0.99) : 0.0;
+    IRENE_ASSIGN_OR_RETURN(ChunkedIterations::Steady st, chunked_->steady_state(m, params, cached));
     // One microbatch's iteration (the only one without pipeline stages). With P stages the
     // P microbatches' kernels overlap but their engine time does not (one engine core
     // schedules and samples them all): a round of one iteration of each takes at least P
@@ -246,6 +267,7 @@ Result<ServingEstimate> ServingWorkload::estimate(const machines::MachineSpec& m
     const double time = st.mean_time_s + wait_s, energy = st.mean_energy_j + wait_j;
     ServingEstimate e;
     e.engine = engine_.id;
+    e.prompt_cached_share = cached;
     e.tpot_s = time;
     e.itl_median_s = st.itl_median_s + wait_s;
     e.itl_p90_s = st.itl_p90_s + wait_s;

@@ -80,6 +80,12 @@ struct ServingConfig {
   std::string quantization;    // models::override_quantization: "", none, fp8, mxfp4, nvfp4
   std::string kv_cache_dtype;  // "", auto, fp8, fp8_e4m3, fp8_e5m2
   int64_t max_num_batched_tokens = 0;  // the engine's token budget per iteration; 0 = its default
+  // The share of each prompt's tokens the engine finds in its prefix cache, computed for
+  // another request: a system prompt every request shares, or the conversation so far
+  // when each turn is sent with the turns before it. 0: prompts share nothing. Applies
+  // where the engine caches this model's prefixes (engines::PrefixCaching); the cached
+  // tokens skip the prefill and still count in the context decode attention reads.
+  double prompt_cached_share = 0;
   // The trees' size limits (models::check_tree_size): on for untrusted requests (the
   // server); the CLI and measured data serve any real model.
   bool size_limits = true;
@@ -92,6 +98,9 @@ struct ServingEstimate {
   double tpot_s = 0;   // one engine iteration
   double throughput_tokens_per_s = 0;
   double prefill_share = 0;  // of each iteration's energy
+  // The share of each prompt the prefix cache held, as applied: the config's where the
+  // engine caches this model's prompts, else 0.
+  double prompt_cached_share = 0;
   // The decode iteration averaged over a closed run (ServingConfig::run_requests): at the
   // run's mean running batch rather than the steady one.
   std::optional<double> run_tpot_s;
@@ -128,6 +137,13 @@ class ServingWorkload {
   Result<ServingWorkload> resized(int64_t batch, int num_gpus, int data_parallel, bool expert_parallel,
                                   int pipeline_parallel = 1) const;
   Result<ServingEstimate> estimate(const machines::MachineSpec& machine, const predict::RooflineParams& params) const;
+  // The same with another share of each prompt found in the prefix cache than the
+  // config's (calibration fits the data's): no new trace.
+  Result<ServingEstimate> estimate(const machines::MachineSpec& machine, const predict::RooflineParams& params,
+                                   double prompt_cached_share) const;
+  // Whether the engine looks this model's prompts up in its prefix cache (vLLM 0.11 does
+  // not for models with state-space or linear-attention layers).
+  bool caches_prompts() const;
   // The decode step's tree, with each node's energy on the machine (where the energy
   // goes); traced whole when asked for.
   Result<tree::Tree> step_tree(const machines::MachineSpec& machine, const predict::RooflineParams& params) const;
