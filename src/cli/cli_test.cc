@@ -71,7 +71,7 @@ TEST(CliTest, PredictOnACataloguedMachineSaysWhatItRestsOn) {
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("the generation of 8 requests on 1 x h100-sxm5-80gb under vllm-0.11.1"), std::string::npos)
       << r.out;
-  for (const char* phase : {"prefill : Prefill", "decode : Decode", "engine : EngineTime"})
+  for (const char* phase : {"prefill : Prefill", "decode : Decode", "sample : Sampler", "engine : EngineTime"})
     EXPECT_NE(r.out.find(phase), std::string::npos) << phase << "\n" << r.out;
   EXPECT_NE(r.out.find("calibrated on measured serving data of this machine under vllm-0.11.1"), std::string::npos)
       << r.out;
@@ -137,7 +137,7 @@ TEST(CliTest, ServingGivesTheSteadyStateFigures) {
   EXPECT_EQ(doc["step"]["root"]["class"], "Qwen3ForCausalLM");
   // Where the server's time goes: its parts add up to the batch over the throughput.
   double cycle = 0;
-  for (const char* part : {"decode_kernels", "decode_engine", "prefill", "admission", "host_wait"})
+  for (const char* part : {"decode_kernels", "sampler", "decode_engine", "prefill", "admission", "host_wait"})
     cycle += doc["time_split_s"][part].get<double>();
   EXPECT_NEAR(cycle, 32 / doc["throughput_tokens_per_s"].get<double>(), 1e-9 * cycle);
   CliRun spec = irene("serving --model Qwen/Qwen3-8B --machine b200 -b 32 --prompt-len 64 --output-len 128");

@@ -139,11 +139,11 @@ Runner add_serving_command(CLI::App& app) {
     const double cycle = t.total_s();
     std::snprintf(tail, sizeof tail,
                   "  %-25s %.1f %% of each step's energy\n"
-                  "  %-25s %.4g ms a decode iteration and the prefills after it: decode kernels %.0f %%, the engine "
-                  "in decode %.0f %%, prefill %.0f %%, admission stalls %.0f %%, waiting for the host the "
-                  "pipeline's engines share %.0f %%\n",
+                  "  %-25s %.4g ms a decode iteration and the prefills after it: decode kernels %.0f %%, the "
+                  "sampler %.0f %%, the engine in decode %.0f %%, prefill %.0f %%, admission stalls %.0f %%, waiting "
+                  "for the host the pipeline's engines share %.0f %%\n",
                   "prefill share", 100 * e.prefill_share, "where the time goes", 1e3 * cycle,
-                  100 * t.decode_kernels_s / cycle, 100 * t.decode_engine_s / cycle,
+                  100 * t.decode_kernels_s / cycle, 100 * t.sampler_s / cycle, 100 * t.decode_engine_s / cycle,
                   100 * std::max(0.0, t.prefill_s) / cycle,  // a rounding's -0 % where no prompt rides
                   100 * t.admission_s / cycle, 100 * t.host_wait_s / cycle);
     std::cout << head << figure("energy per output token", "energy_per_output_token_j", 1, "J")

@@ -350,8 +350,9 @@ ApiResponse Api::gpu_energy_answer(const SizeParams& p, const machines::MachineS
                                        ? "one forward pass, every node priced by the roofline"
                                        : "the batch's generation as " + mt.engine +
                                              " serves it at its steady state: the prompts' prefill, the decode "
-                                             "steps, and the engine's own time; the engine's kernels priced and "
-                                             "handed to the nodes they cover"},
+                                             "steps, the sampler (engines that sample on the GPUs) and the engine's "
+                                             "own time; the engine's kernels priced and handed to the nodes they "
+                                             "cover"},
                           {"total_energy_j", total},
                           {"tree", std::move(tree_doc)}};
     return doc.dump();

@@ -50,6 +50,7 @@ nlohmann::json posted_serving_body() {
                         "max_output_len", "max_depth"})
     props[k] = {{"type", "integer"}};
   props["values"] = {{"type", "array"}, {"items", {{"type", "integer"}}}};
+  props["prompt_cached_share"] = {{"type", "number"}};
   return {{"required", true},
           {"content",
            {{"application/json",
@@ -88,6 +89,10 @@ ApiResponse Api::openapi(const ApiRequest&) {
        query_param("max_output_len", "With run_requests: the per-request output cap, above output_len", false,
                    "integer"),
        query_param("dtype", "float32, bfloat16 or float16 (default: the config's)", false, "string"),
+       query_param("prompt_cached_share",
+                   "Share of each prompt already in the engine's prefix cache, 0-0.99 (default 0); the answer's "
+                   "prompt_cached_share is the share applied (0 where the engine caches none of the model's prompts)",
+                   false, "number"),
        query_param("attention", "sdpa (default) or eager: engines that run transformers' ops (vllm-0.5.4)", false,
                    "string"),
        query_param("max_depth", "Depth of the step's tree, 0-64 (default 3)", false, "integer"),

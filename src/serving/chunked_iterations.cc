@@ -212,15 +212,15 @@ Result<IterationCost> ChunkedIterations::iteration(double x, const machines::Mac
   }
   // The sampler: each replica turns its requests' logits into tokens, every GPU of it
   // alike, a memory-bound pass over them.
-  const double sampler_s = params.per_logit_s * shape_.batch / replicas * shape_.vocab;
   const double streaming_w = *m.idle_power_w + std::max(0.0, *m.tdp_w - *m.idle_power_w) * std::min(1.0, params.memory_power);
-  it.kernels_s += sampler_s;
-  energy += g * streaming_w * sampler_s;
+  it.sampler_s = params.per_logit_s * shape_.batch / replicas * shape_.vocab;
+  it.sampler_j = g * streaming_w * it.sampler_s;
+  energy += it.sampler_j;
   // The engine's own time: scheduling, inputs, the GPUs idling through it.
   it.host_s = params.step_overhead_s * (engine_.host_time_per_worker ? g : 1) +
               params.per_sequence_overhead_s * shape_.batch;
   energy += g * predict::wait_power_w(m, params) * it.host_s;
-  it.time_s = it.kernels_s + it.host_s;
+  it.time_s = it.kernels_s + it.sampler_s + it.host_s;
   it.energy_j = energy;
   return it;
 }

@@ -50,8 +50,10 @@ class PrefillTokens {
 struct IterationCost {
   double time_s = 0;     // host and GPU, one after the other
   double kernels_s = 0;  // the GPUs' part (or the host's launches, where they take longer)
+  double sampler_s = 0;  // the sampler's pass over the logits, on the GPUs
   double host_s = 0;     // the engine's own time, the GPUs waiting
-  double energy_j = 0;   // all GPUs
+  double energy_j = 0;   // all GPUs, the sampler's included
+  double sampler_j = 0;  // the sampler's part of it
 };
 
 class ChunkedIterations {

@@ -98,7 +98,8 @@ TEST(ChunkedIterationsTest, TheSteadyStateOfVllmV1HangsTogether) {
   EXPECT_EQ(e.engine, "vllm-0.11.1");
   // 128 / 400 prompts an iteration: most iterations carry none, so the median is a
   // decode-only iteration; the 90th percentile carries a prompt.
-  EXPECT_NEAR(*e.itl_median_s, e.time_split.decode_kernels_s + e.time_split.decode_engine_s, 1e-12);
+  EXPECT_NEAR(*e.itl_median_s, e.time_split.decode_kernels_s + e.time_split.sampler_s + e.time_split.decode_engine_s,
+              1e-12);
   EXPECT_GT(*e.itl_p90_s, *e.itl_median_s);
   EXPECT_GT(e.tpot_s, *e.itl_median_s);  // the mean iteration, prompts included
   EXPECT_NEAR(e.throughput_tokens_per_s, 128 / e.tpot_s, 1e-9 * e.throughput_tokens_per_s);
@@ -139,9 +140,12 @@ TEST(ChunkedIterationsTest, TheSamplerPassesOverEveryRunningRequestsLogits) {
     const ServingWorkload w = ServingWorkload::build(c, s).value();
     const ServingEstimate without = w.estimate(h100, p).value(), with = w.estimate(h100, q).value();
     const double sampler_s = 1e-10 * 64 / replicas * vocab;  // 0.82 ms on one replica
-    EXPECT_NEAR(with.time_split.decode_kernels_s - without.time_split.decode_kernels_s, sampler_s, 1e-12) << replicas;
+    EXPECT_NEAR(with.time_split.sampler_s, sampler_s, 1e-12) << replicas;
+    EXPECT_EQ(without.time_split.sampler_s, 0);
+    EXPECT_DOUBLE_EQ(with.time_split.decode_kernels_s, without.time_split.decode_kernels_s);
     EXPECT_NEAR(*with.itl_median_s - *without.itl_median_s, sampler_s, 1e-12) << replicas;
     EXPECT_DOUBLE_EQ(with.time_split.decode_engine_s, without.time_split.decode_engine_s);
+    EXPECT_NEAR(with.sampler_energy_j, replicas * streaming_w * sampler_s, 1e-12) << replicas;
     // Every iteration pays it, on every GPU: energy per iteration over its 64 tokens.
     EXPECT_NEAR(with.energy_per_output_token_j - without.energy_per_output_token_j,
                 replicas * streaming_w * sampler_s / 64, 1e-9) << replicas;
@@ -152,10 +156,9 @@ TEST(ChunkedIterationsTest, TheSamplerPassesOverEveryRunningRequestsLogits) {
   ServingConfig s{64, 634, 400, 1, 1, ""};
   s.engine = "vllm-0.11.1";
   const ServingWorkload narrow_w = ServingWorkload::build(c, s).value(), wide_w = ServingWorkload::build(wide, s).value();
-  const double narrow = narrow_w.estimate(h100, q).value().time_split.decode_kernels_s -
-                        narrow_w.estimate(h100, p).value().time_split.decode_kernels_s;
-  const double doubled = wide_w.estimate(h100, q).value().time_split.decode_kernels_s -
-                         wide_w.estimate(h100, p).value().time_split.decode_kernels_s;
+  const double narrow = narrow_w.estimate(h100, q).value().time_split.sampler_s;
+  const double doubled = wide_w.estimate(h100, q).value().time_split.sampler_s;
+  EXPECT_GT(narrow, 0);
   EXPECT_NEAR(doubled, 2 * narrow, 1e-12);
 }
 

@@ -64,7 +64,8 @@ Result<tree::Tree> generation_tree(const ServingWorkload& w, const ServingEstima
   const double total_j = b * e.energy_per_request_j;
   const double prefill_j = e.prefill_share * total_j;
   const double decode_j = n * engines * step_j;
-  const double engine_j = total_j - prefill_j - decode_j;
+  const double sample_j = n * engines * e.sampler_energy_j;
+  const double engine_j = total_j - prefill_j - decode_j - sample_j;
   // The kernels the answer prices and the ones the trees price are the same: what is left
   // is the engine's time, never less than nothing (beyond rounding).
   if (engine_j < -1e-6 * total_j)
@@ -77,6 +78,7 @@ Result<tree::Tree> generation_tree(const ServingWorkload& w, const ServingEstima
   const double iterations = n;
   const double prefill_s = iterations * (t.prefill_s + t.admission_s);
   const double decode_s = iterations * t.decode_kernels_s;
+  const double sample_s = iterations * t.sampler_s;
   const double engine_s = iterations * (t.decode_engine_s + t.host_wait_s);
 
   scale(prompt, b, prefill_j / prompt_j, prompt.root().predicted_latency_s.value_or(0.0) > 0
@@ -104,10 +106,11 @@ Result<tree::Tree> generation_tree(const ServingWorkload& w, const ServingEstima
   tree::Node root{.path = "", .cls = "Generation", .kind = tree::NodeKind::kGeneration};
   root.energy_j = total_j;
   root.energy_remainder_j = 0.0;
-  root.predicted_latency_s = prefill_s + decode_s + engine_s;
+  root.predicted_latency_s = prefill_s + decode_s + sample_s + engine_s;
   g.nodes.push_back(std::move(root));
   fill_phase(g, add_phase(g, "prefill", "Prefill", prefill_j, prefill_s), prompt);
   fill_phase(g, add_phase(g, "decode", "Decode", decode_j, decode_s), step);
+  if (sample_j > 0) add_phase(g, "sample", "Sampler", sample_j, sample_s);
   add_phase(g, "engine", "EngineTime", std::max(0.0, engine_j), engine_s);
 
   char line[400];
@@ -125,8 +128,11 @@ Result<tree::Tree> generation_tree(const ServingWorkload& w, const ServingEstima
                     std::to_string(s.prompt_len + s.output_len / 2) + " tokens)" +
                     (engines > 1 ? " of each of " + std::to_string(s.pipeline_parallel) + " virtual engines" : "") +
                     "; math nodes show one step's shapes");
-  g.notes.push_back("engine: the engine's own time (scheduling, sampling, admitting prompts) and the GPUs' waits, "
-                    "on no node of the model");
+  if (sample_j > 0)
+    g.notes.push_back("sample: each iteration's sampler turning the running requests' logits into tokens (B x " +
+                      std::to_string(w.model().vocab_size) + " values), on the GPUs, on no node of the model");
+  g.notes.push_back(std::string("engine: the engine's own time (scheduling, ") +
+                    (sample_j > 0 ? "" : "sampling, ") + "admitting prompts) and the GPUs' waits, on no node of the model");
   for (const std::string& note : step.notes)
     if (note.rfind("the step as ", 0) != 0) g.notes.push_back(note);
   return g;

@@ -279,7 +279,9 @@ Result<ServingEstimate> ServingWorkload::estimate(const machines::MachineSpec& m
     e.prefill_share = std::max(0.0, 1 - (st.decode_only.energy_j + wait_j) / energy);
     // The decode batch's kernels and the engine's time, what the prompts riding in some
     // iterations add on average, and the wait for the engine core the stages share.
-    e.time_split = {st.decode_only.kernels_s, st.decode_only.host_s, st.mean_time_s - st.decode_only.time_s, 0, wait_s};
+    e.time_split = {st.decode_only.kernels_s, st.decode_only.host_s, st.mean_time_s - st.decode_only.time_s, 0, wait_s,
+                    st.decode_only.sampler_s};
+    e.sampler_energy_j = st.decode_only.sampler_j;
     return e;
   }
   IRENE_ASSIGN_OR_RETURN(predict::KernelCost decode, cost(decode_, m, params));

@@ -101,6 +101,7 @@ struct ServingEstimate {
   // The share of each prompt the prefix cache held, as applied: the config's where the
   // engine caches this model's prompts, else 0.
   double prompt_cached_share = 0;
+  double sampler_energy_j = 0;  // one decode iteration's sampler, all GPUs of one virtual engine
   // The decode iteration averaged over a closed run (ServingConfig::run_requests): at the
   // run's mean running batch rather than the steady one.
   std::optional<double> run_tpot_s;
@@ -117,7 +118,8 @@ struct ServingEstimate {
   std::optional<double> itl_median_s, itl_p90_s, ttft_s;
   struct TimeSplit {
     double decode_kernels_s = 0, decode_engine_s = 0, prefill_s = 0, admission_s = 0, host_wait_s = 0;
-    double total_s() const { return decode_kernels_s + decode_engine_s + prefill_s + admission_s + host_wait_s; }
+    double sampler_s = 0;  // engines with chunked prefill: the sampler's pass, each decode iteration
+    double total_s() const { return decode_kernels_s + decode_engine_s + prefill_s + admission_s + host_wait_s + sampler_s; }
   } time_split;
 };
 

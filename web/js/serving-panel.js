@@ -50,7 +50,7 @@ function memoryLine(memory) {
 // pipelined engines the wait for the host they share (shown only where there is one).
 function timeSplit(split) {
   if (!split) return '';
-  const parts = [['decode_kernels', 'decode kernels'], ['decode_engine', 'the engine in decode'], ['prefill', 'prefill'], ['admission', 'admission stalls'], ['host_wait', 'waiting for the host']];
+  const parts = [['decode_kernels', 'decode kernels'], ['sampler', 'the sampler'], ['decode_engine', 'the engine in decode'], ['prefill', 'prefill'], ['admission', 'admission stalls'], ['host_wait', 'waiting for the host']];
   const total = parts.reduce((sum, [key]) => sum + (split[key] || 0), 0);
   const shares = parts.filter(([key]) => key !== 'host_wait' || split[key] > 0).map(([key, label]) => `${label} ${Math.round((100 * split[key]) / total)} %`).join(', ');
   return `<div class="small" id="serving-time-split">Time: ${(1000 * total).toPrecision(3)} ms a decode iteration and the prefills after it: ${shares}.</div>`;
