@@ -47,12 +47,14 @@ function memoryLine(memory) {
 // Where the server's time goes between two decode iterations: the decode iteration's
 // kernels and the engine's own time in it (together the time per token), then the
 // prefills of the prompts admitted meanwhile and the stalls of admitting them, and for
-// pipelined engines the wait for the host they share (shown only where there is one).
+// pipelined engines the wait for the host they share; the sampler and the wait shown only
+// where there is one (engines that sample on the GPUs; pipelines).
 function timeSplit(split) {
   if (!split) return '';
   const parts = [['decode_kernels', 'decode kernels'], ['sampler', 'the sampler'], ['decode_engine', 'the engine in decode'], ['prefill', 'prefill'], ['admission', 'admission stalls'], ['host_wait', 'waiting for the host']];
   const total = parts.reduce((sum, [key]) => sum + (split[key] || 0), 0);
-  const shares = parts.filter(([key]) => key !== 'host_wait' || split[key] > 0).map(([key, label]) => `${label} ${Math.round((100 * split[key]) / total)} %`).join(', ');
+  const shown = (key) => (key !== 'host_wait' && key !== 'sampler') || split[key] > 0;
+  const shares = parts.filter(([key]) => shown(key)).map(([key, label]) => `${label} ${Math.round((100 * split[key]) / total)} %`).join(', ');
   return `<div class="small" id="serving-time-split">Time: ${(1000 * total).toPrecision(3)} ms a decode iteration and the prefills after it: ${shares}.</div>`;
 }
 
