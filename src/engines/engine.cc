@@ -27,6 +27,12 @@ Status check_names(const std::vector<std::string>& names, const std::string& whe
   return Status::ok();
 }
 
+Result<PrefixCaching> prefix_caching_from(const std::string& s, const std::string& where) {
+  for (PrefixCaching p : {PrefixCaching::kNone, PrefixCaching::kAttentionOnly, PrefixCaching::kAll})
+    if (s == prefix_caching_name(p)) return p;
+  return Status::corrupt(where + ": scheduling.prefix_caching must be none, attention_only or all, got '" + s + "'");
+}
+
 Result<GraphMode> graph_mode_from(const std::string& s, const std::string& where) {
   if (s == "full") return GraphMode::kFull;
   if (s == "piecewise") return GraphMode::kPiecewise;
@@ -89,11 +95,7 @@ Result<Engine> engine_from_json(const nlohmann::json& j, const std::string& wher
     e.max_num_seqs = s.at("max_num_seqs").get<int64_t>();
     e.gpu_memory_utilization = s.at("gpu_memory_utilization").get<double>();
     e.min_compute_capability = s.value("min_compute_capability", 0.0);
-    const std::string caching = s.value("prefix_caching", "none");
-    if (caching == "none") e.prefix_caching = PrefixCaching::kNone;
-    else if (caching == "attention_only") e.prefix_caching = PrefixCaching::kAttentionOnly;
-    else if (caching == "all") e.prefix_caching = PrefixCaching::kAll;
-    else return Status::corrupt(where + ": scheduling.prefix_caching must be none, attention_only or all, got '" + caching + "'");
+    IRENE_ASSIGN_OR_RETURN(e.prefix_caching, prefix_caching_from(s.value("prefix_caching", "none"), where));
     e.graph_max_tokens = j.at("cuda_graphs").at("max_tokens").get<int64_t>();
     IRENE_ASSIGN_OR_RETURN(e.mixed_graphs,
                            graph_mode_from(j.at("cuda_graphs").at("mixed_iterations").get<std::string>(), where));

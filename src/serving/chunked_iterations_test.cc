@@ -39,6 +39,16 @@ std::vector<double> simulated_prefill_tokens(int batch, double mean_output, doub
   return out;
 }
 
+// The H100 and the V1 parameters these tests cost iterations with: a kernel gap and the
+// engine's fixed time per iteration.
+machines::MachineSpec h100_spec() { return machines::find_machine("h100-sxm5-80gb").value(); }
+predict::RooflineParams v1_params(double step_overhead_s) {
+  predict::RooflineParams p;
+  p.kernel_gap_s = 2e-6;
+  p.step_overhead_s = step_overhead_s;
+  return p;
+}
+
 double empirical_quantile(std::vector<double> v, double q) {
   std::sort(v.begin(), v.end());
   return v[static_cast<size_t>(std::min<double>(v.size() - 1, std::floor(q * v.size())))];
@@ -123,10 +133,8 @@ TEST(ChunkedIterationsTest, TheSteadyStateOfVllmV1HangsTogether) {
 // each data-parallel replica its own requests' rows; the engine's time does not move.
 TEST(ChunkedIterationsTest, TheSamplerPassesOverEveryRunningRequestsLogits) {
   const models::ModelConfig c = models::bundled_config("meta-llama/Llama-3.1-8B").value();
-  const machines::MachineSpec h100 = machines::find_machine("h100-sxm5-80gb").value();
-  predict::RooflineParams p;
-  p.kernel_gap_s = 2e-6;
-  p.step_overhead_s = 1e-3;
+  const machines::MachineSpec h100 = h100_spec();
+  predict::RooflineParams p = v1_params(1e-3);
   p.per_sequence_overhead_s = 2e-6;
   predict::RooflineParams q = p;
   q.per_logit_s = 1e-10;
@@ -167,10 +175,8 @@ TEST(ChunkedIterationsTest, TheSamplerPassesOverEveryRunningRequestsLogits) {
 // iterations (whose attention still reads the whole prompt) do not change. vLLM 0.11
 // caches no prefixes of models with state-space layers, nor vLLM 0.5.4 by default.
 TEST(ChunkedIterationsTest, CachedPromptTokensSkipThePrefill) {
-  const machines::MachineSpec h100 = machines::find_machine("h100-sxm5-80gb").value();
-  predict::RooflineParams p;
-  p.kernel_gap_s = 2e-6;
-  p.step_overhead_s = 1e-3;
+  const machines::MachineSpec h100 = h100_spec();
+  const predict::RooflineParams p = v1_params(1e-3);
   const models::ModelConfig llama = models::bundled_config("meta-llama/Llama-3.1-8B").value();
   ServingConfig s{128, 634, 400, 1, 1, ""};
   s.engine = "vllm-0.11.1";
@@ -225,10 +231,8 @@ TEST(ChunkedIterationsTest, ABatchTheTokenBudgetCannotHoldIsRefusedNamingBoth) {
 // trace at that batch and layout answers, for a dense model and an MoE under expert
 // parallelism.
 TEST(ChunkedIterationsTest, AResizedWorkloadAnswersAsOneBuiltAtThatShape) {
-  const machines::MachineSpec h100 = machines::find_machine("h100-sxm5-80gb").value();
-  predict::RooflineParams p;
-  p.kernel_gap_s = 2e-6;
-  p.step_overhead_s = 2e-3;
+  const machines::MachineSpec h100 = h100_spec();
+  const predict::RooflineParams p = v1_params(2e-3);
   for (const char* id : {"meta-llama/Llama-3.1-8B", "Qwen/Qwen3-30B-A3B"}) {
     const models::ModelConfig c = models::bundled_config(id).value();
     ServingConfig s{1, 634, 400, 1, 1, ""};
@@ -273,11 +277,9 @@ TEST(ChunkedIterationsTest, AResizedWorkloadAnswersAsOneBuiltAtThatShape) {
 // takes the iteration of B / P requests on G / P GPUs, and P times as many tokens come;
 // beyond, the engine core sets the pace and the GPUs wait.
 TEST(ChunkedIterationsTest, PipelineStagesRunMicrobatchesThatShareTheEngineCore) {
-  const machines::MachineSpec h100 = machines::find_machine("h100-sxm5-80gb").value();
+  const machines::MachineSpec h100 = h100_spec();
   const models::ModelConfig c = models::bundled_config("meta-llama/Llama-3.1-70B").value();
-  predict::RooflineParams p;
-  p.kernel_gap_s = 2e-6;
-  p.step_overhead_s = 1e-3;
+  predict::RooflineParams p = v1_params(1e-3);
   ServingConfig staged{256, 634, 400, 8, 2, ""};
   staged.engine = "vllm-0.11.1";
   ServingConfig one_stage{128, 634, 400, 4, 1, ""};
