@@ -328,8 +328,9 @@ function renderSummary(model) {
   renderFacts(model);
   // A generation's phases side by side: where its energy goes, prefill or decode.
   const phases = model.root.children.filter((n) => n.kind === 'phase');
+  // A phase outside the traced model (the sampler, the engine's own time) has no counts.
   $('summary-phases').textContent = phases.map((p) => `${p.path} ${model.format(p.energy)} (${formatPercent(p.shareOfModel, 1)})`
-    + ` · ${formatCount(p.data.flops)} FLOPs · ${formatBytes(p.data.mem_bytes)} moved`).join('   |   ');
+    + (p.data.flops == null ? '' : ` · ${formatCount(p.data.flops)} FLOPs · ${formatBytes(p.data.mem_bytes)} moved`)).join('   |   ');
   $('summary-phases').hidden = phases.length === 0;
   // What the figures assume (extrapolated node types, balanced expert routing, sums of
   // decode steps), as the server's tree lists it.

@@ -145,6 +145,18 @@ TEST(CliTest, ServingGivesTheSteadyStateFigures) {
   EXPECT_NE(spec.out.find("from the spec sheet alone"), std::string::npos) << spec.out;
   EXPECT_NE(spec.out.find("where the time goes"), std::string::npos) << spec.out;
   EXPECT_NE(spec.out.find("90 % interval"), std::string::npos) << spec.out;
+  // The time's parts are those the engine has: V1 samples on the GPUs, vLLM 0.5.4 in its
+  // own time (no "sampler 0 %"); one engine waits for no other.
+  CliRun v1 = irene("serving --model Qwen/Qwen3-8B --machine h100-sxm5-80gb -b 32 --max-depth 0");
+  CliRun v0 = irene("serving --model Qwen/Qwen3-8B --machine a100-sxm4-40gb -b 32 --max-depth 0");
+  ASSERT_EQ(v1.exit_code, 0) << v1.out;
+  ASSERT_EQ(v0.exit_code, 0) << v0.out;
+  EXPECT_NE(v1.out.find(", the sampler "), std::string::npos) << v1.out;
+  EXPECT_EQ(v0.out.find("sampler"), std::string::npos) << v0.out;
+  for (const CliRun* c : {&v0, &v1}) {
+    EXPECT_NE(c->out.find("where the time goes"), std::string::npos) << c->out;
+    EXPECT_EQ(c->out.find("waiting for the host"), std::string::npos) << c->out;
+  }
   EXPECT_FALSE(doc.contains("run"));
   // A benchmark run's time per token, its drain included: below the steady state's.
   CliRun run = irene("serving --model Qwen/Qwen3-8B --machine h100-sxm5-80gb --engine vllm-0.5.4 -b 512 "

@@ -134,18 +134,26 @@ Runner add_serving_command(CLI::App& app) {
                   cfg.name.c_str(), machine.name.c_str(), served.num_gpus, stages, doc["engine_name"].get<std::string>().c_str(),
                   static_cast<long long>(served.batch_size), static_cast<long long>(served.prompt_len),
                   static_cast<long long>(served.output_len));
-    char tail[512];
+    // The parts of an iteration, those this engine and layout have (vLLM 0.5.4 samples in
+    // the engine's time, V1 admits prompts without a stall, one engine waits on no other).
     const serving::ServingEstimate::TimeSplit& t = e.time_split;
     const double cycle = t.total_s();
-    std::snprintf(tail, sizeof tail,
-                  "  %-25s %.1f %% of each step's energy\n"
-                  "  %-25s %.4g ms a decode iteration and the prefills after it: decode kernels %.0f %%, the "
-                  "sampler %.0f %%, the engine in decode %.0f %%, prefill %.0f %%, admission stalls %.0f %%, waiting "
-                  "for the host the pipeline's engines share %.0f %%\n",
-                  "prefill share", 100 * e.prefill_share, "where the time goes", 1e3 * cycle,
-                  100 * t.decode_kernels_s / cycle, 100 * t.sampler_s / cycle, 100 * t.decode_engine_s / cycle,
-                  100 * std::max(0.0, t.prefill_s) / cycle,  // a rounding's -0 % where no prompt rides
-                  100 * t.admission_s / cycle, 100 * t.host_wait_s / cycle);
+    std::string parts;
+    auto part = [&](const char* name, double s, bool always) {
+      if (!always && !(s > 0)) return;
+      char p[96];
+      std::snprintf(p, sizeof p, "%s%s %.0f %%", parts.empty() ? "" : ", ", name, 100 * std::max(0.0, s) / cycle);
+      parts += p;
+    };
+    part("decode kernels", t.decode_kernels_s, true);
+    part("the sampler", t.sampler_s, false);
+    part("the engine in decode", t.decode_engine_s, true);
+    part("prefill", t.prefill_s, true);  // max(0, .): a rounding's -0 % where no prompt rides
+    part("admission stalls", t.admission_s, false);
+    part("waiting for the host the pipeline's engines share", t.host_wait_s, false);
+    char tail[256];
+    std::snprintf(tail, sizeof tail, "  %-25s %.1f %% of each step's energy\n  %-25s %.4g ms a decode iteration and the prefills after it: ",
+                  "prefill share", 100 * e.prefill_share, "where the time goes", 1e3 * cycle);
     std::cout << head << figure("energy per output token", "energy_per_output_token_j", 1, "J")
               << figure("energy per request", "energy_per_request_j", 1, "J")
               << figure("power (all GPUs)", "power_w", 1, "W") << figure("time per output token", "tpot_s", 1e3, "ms")
@@ -173,7 +181,7 @@ Runner add_serving_command(CLI::App& app) {
                     static_cast<long long>(served.run_requests));
       std::cout << run;
     }
-    std::cout << tail << "  (" << p.basis << ")\n"
+    std::cout << tail << parts << "\n  (" << p.basis << ")\n"
               << "one steady-state decode step (energies in J):\n"
               << tree::to_text(step, {a->max_depth});
     return Status::ok();

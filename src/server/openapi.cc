@@ -90,7 +90,7 @@ ApiResponse Api::openapi(const ApiRequest&) {
                    "integer"),
        query_param("dtype", "float32, bfloat16 or float16 (default: the config's)", false, "string"),
        query_param("prompt_cached_share",
-                   "Share of each prompt already in the engine's prefix cache, 0-0.99 (default 0); the answer's "
+                   "Share of each prompt already in the engine's prefix cache, from 0 to below 1 (default 0); the answer's "
                    "prompt_cached_share is the share applied (0 where the engine caches none of the model's prompts)",
                    false, "number"),
        query_param("attention", "sdpa (default) or eager: engines that run transformers' ops (vllm-0.5.4)", false,

@@ -51,6 +51,16 @@ Result<std::optional<double>> optional_number_param(const ApiRequest& r, const s
   return std::optional<double>(x);
 }
 
+Result<std::optional<double>> optional_share_param(const ApiRequest& r, const std::string& name) {
+  const std::string v = string_param(r, name);
+  if (v.empty()) return std::optional<double>();
+  char* end = nullptr;
+  const double x = std::strtod(v.c_str(), &end);
+  if (end != v.c_str() + v.size() || !(x >= 0 && x < 1))
+    return Status::invalid_argument("parameter '" + name + "' must be a share from 0 to below 1, got '" + v + "'");
+  return std::optional<double>(x);
+}
+
 Result<std::vector<std::string>> word_list_param(const ApiRequest& r, const std::string& name,
                                                  const std::vector<std::string>& allowed, size_t max_count) {
   std::vector<std::string> out;

@@ -27,6 +27,8 @@ Result<std::vector<int64_t>> int_list_param(const ApiRequest& r, const std::stri
 std::string string_param(const ApiRequest& r, const std::string& name);
 // An optional number within (lo, hi]; empty when absent.
 Result<std::optional<double>> optional_number_param(const ApiRequest& r, const std::string& name, double lo, double hi);
+// A share from 0 to below 1 (`prompt_cached_share`); empty when absent.
+Result<std::optional<double>> optional_share_param(const ApiRequest& r, const std::string& name);
 // A comma-separated list of words, each one of `allowed` (any word when `allowed` is
 // empty), at most `max_count`; empty when absent.
 Result<std::vector<std::string>> word_list_param(const ApiRequest& r, const std::string& name,

@@ -421,6 +421,10 @@ TEST(ServerTest, ServingUnderVllmV1AnswersWithLatencyAndMemory) {
   EXPECT_EQ(a["prompt_cached_share"], 0);
   EXPECT_LT(cached["energy_per_output_token_j"].get<double>(), a["energy_per_output_token_j"].get<double>());
   expect_error(s, base + "&batch_size=256&prompt_cached_share=1.5", 400, "prompt_cached_share");
+  expect_error(s, base + "&batch_size=256&prompt_cached_share=1", 400, "below 1");
+  // The CLI's range: an explicit 0, and a share past 0.99 applied as given.
+  EXPECT_EQ(s.get(base + "&batch_size=256&prompt_cached_share=0", 200)["prompt_cached_share"], 0);
+  EXPECT_EQ(s.get(base + "&batch_size=256&prompt_cached_share=0.995", 200)["prompt_cached_share"], 0.995);
   // Pipeline stages under V1: answered; with data-parallel attention beside them, refused.
   json pp = s.get(base + "&batch_size=256&pipeline_parallel=2&num_gpus=2", 200);
   EXPECT_EQ(pp["pipeline_parallel"], 2) << pp.dump().substr(0, 300);

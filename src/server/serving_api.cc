@@ -86,7 +86,7 @@ Result<ServingParams> Api::serving_params(const ApiRequest& r, const nlohmann::j
   p.serving.kv_cache_dtype = string_param(r, "kv_cache_dtype");
   IRENE_ASSIGN_OR_RETURN(p.serving.max_num_batched_tokens,
                          optional_int_param(r, "max_num_batched_tokens", 1, kMaxBatchedTokens, 0));
-  IRENE_ASSIGN_OR_RETURN(std::optional<double> cached, optional_number_param(r, "prompt_cached_share", 0, 0.99));
+  IRENE_ASSIGN_OR_RETURN(std::optional<double> cached, optional_share_param(r, "prompt_cached_share"));
   p.serving.prompt_cached_share = cached.value_or(0);
   IRENE_ASSIGN_OR_RETURN(int64_t gpus, optional_int_param(r, "num_gpus", 1, kMaxGpus, 1));
   p.serving.num_gpus = static_cast<int>(gpus);

@@ -24,6 +24,7 @@ void scale(tree::Tree& t, double work, double energy, double time) {
 int add_phase(tree::Tree& g, const char* name, const char* cls, double energy_j, double time_s) {
   const int phase = static_cast<int>(g.nodes.size());
   tree::Node p{.path = name, .cls = cls, .kind = tree::NodeKind::kPhase, .depth = 1, .parent = 0};
+  p.untraced = true;  // until a model's tree is grafted below it (fill_phase)
   p.energy_j = energy_j;
   p.predicted_latency_s = time_s;
   g.nodes.push_back(std::move(p));
@@ -36,6 +37,7 @@ int add_phase(tree::Tree& g, const char* name, const char* cls, double energy_j,
 void fill_phase(tree::Tree& g, int phase, const tree::Tree& model) {
   tree::graft(g, phase, model);
   tree::Node& p = g.nodes[static_cast<size_t>(phase)];
+  p.untraced = false;
   const tree::Node& root = model.root();
   p.num_parameters = root.num_parameters;
   p.flops = root.flops;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "serving/answer.h"
+#include "tree/tree_format.h"
 
 namespace irene::serving {
 namespace {
@@ -57,6 +58,16 @@ TEST(GenerationTreeTest, ItsPhasesSumToTheServingAnswerForTheBatch) {
     EXPECT_GT(*prefill.energy_j, 0) << at;
     EXPECT_GT(*engine.energy_j, 0) << at;
     EXPECT_TRUE(engine.children.empty());
+    // The engine's time and the sampler are on no traced node: their counts are unknown,
+    // written null, where the phases with a model below them have theirs.
+    EXPECT_TRUE(engine.untraced) << at;
+    EXPECT_EQ(samples, samples && g.nodes[g.root().children[2]].untraced) << at;
+    EXPECT_FALSE(prefill.untraced || decode.untraced) << at;
+    const nlohmann::json doc = tree::to_json(g);
+    const nlohmann::json& phases = doc["root"]["children"];
+    EXPECT_TRUE(phases.back()["flops"].is_null() && phases.back()["mem_bytes"].is_null()) << at;
+    EXPECT_GT(phases[1]["flops"].get<int64_t>(), 0) << at;
+    EXPECT_NE(tree::to_text(g, {}).find("engine : EngineTime  [phase]  (work not traced)"), std::string::npos) << at;
     // Each phase's model tree carries its phase's energy, and its nodes' shares add up.
     for (const tree::Node* phase : {&prefill, &decode}) {
       ASSERT_EQ(phase->children.size(), 1u) << at;

@@ -254,7 +254,7 @@ Result<ServingEstimate> ServingWorkload::estimate(const machines::MachineSpec& m
 Result<ServingEstimate> ServingWorkload::estimate(const machines::MachineSpec& m, const predict::RooflineParams& params,
                                                   double prompt_cached_share) const {
   if (chunked_) {
-    const double cached = caches_prompts() ? std::clamp(prompt_cached_share, 0.0, 0.99) : 0.0;
+    const double cached = caches_prompts() ? std::clamp(prompt_cached_share, 0.0, 1.0) : 0.0;
     IRENE_ASSIGN_OR_RETURN(ChunkedIterations::Steady st, chunked_->steady_state(m, params, cached));
     // One microbatch's iteration (the only one without pipeline stages). With P stages the
     // P microbatches' kernels overlap but their engine time does not (one engine core

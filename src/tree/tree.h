@@ -66,6 +66,9 @@ struct Node {
   int64_t num_parameters = 0;
   int64_t flops = 0;      // floating point operations (a count, not millions)
   int64_t mem_bytes = 0;  // bytes read and written (bytes, not MiB)
+  // Work no trace counted (a serving engine's sampler, its own time between iterations):
+  // its FLOPs and bytes are unknown, written empty (null), never as 0.
+  bool untraced = false;
   std::optional<double> latency_s;  // wall time of this node in the traced run
 
   // Math nodes only: "[8,32,768] x [768,768] -> [8,32,768]" and the element type.

@@ -117,8 +117,8 @@ nlohmann::json node_json(const Tree& tree, int index, const FormatOptions& o) {
       {"kind", kind_name(n.kind)},
       {"depth", n.depth},
       {"num_parameters", n.num_parameters},
-      {"flops", n.flops},
-      {"mem_bytes", n.mem_bytes},
+      {"flops", n.untraced ? nlohmann::json(nullptr) : nlohmann::json(n.flops)},
+      {"mem_bytes", n.untraced ? nlohmann::json(nullptr) : nlohmann::json(n.mem_bytes)},
       {"latency_s", n.latency_s ? nlohmann::json(*n.latency_s) : nlohmann::json(nullptr)},
   };
   if (n.kind == NodeKind::kMath) {
@@ -197,8 +197,11 @@ Status node_from_json(const nlohmann::json& j, int parent, Tree& tree) {
     IRENE_ASSIGN_OR_RETURN(n.kind, kind_from_name(j.at("kind").get<std::string>()));
     n.depth = j.at("depth").get<int>();
     n.num_parameters = j.at("num_parameters").get<int64_t>();
-    n.flops = j.at("flops").get<int64_t>();
-    n.mem_bytes = j.at("mem_bytes").get<int64_t>();
+    n.untraced = j.at("flops").is_null();
+    if (!n.untraced) {
+      n.flops = j.at("flops").get<int64_t>();
+      n.mem_bytes = j.at("mem_bytes").get<int64_t>();
+    }
     if (j.contains("latency_s") && !j["latency_s"].is_null()) n.latency_s = j["latency_s"].get<double>();
     n.shapes = j.value("shapes", "");
     n.dtype = j.value("dtype", "");
@@ -251,8 +254,10 @@ std::string to_text(const Tree& tree, const FormatOptions& o) {
     line += n.path.empty() ? n.cls : n.path + " : " + n.cls;
     line += "  [" + std::string(kind_name(n.kind)) + "]";
     if (!n.shapes.empty()) line += "  " + n.shapes;
-    line += "  flops=" + human(static_cast<double>(n.flops), "") +
-            " mem=" + human_bytes(static_cast<double>(n.mem_bytes));
+    if (n.untraced)
+      line += "  (work not traced)";
+    else
+      line += "  flops=" + human(static_cast<double>(n.flops), "") + " mem=" + human_bytes(static_cast<double>(n.mem_bytes));
     if (n.num_parameters) line += " params=" + human(static_cast<double>(n.num_parameters), "");
     if (n.energy_j) {
       char buf[48];
@@ -283,9 +288,15 @@ std::string to_text(const Tree& tree, const FormatOptions& o) {
 std::string csv_row(const Node& n) {
   char num[160];
   std::string out = csv_field(n.path) + "," + csv_field(n.cls) + "," + kind_name(n.kind) + ",";
-  std::snprintf(num, sizeof num, "%d,%lld,%lld,%lld,", n.depth, static_cast<long long>(n.num_parameters),
-                static_cast<long long>(n.flops), static_cast<long long>(n.mem_bytes));
+  std::snprintf(num, sizeof num, "%d,%lld,", n.depth, static_cast<long long>(n.num_parameters));
   out += num;
+  if (!n.untraced) {
+    std::snprintf(num, sizeof num, "%lld,%lld", static_cast<long long>(n.flops), static_cast<long long>(n.mem_bytes));
+    out += num;
+  } else {
+    out += ",";
+  }
+  out += ",";
   if (n.latency_s) {
     std::snprintf(num, sizeof num, "%.9g", *n.latency_s);
     out += num;

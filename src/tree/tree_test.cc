@@ -124,6 +124,29 @@ TEST(TreeFormatTest, JsonRoundTripsEveryField) {
   }
 }
 
+// Work no trace counted (an engine's own time) has no FLOPs or bytes: null in JSON and
+// empty in CSV, read back as untraced, never as 0.
+TEST(TreeFormatTest, UntracedWorkHasNoCounts) {
+  Tree t = small_tree();
+  t.nodes[1].untraced = true;
+  t.nodes[1].flops = t.nodes[1].mem_bytes = 0;
+  nlohmann::json j = to_json(t);
+  const nlohmann::json& layer = j["root"]["children"][0];
+  EXPECT_TRUE(layer["flops"].is_null());
+  EXPECT_TRUE(layer["mem_bytes"].is_null());
+  EXPECT_FALSE(j["root"]["flops"].is_null());
+  auto back = from_json(nlohmann::json::parse(j.dump()));
+  ASSERT_TRUE(back.is_ok()) << back.status().to_string();
+  EXPECT_TRUE(back->nodes[1].untraced);
+  EXPECT_FALSE(back->nodes[0].untraced);
+  EXPECT_EQ(back->nodes[0].flops, t.nodes[0].flops);
+  const std::string csv = to_csv(t);
+  const size_t row = csv.find("\n" + t.nodes[1].path + ",");
+  ASSERT_NE(row, std::string::npos) << csv;
+  const std::string line = csv.substr(row + 1, csv.find('\n', row + 1) - row - 1);
+  EXPECT_NE(line.find(",,,"), std::string::npos) << line;  // flops, mem_bytes empty
+}
+
 // What a machine could not measure stays empty through JSON: null, never 0.
 TEST(TreeFormatTest, MeasurementsKeepWhatWasNotMeasuredEmpty) {
   Tree t = small_tree();

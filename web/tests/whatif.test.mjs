@@ -137,6 +137,12 @@ describe('one machine list, one tree, what if', { timeout: TEST_TIMEOUT }, () =>
     assert.equal(await page.locator('.cost-energy').textContent(), formatEnergy(serving.energy_per_request_j));
     const phaseLine = await page.locator('#summary-phases').textContent();
     for (const p of expected) assert.ok(phaseLine.includes(p), phaseLine);
+    // The engine's time (and the sampler) ran on no traced node: no counts, not zeros.
+    const engineNode = energy.tree.root.children.find((p) => p.path === 'engine');
+    assert.equal(engineNode.flops, null);
+    assert.equal(engineNode.mem_bytes, null);
+    assert.ok(!/engine [^|]*FLOPs/.test(phaseLine), phaseLine);
+    assert.ok(/decode [^|]*FLOPs/.test(phaseLine), phaseLine);
     const engine = machines.engines.find((e) => e.id === energy.engine);
     assert.equal(energy.engine, gpu.default_engine);
     const config = await page.locator('#summary-config').textContent();
