@@ -528,7 +528,7 @@ async function start() {
       model: $('serving-model'), machine: $('serving-machine'), gpus: $('serving-gpus'), stages: $('serving-stages'), batch: $('serving-batch'),
       prompt: $('serving-prompt'), output: $('serving-output'), runRequests: $('serving-run-requests'), outputCap: $('serving-output-cap'),
       run: $('serving-run'), info: $('serving-machine-info'), engine: $('serving-engine'), quantization: $('serving-quantization'),
-      dataParallel: $('serving-dp'), expertParallel: $('serving-ep'), kvCache: $('serving-kv-cache'),
+      dataParallel: $('serving-dp'), expertParallel: $('serving-ep'), kvCache: $('serving-kv-cache'), cached: $('serving-cached'),
       result: $('serving-result'), over: $('serving-over'), chart: $('serving-chart'), showTree: $('serving-show-tree'),
     },
     {

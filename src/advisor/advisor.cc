@@ -146,6 +146,9 @@ std::string difference(const Candidate& a, const Candidate& b) {
 Status check(const Request& r) {
   if (r.prompt_len < 1 || r.output_len < 1)
     return Status::invalid_argument("prompt and output lengths must be at least 1 token");
+  if (!(r.prompt_cached_share >= 0 && r.prompt_cached_share < 1))
+    return Status::invalid_argument("the prompt's cached share must be from 0 to below 1, got " +
+                                    std::to_string(r.prompt_cached_share));
   if (r.max_gpus < 1 || r.max_gpus > 64)
     return Status::invalid_argument("max GPUs must be 1 to 64, got " + std::to_string(r.max_gpus));
   if ((r.slo.itl_s && !(*r.slo.itl_s > 0)) || (r.slo.ttft_s && !(*r.slo.ttft_s > 0)))
@@ -320,6 +323,7 @@ serving::ServingConfig serving_config(const Candidate& c, const Request& r) {
   s.batch_size = c.batch;
   s.prompt_len = r.prompt_len;
   s.output_len = r.output_len;
+  s.prompt_cached_share = r.prompt_cached_share;
   s.num_gpus = c.num_gpus;
   s.pipeline_parallel = c.pipeline_parallel;
   s.data_parallel = c.data_parallel;
@@ -548,6 +552,7 @@ nlohmann::json to_json(const Advice& a, const Request& r) {
       {"request",
        {{"prompt_len", r.prompt_len},
         {"output_len", r.output_len},
+        {"prompt_cached_share", r.prompt_cached_share},
         {"itl_slo_s", opt(r.slo.itl_s)},
         {"ttft_slo_s", opt(r.slo.ttft_s)},
         {"max_gpus", r.max_gpus},

@@ -44,6 +44,10 @@ struct Slo {
 
 struct Request {
   int64_t prompt_len = 634, output_len = 700;
+  // Share of each prompt already in the engine's prefix cache (a shared system prompt, a
+  // conversation's earlier turns): from 0 to below 1; engines that cache none of the
+  // model's prompts apply none (serving::ServingConfig::prompt_cached_share).
+  double prompt_cached_share = 0;
   Slo slo;
   std::vector<std::string> machines;  // catalogue ids; empty: every catalogued GPU
   int max_gpus = 8;                   // GPU counts tried: 1, 2, 4, 8, ... up to this

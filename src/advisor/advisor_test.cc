@@ -126,6 +126,28 @@ TEST(AdvisorTest, SetupsThatDoNotFitOrMissTheObjectiveAreKeptOut) {
   EXPECT_LE(a.candidates[*a.best].itl_s(), 0.040);
 }
 
+// Cached prompts (a shared system prompt) are prefilled in part: every setup applies the
+// share its engine can, and the pick costs less than without.
+TEST(AdvisorTest, APromptCachedShareReachesEverySetup) {
+  const models::ModelConfig c = models::bundled_config("meta-llama/Llama-3.1-8B").value();
+  Request r;
+  r.machines = {"h100-sxm5-80gb"};
+  r.max_gpus = 1;
+  r.batches = {16, 64, 256};
+  const Advice plain = advise(c, r, shipped()).value();
+  r.prompt_cached_share = 0.6;
+  const Advice cached = advise(c, r, shipped()).value();
+  ASSERT_TRUE(plain.best && cached.best);
+  for (const Candidate& x : cached.candidates) EXPECT_EQ(x.estimate.prompt_cached_share, 0.6) << x.describe();
+  EXPECT_LT(cached.candidates[*cached.best].estimate.energy_per_output_token_j,
+            plain.candidates[*plain.best].estimate.energy_per_output_token_j);
+  EXPECT_EQ(to_json(cached, r)["request"]["prompt_cached_share"], 0.6);
+  r.prompt_cached_share = 1;
+  auto refused = advise(c, r, shipped());
+  ASSERT_FALSE(refused.is_ok());
+  EXPECT_NE(refused.status().message().find("from 0 to below 1"), std::string::npos);
+}
+
 TEST(AdvisorTest, AnImpossibleObjectiveGetsTheClosestMissAndNothingFitsSaysWhatItNeeds) {
   const models::ModelConfig c = models::bundled_config("meta-llama/Llama-3.1-8B").value();
   Request r;

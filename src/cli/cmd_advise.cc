@@ -58,6 +58,10 @@ Runner add_advise_command(CLI::App& app) {
   cmd->add_option("--task", a->task, "A standard workload: " + tasks + " (default chat)");
   cmd->add_option("--prompt-len", a->prompt_len, "Prompt tokens per request (instead of --task)");
   cmd->add_option("--output-len", a->output_len, "Output tokens per request (instead of --task)");
+  cmd->add_option("--prompt-cached-share", a->request.prompt_cached_share,
+                  "Share of each prompt already in the engine's prefix cache (0 to below 1: a shared system prompt, "
+                  "a conversation's earlier turns); engines that cache none of the model's prompts apply none")
+      ->capture_default_str();
   cmd->add_option("--itl-slo-ms", a->itl_slo_ms, "Median inter-token latency objective, ms");
   cmd->add_option("--ttft-slo-s", a->ttft_slo_s, "Time-to-first-token objective (without queueing), s");
   cmd->add_option("--machines", a->request.machines, "Catalogue GPUs to consider (default: all)")->delimiter(',');
@@ -119,6 +123,7 @@ Runner add_advise_command(CLI::App& app) {
     }
     std::printf("%s: %lld-token prompts, %lld output tokens", cfg.name.c_str(), static_cast<long long>(r.prompt_len),
                 static_cast<long long>(r.output_len));
+    if (r.prompt_cached_share > 0) std::printf(", %.0f %% of each prompt cached", 100 * r.prompt_cached_share);
     if (r.slo.itl_s) std::printf(", median ITL at most %.0f ms", 1e3 * *r.slo.itl_s);
     if (r.slo.ttft_s) std::printf(", TTFT at most %.3g s", *r.slo.ttft_s);
     std::printf("\n%lld setups searched, %lld fit in memory, %lld meet the objectives\n",

@@ -59,6 +59,9 @@ Runner add_whatif_command(CLI::App& app) {
   cmd->add_option("--batch-size,-b", a->serving.batch_size, "Side A's running requests")->capture_default_str();
   cmd->add_option("--prompt-len", a->serving.prompt_len, "Prompt tokens")->capture_default_str();
   cmd->add_option("--output-len", a->serving.output_len, "Output tokens")->capture_default_str();
+  cmd->add_option("--prompt-cached-share", a->serving.prompt_cached_share,
+                  "Side A's share of each prompt already in the prefix cache (0 to below 1)")
+      ->capture_default_str();
   cmd->add_option("--engine", a->serving.engine, "Side A's engine (default: the newest calibrated on the machine)");
   cmd->add_option("--quantization", a->serving.quantization, "Side A's weights: none, fp8, mxfp4, nvfp4");
   cmd->add_option("--kv-cache-dtype", a->serving.kv_cache_dtype, "Side A's KV cache: auto, fp8");

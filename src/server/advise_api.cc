@@ -24,11 +24,11 @@ constexpr size_t kMaxListed = 16;              // machines, formats or engines o
 
 const std::vector<std::string> kAdviseFields = {"model",        "task",           "prompt_len", "output_len",
                                                 "itl_slo_ms",   "ttft_slo_s",     "machines",   "max_gpus",
-                                                "quantization", "kv_cache_dtype", "engine"};
+                                                "quantization", "kv_cache_dtype", "engine",     "prompt_cached_share"};
 constexpr const char* kAdviseUsage =
     "{\"config\": {...config.json...} or \"model\", and optionally \"task\" (chat, reasoning, code) or \"prompt_len\" "
     "with \"output_len\", \"itl_slo_ms\", \"ttft_slo_s\", \"machines\", \"max_gpus\", \"quantization\", "
-    "\"kv_cache_dtype\", \"engine\"}";
+    "\"kv_cache_dtype\", \"engine\", \"prompt_cached_share\"}";
 
 std::vector<std::string> ids_of_tasks() {
   std::vector<std::string> out;
@@ -51,6 +51,8 @@ Result<advisor::Request> advise_request(const ApiRequest& r, const models::Model
     q.prompt_len = t->prompt_len;
     q.output_len = t->output_len;
   }
+  IRENE_ASSIGN_OR_RETURN(std::optional<double> cached, optional_share_param(r, "prompt_cached_share"));
+  q.prompt_cached_share = cached.value_or(0);
   IRENE_ASSIGN_OR_RETURN(std::optional<double> itl_ms, optional_number_param(r, "itl_slo_ms", 0, 1e6));
   IRENE_ASSIGN_OR_RETURN(q.slo.ttft_s, optional_number_param(r, "ttft_slo_s", 0, 1e4));
   if (itl_ms) q.slo.itl_s = *itl_ms / 1e3;
@@ -79,7 +81,7 @@ Result<advisor::Request> advise_request(const ApiRequest& r, const models::Model
   key = std::to_string(q.prompt_len) + "|" + std::to_string(q.output_len) + "|" +
         (itl_ms ? std::to_string(*itl_ms) : "") + "|" + (q.slo.ttft_s ? std::to_string(*q.slo.ttft_s) : "") + "|" +
         std::to_string(q.max_gpus) + "|" + join(q.machines) + "|" + join(q.engines) + "|" + join(q.quantizations) +
-        "|" + join(q.kv_cache_dtypes);
+        "|" + join(q.kv_cache_dtypes) + "|" + std::to_string(q.prompt_cached_share);
   return q;
 }
 

@@ -467,6 +467,11 @@ TEST(ServerTest, AdviseAnswersTheLeastEnergySetupAndRefusesBadRequests) {
   expect_error(s, base + "&max_gpus=64", 400, "'max_gpus'");
   expect_error(s, base + "&itl_slo_ms=-1", 400, "'itl_slo_ms'");
   expect_error(s, base + "&task=poetry", 400, "unknown task 'poetry'");
+  expect_error(s, base + "&prompt_cached_share=1", 400, "'prompt_cached_share'");
+  // A shared prompt half cached: the request says so, the pick costs less.
+  json cached = s.get(base + "&itl_slo_ms=50&prompt_cached_share=0.5", 200);
+  EXPECT_EQ(cached["request"]["prompt_cached_share"], 0.5);
+  EXPECT_LT(cached["best"]["energy_per_output_token_j"].get<double>(), a["best"]["energy_per_output_token_j"].get<double>());
   expect_error(s, base + "&task=chat&prompt_len=10&output_len=10", 400, "not both");
   expect_error(s, "/api/advise?model=bert-base-uncased", 400, "decoder LLMs");
   EXPECT_EQ(s.get("/api/health", 200)["status"], "ok");

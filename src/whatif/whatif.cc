@@ -103,7 +103,7 @@ const std::vector<std::string>& changeable_fields() {
   static const std::vector<std::string> fields{"machine",        "num_gpus",     "data_parallel", "expert_parallel",
                                                "pipeline_parallel", "batch_size", "prompt_len",   "output_len",
                                                "engine",         "quantization", "kv_cache_dtype", "dtype",
-                                               "attention",      "config.KEY"};
+                                               "attention",      "prompt_cached_share", "config.KEY"};
   return fields;
 }
 
@@ -164,6 +164,10 @@ Result<Side> changed(const Side& a, const std::vector<std::pair<std::string, std
       IRENE_ASSIGN_OR_RETURN(s.batch_size, as_int(field, v, 1, 4096));
     } else if (field == "prompt_len") {
       IRENE_ASSIGN_OR_RETURN(s.prompt_len, as_int(field, v, 1, 1'000'000));
+    } else if (field == "prompt_cached_share") {
+      if (!v.is_number() || !(v.get<double>() >= 0 && v.get<double>() < 1))
+        return Status::invalid_argument("change 'prompt_cached_share' must be a share from 0 to below 1, got '" + text + "'");
+      s.prompt_cached_share = v.get<double>();
     } else if (field == "output_len") {
       IRENE_ASSIGN_OR_RETURN(s.output_len, as_int(field, v, 1, 1'000'000));
     } else if (field == "engine" || field == "quantization" || field == "kv_cache_dtype" || field == "dtype" ||

@@ -100,6 +100,20 @@ TEST(WhatIfTest, EagerAttentionMaterialisesTheScoresUnderAnEngineOfTransformersO
   EXPECT_NE(v1.status().message().find("runs its own attention kernel"), std::string::npos);
 }
 
+// A prompt half cached (a shared system prompt): B prefills half of each prompt.
+TEST(WhatIfTest, ACachedShareOfThePromptsPrefillsLess) {
+  const Comparison c = compare(llama(), {{"prompt_cached_share", "0.5"}}, shipped()).value();
+  EXPECT_EQ(c.a.estimate.prompt_cached_share, 0);
+  EXPECT_EQ(c.b.estimate.prompt_cached_share, 0.5);
+  EXPECT_LT(c.b.estimate.energy_per_output_token_j, c.a.estimate.energy_per_output_token_j);
+  EXPECT_LT(c.b.estimate.time_split.prefill_s, c.a.estimate.time_split.prefill_s);
+  for (const char* bad : {"1", "-0.1", "half"}) {
+    auto r = compare(llama(), {{"prompt_cached_share", bad}}, shipped());
+    ASSERT_FALSE(r.is_ok()) << bad;
+    EXPECT_NE(r.status().message().find("from 0 to below 1"), std::string::npos) << r.status().message();
+  }
+}
+
 TEST(WhatIfTest, BadChangesAreRefusedNamingWhatIsAllowed) {
   auto unknown = compare(llama(), {{"colour", "blue"}}, shipped());
   ASSERT_FALSE(unknown.is_ok());

@@ -12,7 +12,7 @@
 import { fetchServing } from './api.js';
 import { DEFAULTS, costOf } from './cost-panel.js';
 import {
-  escapeHtml, formatCo2, formatEnergy, formatEnergyTick, formatKwh, formatMoney, formatSeconds,
+  escapeHtml, formatCo2, formatEnergy, formatEnergyTick, formatKwh, formatMoney, formatPercent, formatSeconds,
 } from './format.js';
 import { fillGrouped } from './selection-form.js';
 
@@ -49,6 +49,16 @@ function memoryLine(memory) {
 // prefills of the prompts admitted meanwhile and the stalls of admitting them, and for
 // pipelined engines the wait for the host they share; the sampler and the wait shown only
 // where there is one (engines that sample on the GPUs; pipelines).
+// What the prefix cache took off the prefill: the share applied, or why none was.
+function cacheLine(a, request) {
+  const asked = request && Number(request.prompt_cached_share);
+  if (!(asked > 0)) return '';
+  const text = a.prompt_cached_share > 0
+    ? `Prefix cache: ${formatPercent(a.prompt_cached_share, 1)} of each prompt's tokens found cached, not prefilled.`
+    : `Prefix cache: none applied (${escapeHtml(a.engine_name || a.engine)} caches none of this model's prompts).`;
+  return `<div class="small" id="serving-cache">${text}</div>`;
+}
+
 function timeSplit(split) {
   if (!split) return '';
   const parts = [['decode_kernels', 'decode kernels'], ['sampler', 'the sampler'], ['decode_engine', 'the engine in decode'], ['prefill', 'prefill'], ['admission', 'admission stalls'], ['host_wait', 'waiting for the host']];
@@ -69,7 +79,7 @@ function layout(a) {
 // One figure's row: its value and its interval (or that it has none).
 function figureRow(key, label, value, interval, format) {
   const range = Array.isArray(interval) ? `${format(interval[0])} – ${format(interval[1])}` : 'no interval';
-  return `<tr data-figure="${key}"><th scope="row" class="fw-normal">${escapeHtml(label)}</th><td class="fw-semibold">${format(value)}</td>`
+  return `<tr data-figure="${key}" data-value="${value}"><th scope="row" class="fw-normal">${escapeHtml(label)}</th><td class="fw-semibold">${format(value)}</td>`
     + `<td class="text-body-secondary">${range}</td></tr>`;
 }
 
@@ -90,7 +100,7 @@ function setSelect(select, value) {
 export class ServingPanel {
   constructor(elements, { models, catalogue, engines = [], onStatus, onShowTree }) {
     // { model, machine, gpus, stages, batch, prompt, output, runRequests, outputCap, run, info, engine,
-    //   quantization, dataParallel, expertParallel, kvCache, result, over, chart, showTree }
+    //   quantization, dataParallel, expertParallel, kvCache, cached, result, over, chart, showTree }
     this.elements = elements;
     this.catalogue = catalogue;
     this.engines = engines;
@@ -145,8 +155,11 @@ export class ServingPanel {
     this.elements.info.textContent = `${m.name}: ${m.serving_basis}. Engines calibrated on it: ${calibrated}; answers under ${name(engine)}.`;
   }
 
+  // The form as the API's parameters; throws an Error naming a field out of its range.
   request(extra = {}) {
     const e = this.elements;
+    const cachedPct = e.cached.value.trim() === '' ? 0 : Number(e.cached.value);
+    if (!(cachedPct >= 0 && cachedPct < 100)) throw new Error(`Cached % must be from 0 to below 100, got "${e.cached.value}"`);
     return {
       model: e.model.value,
       machine: e.machine.value,
@@ -162,6 +175,7 @@ export class ServingPanel {
       ...(Number(e.dataParallel.value) > 1 ? { data_parallel: e.dataParallel.value } : {}),
       ...(e.expertParallel.checked ? { expert_parallel: 'true' } : {}),
       ...(e.kvCache.value ? { kv_cache_dtype: e.kvCache.value } : {}),
+      ...(cachedPct > 0 ? { prompt_cached_share: String(cachedPct / 100) } : {}),
       // A benchmark run only when asked for: the server names what is missing or wrong.
       ...(e.runRequests.value ? { run_requests: e.runRequests.value } : {}),
       ...(e.outputCap.value ? { max_output_len: e.outputCap.value } : {}),
@@ -218,6 +232,7 @@ export class ServingPanel {
     setSelect(e.engine, setup.engine || '');
     setSelect(e.quantization, setup.quantization || '');
     setSelect(e.kvCache, setup.kv_cache_dtype || '');
+    e.cached.value = setup.prompt_cached_share > 0 ? String(100 * setup.prompt_cached_share) : '';
     this.describeMachine();
     // A benchmark run is vLLM 0.5.4's and no part of these setups.
     e.runRequests.value = '';
@@ -239,6 +254,7 @@ export class ServingPanel {
         <span class="text-body-secondary">(at ${DEFAULTS.pricePerKwh} USD/kWh, an assumption, and ${DEFAULTS.gramsPerKwh} g CO₂/kWh, the IEA world average of 2019)</span></div>
       <div class="small" id="serving-engine-used">Under ${escapeHtml(a.engine_name || a.engine)}, ${a.batch_size.toLocaleString('en-US')} requests running${layout(a)}.</div>
       ${memoryLine(a.memory)}
+      ${cacheLine(a, this.answerRequest)}
       <div class="small">Prefill: ${(100 * a.prefill_share).toFixed(1)} % of each step's energy.</div>
       ${timeSplit(a.time_split_s)}
       <div class="tiny ${a.spec_only ? 'text-warning-emphasis' : 'text-body-secondary'}" id="serving-basis">${escapeHtml(a.basis)}</div>`;

@@ -32,7 +32,7 @@ const FIGURES = [
 // The serving card's fields that side A carries beyond its own form, and their names.
 const EXTRA = [
   ['engine', 'engine'], ['quantization', 'weights'], ['kv_cache_dtype', 'KV cache'], ['data_parallel', 'data parallel'],
-  ['expert_parallel', 'expert parallel'], ['pipeline_parallel', 'pipeline stages'],
+  ['expert_parallel', 'expert parallel'], ['pipeline_parallel', 'pipeline stages'], ['prompt_cached_share', 'prompt cached share'],
 ];
 
 const CONFIG_LINE = /^([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(.*)$/;

@@ -684,6 +684,18 @@ describe('irene dashboard', { timeout: TEST_TIMEOUT }, () => {
       assert.ok(await page.locator('svg.serving-svg .serving-measured rect').count() >= 10, 'ML.ENERGY v3 points drawn');
     }
     await screenshot(page, '18-serving-v1');
+    // Half of each prompt cached: less energy per token, and said; out of range: named.
+    const energyOf = async () => Number(await page.locator('#serving-result tr[data-figure="energy_per_output_token_j"]').getAttribute('data-value'));
+    const uncached = await energyOf();
+    await page.fill('#serving-cached', '50');
+    await page.click('#serving-run');
+    await page.locator('#serving-cache').waitFor();
+    assert.match(await page.locator('#serving-cache').textContent(), /50(\.0)?\s?% of each prompt's tokens found cached/);
+    assert.ok(await energyOf() < uncached, 'cached prompts cost less');
+    await page.fill('#serving-cached', '100');
+    await page.click('#serving-run');
+    await page.waitForFunction(() => /Cached % must be from 0 to below 100/.test(document.body.textContent));
+    await page.fill('#serving-cached', '');
     // More requests than the KV cache holds: capped to what fits, and said.
     await page.selectOption('#serving-model', 'meta-llama/Llama-3.1-70B');
     await page.fill('#serving-gpus', '2');
