@@ -11,7 +11,7 @@ namespace {
 
 // The roofline parameters calibration knows how to fit (serving/calibration.cc).
 constexpr const char* kFittable[] = {"gemm_efficiency", "memory_efficiency",   "kernel_overhead_s",
-                                     "compute_power",   "memory_power",        "step_overhead_s",
+                                     "compute_power",   "memory_power",        "dequant_power", "step_overhead_s",
                                      "per_sequence_overhead_s", "per_logit_s", "host_wait_power", "collective_wait_power",
                                      "all_reduce_latency_s",
                                      "admission_overhead_s",    "kernel_gap_s"};

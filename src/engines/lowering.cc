@@ -105,6 +105,15 @@ std::string gemm_precision(const std::string& weight_dtype, const std::string& s
   return step_dtype;
 }
 
+// Weights stored packed in a format the GEMM does not compute in: it unpacks them to the
+// step's dtype (MXFP4 on Hopper; FP8 and NVFP4 run on their tensor cores).
+bool dequantises(const std::string& weight_dtype, const std::string& step_dtype) {
+  if (weight_dtype.empty() || gemm_precision(weight_dtype, step_dtype) != step_dtype) return false;
+  for (const char* plain : {"bfloat16", "float16", "float32"})
+    if (weight_dtype.rfind(plain, 0) == 0) return false;
+  return true;
+}
+
 // One routed-experts module's fused MoE, filled as its nodes are walked.
 struct MoeState {
   size_t first = 0;  // index of its first kernel (align) in the step's kernels
@@ -326,6 +335,7 @@ LoweredStep lower(const tree::Tree& t, Kernels kind) {
         slot->activation_bytes += (second_of_pair ? 0 : in) + outb;
         if (!second_of_pair) slot->routed_rows += rows;
         slot->precision = gemm_precision(parent.weight_dtype, t.dtype);
+        slot->dequantises = dequantises(parent.weight_dtype, t.dtype);
       } else {
         slot = &ks[m.first + 2 * static_cast<size_t>(m.phase)];
         add_moe_elementwise(m.first + 2 * static_cast<size_t>(m.phase), m.expert_modules.size(), n, i);
@@ -367,6 +377,7 @@ LoweredStep lower(const tree::Tree& t, Kernels kind) {
       }
       EngineKernel& k = new_kernel(name, scope, OpClass::kGemm, i);
       k.precision = precision;
+      k.dequantises = dequantises(parent.weight_dtype, t.dtype);
       k.flops = static_cast<double>(n.flops);
       k.activation_bytes = in + outb;
       k.weight_bytes = weight;

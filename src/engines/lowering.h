@@ -40,6 +40,9 @@ struct EngineKernel {
   double activation_bytes = 0;  // grows with the tokens
   double weight_bytes = 0;      // read once per launch however many tokens (not for fused MoE)
   double count = 1;             // launches per step (a compact trace's identical layers)
+  // A GEMM that unpacks packed weights to the step's dtype as it reads them (W4A16:
+  // MXFP4 experts where the GPU has no FP4 tensor cores; RooflineParams::dequant_power).
+  bool dequantises = false;
   // Fused MoE GEMMs: the routed rows (tokens x top_k), the layer's experts and one
   // expert's stored bytes; the weights read are distinct_experts(rows, experts) of them.
   double routed_rows = 0, num_experts = 0, expert_bytes = 0;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <set>
 
 #include "models/zoo.h"
 
@@ -135,6 +136,29 @@ TEST(LoweringTest, GroupedExpertsKeepTheirRoutedRowsAndBytes) {
   // gpt-oss's down projection: [16 -> 32], bf16 (its bias is added by the next op; the
   // trace's bytes are whole numbers, hence the tolerance).
   EXPECT_NEAR(w2->expert_bytes, 2.0 * 16 * 32, 0.5);
+}
+
+// MXFP4 experts are unpacked inside the GEMM where they are read (W4A16); the layers the
+// checkpoint keeps in bf16, and FP8 weights (on their tensor cores), are not.
+TEST(LoweringTest, PackedExpertsAreUnpackedByTheirGemms) {
+  nlohmann::json j = tiny_llama();
+  j.update({{"model_type", "gpt_oss"}, {"intermediate_size", 16}, {"num_local_experts", 4},
+            {"num_experts_per_tok", 2}, {"head_dim", 8}, {"sliding_window", 3},
+            {"layer_types", {"sliding_attention", "full_attention"}}});
+  auto unpacking = [](const LoweredStep& s) {
+    std::set<std::string> out;
+    for (const EngineKernel& k : s.kernels)
+      if (k.dequantises) out.insert(k.name);
+    return out;
+  };
+  EXPECT_TRUE(unpacking(lower(decode_step(j, 5), Kernels::kFused)).empty());  // bf16 experts
+  j["quantization_config"] = {{"quant_method", "mxfp4"},
+                              {"modules_to_not_convert", {"model.layers.*.self_attn", "model.layers.*.mlp.router",
+                                                          "model.embed_tokens", "lm_head"}}};
+  EXPECT_EQ(unpacking(lower(decode_step(j, 5), Kernels::kFused)), (std::set<std::string>{"fused_moe.w13", "fused_moe.w2"}));
+  nlohmann::json fp8 = tiny_llama();
+  fp8["quantization_config"] = {{"quant_method", "fp8"}, {"weight_block_size", {8, 8}}};
+  EXPECT_TRUE(unpacking(lower(decode_step(fp8, 5), Kernels::kFused)).empty());
 }
 
 // DeepSeek's router reads its weight in float32 each step (transformers casts it); an

@@ -87,7 +87,7 @@ double kernel_latency(OpClass k, double flops, double bytes, double peak, double
 }
 
 KernelCost kernel_cost(OpClass k, double flops, double bytes, double peak, const machines::MachineSpec& m,
-                       const RooflineParams& p, int num_gpus) {
+                       const RooflineParams& p, int num_gpus, bool unpacks_weights) {
   if (k == OpClass::kView) return {};
   const double g = num_gpus;
   const double bandwidth = *m.memory_bandwidth_bytes_per_s;
@@ -95,7 +95,9 @@ KernelCost kernel_cost(OpClass k, double flops, double bytes, double peak, const
   // Achieved compute and bandwidth as shares of the machine's peaks.
   const double u_compute = flops / g / peak / time, u_memory = bytes / g / bandwidth / time;
   const double idle = *m.idle_power_w, dynamic = std::max(0.0, *m.tdp_w - idle);
-  const double power = idle + dynamic * std::min(1.0, p.compute_power * u_compute + p.memory_power * u_memory);
+  double share = std::min(1.0, p.compute_power * u_compute + p.memory_power * u_memory);
+  if (unpacks_weights) share = std::max(share, p.dequant_power);
+  const double power = idle + dynamic * share;
   return {time, g * power * time};
 }
 

@@ -75,6 +75,11 @@ struct RooflineParams {
   // Dynamic power = (power limit - idle) x min(1, compute_power x u_compute + memory_power x u_memory).
   double compute_power = 1.0;
   double memory_power = 0.6;
+  // A GEMM that unpacks packed weights to the step's dtype as it reads them (MXFP4 experts
+  // on GPUs without FP4 tensor cores: W4A16) keeps its ALUs busy on every weight whatever
+  // the batch: its dynamic power is at least this share of the way to the limit. 0 where
+  // not fitted (no floor).
+  double dequant_power = 0;
   // A serving engine's work outside the model in each iteration (scheduling, sampling,
   // the host's share), during which the GPUs idle: a fixed part per GPU worker (of every
   // pipeline stage) and a part per running request. 0 for a bare forward pass;
@@ -168,8 +173,9 @@ struct KernelCost {
 };
 // The roofline of one op of `flops` and `bytes` (whole-model figures; each of the
 // `num_gpus` GPUs runs 1/num_gpus of it). `peak` is the machine's dense peak for the dtype.
+// `unpacks_weights`: a GEMM on packed weights it unpacks (its power at least dequant_power).
 KernelCost kernel_cost(OpClass c, double flops, double bytes, double peak, const machines::MachineSpec& machine,
-                       const RooflineParams& params, int num_gpus);
+                       const RooflineParams& params, int num_gpus, bool unpacks_weights = false);
 // Two ring all-reduces of `bytes` each over the interconnect (one decoder layer under
 // tensor parallelism), each with a kernel's overhead and the fixed all-reduce latency,
 // the GPUs waiting through them at wait_power_w.

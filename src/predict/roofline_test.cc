@@ -52,6 +52,27 @@ TEST(RooflineTest, ASingleKernelIsComputeOrMemoryBound) {
   EXPECT_EQ(predict_roofline(view, m, p, {}).value(), 0.0);
 }
 
+// A GEMM unpacking packed weights draws at least dequant_power of the way to the limit;
+// one whose own power is above that floor, or without the flag, is unchanged.
+TEST(RooflineTest, UnpackingWeightsSetsAFloorUnderAGemmsPower) {
+  const auto m = h100();
+  RooflineParams p;
+  p.dequant_power = 0.9;
+  const double peak = m.peak_flops.at("bfloat16"), idle = *m.idle_power_w, dynamic = *m.tdp_w - idle;
+  // A small decode GEMM: 1 GB of weights for a few rows, memory-bound.
+  const KernelCost plain = kernel_cost(OpClass::kGemm, 2e9, 1e9, peak, m, p, 1);
+  const KernelCost unpacked = kernel_cost(OpClass::kGemm, 2e9, 1e9, peak, m, p, 1, true);
+  EXPECT_DOUBLE_EQ(unpacked.latency_s, plain.latency_s);
+  EXPECT_LT(plain.energy_j / plain.latency_s, idle + 0.9 * dynamic);
+  EXPECT_NEAR(unpacked.energy_j / unpacked.latency_s, idle + 0.9 * dynamic, 1e-9);
+  p.dequant_power = 0;
+  EXPECT_DOUBLE_EQ(kernel_cost(OpClass::kGemm, 2e9, 1e9, peak, m, p, 1, true).energy_j, plain.energy_j);
+  // A compute-bound GEMM already at the limit stays there.
+  p.dequant_power = 0.5;
+  const KernelCost big = kernel_cost(OpClass::kGemm, 2e15, 1e9, peak, m, p, 1);
+  EXPECT_DOUBLE_EQ(kernel_cost(OpClass::kGemm, 2e15, 1e9, peak, m, p, 1, true).energy_j, big.energy_j);
+}
+
 TEST(RooflineTest, DecodingIsBoundByStreamingTheWeights) {
   auto c = models::bundled_config("meta-llama/Llama-3.1-8B").value();
   models::RunOptions o{1, 512, true};

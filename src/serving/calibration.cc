@@ -36,6 +36,7 @@ constexpr FitParam kFitParams[] = {
     {"kernel_overhead_s", &predict::RooflineParams::kernel_overhead_s, false, 0},
     {"compute_power", &predict::RooflineParams::compute_power, false, 0},
     {"memory_power", &predict::RooflineParams::memory_power, false, 0},
+    {"dequant_power", &predict::RooflineParams::dequant_power, true, 0},
     {"step_overhead_s", &predict::RooflineParams::step_overhead_s, false, 1e-4},
     {"per_sequence_overhead_s", &predict::RooflineParams::per_sequence_overhead_s, false, 1e-6},
     {"per_logit_s", &predict::RooflineParams::per_logit_s, false, 1e-10},
@@ -70,9 +71,11 @@ Theta theta_of(const predict::RooflineParams& p, const std::vector<std::string>&
   for (const std::string& name : names) {
     const FitParam& f = fit_param(name);
     const double v = p.*f.field;
-    // A share fitted to its bound (1) would start at an infinite logit: kept inside.
-    const bool wait = name == "host_wait_power" || name == "collective_wait_power";
-    if (f.share) t.push_back(logit(wait ? std::clamp(v < 0 ? p.host_wait_power : v, 0.05, 0.95) : std::clamp(v, 1e-6, 1 - 1e-6)));
+    // A share fitted to its bound (1) would start at an infinite logit: kept inside. Power
+    // shares start inside (0.05, 0.95) too: at 0 (not fitted before) a step of the simplex
+    // on the logit scale would not move them.
+    const bool power = name == "host_wait_power" || name == "collective_wait_power" || name == "dequant_power";
+    if (f.share) t.push_back(logit(power ? std::clamp(v < 0 ? p.host_wait_power : v, 0.05, 0.95) : std::clamp(v, 1e-6, 1 - 1e-6)));
     else if (name == "kernel_gap_s") t.push_back(std::log(v >= 0 ? std::max(v, f.floor) : p.kernel_overhead_s));
     else t.push_back(std::log(std::max(v, f.floor)));
   }

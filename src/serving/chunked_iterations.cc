@@ -22,6 +22,7 @@ struct ChunkedIterations::Kernel {
   predict::OpClass op_class;
   std::string precision;
   bool attention = false;
+  bool dequantises = false;
   double count = 0;
   double flops_a = 0, flops_b = 0, act_a = 0, act_b = 0, weight = 0, rows_a = 0, rows_b = 0;
   double experts = 0, expert_bytes = 0;
@@ -88,6 +89,7 @@ Result<ChunkedIterations> ChunkedIterations::build(const engines::LoweredStep& d
     r.op_class = k.op_class;
     r.precision = k.precision;
     r.attention = attention_like(k.op_class);
+    r.dequantises = k.dequantises;
     r.count = std::max(p.a.count, p.b.count);
     r.in_a = p.a.count > 0;
     r.in_b = p.b.count > 0;
@@ -162,26 +164,29 @@ Result<IterationCost> ChunkedIterations::iteration(double x, const machines::Mac
     // FP8 / FP4 GEMMs at the tensor cores' peak for them where the GPU has one.
     const auto precise = k.precision == dtype_ ? m.peak_flops.end() : m.peak_flops.find(k.precision);
     const double peak = precise != m.peak_flops.end() ? precise->second : base_peak;
+    // Packed weights are unpacked on the ALUs where the GPU has no FP4 tensor cores
+    // (MXFP4 on Hopper: Triton's matmul_ogs); Blackwell's MXFP4 kernels use its own.
+    const bool unpacks = k.dequantises && m.peak_flops.find("fp4") == m.peak_flops.end();
     // Weights are read once per launch: the experts the routed rows touch, or all of a
     // dense kernel's (each data-parallel replica its own copy of them).
     predict::KernelCost c;
     if (k.experts > 0) {
       const double rows = k.rows_a + scale * k.rows_b;
-      c = predict::kernel_cost(k.op_class, flops, bytes + engines::distinct_experts(rows, k.experts) * k.expert_bytes,
-                               peak, m, queued, g);
+      const double experts_read = engines::distinct_experts(rows, k.experts) * k.expert_bytes;
+      c = predict::kernel_cost(k.op_class, flops, bytes + experts_read, peak, m, queued, g, unpacks);
       if (shape_.expert_parallel && g > 1) {
         // Expert parallel: every GPU waits for the busiest one, reading its touched
         // experts whole; the others wait out the difference.
-        const predict::KernelCost busiest = predict::kernel_cost(
-            k.op_class, flops, bytes + g * engines::busiest_group_experts(rows, k.experts, g) * k.expert_bytes, peak, m,
-            queued, g);
+        const double busiest_read = g * engines::busiest_group_experts(rows, k.experts, g) * k.expert_bytes;
+        const predict::KernelCost busiest =
+            predict::kernel_cost(k.op_class, flops, bytes + busiest_read, peak, m, queued, g, unpacks);
         if (busiest.latency_s > c.latency_s) {
           c.energy_j += g * predict::collective_wait_power_w(m, params) * (busiest.latency_s - c.latency_s);
           c.latency_s = busiest.latency_s;
         }
       }
     } else {
-      c = predict::kernel_cost(k.op_class, flops, bytes + replicas * k.weight, peak, m, queued, g);
+      c = predict::kernel_cost(k.op_class, flops, bytes + replicas * k.weight, peak, m, queued, g, unpacks);
     }
     it.kernels_s += k.count * c.latency_s;
     energy += k.count * c.energy_j;

@@ -170,6 +170,26 @@ TEST(ChunkedIterationsTest, TheSamplerPassesOverEveryRunningRequestsLogits) {
   EXPECT_NEAR(doubled, 2 * narrow, 1e-12);
 }
 
+// gpt-oss's MXFP4 experts are unpacked on the ALUs on a Hopper GPU: those GEMMs draw at
+// least dequant_power of the way to the power limit; the time does not change, nor a
+// model without packed weights, nor a GPU with FP4 tensor cores (Blackwell).
+TEST(ChunkedIterationsTest, UnpackingPackedWeightsRaisesTheirGemmsPower) {
+  predict::RooflineParams p = v1_params(1e-4), q = p;
+  q.dequant_power = 0.95;
+  ServingConfig s{16, 634, 400, 1, 1, ""};
+  s.engine = "vllm-0.11.1";
+  const ServingWorkload oss = ServingWorkload::build(models::bundled_config("openai/gpt-oss-20b").value(), s).value();
+  const ServingWorkload llama =
+      ServingWorkload::build(models::bundled_config("meta-llama/Llama-3.1-8B").value(), s).value();
+  const machines::MachineSpec h100 = h100_spec(), b200 = machines::find_machine("b200").value();
+  const ServingEstimate plain = oss.estimate(h100, p).value(), unpacked = oss.estimate(h100, q).value();
+  EXPECT_DOUBLE_EQ(unpacked.tpot_s, plain.tpot_s);
+  EXPECT_GT(unpacked.power_w, 1.05 * plain.power_w);
+  EXPECT_LT(unpacked.power_w, *h100.tdp_w);
+  EXPECT_DOUBLE_EQ(llama.estimate(h100, q).value().power_w, llama.estimate(h100, p).value().power_w);
+  EXPECT_DOUBLE_EQ(oss.estimate(b200, q).value().power_w, oss.estimate(b200, p).value().power_w);
+}
+
 // Prompt tokens found in the prefix cache skip the prefill: the iterations carry fewer
 // prefill tokens and a new prompt's first token comes sooner, while the decode
 // iterations (whose attention still reads the whole prompt) do not change. vLLM 0.11

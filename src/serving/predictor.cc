@@ -27,6 +27,7 @@ constexpr ParamField kParamFields[] = {
     {"kernel_overhead_s", &predict::RooflineParams::kernel_overhead_s},
     {"compute_power", &predict::RooflineParams::compute_power},
     {"memory_power", &predict::RooflineParams::memory_power},
+    {"dequant_power", &predict::RooflineParams::dequant_power},  // absent in older files: 0
     {"step_overhead_s", &predict::RooflineParams::step_overhead_s},
     {"per_sequence_overhead_s", &predict::RooflineParams::per_sequence_overhead_s},
     {"per_logit_s", &predict::RooflineParams::per_logit_s},  // absent in older files: no sampler term
