@@ -86,6 +86,8 @@ double kernel_latency(OpClass k, double flops, double bytes, double peak, double
          p.kernel_overhead_s;
 }
 
+bool unpacks_packed_weights(const machines::MachineSpec& m) { return m.peak_flops.find("fp4") == m.peak_flops.end(); }
+
 KernelCost kernel_cost(OpClass k, double flops, double bytes, double peak, const machines::MachineSpec& m,
                        const RooflineParams& p, int num_gpus, bool unpacks_weights) {
   if (k == OpClass::kView) return {};

@@ -164,9 +164,7 @@ Result<IterationCost> ChunkedIterations::iteration(double x, const machines::Mac
     // FP8 / FP4 GEMMs at the tensor cores' peak for them where the GPU has one.
     const auto precise = k.precision == dtype_ ? m.peak_flops.end() : m.peak_flops.find(k.precision);
     const double peak = precise != m.peak_flops.end() ? precise->second : base_peak;
-    // Packed weights are unpacked on the ALUs where the GPU has no FP4 tensor cores
-    // (MXFP4 on Hopper: Triton's matmul_ogs); Blackwell's MXFP4 kernels use its own.
-    const bool unpacks = k.dequantises && m.peak_flops.find("fp4") == m.peak_flops.end();
+    const bool unpacks = k.dequantises && predict::unpacks_packed_weights(m);
     // Weights are read once per launch: the experts the routed rows touch, or all of a
     // dense kernel's (each data-parallel replica its own copy of them).
     predict::KernelCost c;

@@ -20,6 +20,7 @@ TEST(GenerationTreeTest, ItsPhasesSumToTheServingAnswerForTheBatch) {
   const machines::MachineSpec h100 = machines::find_machine("h100-sxm5-80gb").value();
   for (const Case& c : {Case{"meta-llama/Llama-3.1-8B", "vllm-0.11.1", 64, 1, 1},
                         Case{"openai/gpt-oss-20b", "vllm-0.11.1", 200, 1, 1},
+                        Case{"openai/gpt-oss-20b", "vllm-0.11.1", 8, 1, 1},
                         Case{"Qwen/Qwen3-30B-A3B", "vllm-0.11.1", 32, 2, 1},
                         Case{"meta-llama/Llama-3.1-70B", "vllm-0.11.1", 64, 4, 2},
                         Case{"meta-llama/Llama-3.1-8B", "vllm-0.5.4", 48, 1, 1},
@@ -46,6 +47,10 @@ TEST(GenerationTreeTest, ItsPhasesSumToTheServingAnswerForTheBatch) {
     EXPECT_EQ(prefill.path, "prefill");
     EXPECT_EQ(decode.path, "decode");
     EXPECT_EQ(engine.path, "engine");
+    // V1's engine time is the host's between iterations, the GPUs idling through it: a
+    // sliver of the batch's energy. Every kernel's energy is on its nodes, the power an
+    // MXFP4 GEMM draws unpacking its weights included (gpt-oss on the H100).
+    if (samples) EXPECT_LT(*engine.energy_j, 0.01 * total) << at;
     if (samples) {
       EXPECT_EQ(g.nodes[g.root().children[2]].path, "sample");
       EXPECT_NEAR(sampled, 300.0 * c.stages * a.estimate.sampler_energy_j, 1e-9 * total) << at;
