@@ -18,6 +18,15 @@ namespace {
 
 const std::vector<serving::ServingPredictor>& shipped() { return serving::shipped_serving_predictors(); }
 
+// A search over H100s alone: up to `max_gpus` of them, these running batches.
+Request on_h100s(int max_gpus, std::vector<int64_t> batches) {
+  Request r;
+  r.machines = {"h100-sxm5-80gb"};
+  r.max_gpus = max_gpus;
+  r.batches = std::move(batches);
+  return r;
+}
+
 TEST(AdvisorTest, ThePickIsTheLeastEnergyOfABruteForceOverTheSameSetups) {
   const models::ModelConfig c = models::bundled_config("meta-llama/Llama-3.1-8B").value();
   Request r;
@@ -130,10 +139,7 @@ TEST(AdvisorTest, SetupsThatDoNotFitOrMissTheObjectiveAreKeptOut) {
 // share its engine can, and the pick costs less than without.
 TEST(AdvisorTest, APromptCachedShareReachesEverySetup) {
   const models::ModelConfig c = models::bundled_config("meta-llama/Llama-3.1-8B").value();
-  Request r;
-  r.machines = {"h100-sxm5-80gb"};
-  r.max_gpus = 1;
-  r.batches = {16, 64, 256};
+  Request r = on_h100s(1, {16, 64, 256});
   const Advice plain = advise(c, r, shipped()).value();
   r.prompt_cached_share = 0.6;
   const Advice cached = advise(c, r, shipped()).value();
@@ -150,10 +156,7 @@ TEST(AdvisorTest, APromptCachedShareReachesEverySetup) {
 
 TEST(AdvisorTest, AnImpossibleObjectiveGetsTheClosestMissAndNothingFitsSaysWhatItNeeds) {
   const models::ModelConfig c = models::bundled_config("meta-llama/Llama-3.1-8B").value();
-  Request r;
-  r.machines = {"h100-sxm5-80gb"};
-  r.max_gpus = 2;
-  r.batches = {1, 8, 64};
+  Request r = on_h100s(2, {1, 8, 64});
   r.slo.itl_s = 1e-4;  // 0.1 ms a token: no GPU reads 16 GB of weights that fast
   const Advice a = advise(c, r, shipped()).value();
   EXPECT_FALSE(a.best);

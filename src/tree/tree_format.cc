@@ -290,12 +290,7 @@ std::string csv_row(const Node& n) {
   std::string out = csv_field(n.path) + "," + csv_field(n.cls) + "," + kind_name(n.kind) + ",";
   std::snprintf(num, sizeof num, "%d,%lld,", n.depth, static_cast<long long>(n.num_parameters));
   out += num;
-  if (!n.untraced) {
-    std::snprintf(num, sizeof num, "%lld,%lld", static_cast<long long>(n.flops), static_cast<long long>(n.mem_bytes));
-    out += num;
-  } else {
-    out += ",";
-  }
+  out += n.untraced ? "," : std::to_string(n.flops) + "," + std::to_string(n.mem_bytes);  // untraced: empty cells
   out += ",";
   if (n.latency_s) {
     std::snprintf(num, sizeof num, "%.9g", *n.latency_s);
