@@ -63,7 +63,9 @@ function timeSplit(split) {
   if (!split) return '';
   const parts = [['decode_kernels', 'decode kernels'], ['sampler', 'the sampler'], ['decode_engine', 'the engine in decode'], ['prefill', 'prefill'], ['admission', 'admission stalls'], ['host_wait', 'waiting for the host']];
   const total = parts.reduce((sum, [key]) => sum + (split[key] || 0), 0);
-  const shown = (key) => (key !== 'host_wait' && key !== 'sampler') || split[key] > 0;
+  // The parts this engine and layout have: V1 samples on the GPUs and admits prompts
+  // without a stall, vLLM 0.5.4 the other way round; one engine waits for no other.
+  const shown = (key) => !['sampler', 'admission', 'host_wait'].includes(key) || split[key] > 0;
   const shares = parts.filter(([key]) => shown(key)).map(([key, label]) => `${label} ${Math.round((100 * split[key]) / total)} %`).join(', ');
   return `<div class="small" id="serving-time-split">Time: ${(1000 * total).toPrecision(3)} ms a decode iteration and the prefills after it: ${shares}.</div>`;
 }

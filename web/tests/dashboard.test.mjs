@@ -678,6 +678,10 @@ describe('irene dashboard', { timeout: TEST_TIMEOUT }, () => {
     assert.match(await page.locator('#serving-result tr[data-figure="itl_median_s"]').textContent(), /ms.*–/, 'the median ITL has its interval');
     assert.match(await page.locator('#serving-result tr[data-figure="ttft_s"]').textContent(), /no interval/);
     assert.match(await page.locator('#serving-memory').textContent(), /Fits: weights .* GB/);
+    // V1's parts of the time: the sampler on the GPUs, no admission stall.
+    const v1Split = await page.locator('#serving-time-split').textContent();
+    assert.match(v1Split, /the sampler \d+ %/);
+    assert.doesNotMatch(v1Split, /admission/);
     if (fs.existsSync(path.resolve(process.cwd(), '../../shared/data/mlenergy-v3/vllm_v3_h100_measurements.csv'))
         || fs.existsSync(path.resolve(process.cwd(), '../shared/data/mlenergy-v3/vllm_v3_h100_measurements.csv'))) {
       await page.locator('svg.serving-svg').waitFor();
