@@ -86,10 +86,8 @@ double kernel_latency(OpClass k, double flops, double bytes, double peak, double
          p.kernel_overhead_s;
 }
 
-bool unpacks_packed_weights(const machines::MachineSpec& m) { return m.peak_flops.find("fp4") == m.peak_flops.end(); }
-
 KernelCost kernel_cost(OpClass k, double flops, double bytes, double peak, const machines::MachineSpec& m,
-                       const RooflineParams& p, int num_gpus, bool unpacks_weights) {
+                       const RooflineParams& p, int num_gpus, bool packed_weights) {
   if (k == OpClass::kView) return {};
   const double g = num_gpus;
   const double bandwidth = *m.memory_bandwidth_bytes_per_s;
@@ -98,7 +96,7 @@ KernelCost kernel_cost(OpClass k, double flops, double bytes, double peak, const
   const double u_compute = flops / g / peak / time, u_memory = bytes / g / bandwidth / time;
   const double idle = *m.idle_power_w, dynamic = std::max(0.0, *m.tdp_w - idle);
   double share = std::min(1.0, p.compute_power * u_compute + p.memory_power * u_memory);
-  if (unpacks_weights) share = std::max(share, p.dequant_power);
+  if (packed_weights && !m.peak_flops.count("fp4")) share = std::max(share, p.dequant_power);
   const double power = idle + dynamic * share;
   return {time, g * power * time};
 }

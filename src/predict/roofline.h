@@ -173,12 +173,11 @@ struct KernelCost {
 };
 // The roofline of one op of `flops` and `bytes` (whole-model figures; each of the
 // `num_gpus` GPUs runs 1/num_gpus of it). `peak` is the machine's dense peak for the dtype.
-// Whether a GEMM on packed weights (MXFP4) unpacks them on this machine's ALUs: where it
-// has no FP4 tensor cores to run them on (Hopper; Blackwell has them).
-bool unpacks_packed_weights(const machines::MachineSpec& machine);
-// `unpacks_weights`: a GEMM on packed weights it unpacks (its power at least dequant_power).
+// `packed_weights`: a GEMM on packed weights (MXFP4) the step's dtype does not compute in.
+// On a machine without FP4 tensor cores (Hopper; Blackwell has them) it unpacks them on its
+// ALUs, its power at least dequant_power.
 KernelCost kernel_cost(OpClass c, double flops, double bytes, double peak, const machines::MachineSpec& machine,
-                       const RooflineParams& params, int num_gpus, bool unpacks_weights = false);
+                       const RooflineParams& params, int num_gpus, bool packed_weights = false);
 // Two ring all-reduces of `bytes` each over the interconnect (one decoder layer under
 // tensor parallelism), each with a kernel's overhead and the fixed all-reduce latency,
 // the GPUs waiting through them at wait_power_w.

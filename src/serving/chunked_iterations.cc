@@ -164,27 +164,26 @@ Result<IterationCost> ChunkedIterations::iteration(double x, const machines::Mac
     // FP8 / FP4 GEMMs at the tensor cores' peak for them where the GPU has one.
     const auto precise = k.precision == dtype_ ? m.peak_flops.end() : m.peak_flops.find(k.precision);
     const double peak = precise != m.peak_flops.end() ? precise->second : base_peak;
-    const bool unpacks = k.dequantises && predict::unpacks_packed_weights(m);
     // Weights are read once per launch: the experts the routed rows touch, or all of a
     // dense kernel's (each data-parallel replica its own copy of them).
     predict::KernelCost c;
     if (k.experts > 0) {
       const double rows = k.rows_a + scale * k.rows_b;
       const double experts_read = engines::distinct_experts(rows, k.experts) * k.expert_bytes;
-      c = predict::kernel_cost(k.op_class, flops, bytes + experts_read, peak, m, queued, g, unpacks);
+      c = predict::kernel_cost(k.op_class, flops, bytes + experts_read, peak, m, queued, g, k.dequantises);
       if (shape_.expert_parallel && g > 1) {
         // Expert parallel: every GPU waits for the busiest one, reading its touched
         // experts whole; the others wait out the difference.
         const double busiest_read = g * engines::busiest_group_experts(rows, k.experts, g) * k.expert_bytes;
         const predict::KernelCost busiest =
-            predict::kernel_cost(k.op_class, flops, bytes + busiest_read, peak, m, queued, g, unpacks);
+            predict::kernel_cost(k.op_class, flops, bytes + busiest_read, peak, m, queued, g, k.dequantises);
         if (busiest.latency_s > c.latency_s) {
           c.energy_j += g * predict::collective_wait_power_w(m, params) * (busiest.latency_s - c.latency_s);
           c.latency_s = busiest.latency_s;
         }
       }
     } else {
-      c = predict::kernel_cost(k.op_class, flops, bytes + replicas * k.weight, peak, m, queued, g, unpacks);
+      c = predict::kernel_cost(k.op_class, flops, bytes + replicas * k.weight, peak, m, queued, g, k.dequantises);
     }
     it.kernels_s += k.count * c.latency_s;
     energy += k.count * c.energy_j;

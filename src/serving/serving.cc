@@ -366,8 +366,7 @@ Result<tree::Tree> ServingWorkload::fused_tree(const models::RunOptions& run, co
     const auto precise = m.peak_flops.find(k.precision);
     const double peak = precise != m.peak_flops.end() && k.precision != t.dtype ? precise->second : base_peak;
     const double bytes = k.bytes() + (k.is_moe() ? 0 : (serving_.data_parallel - 1) * k.weight_bytes);
-    const predict::KernelCost c = predict::kernel_cost(k.op_class, k.flops, bytes, peak, m, queued, g,
-                                                       k.dequantises && predict::unpacks_packed_weights(m));
+    const predict::KernelCost c = predict::kernel_cost(k.op_class, k.flops, bytes, peak, m, queued, g, k.dequantises);
     const bool by_flops = k.flops > 0 && k.op_class != predict::OpClass::kElementwise;
     double total = 0;
     for (int i : k.nodes) total += by_flops ? t.nodes[i].flops : t.nodes[i].mem_bytes;
