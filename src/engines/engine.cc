@@ -14,7 +14,7 @@ constexpr const char* kFittable[] = {"gemm_efficiency", "memory_efficiency",   "
                                      "compute_power",   "memory_power",        "dequant_power", "step_overhead_s",
                                      "per_sequence_overhead_s", "per_logit_s", "host_wait_power", "collective_wait_power",
                                      "all_reduce_latency_s",
-                                     "admission_overhead_s",    "kernel_gap_s"};
+                                     "admission_overhead_s",    "kernel_gap_s", "expert_parallel_latency_s"};
 
 Status check_names(const std::vector<std::string>& names, const std::string& where) {
   for (const std::string& n : names)

@@ -109,6 +109,14 @@ struct RooflineParams {
   // (running batch), more for deeper models; what inside vLLM spends it is not known
   // here, so its size is fitted, not derived.
   double admission_overhead_s = 0;
+  // Under expert parallelism (each GPU holding whole experts), each fused MoE GEMM's fixed
+  // cost beyond its bytes and the wait for the busiest GPU, the GPUs at
+  // collective_wait_power_w through it. vLLM's Triton MoE runs slower expert-parallel than
+  // tensor-parallel (vllm-project/vllm#28887: 3.4 against 3.1 ms a layer for DeepSeek-R1's
+  // prefill on 8 H200s, the difference in the MoE GEMMs); the ML.ENERGY v3 rows that run
+  // expert-parallel (Llama 4 Scout and Maverick) show it per MoE layer, whatever the GPUs
+  // and the batch. What inside the engine spends it is not known here: fitted, not derived.
+  double expert_parallel_latency_s = 0;
   bool calibrated = false;  // false: the defaults above, from no data
 };
 

@@ -45,6 +45,7 @@ constexpr FitParam kFitParams[] = {
     {"all_reduce_latency_s", &predict::RooflineParams::all_reduce_latency_s, false, 1e-6},
     {"admission_overhead_s", &predict::RooflineParams::admission_overhead_s, false, 1e-7},
     {"kernel_gap_s", &predict::RooflineParams::kernel_gap_s, false, 1e-7},
+    {"expert_parallel_latency_s", &predict::RooflineParams::expert_parallel_latency_s, false, 1e-5},
 };
 
 const FitParam& fit_param(const std::string& name) {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "serving/fused_moe_cost.h"
+
 namespace irene::serving {
 
 namespace {
@@ -168,20 +170,9 @@ Result<IterationCost> ChunkedIterations::iteration(double x, const machines::Mac
     // dense kernel's (each data-parallel replica its own copy of them).
     predict::KernelCost c;
     if (k.experts > 0) {
-      const double rows = k.rows_a + scale * k.rows_b;
-      const double experts_read = engines::distinct_experts(rows, k.experts) * k.expert_bytes;
-      c = predict::kernel_cost(k.op_class, flops, bytes + experts_read, peak, m, queued, g, k.dequantises);
-      if (shape_.expert_parallel && g > 1) {
-        // Expert parallel: every GPU waits for the busiest one, reading its touched
-        // experts whole; the others wait out the difference.
-        const double busiest_read = g * engines::busiest_group_experts(rows, k.experts, g) * k.expert_bytes;
-        const predict::KernelCost busiest =
-            predict::kernel_cost(k.op_class, flops, bytes + busiest_read, peak, m, queued, g, k.dequantises);
-        if (busiest.latency_s > c.latency_s) {
-          c.energy_j += g * predict::collective_wait_power_w(m, params) * (busiest.latency_s - c.latency_s);
-          c.latency_s = busiest.latency_s;
-        }
-      }
+      const FusedMoeLaunch launch{k.op_class,  flops,           bytes, k.rows_a + scale * k.rows_b,
+                                  k.experts,   k.expert_bytes, k.dequantises};
+      c = fused_moe_cost(launch, peak, m, queued, g, shape_.expert_parallel);
     } else {
       c = predict::kernel_cost(k.op_class, flops, bytes + replicas * k.weight, peak, m, queued, g, k.dequantises);
     }

@@ -67,7 +67,8 @@ class ChunkedIterations {
     int num_gpus = 1;
     int data_parallel = 1;    // attention replicas, each with its own copy of the dense weights
     // Each GPU holds whole experts, E / num_gpus of them (else each expert is split over
-    // all): the GPU whose experts the routed rows touch most sets the fused MoE's time.
+    // all): the GPU whose experts the routed rows touch most sets the fused MoE's time,
+    // and each launch pays the expert-parallel fixed cost (serving/fused_moe_cost.h).
     bool expert_parallel = false;
     double vocab = 0;  // logits per running request: the sampler's work
   };

@@ -190,6 +190,36 @@ TEST(ChunkedIterationsTest, UnpackingPackedWeightsRaisesTheirGemmsPower) {
   EXPECT_DOUBLE_EQ(oss.estimate(b200, q).value().power_w, oss.estimate(b200, p).value().power_w);
 }
 
+// Expert parallel: each fused MoE GEMM launch pays expert_parallel_latency_s on every GPU,
+// at the power of GPUs waiting on each other. Qwen3-30B-A3B: 48 MoE layers, two GEMM
+// launches each (gate/up, down), so a decode iteration takes 96 of them longer; the same
+// model split tensor-parallel does not change, nor one GPU.
+TEST(ChunkedIterationsTest, AnExpertParallelMoeWaitsItsFixedCostAtEachLaunch) {
+  const machines::MachineSpec h100 = h100_spec();
+  predict::RooflineParams p = v1_params(1e-4), q = p;
+  q.expert_parallel_latency_s = 50e-6;
+  q.collective_wait_power = 0.5;
+  p.collective_wait_power = 0.5;
+  const models::ModelConfig qwen = models::bundled_config("Qwen/Qwen3-30B-A3B").value();
+  ServingConfig s{32, 634, 400, 2, 1, ""};
+  s.engine = "vllm-0.11.1";
+  const ServingWorkload tp = ServingWorkload::build(qwen, s).value();
+  s.expert_parallel = true;
+  const ServingWorkload ep = ServingWorkload::build(qwen, s).value();
+  const ServingEstimate before = ep.estimate(h100, p).value(), after = ep.estimate(h100, q).value();
+  EXPECT_NEAR(after.time_split.decode_kernels_s - before.time_split.decode_kernels_s, 96 * 50e-6, 1e-9);
+  EXPECT_NEAR(*after.itl_median_s - *before.itl_median_s, 96 * 50e-6, 1e-9);
+  // Both GPUs wait through it, each at idle + half the way to the limit: an iteration (a
+  // token for each of the 32 running) costs that much more.
+  const double waiting_w = *h100.idle_power_w + 0.5 * (*h100.tdp_w - *h100.idle_power_w);
+  const double added_j = (after.energy_per_output_token_j - before.energy_per_output_token_j) * 32;
+  EXPECT_NEAR(added_j, 2 * waiting_w * 96 * 50e-6, 0.05 * 2 * waiting_w * 96 * 50e-6);
+  EXPECT_DOUBLE_EQ(tp.estimate(h100, q).value().tpot_s, tp.estimate(h100, p).value().tpot_s);
+  s.num_gpus = 1;
+  const ServingWorkload one = ServingWorkload::build(qwen, s).value();
+  EXPECT_DOUBLE_EQ(one.estimate(h100, q).value().tpot_s, one.estimate(h100, p).value().tpot_s);
+}
+
 // Prompt tokens found in the prefix cache skip the prefill: the iterations carry fewer
 // prefill tokens and a new prompt's first token comes sooner, while the decode
 // iterations (whose attention still reads the whole prompt) do not change. vLLM 0.11

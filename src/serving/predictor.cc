@@ -36,6 +36,7 @@ constexpr ParamField kParamFields[] = {
     {"all_reduce_latency_s", &predict::RooflineParams::all_reduce_latency_s},
     {"admission_overhead_s", &predict::RooflineParams::admission_overhead_s},
     {"kernel_gap_s", &predict::RooflineParams::kernel_gap_s},  // absent in older files: not fitted
+    {"expert_parallel_latency_s", &predict::RooflineParams::expert_parallel_latency_s},
 };
 
 nlohmann::json params_json(const predict::RooflineParams& p) {

@@ -57,7 +57,8 @@ TEST(ServingPredictorTest, TheShippedV1ParametersAreTheFitOfTheV3Data) {
        {&predict::RooflineParams::gemm_efficiency, &predict::RooflineParams::memory_efficiency,
         &predict::RooflineParams::compute_power, &predict::RooflineParams::per_sequence_overhead_s,
         &predict::RooflineParams::kernel_gap_s, &predict::RooflineParams::host_wait_power,
-        &predict::RooflineParams::per_logit_s, &predict::RooflineParams::dequant_power})
+        &predict::RooflineParams::per_logit_s, &predict::RooflineParams::dequant_power,
+        &predict::RooflineParams::expert_parallel_latency_s})
     EXPECT_NEAR(fitted.params.*f, p->params.*f, 1e-6 * std::max(1e-9, p->params.*f));
   EXPECT_EQ(fitted.params.admission_overhead_s, 0);  // not the V1 engine's: no stall to fit
   // LMArena's conversation turns: the share of a prompt the prefix cache held, fitted.

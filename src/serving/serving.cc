@@ -8,6 +8,7 @@
 #include "engines/lowering.h"
 #include "models/zoo.h"
 #include "serving/closed_run.h"
+#include "serving/fused_moe_cost.h"
 
 namespace irene::serving {
 
@@ -365,8 +366,13 @@ Result<tree::Tree> ServingWorkload::fused_tree(const models::RunOptions& run, co
   for (const engines::EngineKernel& k : step.kernels) {
     const auto precise = m.peak_flops.find(k.precision);
     const double peak = precise != m.peak_flops.end() && k.precision != t.dtype ? precise->second : base_peak;
-    const double bytes = k.bytes() + (k.is_moe() ? 0 : (serving_.data_parallel - 1) * k.weight_bytes);
-    const predict::KernelCost c = predict::kernel_cost(k.op_class, k.flops, bytes, peak, m, queued, g, k.dequantises);
+    // Each data-parallel replica reads its own copy of the dense weights.
+    const predict::KernelCost c =
+        k.is_moe() ? fused_moe_cost({k.op_class, k.flops, k.activation_bytes, k.routed_rows, k.num_experts,
+                                     k.expert_bytes, k.dequantises},
+                                    peak, m, queued, g, serving_.expert_parallel)
+                   : predict::kernel_cost(k.op_class, k.flops, k.bytes() + (serving_.data_parallel - 1) * k.weight_bytes,
+                                          peak, m, queued, g, k.dequantises);
     const bool by_flops = k.flops > 0 && k.op_class != predict::OpClass::kElementwise;
     double total = 0;
     for (int i : k.nodes) total += by_flops ? t.nodes[i].flops : t.nodes[i].mem_bytes;
