@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "engines/engine_specs.h"
 
@@ -23,6 +26,20 @@ Status check_names(const std::vector<std::string>& names, const std::string& whe
       std::string allowed;
       for (const char* f : kFittable) allowed += (allowed.empty() ? "" : ", ") + std::string(f);
       return Status::corrupt(where + ": unknown fitted parameter '" + n + "' (allowed: " + allowed + ")");
+    }
+  return Status::ok();
+}
+
+// A key a description's block does not know is an error, not ignored: a source or a
+// setting put in the wrong block would otherwise silently do nothing.
+Status check_keys(const nlohmann::json& block, const std::vector<std::string>& allowed, const std::string& where,
+                  const std::string& name) {
+  if (!block.is_object()) return Status::corrupt(where + ": " + name + " must be an object");
+  for (const auto& [key, value] : block.items())
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      std::string list;
+      for (const std::string& a : allowed) list += (list.empty() ? "" : ", ") + a;
+      return Status::corrupt(where + ": unknown key '" + key + "' in " + name + " (allowed: " + list + ")");
     }
   return Status::ok();
 }
@@ -84,6 +101,18 @@ nlohmann::json to_json(const Engine& e) {
 }
 
 Result<Engine> engine_from_json(const nlohmann::json& j, const std::string& where) {
+  IRENE_RETURN_IF_ERROR(check_keys(j,
+                                   {"id", "name", "version", "scheduling", "cuda_graphs", "kernels",
+                                    "host_time_per_worker", "float32_runs_as", "calibration", "sources", "notes"},
+                                   where, "the description"));
+  static const std::vector<std::pair<std::string, std::vector<std::string>>> kBlocks{
+      {"scheduling",
+       {"chunked_prefill", "max_num_batched_tokens", "max_num_seqs", "gpu_memory_utilization", "min_compute_capability",
+        "prefix_caching"}},
+      {"cuda_graphs", {"max_tokens", "mixed_iterations"}},
+      {"calibration", {"fitted", "fitted_from_one_model", "starts"}}};
+  for (const auto& [block, keys] : kBlocks)
+    if (j.contains(block)) IRENE_RETURN_IF_ERROR(check_keys(j.at(block), keys, where, block));
   Engine e;
   try {
     e.id = j.at("id").get<std::string>();

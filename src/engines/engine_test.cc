@@ -63,6 +63,18 @@ TEST(EngineTest, ABrokenDescriptionSaysWhatIsWrong) {
   j = to_json(find_engine("vllm-0.11.1").value());
   j["cuda_graphs"]["mixed_iterations"] = "sometimes";
   EXPECT_NE(engine_from_json(j, "mine.json").status().message().find("full, piecewise or eager"), std::string::npos);
+  // A key in the wrong block (a source among the settings) is named, not ignored.
+  j = to_json(find_engine("vllm-0.11.1").value());
+  j["scheduling"]["dequant_power"] = "a source";
+  EXPECT_NE(engine_from_json(j, "mine.json")
+                .status()
+                .message()
+                .find("mine.json: unknown key 'dequant_power' in scheduling (allowed: chunked_prefill,"),
+            std::string::npos);
+  j = to_json(find_engine("vllm-0.11.1").value());
+  j["cuda_graph"] = j["cuda_graphs"];
+  EXPECT_NE(engine_from_json(j, "mine.json").status().message().find("unknown key 'cuda_graph' in the description"),
+            std::string::npos);
   j = to_json(find_engine("vllm-0.11.1").value());
   j["scheduling"]["prefix_caching"] = "sometimes";
   EXPECT_NE(engine_from_json(j, "mine.json").status().message().find("none, attention_only or all, got 'sometimes'"),
