@@ -202,6 +202,13 @@ TEST(CliTest, ServingUnderVllmV1) {
   ASSERT_EQ(text.exit_code, 0) << text.out;
   EXPECT_NE(text.out.find("under vLLM 0.11.1 (V1 engine)"), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("inter-token latency, median"), std::string::npos) << text.out;
+  EXPECT_EQ(text.out.find("expert parallel:"), std::string::npos) << text.out;
+  // Experts spread whole: the fitted wait of each MoE GEMM launch is said.
+  CliRun ep = irene("serving --model Qwen/Qwen3-30B-A3B --machine h100-sxm5-80gb --num-gpus 4 --expert-parallel -b 64 "
+                    "--max-depth 0");
+  ASSERT_EQ(ep.exit_code, 0) << ep.out;
+  EXPECT_NE(ep.out.find("expert parallel: each fused MoE GEMM launch waits"), std::string::npos) << ep.out;
+  EXPECT_NE(ep.out.find("(fitted: expert_parallel_latency_s of vllm-0.11.1)"), std::string::npos) << ep.out;
   // Bad flags name what is allowed.
   CliRun engine = irene("serving --model Qwen/Qwen3-8B --machine h100-sxm5-80gb --engine vllm-9");
   EXPECT_EQ(engine.exit_code, 2);

@@ -172,6 +172,16 @@ Runner add_serving_command(CLI::App& app) {
                       "  prefix cache: none applied (%s does not cache this model's prompts)\n", e.engine.c_str());
       std::cout << cached;
     }
+    // Expert parallelism's fixed cost is fitted, and says so: it changes the answer a lot.
+    if (served.expert_parallel && served.num_gpus / served.pipeline_parallel > 1 && cfg.decoder.num_experts > 0 &&
+        p.params.expert_parallel_latency_s > 0) {
+      char ep[256];
+      std::snprintf(ep, sizeof ep,
+                    "  expert parallel: each fused MoE GEMM launch waits %.3g us on every GPU (fitted: "
+                    "expert_parallel_latency_s of %s)\n",
+                    1e6 * p.params.expert_parallel_latency_s, e.engine.c_str());
+      std::cout << ep;
+    }
     if (doc["memory"].is_object() && doc["memory"].contains("note"))
       std::cout << "  memory: " << doc["memory"]["note"].get<std::string>() << "\n";
     if (doc.contains("run")) {
