@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <cctype>
 #include <string>
-#include <utility>
-#include <vector>
 
 #include "engines/engine_specs.h"
 
@@ -31,16 +29,20 @@ Status check_names(const std::vector<std::string>& names, const std::string& whe
 }
 
 // A key a description's block does not know is an error, not ignored: a source or a
-// setting put in the wrong block would otherwise silently do nothing.
-Status check_keys(const nlohmann::json& block, const std::vector<std::string>& allowed, const std::string& where,
+// setting put in the wrong block would otherwise silently do nothing. The keys known are
+// those to_json writes (`known`, a description written out); an empty block of it
+// (sources) takes any.
+Status check_keys(const nlohmann::json& block, const nlohmann::json& known, const std::string& where,
                   const std::string& name) {
   if (!block.is_object()) return Status::corrupt(where + ": " + name + " must be an object");
-  for (const auto& [key, value] : block.items())
-    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+  for (const auto& [key, value] : block.items()) {
+    if (!known.contains(key)) {
       std::string list;
-      for (const std::string& a : allowed) list += (list.empty() ? "" : ", ") + a;
+      for (const auto& [k, v] : known.items()) list += (list.empty() ? "" : ", ") + k;
       return Status::corrupt(where + ": unknown key '" + key + "' in " + name + " (allowed: " + list + ")");
     }
+    if (known[key].is_object() && !known[key].empty()) IRENE_RETURN_IF_ERROR(check_keys(value, known[key], where, key));
+  }
   return Status::ok();
 }
 
@@ -101,18 +103,8 @@ nlohmann::json to_json(const Engine& e) {
 }
 
 Result<Engine> engine_from_json(const nlohmann::json& j, const std::string& where) {
-  IRENE_RETURN_IF_ERROR(check_keys(j,
-                                   {"id", "name", "version", "scheduling", "cuda_graphs", "kernels",
-                                    "host_time_per_worker", "float32_runs_as", "calibration", "sources", "notes"},
-                                   where, "the description"));
-  static const std::vector<std::pair<std::string, std::vector<std::string>>> kBlocks{
-      {"scheduling",
-       {"chunked_prefill", "max_num_batched_tokens", "max_num_seqs", "gpu_memory_utilization", "min_compute_capability",
-        "prefix_caching"}},
-      {"cuda_graphs", {"max_tokens", "mixed_iterations"}},
-      {"calibration", {"fitted", "fitted_from_one_model", "starts"}}};
-  for (const auto& [block, keys] : kBlocks)
-    if (j.contains(block)) IRENE_RETURN_IF_ERROR(check_keys(j.at(block), keys, where, block));
+  static const nlohmann::json kKnown = to_json(Engine{});
+  IRENE_RETURN_IF_ERROR(check_keys(j, kKnown, where, "the description"));
   Engine e;
   try {
     e.id = j.at("id").get<std::string>();

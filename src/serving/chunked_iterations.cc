@@ -170,8 +170,8 @@ Result<IterationCost> ChunkedIterations::iteration(double x, const machines::Mac
     // dense kernel's (each data-parallel replica its own copy of them).
     predict::KernelCost c;
     if (k.experts > 0) {
-      const FusedMoeLaunch launch{k.op_class,  flops,           bytes, k.rows_a + scale * k.rows_b,
-                                  k.experts,   k.expert_bytes, k.dequantises};
+      const FusedMoeLaunch launch{k.op_class, flops, bytes, k.rows_a + scale * k.rows_b,
+                                  k.experts,  k.expert_bytes, k.dequantises};
       c = fused_moe_cost(launch, peak, m, queued, g, shape_.expert_parallel);
     } else {
       c = predict::kernel_cost(k.op_class, flops, bytes + replicas * k.weight, peak, m, queued, g, k.dequantises);
